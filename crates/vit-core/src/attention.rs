@@ -1,0 +1,142 @@
+//! Multi-head self-attention with timm's fused `qkv` layout, and the attention maths shared
+//! with the variants (Swin's window attention adds a bias through [`scaled_dot_product`]).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::tensor::activation::softmax;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Tensor, backend::Backend};
+
+use crate::init::timm_linear;
+
+/// `softmax(q·kᵀ·scale + bias)·v` over `[batch, heads, tokens, head_dim]` tensors.
+///
+/// `bias` (e.g. Swin's relative position bias plus its shift mask) is added to the scores and
+/// must broadcast to `[batch, heads, q_tokens, k_tokens]`. When `need_weights` is false and no
+/// attention dropout is active, Burn's fused attention op runs (flash attention on GPU backends);
+/// otherwise the scores are materialised and returned as the second value.
+pub fn scaled_dot_product<B: Backend>(
+    q: Tensor<B, 4>,
+    k: Tensor<B, 4>,
+    v: Tensor<B, 4>,
+    bias: Option<Tensor<B, 4>>,
+    scale: f64,
+    attn_drop: &Dropout,
+    need_weights: bool,
+) -> (Tensor<B, 4>, Option<Tensor<B, 4>>) {
+    let dropout_active = attn_drop.prob > 0.0 && B::ad_enabled(&q.device());
+    if !need_weights && !dropout_active {
+        let [b, h, nq, _] = q.dims();
+        let nk = k.dims()[2];
+        let bias = bias.map(|bias| bias.expand([b, h, nq, nk]));
+        let options = AttentionModuleOptions {
+            scale: Some(scale),
+            ..Default::default()
+        };
+        return (attention(q, k, v, None, bias, options), None);
+    }
+    let mut scores = q.mul_scalar(scale).matmul(k.swap_dims(2, 3));
+    if let Some(bias) = bias {
+        scores = scores + bias;
+    }
+    let weights = softmax(scores, 3);
+    let out = attn_drop.forward(weights.clone()).matmul(v);
+    (out, need_weights.then_some(weights))
+}
+
+/// Configuration of an [`Attention`] layer.
+#[derive(Config, Debug)]
+pub struct AttentionConfig {
+    /// Token dimension (`embed_dim`).
+    pub dim: usize,
+    /// Number of heads; must divide `dim`.
+    #[config(default = 8)]
+    pub num_heads: usize,
+    /// Whether the fused qkv projection has a bias.
+    #[config(default = true)]
+    pub qkv_bias: bool,
+    /// Dropout on the attention weights.
+    #[config(default = 0.0)]
+    pub attn_drop: f64,
+    /// Dropout after the output projection.
+    #[config(default = 0.0)]
+    pub proj_drop: f64,
+}
+
+/// Multi-head self-attention: one `qkv` Linear (`dim → 3·dim`, timm's parameter layout),
+/// scale `1/√head_dim`, softmax, output projection `proj`.
+#[derive(Module, Debug)]
+pub struct Attention<B: Backend> {
+    /// Fused query/key/value projection, output ordered `[q | k | v]`, each head-major.
+    pub qkv: Linear<B>,
+    /// Output projection.
+    pub proj: Linear<B>,
+    /// Dropout on the attention weights.
+    pub attn_drop: Dropout,
+    /// Dropout after `proj`.
+    pub proj_drop: Dropout,
+    /// Number of heads.
+    pub num_heads: usize,
+}
+
+impl AttentionConfig {
+    /// Builds the layer with timm's initialisation.
+    ///
+    /// # Panics
+    /// If `num_heads` does not divide `dim` (checked earlier by the ViT config's validation).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Attention<B> {
+        assert!(
+            self.num_heads > 0 && self.dim % self.num_heads == 0,
+            "attention dim {} is not divisible by num_heads {}",
+            self.dim,
+            self.num_heads
+        );
+        Attention {
+            qkv: timm_linear(self.dim, 3 * self.dim, self.qkv_bias, device),
+            proj: timm_linear(self.dim, self.dim, true, device),
+            attn_drop: DropoutConfig::new(self.attn_drop).init(),
+            proj_drop: DropoutConfig::new(self.proj_drop).init(),
+            num_heads: self.num_heads,
+        }
+    }
+}
+
+impl<B: Backend> Attention<B> {
+    /// Self-attention over `x [batch, tokens, dim]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        self.forward_inner(x, false).0
+    }
+
+    /// Self-attention that also hands back the attention weights
+    /// `[batch, heads, tokens, tokens]` (each row sums to 1, before attention dropout).
+    pub fn forward_with_weights(&self, x: Tensor<B, 3>) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        let (out, weights) = self.forward_inner(x, true);
+        (out, weights.expect("weights requested"))
+    }
+
+    fn forward_inner(
+        &self,
+        x: Tensor<B, 3>,
+        need_weights: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let [b, n, d] = x.dims();
+        let h = self.num_heads;
+        let hd = d / h;
+        // [B, N, 3D] -> [B, 3H, N, hd]: q, k, v are consecutive groups of H heads.
+        let qkv = self
+            .qkv
+            .forward(x)
+            .reshape([b, n, 3 * h, hd])
+            .swap_dims(1, 2);
+        let q = qkv.clone().narrow(1, 0, h);
+        let k = qkv.clone().narrow(1, h, h);
+        let v = qkv.narrow(1, 2 * h, h);
+        let scale = (hd as f64).powf(-0.5);
+        let (out, weights) =
+            scaled_dot_product(q, k, v, None, scale, &self.attn_drop, need_weights);
+        let out = out.swap_dims(1, 2).reshape([b, n, d]);
+        (self.proj_drop.forward(self.proj.forward(out)), weights)
+    }
+}

@@ -1,0 +1,94 @@
+//! Reading and writing config files (JSON) strictly: unknown fields are errors, writes are atomic.
+
+use std::path::Path;
+
+use burn::config::Config;
+use serde_json::Value;
+
+use crate::error::{Result, VitError};
+
+/// Parses a config from JSON text; `path` only names the source in errors.
+///
+/// Fields left out take their defaults; a field the config does not have is an error that
+/// names it (a typo such as `embed_dims` must not silently build a different model).
+pub fn config_from_json<C: Config>(text: &str, path: &Path) -> Result<C> {
+    let parse_error = |e: serde_json::Error| VitError::ConfigParse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let given: Value = serde_json::from_str(text).map_err(parse_error)?;
+    let config: C = serde_json::from_value(given.clone()).map_err(parse_error)?;
+    // Everything the config knows appears when it is written back; anything else is unknown.
+    let known = serde_json::to_value(&config).map_err(parse_error)?;
+    let mut unknown = Vec::new();
+    collect_unknown(&given, &known, "", &mut unknown);
+    if !unknown.is_empty() {
+        let known_fields = match &known {
+            Value::Object(map) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        return Err(VitError::UnknownFields {
+            path: path.to_path_buf(),
+            fields: unknown,
+            known: known_fields,
+        });
+    }
+    Ok(config)
+}
+
+fn collect_unknown(given: &Value, known: &Value, prefix: &str, out: &mut Vec<String>) {
+    if let (Value::Object(given), Value::Object(known)) = (given, known) {
+        for (key, value) in given {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match known.get(key) {
+                Some(known_value) => collect_unknown(value, known_value, &path, out),
+                None => out.push(path),
+            }
+        }
+    }
+}
+
+/// Reads a config file; errors name the file and the field.
+pub fn load_config<C: Config>(path: impl AsRef<Path>) -> Result<C> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    config_from_json(&text, path)
+}
+
+/// Writes a config as pretty JSON, atomically (temporary file, then rename), so an
+/// interrupted write never leaves a truncated config behind.
+pub fn save_config<C: Config>(config: &C, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let io_error = |source| VitError::ConfigIo {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut text = serde_json::to_string_pretty(config).map_err(|e| VitError::ConfigParse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes()).map_err(io_error)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

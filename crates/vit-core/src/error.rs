@@ -1,0 +1,76 @@
+//! The one error type of vit-core: every message names the field, file or size at fault.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong when building or running a vit-core model from user input.
+#[derive(Debug, thiserror::Error)]
+pub enum VitError {
+    /// An image side does not split into whole patches.
+    #[error(
+        "image {side} {size} is not divisible by the patch size {patch_size}: \
+         use a side that is a multiple of {patch_size} (e.g. {suggestion})"
+    )]
+    NotDivisible {
+        /// `"height"` or `"width"`.
+        side: &'static str,
+        /// The offending image side in pixels.
+        size: usize,
+        /// The patch size it should be a multiple of.
+        patch_size: usize,
+        /// The nearest multiple, as a hint.
+        suggestion: usize,
+    },
+    /// The input tensor does not have the shape the model was built for.
+    #[error("input has shape {found:?}, but the model expects {expected}")]
+    InputShape {
+        /// Human-readable description of what was expected, e.g. `[batch, 3, 224, 224]`.
+        expected: String,
+        /// The shape that was given.
+        found: Vec<usize>,
+    },
+    /// A configuration field holds a value the model cannot be built with.
+    #[error("invalid config field `{field}`: {reason}")]
+    InvalidConfig {
+        /// The field's name as it appears in the config file.
+        field: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+    /// A config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ConfigIo {
+        /// The file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// A config file is not valid JSON or has a field of the wrong type.
+    #[error("config file {path} is not a valid model config: {message}")]
+    ConfigParse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with line and column.
+        message: String,
+    },
+    /// A config file has fields this version does not know (typos are never silently ignored).
+    #[error("config file {path} has unknown field(s): {}; known fields are: {}", fields.join(", "), known.join(", "))]
+    UnknownFields {
+        /// The file.
+        path: PathBuf,
+        /// Dotted paths of the unknown fields.
+        fields: Vec<String>,
+        /// The field names accepted at the top level.
+        known: Vec<String>,
+    },
+    /// A preset name that does not exist.
+    #[error("unknown model preset `{name}`; available presets: {}", available.join(", "))]
+    UnknownPreset {
+        /// The name that was asked for.
+        name: String,
+        /// Every preset name.
+        available: Vec<String>,
+    },
+}
+
+/// Result alias for vit-core.
+pub type Result<T, E = VitError> = std::result::Result<T, E>;

@@ -1,0 +1,59 @@
+//! Named model presets with timm's architecture names and exact parameter counts.
+
+use crate::error::{Result, VitError};
+use crate::vit::VisionTransformerConfig;
+
+/// A named, ready-made model configuration.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    /// timm's architecture name, e.g. `vit_base_patch16_224`.
+    pub name: &'static str,
+    /// The configuration (1000 classes, as the ImageNet checkpoints).
+    pub config: VisionTransformerConfig,
+}
+
+fn vit(
+    patch: usize,
+    dim: usize,
+    depth: usize,
+    heads: usize,
+    img: usize,
+) -> VisionTransformerConfig {
+    VisionTransformerConfig::new()
+        .with_img_size([img, img])
+        .with_patch_size(patch)
+        .with_embed_dim(dim)
+        .with_depth(depth)
+        .with_num_heads(heads)
+}
+
+/// Every ViT preset, smallest first.
+pub fn vit_presets() -> Vec<Preset> {
+    let p = |name, config| Preset { name, config };
+    vec![
+        p("vit_tiny_patch16_224", vit(16, 192, 12, 3, 224)),
+        p("vit_tiny_patch16_384", vit(16, 192, 12, 3, 384)),
+        p("vit_small_patch32_224", vit(32, 384, 12, 6, 224)),
+        p("vit_small_patch16_224", vit(16, 384, 12, 6, 224)),
+        p("vit_small_patch16_384", vit(16, 384, 12, 6, 384)),
+        p("vit_base_patch32_224", vit(32, 768, 12, 12, 224)),
+        p("vit_base_patch16_224", vit(16, 768, 12, 12, 224)),
+        p("vit_base_patch16_384", vit(16, 768, 12, 12, 384)),
+        p("vit_base_patch8_224", vit(8, 768, 12, 12, 224)),
+        p("vit_large_patch16_224", vit(16, 1024, 24, 16, 224)),
+        p("vit_huge_patch14_224", vit(14, 1280, 32, 16, 224)),
+    ]
+}
+
+/// Looks a preset up by name; the error lists every name.
+pub fn vit_preset(name: &str) -> Result<VisionTransformerConfig> {
+    let presets = vit_presets();
+    presets
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.config.clone())
+        .ok_or_else(|| VitError::UnknownPreset {
+            name: name.to_string(),
+            available: presets.iter().map(|p| p.name.to_string()).collect(),
+        })
+}
