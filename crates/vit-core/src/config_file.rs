@@ -7,19 +7,18 @@ use serde_json::Value;
 
 use crate::error::{Result, VitError};
 
-/// Parses a config from JSON text; `path` only names the source in errors.
+/// Parses a config from JSON text over `base`: fields the text leaves out keep `base`'s
+/// values, so a file may hold only the fields it changes. `path` only names the source in errors.
 ///
-/// Fields left out take their defaults; a field the config does not have is an error that
-/// names it (a typo such as `embed_dims` must not silently build a different model).
-pub fn config_from_json<C: Config>(text: &str, path: &Path) -> Result<C> {
+/// A field the config does not have is an error that names it (a typo such as `embed_dims`
+/// must not silently build a different model).
+pub fn config_from_json<C: Config>(text: &str, path: &Path, base: &C) -> Result<C> {
     let parse_error = |e: serde_json::Error| VitError::ConfigParse {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
     let given: Value = serde_json::from_str(text).map_err(parse_error)?;
-    let config: C = serde_json::from_value(given.clone()).map_err(parse_error)?;
-    // Everything the config knows appears when it is written back; anything else is unknown.
-    let known = serde_json::to_value(&config).map_err(parse_error)?;
+    let known = serde_json::to_value(base).map_err(parse_error)?;
     let mut unknown = Vec::new();
     collect_unknown(&given, &known, "", &mut unknown);
     if !unknown.is_empty() {
@@ -33,7 +32,26 @@ pub fn config_from_json<C: Config>(text: &str, path: &Path) -> Result<C> {
             known: known_fields,
         });
     }
-    Ok(config)
+    let mut merged = known;
+    merge(&mut merged, given);
+    serde_json::from_value(merged).map_err(parse_error)
+}
+
+/// Overlays `given` on `base`: objects field by field, anything else replaced whole.
+fn merge(base: &mut Value, given: Value) {
+    match (base, given) {
+        (Value::Object(base), Value::Object(given)) => {
+            for (key, value) in given {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
 }
 
 fn collect_unknown(given: &Value, known: &Value, prefix: &str, out: &mut Vec<String>) {
@@ -52,14 +70,14 @@ fn collect_unknown(given: &Value, known: &Value, prefix: &str, out: &mut Vec<Str
     }
 }
 
-/// Reads a config file; errors name the file and the field.
-pub fn load_config<C: Config>(path: impl AsRef<Path>) -> Result<C> {
+/// Reads a config file over `base` (see [`config_from_json`]); errors name the file and field.
+pub fn load_config<C: Config>(path: impl AsRef<Path>, base: &C) -> Result<C> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
         path: path.to_path_buf(),
         source,
     })?;
-    config_from_json(&text, path)
+    config_from_json(&text, path, base)
 }
 
 /// Writes a config as pretty JSON, atomically (temporary file, then rename), so an

@@ -8,7 +8,8 @@ use crate::vit::VisionTransformerConfig;
 pub struct Preset {
     /// timm's architecture name, e.g. `vit_base_patch16_224`.
     pub name: &'static str,
-    /// The configuration (1000 classes, as the ImageNet checkpoints).
+    /// The configuration, as `timm.create_model(name)` builds it (1000 classes, except
+    /// `vit_huge_patch14_224`, whose timm default is the head-less 21k feature extractor).
     pub config: VisionTransformerConfig,
 }
 
@@ -41,7 +42,11 @@ pub fn vit_presets() -> Vec<Preset> {
         p("vit_base_patch16_384", vit(16, 768, 12, 12, 384)),
         p("vit_base_patch8_224", vit(8, 768, 12, 12, 224)),
         p("vit_large_patch16_224", vit(16, 1024, 24, 16, 224)),
-        p("vit_huge_patch14_224", vit(14, 1280, 32, 16, 224)),
+        // timm's only ViT-H/14 weights are the ImageNet-21k feature extractor: no head.
+        p(
+            "vit_huge_patch14_224",
+            vit(14, 1280, 32, 16, 224).with_num_classes(0),
+        ),
     ]
 }
 

@@ -221,6 +221,12 @@ impl VisionTransformerConfig {
             .unwrap_or(self.global_pool.uses_fc_norm_by_default())
     }
 
+    /// Reads a model config file (JSON); fields it leaves out keep the defaults (ViT-B/16), and
+    /// unknown fields are an error naming them.
+    pub fn load_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        crate::config_file::load_config(path, &Self::new())
+    }
+
     /// Builds the model after [`Self::validate`], with timm's initialisation.
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
         self.validate()?;

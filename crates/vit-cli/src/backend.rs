@@ -1,0 +1,64 @@
+//! The backends compiled into this binary (cargo features) and running a job on one of them.
+
+use burn::tensor::backend::Backend;
+use clap::ValueEnum;
+
+#[cfg(not(any(
+    feature = "ndarray",
+    feature = "flex",
+    feature = "wgpu",
+    feature = "cuda"
+)))]
+compile_error!(
+    "vit-cli needs at least one backend feature: `ndarray` (default), `flex`, `wgpu` or `cuda`"
+);
+
+/// A tensor backend this binary can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// CPU: ndarray + matrixmultiply (multi-threaded, SIMD).
+    #[cfg(feature = "ndarray")]
+    Ndarray,
+    /// CPU: Burn's flex backend (gemm crate).
+    #[cfg(feature = "flex")]
+    Flex,
+    /// GPU through wgpu (Vulkan, Metal, DX12).
+    #[cfg(feature = "wgpu")]
+    Wgpu,
+    /// NVIDIA GPU through CUDA.
+    #[cfg(feature = "cuda")]
+    Cuda,
+}
+
+impl BackendKind {
+    /// The backend used when none is named: the first compiled of cuda, wgpu, flex, ndarray,
+    /// so `--no-default-features --features wgpu` runs on wgpu without a flag.
+    pub fn preferred() -> Self {
+        Self::value_variants()
+            .last()
+            .copied()
+            .expect("at least one backend is compiled in")
+    }
+}
+
+/// Work that can run on any backend: implemented once, generic over `B`.
+pub trait BackendJob {
+    /// What the job returns.
+    type Output;
+    /// Runs the job on `device`.
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Runs `job` on the chosen backend's default device.
+pub fn run_on<J: BackendJob>(kind: BackendKind, job: J) -> J::Output {
+    match kind {
+        #[cfg(feature = "ndarray")]
+        BackendKind::Ndarray => job.run::<burn::backend::NdArray<f32>>(Default::default()),
+        #[cfg(feature = "flex")]
+        BackendKind::Flex => job.run::<burn::backend::Flex>(Default::default()),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => job.run::<burn::backend::Wgpu>(Default::default()),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => job.run::<burn::backend::Cuda>(Default::default()),
+    }
+}
