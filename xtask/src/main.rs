@@ -1,1 +1,76 @@
-fn main() {}
+//! `cargo xtask <task>`: project chores that need more than one cargo command.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  configs   regenerate configs/<preset>.json from the presets compiled into vit-core";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("configs") => configs(),
+        Some("-h" | "--help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Runs `vit <args>` through cargo and returns its standard output.
+fn vit(args: &[&str]) -> Result<String, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["run", "--quiet", "-p", "vit-cli", "--"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`vit {}` failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn configs() -> Result<(), String> {
+    let table = vit(&["models"])?;
+    let names: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| name.contains('_'))
+        .collect();
+    let dir = workspace_root().join("configs");
+    for name in names {
+        let path = dir.join(format!("{name}.json"));
+        vit(&[
+            "config",
+            name,
+            "--output",
+            path.to_str().ok_or("non-UTF-8 path")?,
+        ])?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -32,8 +32,14 @@ fn models_prints_every_preset_with_timms_parameter_count() {
             .unwrap_or_else(|| panic!("{name} missing from:\n{stdout}"));
         assert!(line.contains(params) && line.contains(input), "{line}");
     }
-    let base = stdout.lines().find(|l| l.starts_with("vit_base_patch16_224")).unwrap();
-    assert!(base.contains("17.56"), "ViT-B/16 should cost 17.56 GMACs: {base}");
+    let base = stdout
+        .lines()
+        .find(|l| l.starts_with("vit_base_patch16_224"))
+        .unwrap();
+    assert!(
+        base.contains("17.56"),
+        "ViT-B/16 should cost 17.56 GMACs: {base}"
+    );
 }
 
 #[test]
@@ -46,7 +52,10 @@ fn config_prints_json_that_check_accepts() {
     std::fs::write(&path, &stdout).unwrap();
     let (ok, stdout, stderr) = vit(&["check", path.to_str().unwrap()]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("dim 384") && stdout.contains("4.60 GMACs"), "{stdout}");
+    assert!(
+        stdout.contains("dim 384") && stdout.contains("4.60 GMACs"),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -54,7 +63,10 @@ fn config_prints_json_that_check_accepts() {
 fn bad_input_is_a_clear_error_with_a_failing_status() {
     let (ok, _, stderr) = vit(&["config", "vit_gigantic"]);
     assert!(!ok);
-    assert!(stderr.starts_with("error: unknown model preset `vit_gigantic`"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: unknown model preset `vit_gigantic`"),
+        "{stderr}"
+    );
 
     let dir = std::env::temp_dir().join(format!("vit-cli-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -62,11 +74,17 @@ fn bad_input_is_a_clear_error_with_a_failing_status() {
     std::fs::write(&path, r#"{"img_size": [224, 230]}"#).unwrap();
     let (ok, _, stderr) = vit(&["check", path.to_str().unwrap()]);
     assert!(!ok);
-    assert!(stderr.contains("width 230") && stderr.contains("patch size 16"), "{stderr}");
+    assert!(
+        stderr.contains("width 230") && stderr.contains("patch size 16"),
+        "{stderr}"
+    );
     std::fs::write(&path, r#"{"depht": 3}"#).unwrap();
     let (ok, _, stderr) = vit(&["check", path.to_str().unwrap()]);
     assert!(!ok);
-    assert!(stderr.contains("typo.json") && stderr.contains("depht"), "{stderr}");
+    assert!(
+        stderr.contains("typo.json") && stderr.contains("depht"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -22,20 +22,31 @@ fn wgpu_forward_matches_ndarray() {
         .with_global_pool(GlobalPool::Avg);
     let cpu = Default::default();
     let gpu = Default::default();
-    let model = config.init::<NdArray>(&cpu);
+    // One set of weights, serialised once and loaded on both backends.
     let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let bytes = recorder.record(model.clone().into_record(), ()).unwrap();
+    let bytes = recorder
+        .record(config.init::<NdArray>(&cpu).into_record(), ())
+        .unwrap();
+    let model = config
+        .init::<NdArray>(&cpu)
+        .load_record(recorder.load(bytes.clone(), &cpu).unwrap());
     let on_gpu = config
         .init::<Wgpu>(&gpu)
         .load_record(recorder.load(bytes, &gpu).unwrap());
 
     let n = 2 * 3 * 32 * 32;
-    let pixels: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+    let pixels: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect();
     let data = TensorData::new(pixels, [2, 3, 32, 32]);
     let expected = model.forward(Tensor::<NdArray, 4>::from_data(data.clone(), &cpu));
     let got = on_gpu.forward(Tensor::<Wgpu, 4>::from_data(data, &gpu));
     let expected = expected.into_data().into_vec::<f32>().unwrap();
     let got = got.into_data().into_vec::<f32>().unwrap();
-    let diff = expected.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let diff = expected
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
     assert!(diff <= 1e-4, "WGPU and ndarray logits differ by {diff}");
 }

@@ -283,11 +283,11 @@ impl VisionTransformerConfig {
                     .init(device)
             })
             .collect();
+        // timm builds the pool with its own defaults (q/kv biases on), whatever `qkv_bias` says.
         let attn_pool = (self.global_pool == GlobalPool::Map).then(|| {
             AttentionPoolConfig::new(d)
                 .with_num_heads(self.num_heads)
                 .with_mlp_ratio(self.mlp_ratio)
-                .with_qkv_bias(self.qkv_bias)
                 .with_norm_eps(self.norm_eps)
                 .init(device)
         });

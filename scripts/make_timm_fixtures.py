@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Parity fixtures: timm models with random weights, a fixed input, and timm's outputs.
+
+Run in a venv outside the repository (never in CI):
+
+    python3 -m venv ~/venv-timm && ~/venv-timm/bin/pip install torch timm safetensors numpy
+    ~/venv-timm/bin/python scripts/make_timm_fixtures.py            # writes tests/fixtures/timm/
+
+Each case is a folder laid out as timm / the Hugging Face hub serve a model:
+  config.json          architecture, num_classes, model_args, pretrained_cfg
+  model.safetensors    the state dict (pytorch_model.bin for the `.pth` case)
+  io.safetensors       input [B,C,H,W], logits [B,classes], features [B,tokens,dim], pre_logits
+Weights are redrawn after timm's init so that biases, norms and tokens are not at trivial values
+(a zero bias or a unit LayerNorm would hide a loading mistake).
+"""
+import json
+import pathlib
+
+import numpy as np
+import timm
+import torch
+from safetensors.torch import save_file
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "timm"
+
+# name: (architecture for config.json, model_args, input size at run time, batch)
+CASES = {
+    # Class-token ViT, learned position embedding.
+    "vit_cls": ("vit_tiny_patch16_224",
+                dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10),
+                (32, 32), 2),
+    # GAP ViT: no class token, average pooling with fc_norm.
+    "vit_gap": ("vit_tiny_patch16_224",
+                dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10,
+                     class_token=False, global_pool="avg"),
+                (32, 32), 2),
+    # Another patch size, depth, head count and class count; LayerScale, no qkv bias.
+    "vit_p4_d3_h4": ("vit_small_patch16_224",
+                     dict(img_size=24, patch_size=4, embed_dim=64, depth=3, num_heads=4, num_classes=7,
+                          qkv_bias=False, init_values=0.1),
+                     (24, 24), 3),
+    # Attention pooling (MAP head).
+    "vit_map": ("vit_base_patch16_224",
+                dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4, num_classes=5,
+                     class_token=False, global_pool="map"),
+                (32, 32), 2),
+    # Built at 32x32, run at 48x40: the position embedding is resampled on the fly.
+    "vit_dynamic": ("vit_tiny_patch16_224",
+                    dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10,
+                         dynamic_img_size=True),
+                    (48, 40), 2),
+}
+
+# The case also saved as a PyTorch pickle (pytorch_model.bin) instead of safetensors.
+PTH_CASES = {"vit_p4_d3_h4"}
+
+
+def redraw_(model: torch.nn.Module, generator: torch.Generator) -> None:
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=generator)
+            if name.endswith("norm.weight") or ".norm1.weight" in name or ".norm2.weight" in name \
+                    or name.endswith("gamma"):
+                p.copy_(1.0 + 0.2 * noise)
+            elif p.ndim == 1:
+                p.copy_(0.1 * noise)
+            else:
+                p.copy_(noise / np.sqrt(max(p[0].numel(), 1)))
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(1234)
+    for case, (arch, args, run_size, batch) in CASES.items():
+        model = timm.models.vision_transformer.VisionTransformer(**args).eval()
+        redraw_(model, generator)
+        x = torch.randn((batch, 3, *run_size), generator=generator)
+        with torch.no_grad():
+            features = model.forward_features(x)
+            pre_logits = model.forward_head(features, pre_logits=True)
+            logits = model.forward_head(features)
+        folder = OUT / case
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        if case in PTH_CASES:
+            torch.save(state, folder / "pytorch_model.bin")
+        else:
+            save_file(state, folder / "model.safetensors")
+        save_file({"input": x.contiguous(), "logits": logits.contiguous(),
+                   "features": features.contiguous(), "pre_logits": pre_logits.contiguous()},
+                  folder / "io.safetensors")
+        model_args = {k: v for k, v in args.items() if k != "num_classes"}
+        config = {
+            "architecture": arch,
+            "num_classes": args["num_classes"],
+            "num_features": model.num_features,
+            "global_pool": args.get("global_pool", "token"),
+            "model_args": model_args,
+            "pretrained_cfg": {
+                "tag": "fixture",
+                "input_size": [3, args["img_size"], args["img_size"]],
+                "interpolation": "bicubic",
+                "crop_pct": 0.9,
+                "mean": [0.5, 0.5, 0.5],
+                "std": [0.5, 0.5, 0.5],
+                "num_classes": args["num_classes"],
+            },
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        print(f"{case}: logits {tuple(logits.shape)} features {tuple(features.shape)} "
+              f"|logits|max {logits.abs().max():.3f}")
+    print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()
