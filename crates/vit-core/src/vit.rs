@@ -180,7 +180,7 @@ impl VisionTransformerConfig {
                 "`token` pooling needs `class_token = true`; use `avg`, `max` or `map`",
             ));
         }
-        if !(self.mlp_ratio > 0.0) {
+        if self.mlp_ratio.is_nan() || self.mlp_ratio <= 0.0 {
             return Err(invalid(
                 "mlp_ratio",
                 format!("must be > 0, got {}", self.mlp_ratio),

@@ -57,8 +57,8 @@ fn attention_matches_a_hand_written_reference() {
             let max = scores.iter().cloned().fold(f32::MIN, f32::max);
             let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
             let total: f32 = exp.iter().sum();
-            for j in 0..n {
-                let w = exp[j] / total;
+            for (j, e_j) in exp.iter().enumerate() {
+                let w = e_j / total;
                 let got =
                     values(
                         &weights

@@ -26,7 +26,7 @@ fn mlp_uses_exact_erf_gelu() {
     let x = Tensor::<B, 2>::from_data(TensorData::new(vec![1.0f32, -0.5, 2.0], [1, 3]), &device());
     let out = values(&mlp.forward(x));
     // x·Φ(x) with the exact normal CDF (the tanh approximation differs by ~1e-4 here).
-    let expected = [0.841_344_75, -0.154_268_77, 1.954_499_7];
+    let expected = [0.841_344_8f32, -0.154_268_77, 1.954_499_7];
     for (got, want) in out.iter().zip(expected) {
         assert!((got - want).abs() < 2e-6, "{got} vs {want}");
     }
