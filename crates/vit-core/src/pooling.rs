@@ -7,7 +7,7 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
-use crate::attention::scaled_dot_product;
+use crate::attention::{prefer_fused_attention, scaled_dot_product};
 use crate::block::mlp_hidden;
 use crate::init::{lazy_param, timm_linear, trunc_normal_timm};
 use crate::mlp::{Mlp, MlpConfig};
@@ -96,6 +96,8 @@ pub struct AttentionPool<B: Backend> {
     pub attn_drop: Dropout,
     /// Number of heads.
     pub num_heads: usize,
+    /// Use Burn's fused attention op.
+    pub fused: bool,
 }
 
 impl AttentionPoolConfig {
@@ -115,6 +117,7 @@ impl AttentionPoolConfig {
             mlp: MlpConfig::new(d, mlp_hidden(d, self.mlp_ratio)).init(device),
             attn_drop: DropoutConfig::new(0.0).init(),
             num_heads: self.num_heads,
+            fused: prefer_fused_attention::<B>(device),
         }
     }
 }
@@ -138,7 +141,7 @@ impl<B: Backend> AttentionPool<B> {
         let k = kv.clone().narrow(1, 0, h);
         let v = kv.narrow(1, h, h);
         let scale = (hd as f64).powf(-0.5);
-        let (out, _) = scaled_dot_product(q, k, v, None, scale, &self.attn_drop, false);
+        let (out, _) = scaled_dot_product(q, k, v, None, scale, &self.attn_drop, self.fused, false);
         let out = self.proj.forward(out.swap_dims(1, 2).reshape([b, 1, d]));
         let out = out.clone() + self.mlp.forward(self.norm.forward(out));
         out.squeeze_dim(1)

@@ -86,3 +86,17 @@ fn qkv_bias_is_optional() {
     assert!(attn.qkv.bias.is_none());
     assert!(attn.proj.bias.is_some());
 }
+
+#[test]
+fn fused_op_and_materialised_scores_agree() {
+    let mut attn = AttentionConfig::new(32)
+        .with_num_heads(4)
+        .init::<B>(&device());
+    // ndarray takes the materialised path by default; force the fused op and compare.
+    assert!(!attn.fused);
+    let x = pseudo_random([2, 9, 32], 8);
+    let materialised = attn.forward(x.clone());
+    attn.fused = true;
+    let fused = attn.forward(x);
+    assert!(max_abs_diff(&fused, &materialised) < 1e-5);
+}
