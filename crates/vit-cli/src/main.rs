@@ -1,5 +1,7 @@
 //! `vit`: the command line of the vit-burn model zoo.
 
+#![warn(missing_docs)]
+
 mod backend;
 mod models;
 

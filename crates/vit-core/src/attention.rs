@@ -49,6 +49,21 @@ pub fn scaled_dot_product<B: Backend>(
     (out, need_weights.then_some(weights))
 }
 
+/// Splits a fused projection `[batch, tokens, G·heads·head_dim]` into its `G` parts, each
+/// `[batch, heads, tokens, head_dim]` — timm's layout: `qkv` is `[q | k | v]`, each head-major.
+pub fn split_heads<B: Backend, const G: usize>(x: Tensor<B, 3>, heads: usize) -> [Tensor<B, 4>; G] {
+    let [b, n, width] = x.dims();
+    let head_dim = width / (G * heads);
+    let x = x.reshape([b, n, G * heads, head_dim]).swap_dims(1, 2);
+    std::array::from_fn(|g| x.clone().narrow(1, g * heads, heads))
+}
+
+/// Joins per-head outputs `[batch, heads, tokens, head_dim]` into `[batch, tokens, heads·head_dim]`.
+pub fn merge_heads<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
+    let [b, h, n, hd] = x.dims();
+    x.swap_dims(1, 2).reshape([b, n, h * hd])
+}
+
 /// Whether Burn's fused attention op is the faster path on this backend.
 ///
 /// Measured with Burn 0.21 on a 2-core x86 CPU, ViT-S/16 attention on `[8, 197, 384]`, 6 heads:
@@ -138,18 +153,9 @@ impl<B: Backend> Attention<B> {
         x: Tensor<B, 3>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let [b, n, d] = x.dims();
-        let h = self.num_heads;
-        let hd = d / h;
-        // [B, N, 3D] -> [B, 3H, N, hd]: q, k, v are consecutive groups of H heads.
-        let qkv = self
-            .qkv
-            .forward(x)
-            .reshape([b, n, 3 * h, hd])
-            .swap_dims(1, 2);
-        let q = qkv.clone().narrow(1, 0, h);
-        let k = qkv.clone().narrow(1, h, h);
-        let v = qkv.narrow(1, 2 * h, h);
+        let d = x.dims()[2];
+        let hd = d / self.num_heads;
+        let [q, k, v] = split_heads(self.qkv.forward(x), self.num_heads);
         let scale = (hd as f64).powf(-0.5);
         let (out, weights) = scaled_dot_product(
             q,
@@ -161,7 +167,7 @@ impl<B: Backend> Attention<B> {
             self.fused,
             need_weights,
         );
-        let out = out.swap_dims(1, 2).reshape([b, n, d]);
+        let out = merge_heads(out);
         (self.proj_drop.forward(self.proj.forward(out)), weights)
     }
 }

@@ -18,6 +18,8 @@
 //! [`patch_embed`], [`pos_embed`], [`attention`], [`mlp`], [`drop_path`], [`layer_scale`],
 //! [`block`], [`pooling`], and the model itself in [`vit`].
 
+#![warn(missing_docs)]
+
 pub mod attention;
 pub mod block;
 pub mod config_file;

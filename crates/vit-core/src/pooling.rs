@@ -7,7 +7,7 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
-use crate::attention::{prefer_fused_attention, scaled_dot_product};
+use crate::attention::{merge_heads, prefer_fused_attention, scaled_dot_product, split_heads};
 use crate::block::mlp_hidden;
 use crate::init::{lazy_param, timm_linear, trunc_normal_timm};
 use crate::mlp::{Mlp, MlpConfig};
@@ -125,24 +125,14 @@ impl AttentionPoolConfig {
 impl<B: Backend> AttentionPool<B> {
     /// Pools `x [batch, tokens, dim]` to `[batch, dim]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 2> {
-        let [b, n, d] = x.dims();
-        let (h, hd) = (self.num_heads, d / self.num_heads);
+        let [b, _, d] = x.dims();
+        let hd = d / self.num_heads;
         let latent = self.latent.val().expand([b, 1, d]);
-        let q = self
-            .q
-            .forward(latent)
-            .reshape([b, 1, h, hd])
-            .swap_dims(1, 2);
-        let kv = self
-            .kv
-            .forward(x)
-            .reshape([b, n, 2 * h, hd])
-            .swap_dims(1, 2);
-        let k = kv.clone().narrow(1, 0, h);
-        let v = kv.narrow(1, h, h);
+        let [q] = split_heads(self.q.forward(latent), self.num_heads);
+        let [k, v] = split_heads(self.kv.forward(x), self.num_heads);
         let scale = (hd as f64).powf(-0.5);
         let (out, _) = scaled_dot_product(q, k, v, None, scale, &self.attn_drop, self.fused, false);
-        let out = self.proj.forward(out.swap_dims(1, 2).reshape([b, 1, d]));
+        let out = self.proj.forward(merge_heads(out));
         let out = out.clone() + self.mlp.forward(self.norm.forward(out));
         out.squeeze_dim(1)
     }
