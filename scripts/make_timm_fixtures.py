@@ -20,6 +20,7 @@ import numpy as np
 import timm
 import torch
 from safetensors.torch import save_file
+from timm.layers import resample_abs_pos_embed
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "timm"
 
@@ -109,7 +110,24 @@ def main() -> None:
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         print(f"{case}: logits {tuple(logits.shape)} features {tuple(features.shape)} "
               f"|logits|max {logits.abs().max():.3f}")
+    resample_cases()
     print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")
+
+
+def resample_cases() -> None:
+    """timm's position-embedding resampling (bicubic, antialiased) on its own: up, down, non-square."""
+    generator = torch.Generator().manual_seed(99)
+    with_cls = torch.randn((1, 1 + 4 * 4, 8), generator=generator)
+    no_prefix = torch.randn((1, 7 * 7, 8), generator=generator)
+    cases = {
+        "pos_prefix1_4x4": with_cls,
+        "pos_prefix1_4x4_to_6x6": resample_abs_pos_embed(with_cls, [6, 6], num_prefix_tokens=1),
+        "pos_prefix1_4x4_to_3x5": resample_abs_pos_embed(with_cls, [3, 5], num_prefix_tokens=1),
+        "pos_prefix0_7x7": no_prefix,
+        "pos_prefix0_7x7_to_3x3": resample_abs_pos_embed(no_prefix, [3, 3], num_prefix_tokens=0),
+        "pos_prefix0_7x7_to_10x4": resample_abs_pos_embed(no_prefix, [10, 4], num_prefix_tokens=0),
+    }
+    save_file({k: v.contiguous() for k, v in cases.items()}, OUT / "resample.safetensors")
 
 
 if __name__ == "__main__":

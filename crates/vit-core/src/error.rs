@@ -70,6 +70,53 @@ pub enum VitError {
         /// Every preset name.
         available: Vec<String>,
     },
+    /// A weights file could not be read: missing, truncated, corrupt, or not a checkpoint.
+    #[error("cannot read weights file {path}: {message}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A checkpoint's tensors do not fit the model (missing, unexpected or mis-shaped keys).
+    #[error("{0}")]
+    WeightsMismatch(Box<crate::state_dict::WeightsMismatch>),
+    /// A model folder (timm / Hugging Face layout, or ours) is incomplete or malformed.
+    #[error("model folder {path}: {message}")]
+    ModelFolder {
+        /// The folder or the file inside it at fault.
+        path: PathBuf,
+        /// What is missing or wrong, and what was expected.
+        message: String,
+    },
+    /// A timm architecture name with no preset here.
+    #[error("unknown architecture `{name}` in {path}; supported: {}", available.join(", "))]
+    UnknownArchitecture {
+        /// The name as the file gives it.
+        name: String,
+        /// The file that names it.
+        path: PathBuf,
+        /// Every architecture that can be loaded.
+        available: Vec<String>,
+    },
+    /// A timm `model_args` entry this implementation cannot honour.
+    #[error("{path}: model_args.{arg}: {reason}")]
+    ModelArg {
+        /// The config file.
+        path: PathBuf,
+        /// The timm argument name.
+        arg: String,
+        /// What value was found and what is supported.
+        reason: String,
+    },
+    /// Writing or reading one of our own files (model record, config) failed.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Result alias for vit-core.

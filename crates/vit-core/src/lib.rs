@@ -22,6 +22,7 @@
 
 pub mod attention;
 pub mod block;
+pub mod checkpoint;
 pub mod config_file;
 pub mod drop_path;
 pub mod error;
@@ -29,12 +30,17 @@ pub mod flops;
 pub mod init;
 pub mod layer_scale;
 pub mod mlp;
+pub mod model_folder;
 pub mod param_count;
 pub mod patch_embed;
 pub mod pooling;
 pub mod pos_embed;
 pub mod presets;
+pub mod resample;
+pub mod state_dict;
+pub mod timm_folder;
 pub mod vit;
+pub mod vit_import;
 
 pub use error::{Result, VitError};
 pub use vit::{VisionTransformer, VisionTransformerConfig, VitIntermediates};

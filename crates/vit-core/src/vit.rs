@@ -13,6 +13,7 @@ use crate::mlp::MlpKind;
 use crate::patch_embed::{PatchEmbed, PatchEmbedConfig, PatchEmbedKind, patch_grid};
 use crate::pooling::{AttentionPool, AttentionPoolConfig, GlobalPool, pool_tokens};
 use crate::pos_embed::{PosEmbedKind, sincos_2d};
+use crate::resample::resample_abs_pos_embed;
 
 /// Configuration of a [`VisionTransformer`]; field names and defaults follow timm's
 /// `VisionTransformer` (defaults: ViT-B/16 at 224, 1000 classes).
@@ -93,6 +94,10 @@ pub struct VisionTransformerConfig {
     /// Stochastic depth of the last block; rises linearly from 0 over the blocks.
     #[config(default = 0.0)]
     pub drop_path_rate: f64,
+    /// Accept any image size that splits into whole patches, resampling the position embedding
+    /// to the input's grid on the fly (timm's `dynamic_img_size`).
+    #[config(default = false)]
+    pub dynamic_img_size: bool,
 }
 
 /// A Vision Transformer. Build it from a [`VisionTransformerConfig`] or a preset
@@ -129,6 +134,8 @@ pub struct VisionTransformer<B: Backend> {
     pub no_embed_class: bool,
     /// Tokens before the patches (class token, …).
     pub num_prefix_tokens: usize,
+    /// Whether inputs of other sizes than `patch_embed.img_size` are accepted.
+    pub dynamic_img_size: bool,
 }
 
 /// What [`VisionTransformer::forward_intermediates`] hands back.
@@ -307,6 +314,7 @@ impl VisionTransformerConfig {
             global_pool: self.global_pool,
             no_embed_class: self.no_embed_class,
             num_prefix_tokens: prefix,
+            dynamic_img_size: self.dynamic_img_size,
         })
     }
 
@@ -321,14 +329,18 @@ impl VisionTransformerConfig {
 }
 
 impl<B: Backend> VisionTransformer<B> {
-    /// Checks that `images` fit the model: `[batch, in_chans, height, width]` at the built size.
+    /// Checks that `images` fit the model: `[batch, in_chans, height, width]` at the built size,
+    /// or at any size that splits into whole patches when `dynamic_img_size` is on.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         self.patch_embed.check_input(dims)?;
         let [_, c, h, w] = dims;
-        if [h, w] != self.patch_embed.img_size {
+        if !self.dynamic_img_size && [h, w] != self.patch_embed.img_size {
             let [eh, ew] = self.patch_embed.img_size;
             return Err(VitError::InputShape {
-                expected: format!("[batch, {c}, {eh}, {ew}] (the size the model was built for)"),
+                expected: format!(
+                    "[batch, {c}, {eh}, {ew}] (the size the model was built for; \
+                     build it with `dynamic_img_size = true` to run other sizes)"
+                ),
                 found: dims.to_vec(),
             });
         }
@@ -411,6 +423,7 @@ impl<B: Backend> VisionTransformer<B> {
     /// `extra_prefix` tokens `[batch, k, dim]` go after the class token (DeiT's distillation
     /// token); the position embedding must cover them.
     pub fn embed(&self, images: Tensor<B, 4>, extra_prefix: Vec<Tensor<B, 3>>) -> Tensor<B, 3> {
+        let images_dims = images.dims();
         let patches = self.patch_embed.forward(images);
         let batch = patches.dims()[0];
         let dim = patches.dims()[2];
@@ -420,11 +433,9 @@ impl<B: Backend> VisionTransformer<B> {
             .map(|t| t.val().expand([batch, 1, dim]))
             .collect();
         prefix.extend(extra_prefix);
-        let pos = self
-            .pos_embed
-            .as_ref()
-            .map(|p| p.val())
-            .or_else(|| self.pos_embed_fixed.clone());
+        let [_, _, h, w] = images_dims;
+        let grid = [h / self.patch_embed.patch_size, w / self.patch_embed.patch_size];
+        let pos = self.position_embedding(grid);
         let with_prefix = |x: Tensor<B, 3>| {
             if prefix.is_empty() {
                 x
@@ -445,6 +456,31 @@ impl<B: Backend> VisionTransformer<B> {
             Some(norm) => norm.forward(x),
             None => x,
         }
+    }
+
+    /// Patch grid `[rows, cols]` the model was built for.
+    pub fn grid_size(&self) -> [usize; 2] {
+        let [h, w] = self.patch_embed.img_size;
+        [h / self.patch_embed.patch_size, w / self.patch_embed.patch_size]
+    }
+
+    /// The position embedding for a patch grid `[rows, cols]`: the stored one at the built grid;
+    /// at another grid the learned one resampled as timm does (bicubic, antialiased, prefix
+    /// tokens kept apart) and the sin-cos one recomputed. `None` without a position embedding.
+    pub fn position_embedding(&self, grid: [usize; 2]) -> Option<Tensor<B, 3>> {
+        let built = self.grid_size();
+        let prefix_in = |pos: &Tensor<B, 3>| pos.dims()[1] - built[0] * built[1];
+        if let Some(pos) = &self.pos_embed {
+            let pos = pos.val();
+            let prefix = prefix_in(&pos);
+            return Some(resample_abs_pos_embed(pos, built, grid, prefix));
+        }
+        let fixed = self.pos_embed_fixed.as_ref()?;
+        if grid == built {
+            return Some(fixed.clone());
+        }
+        let [_, _, dim] = fixed.dims();
+        Some(sincos_2d(grid, dim, prefix_in(fixed), &fixed.device()))
     }
 
     fn final_norm(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {

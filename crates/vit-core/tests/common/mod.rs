@@ -48,3 +48,18 @@ pub fn pseudo_random<const D: usize>(shape: [usize; D], seed: u64) -> Tensor<B, 
         .collect();
     Tensor::from_data(TensorData::new(data, shape), &device())
 }
+
+/// A fresh, empty temporary directory unique to this process and `name`.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vit-core-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A committed timm fixture (`tests/fixtures/timm/<name>` at the workspace root).
+pub fn timm_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/timm")
+        .join(name)
+}

@@ -1,0 +1,202 @@
+//! A timm model folder as timm's `save_for_hf` writes it and the Hugging Face hub serves it:
+//! `config.json` (`architecture`, `num_classes`, `model_args`, `pretrained_cfg`, `label_names`)
+//! beside `model.safetensors` or `pytorch_model.bin`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Result, VitError};
+
+/// How a model expects its input preprocessed (timm's `pretrained_cfg`); it travels with the
+/// model from the folder into our own saved format. Fields not modelled here are kept verbatim.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct PretrainedCfg {
+    /// `[channels, height, width]` the weights were trained at.
+    #[serde(default = "default_input_size")]
+    pub input_size: [usize; 3],
+    /// Resize interpolation: `bicubic`, `bilinear`, `nearest`.
+    #[serde(default = "default_interpolation")]
+    pub interpolation: String,
+    /// Fraction of the resized image the center crop keeps.
+    #[serde(default = "default_crop_pct")]
+    pub crop_pct: f64,
+    /// `center` (or timm's other crop modes).
+    #[serde(default = "default_crop_mode")]
+    pub crop_mode: String,
+    /// Per-channel mean subtracted after scaling to [0, 1].
+    #[serde(default = "default_mean_std")]
+    pub mean: Vec<f64>,
+    /// Per-channel standard deviation divided by after the mean.
+    #[serde(default = "default_mean_std")]
+    pub std: Vec<f64>,
+    /// Every other field of the original (tag, license, classifier name, …).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn default_input_size() -> [usize; 3] {
+    [3, 224, 224]
+}
+fn default_interpolation() -> String {
+    "bicubic".into()
+}
+fn default_crop_pct() -> f64 {
+    0.9
+}
+fn default_crop_mode() -> String {
+    "center".into()
+}
+fn default_mean_std() -> Vec<f64> {
+    vec![0.5, 0.5, 0.5]
+}
+
+impl PretrainedCfg {
+    /// timm's default for ViTs (`_cfg` in `vision_transformer.py`): bicubic, crop 0.9,
+    /// mean = std = 0.5, at the given input size.
+    pub fn vit_default(in_chans: usize, img_size: [usize; 2]) -> Self {
+        Self {
+            input_size: [in_chans, img_size[0], img_size[1]],
+            interpolation: default_interpolation(),
+            crop_pct: default_crop_pct(),
+            crop_mode: default_crop_mode(),
+            mean: vec![0.5; in_chans],
+            std: vec![0.5; in_chans],
+            extra: Map::new(),
+        }
+    }
+}
+
+/// The weights file names a timm folder may hold, in order of preference.
+pub const TIMM_WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
+/// A parsed timm model folder.
+#[derive(Debug, Clone)]
+pub struct TimmFolder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// timm architecture name without a pretrained tag, e.g. `vit_small_patch16_224`.
+    pub architecture: String,
+    /// Classifier size of the weights, when the config says.
+    pub num_classes: Option<usize>,
+    /// Arguments timm passes to the model constructor on top of the architecture's defaults.
+    pub model_args: Map<String, Value>,
+    /// Preprocessing of the weights.
+    pub pretrained_cfg: PretrainedCfg,
+    /// Class names, when the folder has them.
+    pub label_names: Option<Vec<String>>,
+    /// The weights file.
+    pub weights: PathBuf,
+}
+
+impl TimmFolder {
+    /// The folder's `config.json`.
+    pub fn config_path(dir: &Path) -> PathBuf {
+        dir.join("config.json")
+    }
+
+    /// Reads a timm folder, with errors that name the file and the field at fault.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let config_path = Self::config_path(dir);
+        let folder_error = |path: &Path, message: String| VitError::ModelFolder {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !dir.is_dir() {
+            return Err(folder_error(dir, "not a directory".into()));
+        }
+        let text = std::fs::read_to_string(&config_path).map_err(|e| {
+            folder_error(
+                &config_path,
+                format!("cannot read it ({e}); a timm model folder has config.json and weights"),
+            )
+        })?;
+        let root: Value = serde_json::from_str(&text)
+            .map_err(|e| folder_error(&config_path, format!("not valid JSON: {e}")))?;
+        let Value::Object(mut root) = root else {
+            return Err(folder_error(&config_path, "expected a JSON object".into()));
+        };
+        let field_error =
+            |field: &str, expected: &str| folder_error(&config_path, format!("`{field}`: expected {expected}"));
+
+        let architecture = match root.remove("architecture") {
+            Some(Value::String(name)) => name,
+            Some(_) => return Err(field_error("architecture", "a string")),
+            None => {
+                return Err(field_error(
+                    "architecture",
+                    "a timm architecture name (e.g. \"vit_small_patch16_224\"); is this a timm folder?",
+                ));
+            }
+        };
+        // Hub names carry a pretrained tag (`vit_base_patch16_224.augreg2_in21k_ft_in1k`).
+        let architecture = architecture
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        // Older configs keep the pretrained cfg at the top level (timm handles both forms).
+        let mut pretrained = match root.remove("pretrained_cfg") {
+            Some(Value::Object(cfg)) => cfg,
+            Some(_) => return Err(field_error("pretrained_cfg", "an object")),
+            None => root.clone(),
+        };
+        let num_classes = match root.get("num_classes").or(pretrained.get("num_classes")) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .ok_or_else(|| field_error("num_classes", "a non-negative integer"))?
+                    as usize,
+            ),
+        };
+        let model_args = match root.remove("model_args") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(args)) => args,
+            Some(_) => return Err(field_error("model_args", "an object")),
+        };
+        let labels = root
+            .remove("label_names")
+            .or_else(|| pretrained.remove("label_names"));
+        let label_names = match labels {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                serde_json::from_value::<Vec<String>>(v)
+                    .map_err(|_| field_error("label_names", "a list of strings"))?,
+            ),
+        };
+        for key in ["architecture", "num_features", "global_pool", "model_args"] {
+            pretrained.remove(key);
+        }
+        let pretrained_cfg: PretrainedCfg = serde_json::from_value(Value::Object(pretrained))
+            .map_err(|e| folder_error(&config_path, format!("`pretrained_cfg`: {e}")))?;
+        if let Some(n) = num_classes
+            && label_names.as_ref().is_some_and(|l| l.len() != n)
+        {
+            return Err(field_error(
+                "label_names",
+                &format!("{n} names (num_classes), found {}", label_names.map_or(0, |l| l.len())),
+            ));
+        }
+        let weights = TIMM_WEIGHT_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|path| path.is_file())
+            .ok_or_else(|| {
+                folder_error(
+                    dir,
+                    format!("no weights file: expected {}", TIMM_WEIGHT_FILES.join(" or ")),
+                )
+            })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            architecture,
+            num_classes,
+            model_args,
+            pretrained_cfg,
+            label_names,
+            weights,
+        })
+    }
+}

@@ -1,0 +1,408 @@
+//! Loading ViT weights: timm folders and checkpoints (`.safetensors`, `.pth`/`.bin`) and our own
+//! saved folders, with timm's fine-tuning adaptations (new head, resampled position embedding).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use serde_json::{Map, Value, json};
+
+use crate::checkpoint::{Checkpoint, CheckpointFormat};
+use crate::config_file::config_from_json;
+use crate::error::{Result, VitError};
+use crate::init::timm_linear;
+use crate::model_folder::{ModelCard, load_record, record_path, save_model_folder};
+use crate::patch_embed::PatchEmbedKind;
+use crate::pos_embed::PosEmbedKind;
+use crate::presets::{vit_preset, vit_presets};
+use crate::resample::resample_abs_pos_embed;
+use crate::state_dict::{LoadReport, apply_state_dict, torch_params};
+use crate::timm_folder::{PretrainedCfg, TimmFolder};
+use crate::vit::{VisionTransformer, VisionTransformerConfig};
+
+/// The model family name ViTs carry in a saved [`ModelCard`].
+pub const VIT_FAMILY: &str = "vit";
+
+/// A ViT with everything that came with its weights.
+#[derive(Debug)]
+pub struct PretrainedVit<B: Backend> {
+    /// The model, weights loaded.
+    pub model: VisionTransformer<B>,
+    /// The config it was built from.
+    pub config: VisionTransformerConfig,
+    /// How inputs must be preprocessed.
+    pub pretrained_cfg: PretrainedCfg,
+    /// Class names, when known.
+    pub label_names: Option<Vec<String>>,
+    /// What the load adapted, left fresh or ignored.
+    pub report: LoadReport,
+    /// Where the weights came from.
+    pub source: String,
+}
+
+impl<B: Backend> PretrainedVit<B> {
+    /// Saves the model as a folder of ours (`model.json` + `model.mpk`), atomically.
+    pub fn save(self, dir: &Path) -> Result<()> {
+        let card = ModelCard {
+            family: VIT_FAMILY.into(),
+            config: serde_json::to_value(&self.config).expect("configs serialise"),
+            pretrained_cfg: self.pretrained_cfg,
+            label_names: self.label_names,
+            source: Some(self.source),
+        };
+        save_model_folder(dir, &card, self.model)
+    }
+}
+
+/// Loads a ViT from `path`:
+/// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
+/// - a folder we saved (`model.json` + `model.mpk`);
+/// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.mpk` record, built from `base`
+///   (a preset or config file), which is required then.
+///
+/// `num_classes`, when given and different from the weights', gets a freshly initialised head
+/// (fine-tuning); the report says so.
+pub fn load_vit<B: Backend>(
+    path: &Path,
+    base: Option<VisionTransformerConfig>,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<PretrainedVit<B>> {
+    if path.is_dir() {
+        if base.is_some() {
+            return Err(VitError::ModelFolder {
+                path: path.to_path_buf(),
+                message: "a model folder describes its own architecture; a preset or config \
+                          file is only for bare weight files"
+                    .into(),
+            });
+        }
+        return if ModelCard::is_model_folder(path) {
+            load_saved_vit(path, num_classes, device)
+        } else {
+            load_timm_vit_folder(path, num_classes, device)
+        };
+    }
+    let Some(mut config) = base else {
+        return Err(VitError::Checkpoint {
+            path: path.to_path_buf(),
+            message: "a bare weights file does not say which model it is: give a preset or a \
+                      config file (or the model folder it came in)"
+                .into(),
+        });
+    };
+    let is_record = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mpk"));
+    if is_record {
+        let model = load_record(config.try_init::<B>(device)?, path, device)?;
+        let mut vit = PretrainedVit {
+            model,
+            pretrained_cfg: PretrainedCfg::vit_default(config.in_chans, config.img_size),
+            config,
+            label_names: None,
+            report: LoadReport::default(),
+            source: path.display().to_string(),
+        };
+        vit.set_num_classes(num_classes, device);
+        return Ok(vit);
+    }
+    CheckpointFormat::of(path)?;
+    if let Some(n) = num_classes {
+        config.num_classes = n;
+    }
+    let (model, report) = load_vit_checkpoint(&config, Checkpoint::read(path)?, device)?;
+    Ok(PretrainedVit {
+        model,
+        pretrained_cfg: PretrainedCfg::vit_default(config.in_chans, config.img_size),
+        config,
+        label_names: None,
+        report,
+        source: path.display().to_string(),
+    })
+}
+
+impl<B: Backend> PretrainedVit<B> {
+    /// Replaces the head by a fresh one when `num_classes` asks for another size.
+    fn set_num_classes(&mut self, num_classes: Option<usize>, device: &B::Device) {
+        let Some(n) = num_classes.filter(|n| *n != self.config.num_classes) else {
+            return;
+        };
+        self.model.head = (n > 0).then(|| timm_linear(self.config.embed_dim, n, true, device));
+        self.config.num_classes = n;
+        self.label_names = None;
+        if n > 0 {
+            self.report.fresh = vec!["head.weight".into(), "head.bias".into()];
+        }
+    }
+}
+
+/// Loads a folder written by [`PretrainedVit::save`].
+pub fn load_saved_vit<B: Backend>(
+    dir: &Path,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<PretrainedVit<B>> {
+    let card = ModelCard::read(dir)?;
+    let card_path = dir.join(crate::model_folder::MODEL_CARD_FILE);
+    if card.family != VIT_FAMILY {
+        return Err(VitError::ModelFolder {
+            path: card_path,
+            message: format!("holds a `{}` model, not a ViT", card.family),
+        });
+    }
+    let config = config_from_json(
+        &card.config.to_string(),
+        &card_path,
+        &VisionTransformerConfig::new(),
+    )?;
+    let model = load_record(config.try_init::<B>(device)?, &record_path(dir), device)?;
+    let mut vit = PretrainedVit {
+        model,
+        config,
+        pretrained_cfg: card.pretrained_cfg,
+        label_names: card.label_names,
+        report: LoadReport::default(),
+        source: card.source.unwrap_or_else(|| dir.display().to_string()),
+    };
+    vit.set_num_classes(num_classes, device);
+    Ok(vit)
+}
+
+/// Loads a timm folder: the architecture's preset, `model_args` over it, the folder's class count
+/// (or `num_classes` for a new head), then the weights.
+pub fn load_timm_vit_folder<B: Backend>(
+    dir: &Path,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<PretrainedVit<B>> {
+    let folder = TimmFolder::open(dir)?;
+    let mut config = vit_config_from_timm(&folder)?;
+    let mut label_names = folder.label_names.clone();
+    if let Some(n) = num_classes
+        && n != config.num_classes
+    {
+        config.num_classes = n;
+        label_names = None;
+    }
+    let (model, report) = load_vit_checkpoint(&config, Checkpoint::read(&folder.weights)?, device)?;
+    Ok(PretrainedVit {
+        model,
+        config,
+        pretrained_cfg: folder.pretrained_cfg,
+        label_names,
+        report,
+        source: format!("timm {} ({})", folder.architecture, dir.display()),
+    })
+}
+
+/// The config timm would build for a folder: the architecture's preset with `model_args` and the
+/// folder's `num_classes` over it. Arguments this implementation cannot honour are errors naming them.
+pub fn vit_config_from_timm(folder: &TimmFolder) -> Result<VisionTransformerConfig> {
+    let config_path = TimmFolder::config_path(&folder.dir);
+    let base = vit_preset(&folder.architecture).map_err(|_| VitError::UnknownArchitecture {
+        name: folder.architecture.clone(),
+        path: config_path.clone(),
+        available: vit_presets().iter().map(|p| p.name.to_string()).collect(),
+    })?;
+    let mut ours = translate_timm_args(&folder.model_args, &config_path)?;
+    if let Some(n) = folder.num_classes {
+        ours.entry("num_classes").or_insert(json!(n));
+    }
+    config_from_json(&Value::Object(ours).to_string(), &config_path, &base)
+}
+
+/// timm `VisionTransformer` arguments → our config fields (mostly the same names).
+fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<String, Value>> {
+    let unsupported = |arg: &str, reason: String| VitError::ModelArg {
+        path: path.to_path_buf(),
+        arg: arg.to_string(),
+        reason,
+    };
+    // Arguments that only change the initialisation, not the model.
+    const INIT_ONLY: [&str; 2] = ["weight_init", "fix_init"];
+    // Arguments we support only at timm's default value.
+    let defaults: [(&str, Value); 9] = [
+        ("qk_norm", json!(false)),
+        ("scale_attn_norm", json!(false)),
+        ("scale_mlp_norm", json!(false)),
+        ("proj_bias", json!(true)),
+        ("reg_tokens", json!(0)),
+        ("final_norm", json!(true)),
+        ("pool_include_prefix", json!(false)),
+        ("dynamic_img_pad", json!(false)),
+        ("patch_drop_rate", json!(0.0)),
+    ];
+    const SAME_NAME: [&str; 18] = [
+        "in_chans",
+        "num_classes",
+        "embed_dim",
+        "depth",
+        "num_heads",
+        "mlp_ratio",
+        "qkv_bias",
+        "init_values",
+        "class_token",
+        "no_embed_class",
+        "fc_norm",
+        "dynamic_img_size",
+        "drop_rate",
+        "pos_drop_rate",
+        "proj_drop_rate",
+        "attn_drop_rate",
+        "drop_path_rate",
+        "global_pool",
+    ];
+    let mut ours = Map::new();
+    for (arg, value) in args {
+        let arg = arg.as_str();
+        if INIT_ONLY.contains(&arg) {
+            continue;
+        }
+        if let Some((_, default)) = defaults.iter().find(|(name, _)| *name == arg) {
+            let same = match (value.as_f64(), default.as_f64()) {
+                (Some(a), Some(b)) => a == b,
+                _ => value == default,
+            };
+            if !same {
+                return Err(unsupported(
+                    arg,
+                    format!("{value} is not supported (only timm's default {default})"),
+                ));
+            }
+            continue;
+        }
+        match arg {
+            "img_size" => {
+                let size = match value {
+                    Value::Number(n) => n.as_u64().map(|n| json!([n, n])),
+                    Value::Array(a) if a.len() == 2 => Some(value.clone()),
+                    _ => None,
+                };
+                ours.insert(
+                    "img_size".into(),
+                    size.ok_or_else(|| unsupported(arg, format!("expected an integer or [h, w], found {value}")))?,
+                );
+            }
+            "patch_size" => {
+                let p = match value {
+                    Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].clone(),
+                    Value::Array(_) => {
+                        return Err(unsupported(arg, format!("only square patches are supported, found {value}")));
+                    }
+                    other => other.clone(),
+                };
+                ours.insert("patch_size".into(), p);
+            }
+            "pre_norm" => {
+                // timm drops the patch-embedding bias when it adds a pre-norm (CLIP).
+                let pre = value.as_bool().ok_or_else(|| unsupported(arg, format!("expected a boolean, found {value}")))?;
+                ours.insert("pre_norm".into(), json!(pre));
+                ours.insert("patch_bias".into(), json!(!pre));
+            }
+            "pos_embed" => {
+                let kind = match value.as_str() {
+                    Some("learn") => "learn",
+                    Some("" | "none") => "none",
+                    _ => {
+                        return Err(unsupported(arg, format!("expected \"learn\", \"none\" or \"\", found {value}")));
+                    }
+                };
+                ours.insert("pos_embed".into(), json!(kind));
+            }
+            "global_pool" if !matches!(value.as_str(), Some("token" | "avg" | "max" | "map")) => {
+                return Err(unsupported(
+                    arg,
+                    format!("{value} is not supported (token, avg, max or map)"),
+                ));
+            }
+            "act_layer" | "norm_layer" if value.is_null() => {}
+            "act_layer" if matches!(value.as_str(), Some("gelu")) => {}
+            "norm_layer" if matches!(value.as_str(), Some("layernorm")) => {}
+            _ if SAME_NAME.contains(&arg) => {
+                ours.insert(arg.into(), value.clone());
+            }
+            _ => {
+                return Err(unsupported(
+                    arg,
+                    format!("{value}: this timm argument is not supported by vit-core's ViT"),
+                ));
+            }
+        }
+    }
+    Ok(ours)
+}
+
+/// Loads a timm ViT state dict into a model built from `config`, as timm's `checkpoint_filter_fn`
+/// and `load_pretrained` do: a head of another size (or none in the file) is left freshly
+/// initialised, a head the model does not have is dropped, a position embedding for another grid
+/// is resampled, a conv patch projection is flattened for the linear form. Anything else that
+/// does not fit is an error listing every key.
+pub fn load_vit_checkpoint<B: Backend>(
+    config: &VisionTransformerConfig,
+    checkpoint: Checkpoint,
+    device: &B::Device,
+) -> Result<(VisionTransformer<B>, LoadReport)> {
+    let model = config.try_init::<B>(device)?;
+    let expected: BTreeMap<String, Vec<usize>> = torch_params(&model)
+        .into_iter()
+        .map(|p| (p.key, p.shape))
+        .collect();
+    let Checkpoint { path, mut tensors } = checkpoint;
+    let mut report = LoadReport::default();
+
+    // Head: keep it only when the file's has the size the model wants.
+    let file_classes = tensors.get("head.weight").map(|w| w.shape[0]);
+    let new_head = config.num_classes > 0 && file_classes != Some(config.num_classes);
+    if config.num_classes == 0 || new_head {
+        for key in ["head.weight", "head.bias"] {
+            if tensors.remove(key).is_some() && config.num_classes == 0 {
+                report.ignored.push(key.to_string());
+            }
+        }
+    }
+
+    // Position embedding for another grid (fine-tuning at another resolution).
+    if let (Some(found), Some(want)) = (tensors.get("pos_embed"), expected.get("pos_embed"))
+        && found.shape.len() == 3
+        && found.shape[2] == want[2]
+        && found.shape[1] != want[1]
+        && config.pos_embed == PosEmbedKind::Learn
+    {
+        let prefix = if config.no_embed_class {
+            0
+        } else {
+            config.num_prefix_tokens()
+        };
+        let patches = found.shape[1].saturating_sub(prefix);
+        let side = (patches as f64).sqrt().round() as usize;
+        if side * side == patches && patches > 0 {
+            let to = config.grid_size()?;
+            let data = tensors.remove("pos_embed").expect("checked above");
+            let pos = Tensor::<B, 3>::from_data(data, device);
+            let resampled = resample_abs_pos_embed(pos, [side, side], to, prefix);
+            tensors.insert("pos_embed".into(), resampled.into_data());
+            report.adapted.push(format!(
+                "pos_embed resampled from a {side}x{side} to a {}x{} grid",
+                to[0], to[1]
+            ));
+        }
+    }
+
+    // The linear patch projection holds the conv kernel flattened (c, y, x).
+    if config.patch_embed == PatchEmbedKind::Linear
+        && let Some(w) = tensors.get("patch_embed.proj.weight")
+        && w.shape.len() == 4
+    {
+        let w = tensors.remove("patch_embed.proj.weight").expect("checked above");
+        let [d, c, p, q] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
+        let flat = TensorData::new(w.into_vec::<f32>().expect("f32 after reading"), [d, c * p * q]);
+        tensors.insert("patch_embed.proj.weight".into(), flat);
+    }
+
+    report.loaded = tensors.len();
+    let head_is_new = |key: &str| new_head && key.starts_with("head.");
+    let (model, fresh) = apply_state_dict(model, tensors, &path, head_is_new)?;
+    report.fresh = fresh;
+    Ok((model, report))
+}
