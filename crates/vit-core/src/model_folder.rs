@@ -1,24 +1,27 @@
 //! Our own saved models: a folder with `model.json` (what to build, how to preprocess, class
-//! names) and `model.mpk` (the weights as a Burn record, `NamedMpkFileRecorder`'s format, full
-//! precision). Both are written atomically.
+//! names) and `model.bpk` (the weights in Burn's native Burnpack format, full precision). Both
+//! are written atomically.
+//!
+//! Burnpack rather than a `Recorder`'s `.mpk`: loading a record built for another config panics
+//! inside Burn (`Vec` length assert) or silently drops modules (`Option`), while burn-store checks
+//! every tensor's path and shape and reports what does not fit.
 
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
+use burn_store::{BurnpackStore, ModuleSnapshot};
 use serde_json::Value;
 
 use crate::config_file::write_atomic;
 use crate::error::{Result, VitError};
-use crate::state_dict::torch_params;
 use crate::timm_folder::PretrainedCfg;
 
 /// File name of the description in a saved model folder.
 pub const MODEL_CARD_FILE: &str = "model.json";
 /// File name of the weights in a saved model folder.
-pub const RECORD_FILE: &str = "model.mpk";
+pub const WEIGHTS_FILE: &str = "model.bpk";
 
 /// Everything about a saved model except its weights.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -68,7 +71,7 @@ pub fn save_model_folder<B: Backend, M: Module<B>>(
         path: dir.to_path_buf(),
         message: format!("cannot create the folder: {e}"),
     })?;
-    save_record(model, &dir.join(RECORD_FILE))?;
+    save_weights(model, &dir.join(WEIGHTS_FILE))?;
     let text = serde_json::to_string_pretty(card).expect("a model card always serialises");
     write_file(&dir.join(MODEL_CARD_FILE), format!("{text}\n").as_bytes())
 }
@@ -80,56 +83,64 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Saves a module's weights as a Burn record (named MessagePack, full precision), atomically.
-pub fn save_record<B: Backend, M: Module<B>>(model: M, path: &Path) -> Result<()> {
-    let bytes = NamedMpkBytesRecorder::<FullPrecisionSettings>::default()
-        .record(model.into_record(), ())
-        .map_err(|e| VitError::File {
-            path: path.to_path_buf(),
-            message: format!("cannot encode the weights: {e}"),
-        })?;
-    write_file(path, &bytes)
-}
-
-/// Loads weights saved by [`save_record`] into `model` (built from the matching config). A file
-/// that is not such a record, or whose tensors have other shapes than the model's, is an error
-/// naming the file — the model is never half loaded.
-pub fn load_record<B: Backend, M: Module<B>>(
-    model: M,
-    path: &Path,
-    device: &B::Device,
-) -> Result<M> {
+/// Saves a module's weights in Burn's native Burnpack format (burn-store), atomically: the
+/// file is written beside the target and renamed over it.
+pub fn save_weights<B: Backend, M: Module<B>>(model: M, path: &Path) -> Result<()> {
     let fail = |message: String| VitError::File {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the weights: {e}")))?;
-    let expected = torch_params(&model);
-    let record = NamedMpkBytesRecorder::<FullPrecisionSettings>::default()
-        .load::<M::Record>(bytes, device)
-        .map_err(|e| {
-            fail(format!(
-                "not a Burn record of this model ({e}); was it saved for another config?"
-            ))
-        })?;
-    let model = model.load_record(record);
-    let found = torch_params(&model);
-    let wrong: Vec<String> = expected
-        .iter()
-        .zip(&found)
-        .filter(|(e, f)| e.shape != f.shape)
-        .map(|(e, f)| format!("{}: expected {:?}, found {:?}", e.key, e.shape, f.shape))
-        .collect();
-    if !wrong.is_empty() {
+    let name = path
+        .file_name()
+        .ok_or_else(|| fail("not a file path".into()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let mut store = BurnpackStore::from_file(&tmp)
+        .auto_extension(false)
+        .overwrite(true);
+    let written = model
+        .save_into(&mut store)
+        .map_err(|e| fail(format!("cannot write the weights: {e}")))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|e| fail(format!("cannot write the weights: {e}")))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Loads weights saved by [`save_weights`] into `model` (built from the matching config). A file
+/// that is not such a file, or whose tensors do not fit the model (missing, surplus or of
+/// another shape), is an error naming the file — the model is never half loaded.
+pub fn load_weights<B: Backend, M: Module<B>>(model: M, path: &Path) -> Result<M> {
+    let fail = |message: String| VitError::File {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(fail("no such file".into()));
+    }
+    let mut store = BurnpackStore::from_file(path).auto_extension(false);
+    let mut model = model;
+    let result = model.load_from(&mut store).map_err(|e| {
+        fail(format!(
+            "cannot load the weights ({e}); was the file saved for another model config?"
+        ))
+    })?;
+    if !result.unused.is_empty() {
         return Err(fail(format!(
-            "the record's tensors do not fit the model config:\n  {}",
-            wrong.join("\n  ")
+            "the file has tensors the model config does not build: {}; was it saved for another \
+             model config?",
+            result.unused.join(", ")
         )));
     }
     Ok(model)
 }
 
 /// The path of a saved folder's weights.
-pub fn record_path(dir: &Path) -> PathBuf {
-    dir.join(RECORD_FILE)
+pub fn weights_path(dir: &Path) -> PathBuf {
+    dir.join(WEIGHTS_FILE)
 }

@@ -11,7 +11,7 @@ use crate::checkpoint::{Checkpoint, CheckpointFormat};
 use crate::config_file::config_from_json;
 use crate::error::{Result, VitError};
 use crate::init::timm_linear;
-use crate::model_folder::{ModelCard, load_record, record_path, save_model_folder};
+use crate::model_folder::{ModelCard, load_weights, save_model_folder, weights_path};
 use crate::patch_embed::PatchEmbedKind;
 use crate::pos_embed::PosEmbedKind;
 use crate::presets::{vit_preset, vit_presets};
@@ -41,7 +41,7 @@ pub struct PretrainedVit<B: Backend> {
 }
 
 impl<B: Backend> PretrainedVit<B> {
-    /// Saves the model as a folder of ours (`model.json` + `model.mpk`), atomically.
+    /// Saves the model as a folder of ours (`model.json` + `model.bpk`), atomically.
     pub fn save(self, dir: &Path) -> Result<()> {
         let card = ModelCard {
             family: VIT_FAMILY.into(),
@@ -56,8 +56,8 @@ impl<B: Backend> PretrainedVit<B> {
 
 /// Loads a ViT from `path`:
 /// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
-/// - a folder we saved (`model.json` + `model.mpk`);
-/// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.mpk` record, built from `base`
+/// - a folder we saved (`model.json` + `model.bpk`);
+/// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file of ours, built from `base`
 ///   (a preset or config file), which is required then.
 ///
 /// `num_classes`, when given and different from the weights', gets a freshly initialised head
@@ -91,11 +91,11 @@ pub fn load_vit<B: Backend>(
                 .into(),
         });
     };
-    let is_record = path
+    let is_burnpack = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("mpk"));
-    if is_record {
-        let model = load_record(config.try_init::<B>(device)?, path, device)?;
+        .is_some_and(|e| e.eq_ignore_ascii_case("bpk"));
+    if is_burnpack {
+        let model = load_weights(config.try_init::<B>(device)?, path)?;
         let mut vit = PretrainedVit {
             model,
             pretrained_cfg: PretrainedCfg::vit_default(config.in_chans, config.img_size),
@@ -156,7 +156,7 @@ pub fn load_saved_vit<B: Backend>(
         &card_path,
         &VisionTransformerConfig::new(),
     )?;
-    let model = load_record(config.try_init::<B>(device)?, &record_path(dir), device)?;
+    let model = load_weights(config.try_init::<B>(device)?, &weights_path(dir))?;
     let mut vit = PretrainedVit {
         model,
         config,
