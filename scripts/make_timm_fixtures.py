@@ -90,6 +90,9 @@ def main() -> None:
         save_file({"input": x.contiguous(), "logits": logits.contiguous(),
                    "features": features.contiguous(), "pre_logits": pre_logits.contiguous()},
                   folder / "io.safetensors")
+        if case == "vit_cls":  # for `vit forward` tests: the same input and logits as .npy
+            np.save(folder / "input.npy", x.numpy())
+            np.save(folder / "logits.npy", logits.numpy())
         model_args = {k: v for k, v in args.items() if k != "num_classes"}
         config = {
             "architecture": arch,

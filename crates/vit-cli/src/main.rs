@@ -3,17 +3,24 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod convert;
+mod forward;
+mod model_source;
 mod models;
+mod npy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vit_core::VisionTransformerConfig;
 use vit_core::config_file::save_config;
 use vit_core::presets::vit_preset;
+use vit_core::vit_import::load_vit_config;
 
 use backend::{BackendKind, run_on};
+use convert::Convert;
+use forward::Forward;
+use model_source::ModelSource;
 
 /// The vit-burn model zoo: Vision Transformers on Burn.
 #[derive(Parser)]
@@ -40,8 +47,33 @@ enum Command {
     },
     /// Check a model config file and print what it builds.
     Check {
-        /// A config file (JSON), e.g. configs/vit_tiny_patch16_224.json.
+        /// A config file (JSON), e.g. configs/vit_tiny_patch16_224.json, or a saved model.json.
         config: PathBuf,
+    },
+    /// Run a model on a preprocessed float32 NCHW .npy tensor and write the logits as .npy.
+    Forward {
+        #[command(flatten)]
+        source: ModelSource,
+        /// Input tensor [batch, channels, height, width] (.npy, float32), already normalised.
+        #[arg(long, short)]
+        input: PathBuf,
+        /// Output .npy file: logits [batch, classes] (or features with --features).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Write the token features [batch, tokens, dim] after the final norm instead.
+        #[arg(long)]
+        features: bool,
+        /// Images per forward pass.
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+    },
+    /// Convert a timm folder or checkpoint into a model folder of ours (Burnpack + model.json).
+    Convert {
+        #[command(flatten)]
+        source: ModelSource,
+        /// Folder to write (created if needed).
+        #[arg(long, short)]
+        output: PathBuf,
     },
 }
 
@@ -73,7 +105,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Check { config } => {
-            let config = VisionTransformerConfig::load_file(&config)?;
+            let config = load_vit_config(&config)?;
             config.validate()?;
             println!(
                 "ok: ViT {}x{} patch {}, dim {}, depth {}, heads {}, {} classes, {:.2} GMACs",
@@ -86,6 +118,25 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 config.num_classes,
                 config.macs() as f64 / 1e9
             );
+        }
+        Command::Forward {
+            source,
+            input,
+            output,
+            features,
+            batch_size,
+        } => {
+            let job = Forward {
+                source,
+                input,
+                output,
+                features,
+                batch_size,
+            };
+            eprintln!("{}", run_on(backend, job)?);
+        }
+        Command::Convert { source, output } => {
+            eprintln!("{}", run_on(backend, Convert { source, output })?);
         }
     }
     Ok(())

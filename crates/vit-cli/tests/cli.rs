@@ -68,7 +68,7 @@ fn bad_input_is_a_clear_error_with_a_failing_status() {
         "{stderr}"
     );
 
-    let dir = std::env::temp_dir().join(format!("vit-cli-bad-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("vit-cli-forward-errors-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("typo.json");
     std::fs::write(&path, r#"{"img_size": [224, 230]}"#).unwrap();
@@ -87,4 +87,145 @@ fn bad_input_is_a_clear_error_with_a_failing_status() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn fixture(path: &str) -> String {
+    format!(
+        "{}/../../tests/fixtures/timm/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The float32 values of a C-ordered `.npy` file and its header.
+fn read_npy(path: &std::path::Path) -> (String, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = String::from_utf8(bytes[10..10 + header_len].to_vec()).unwrap();
+    let values = bytes[10 + header_len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (header, values)
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn forward_writes_timms_logits_and_convert_keeps_them() {
+    let dir = std::env::temp_dir().join(format!("vit-cli-forward-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("logits.npy");
+    let input = fixture("vit_cls/input.npy");
+    let (_, expected) = read_npy(std::path::Path::new(&fixture("vit_cls/logits.npy")));
+
+    let model = fixture("vit_cls");
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &model,
+        "-i",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (header, logits) = read_npy(&out);
+    assert!(header.contains("'shape': (2, 10)"), "{header}");
+    assert!(max_diff(&logits, &expected) <= 1e-4);
+
+    let converted = dir.join("converted");
+    let (ok, _, stderr) = vit(&["convert", "-m", &model, "-o", converted.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let out2 = dir.join("converted.npy");
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        converted.to_str().unwrap(),
+        "-i",
+        &input,
+        "-o",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(read_npy(&out2).1, logits);
+
+    // A bare checkpoint with the timm config beside it, in batches of one.
+    let out3 = dir.join("bare.npy");
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &fixture("vit_cls/model.safetensors"),
+        "--config",
+        &fixture("vit_cls/config.json"),
+        "-i",
+        &input,
+        "-o",
+        out3.to_str().unwrap(),
+        "--batch-size",
+        "1",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(max_diff(&read_npy(&out3).1, &expected) <= 1e-4);
+}
+
+#[test]
+fn forward_reports_bad_inputs_by_name() {
+    let dir = std::env::temp_dir().join(format!("vit-cli-forward-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.npy");
+    std::fs::write(&bad, b"\x93NUMPY\x01\x00").unwrap();
+    let out = dir.join("out.npy");
+    let model = fixture("vit_cls");
+    for (args, needle) in [
+        (vec!["-m", &model, "-i", bad.to_str().unwrap()], "bad.npy"),
+        (
+            vec![
+                "-m",
+                "/nonexistent/model.safetensors",
+                "--preset",
+                "vit_tiny_patch16_224",
+                "-i",
+                &fixture("vit_cls/input.npy"),
+            ],
+            "/nonexistent/model.safetensors",
+        ),
+        (
+            vec![
+                "-m",
+                &fixture("vit_cls/model.safetensors"),
+                "-i",
+                &fixture("vit_cls/input.npy"),
+            ],
+            "preset or a config file",
+        ),
+        (
+            vec![
+                "-m",
+                &fixture("vit_cls/model.safetensors"),
+                "--preset",
+                "vit_tiny_patch16_224",
+                "-i",
+                &fixture("vit_cls/input.npy"),
+            ],
+            "does not fit the model",
+        ),
+    ] {
+        let mut full = vec!["forward", "-o", out.to_str().unwrap()];
+        full.extend(args);
+        let (ok, _, stderr) = vit(&full);
+        assert!(!ok, "{full:?} should fail");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(needle),
+            "{full:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(!out.exists(), "nothing is written on failure");
 }

@@ -1,52 +1,45 @@
-//! The same ViT forward on WGPU and on ndarray. Runs with `--features vit-cli/wgpu`; without a
-//! GPU it needs Mesa's software Vulkan (`apt-get install mesa-vulkan-drivers libvulkan1`).
-#![cfg(all(feature = "wgpu", feature = "ndarray"))]
+//! timm parity on WGPU: the committed timm fixtures (`tests/fixtures/timm`) loaded and run on the
+//! GPU backend must give timm's logits and features within 1e-4, as on ndarray. Runs with
+//! `--features vit-cli/wgpu`; without a GPU it needs Mesa's software Vulkan
+//! (`apt-get install mesa-vulkan-drivers libvulkan1`).
+#![cfg(feature = "wgpu")]
 
-use burn::backend::{NdArray, Wgpu};
-use burn::module::Module;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-use burn::tensor::{Tensor, TensorData};
-use vit_core::VisionTransformerConfig;
-use vit_core::pooling::GlobalPool;
+use burn::backend::Wgpu;
+use burn::tensor::Tensor;
+use vit_core::checkpoint::Checkpoint;
+use vit_core::vit_import::load_vit;
+
+fn max_abs_diff<const D: usize>(a: Tensor<Wgpu, D>, b: Tensor<Wgpu, D>) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b).abs().max().into_scalar()
+}
 
 #[test]
-fn wgpu_forward_matches_ndarray() {
-    let config = VisionTransformerConfig::new()
-        .with_img_size([32, 32])
-        .with_patch_size(8)
-        .with_embed_dim(32)
-        .with_depth(2)
-        .with_num_heads(4)
-        .with_num_classes(10)
-        .with_init_values(Some(0.5))
-        .with_global_pool(GlobalPool::Avg);
-    let cpu = Default::default();
-    let gpu = Default::default();
-    // One set of weights, serialised once and loaded on both backends.
-    let recorder = BinBytesRecorder::<FullPrecisionSettings>::default();
-    let bytes = recorder
-        .record(config.init::<NdArray>(&cpu).into_record(), ())
-        .unwrap();
-    let model = config
-        .init::<NdArray>(&cpu)
-        .load_record(recorder.load(bytes.clone(), &cpu).unwrap());
-    let on_gpu = config
-        .init::<Wgpu>(&gpu)
-        .load_record(recorder.load(bytes, &gpu).unwrap());
-
-    let n = 2 * 3 * 32 * 32;
-    let pixels: Vec<f32> = (0..n)
-        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
-        .collect();
-    let data = TensorData::new(pixels, [2, 3, 32, 32]);
-    let expected = model.forward(Tensor::<NdArray, 4>::from_data(data.clone(), &cpu));
-    let got = on_gpu.forward(Tensor::<Wgpu, 4>::from_data(data, &gpu));
-    let expected = expected.into_data().into_vec::<f32>().unwrap();
-    let got = got.into_data().into_vec::<f32>().unwrap();
-    let diff = expected
-        .iter()
-        .zip(&got)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
-    assert!(diff <= 1e-4, "WGPU and ndarray logits differ by {diff}");
+fn timm_fixtures_match_timm_on_wgpu() {
+    let device = Default::default();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/timm");
+    for case in [
+        "vit_cls",
+        "vit_gap",
+        "vit_p4_d3_h4",
+        "vit_map",
+        "vit_dynamic",
+    ] {
+        let vit = load_vit::<Wgpu>(&root.join(case), None, None, &device).unwrap();
+        let mut io = Checkpoint::read(root.join(case).join("io.safetensors")).unwrap();
+        let mut take = |key: &str| io.take(key).unwrap();
+        let input = Tensor::<Wgpu, 4>::from_data(take("input"), &device);
+        let features = Tensor::<Wgpu, 3>::from_data(take("features"), &device);
+        let logits = Tensor::<Wgpu, 2>::from_data(take("logits"), &device);
+        let ours = vit.model.forward_features(input);
+        let ours_logits = vit.model.forward_head(ours.clone(), false);
+        let (df, dl) = (
+            max_abs_diff(ours, features),
+            max_abs_diff(ours_logits, logits),
+        );
+        assert!(
+            df <= 1e-4 && dl <= 1e-4,
+            "{case}: features {df}, logits {dl} from timm"
+        );
+    }
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
-use serde::{Deserialize, Serialize};
 use burn_store::{BurnpackStore, ModuleSnapshot};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config_file::write_atomic;

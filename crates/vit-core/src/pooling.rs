@@ -132,8 +132,9 @@ impl<B: Backend> AttentionPool<B> {
         let [k, v] = split_heads(self.kv.forward(x), self.num_heads);
         let scale = (hd as f64).powf(-0.5);
         let (out, _) = scaled_dot_product(q, k, v, None, scale, &self.attn_drop, self.fused, false);
-        let out = self.proj.forward(merge_heads(out));
-        let out = out.clone() + self.mlp.forward(self.norm.forward(out));
-        out.squeeze_dim(1)
+        // [b, 1, d] -> [b, d] before the Linear layers: Burn 0.21's fused WGPU backend gets
+        // Linear → GELU → Linear wrong on [b > 1, 1, d] inputs (found by the timm parity test).
+        let out = self.proj.forward(merge_heads(out).squeeze_dim::<2>(1));
+        out.clone() + self.mlp.forward(self.norm.forward(out))
     }
 }

@@ -70,10 +70,10 @@ pub fn resample_grid<B: Backend>(
     };
     let planes = batch * dim;
     // [B, H·W, D] -> [B·D, H, W]: one image plane per channel.
-    let x = tokens
-        .swap_dims(1, 2)
-        .reshape([planes, from[0], from[1]]);
-    let rows = matrix(from[0], to[0]).unsqueeze::<3>().expand([planes, to[0], from[0]]);
+    let x = tokens.swap_dims(1, 2).reshape([planes, from[0], from[1]]);
+    let rows = matrix(from[0], to[0])
+        .unsqueeze::<3>()
+        .expand([planes, to[0], from[0]]);
     let cols = matrix(from[1], to[1])
         .transpose()
         .unsqueeze::<3>()

@@ -120,7 +120,11 @@ impl fmt::Display for WeightsMismatch {
             self.mismatched.len()
         )?;
         for p in &self.missing {
-            write!(f, "\n  missing     {} (expected shape {:?})", p.key, p.shape)?;
+            write!(
+                f,
+                "\n  missing     {} (expected shape {:?})",
+                p.key, p.shape
+            )?;
         }
         for p in &self.unexpected {
             write!(f, "\n  unexpected  {} (shape {:?})", p.key, p.shape)?;
@@ -179,8 +183,7 @@ pub fn apply_state_dict<B: Backend, M: Module<B>>(
             Some(_) => {}
         }
     }
-    let known: std::collections::BTreeSet<&str> =
-        expected.iter().map(|p| p.key.as_str()).collect();
+    let known: std::collections::BTreeSet<&str> = expected.iter().map(|p| p.key.as_str()).collect();
     let unexpected: Vec<TorchParam> = tensors
         .iter()
         .filter(|(key, _)| !known.contains(key.as_str()))
@@ -207,12 +210,7 @@ pub fn apply_state_dict<B: Backend, M: Module<B>>(
         })
         .collect();
     let mut module = module;
-    let result = module.apply(
-        snapshots,
-        None,
-        Some(Box::new(PyTorchToBurnAdapter)),
-        true,
-    );
+    let result = module.apply(snapshots, None, Some(Box::new(PyTorchToBurnAdapter)), true);
     // Everything was checked above; this guards against a layout burn-store maps differently.
     let not_applied: Vec<String> = result
         .missing
@@ -221,11 +219,7 @@ pub fn apply_state_dict<B: Backend, M: Module<B>>(
         .filter(|path| !fresh.iter().any(|f| same_param(f, path)))
         .collect();
     if !result.errors.is_empty() || result.applied.len() != count || !not_applied.is_empty() {
-        let mut message = format!(
-            "applied {} of {} tensors",
-            result.applied.len(),
-            count
-        );
+        let mut message = format!("applied {} of {} tensors", result.applied.len(), count);
         for error in &result.errors {
             message.push_str(&format!("\n  {error}"));
         }

@@ -71,11 +71,11 @@ impl PretrainedCfg {
 /// The weights file names a timm folder may hold, in order of preference.
 pub const TIMM_WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
 
-/// A parsed timm model folder.
+/// A timm `config.json`: what to build and how inputs are preprocessed.
 #[derive(Debug, Clone)]
-pub struct TimmFolder {
-    /// The folder.
-    pub dir: PathBuf,
+pub struct TimmConfig {
+    /// The file it was read from.
+    pub path: PathBuf,
     /// timm architecture name without a pretrained tag, e.g. `vit_small_patch16_224`.
     pub architecture: String,
     /// Classifier size of the weights, when the config says.
@@ -84,43 +84,50 @@ pub struct TimmFolder {
     pub model_args: Map<String, Value>,
     /// Preprocessing of the weights.
     pub pretrained_cfg: PretrainedCfg,
-    /// Class names, when the folder has them.
+    /// Class names, when the config has them.
     pub label_names: Option<Vec<String>>,
+}
+
+/// A parsed timm model folder: its config and its weights file.
+#[derive(Debug, Clone)]
+pub struct TimmFolder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its `config.json`.
+    pub config: TimmConfig,
     /// The weights file.
     pub weights: PathBuf,
 }
 
-impl TimmFolder {
-    /// The folder's `config.json`.
-    pub fn config_path(dir: &Path) -> PathBuf {
-        dir.join("config.json")
+fn folder_error(path: &Path, message: String) -> VitError {
+    VitError::ModelFolder {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+impl TimmConfig {
+    /// Whether a parsed JSON document looks like a timm config (it names an architecture).
+    pub fn is_timm_config(root: &Value) -> bool {
+        root.get("architecture").is_some_and(Value::is_string)
     }
 
-    /// Reads a timm folder, with errors that name the file and the field at fault.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let config_path = Self::config_path(dir);
-        let folder_error = |path: &Path, message: String| VitError::ModelFolder {
-            path: path.to_path_buf(),
-            message,
-        };
-        if !dir.is_dir() {
-            return Err(folder_error(dir, "not a directory".into()));
-        }
-        let text = std::fs::read_to_string(&config_path).map_err(|e| {
+    /// Reads a timm `config.json`, with errors that name the file and the field at fault.
+    pub fn read(config_path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(config_path).map_err(|e| {
             folder_error(
-                &config_path,
+                config_path,
                 format!("cannot read it ({e}); a timm model folder has config.json and weights"),
             )
         })?;
         let root: Value = serde_json::from_str(&text)
-            .map_err(|e| folder_error(&config_path, format!("not valid JSON: {e}")))?;
+            .map_err(|e| folder_error(config_path, format!("not valid JSON: {e}")))?;
         let Value::Object(mut root) = root else {
-            return Err(folder_error(&config_path, "expected a JSON object".into()));
+            return Err(folder_error(config_path, "expected a JSON object".into()));
         };
-        let field_error =
-            |field: &str, expected: &str| folder_error(&config_path, format!("`{field}`: expected {expected}"));
-
+        let field_error = |field: &str, expected: &str| {
+            folder_error(config_path, format!("`{field}`: expected {expected}"))
+        };
         let architecture = match root.remove("architecture") {
             Some(Value::String(name)) => name,
             Some(_) => return Err(field_error("architecture", "a string")),
@@ -170,15 +177,42 @@ impl TimmFolder {
             pretrained.remove(key);
         }
         let pretrained_cfg: PretrainedCfg = serde_json::from_value(Value::Object(pretrained))
-            .map_err(|e| folder_error(&config_path, format!("`pretrained_cfg`: {e}")))?;
+            .map_err(|e| folder_error(config_path, format!("`pretrained_cfg`: {e}")))?;
         if let Some(n) = num_classes
             && label_names.as_ref().is_some_and(|l| l.len() != n)
         {
             return Err(field_error(
                 "label_names",
-                &format!("{n} names (num_classes), found {}", label_names.map_or(0, |l| l.len())),
+                &format!(
+                    "{n} names (num_classes), found {}",
+                    label_names.map_or(0, |l| l.len())
+                ),
             ));
         }
+        Ok(Self {
+            path: config_path.to_path_buf(),
+            architecture,
+            num_classes,
+            model_args,
+            pretrained_cfg,
+            label_names,
+        })
+    }
+}
+
+impl TimmFolder {
+    /// The `config.json` of a folder.
+    pub fn config_path(dir: &Path) -> PathBuf {
+        dir.join("config.json")
+    }
+
+    /// Reads a timm folder: its config and which weights file it holds.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(folder_error(dir, "not a directory".into()));
+        }
+        let config = TimmConfig::read(&Self::config_path(dir))?;
         let weights = TIMM_WEIGHT_FILES
             .iter()
             .map(|name| dir.join(name))
@@ -186,16 +220,15 @@ impl TimmFolder {
             .ok_or_else(|| {
                 folder_error(
                     dir,
-                    format!("no weights file: expected {}", TIMM_WEIGHT_FILES.join(" or ")),
+                    format!(
+                        "no weights file: expected {}",
+                        TIMM_WEIGHT_FILES.join(" or ")
+                    ),
                 )
             })?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            architecture,
-            num_classes,
-            model_args,
-            pretrained_cfg,
-            label_names,
+            config,
             weights,
         })
     }

@@ -434,7 +434,10 @@ impl<B: Backend> VisionTransformer<B> {
             .collect();
         prefix.extend(extra_prefix);
         let [_, _, h, w] = images_dims;
-        let grid = [h / self.patch_embed.patch_size, w / self.patch_embed.patch_size];
+        let grid = [
+            h / self.patch_embed.patch_size,
+            w / self.patch_embed.patch_size,
+        ];
         let pos = self.position_embedding(grid);
         let with_prefix = |x: Tensor<B, 3>| {
             if prefix.is_empty() {
@@ -461,7 +464,10 @@ impl<B: Backend> VisionTransformer<B> {
     /// Patch grid `[rows, cols]` the model was built for.
     pub fn grid_size(&self) -> [usize; 2] {
         let [h, w] = self.patch_embed.img_size;
-        [h / self.patch_embed.patch_size, w / self.patch_embed.patch_size]
+        [
+            h / self.patch_embed.patch_size,
+            w / self.patch_embed.patch_size,
+        ]
     }
 
     /// The position embedding for a patch grid `[rows, cols]`: the stored one at the built grid;

@@ -17,7 +17,7 @@ use crate::pos_embed::PosEmbedKind;
 use crate::presets::{vit_preset, vit_presets};
 use crate::resample::resample_abs_pos_embed;
 use crate::state_dict::{LoadReport, apply_state_dict, torch_params};
-use crate::timm_folder::{PretrainedCfg, TimmFolder};
+use crate::timm_folder::{PretrainedCfg, TimmConfig, TimmFolder};
 use crate::vit::{VisionTransformer, VisionTransformerConfig};
 
 /// The model family name ViTs carry in a saved [`ModelCard`].
@@ -177,8 +177,8 @@ pub fn load_timm_vit_folder<B: Backend>(
     device: &B::Device,
 ) -> Result<PretrainedVit<B>> {
     let folder = TimmFolder::open(dir)?;
-    let mut config = vit_config_from_timm(&folder)?;
-    let mut label_names = folder.label_names.clone();
+    let mut config = vit_config_from_timm(&folder.config)?;
+    let mut label_names = folder.config.label_names.clone();
     if let Some(n) = num_classes
         && n != config.num_classes
     {
@@ -189,27 +189,28 @@ pub fn load_timm_vit_folder<B: Backend>(
     Ok(PretrainedVit {
         model,
         config,
-        pretrained_cfg: folder.pretrained_cfg,
+        pretrained_cfg: folder.config.pretrained_cfg,
         label_names,
         report,
-        source: format!("timm {} ({})", folder.architecture, dir.display()),
+        source: format!("timm {} ({})", folder.config.architecture, dir.display()),
     })
 }
 
-/// The config timm would build for a folder: the architecture's preset with `model_args` and the
-/// folder's `num_classes` over it. Arguments this implementation cannot honour are errors naming them.
-pub fn vit_config_from_timm(folder: &TimmFolder) -> Result<VisionTransformerConfig> {
-    let config_path = TimmFolder::config_path(&folder.dir);
-    let base = vit_preset(&folder.architecture).map_err(|_| VitError::UnknownArchitecture {
-        name: folder.architecture.clone(),
+/// The config timm would build from a timm `config.json`: the architecture's preset with
+/// `model_args` and `num_classes` over it. Arguments this implementation cannot honour are errors
+/// naming them.
+pub fn vit_config_from_timm(timm: &TimmConfig) -> Result<VisionTransformerConfig> {
+    let config_path = &timm.path;
+    let base = vit_preset(&timm.architecture).map_err(|_| VitError::UnknownArchitecture {
+        name: timm.architecture.clone(),
         path: config_path.clone(),
         available: vit_presets().iter().map(|p| p.name.to_string()).collect(),
     })?;
-    let mut ours = translate_timm_args(&folder.model_args, &config_path)?;
-    if let Some(n) = folder.num_classes {
+    let mut ours = translate_timm_args(&timm.model_args, config_path)?;
+    if let Some(n) = timm.num_classes {
         ours.entry("num_classes").or_insert(json!(n));
     }
-    config_from_json(&Value::Object(ours).to_string(), &config_path, &base)
+    config_from_json(&Value::Object(ours).to_string(), config_path, &base)
 }
 
 /// timm `VisionTransformer` arguments → our config fields (mostly the same names).
@@ -281,14 +282,19 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                 };
                 ours.insert(
                     "img_size".into(),
-                    size.ok_or_else(|| unsupported(arg, format!("expected an integer or [h, w], found {value}")))?,
+                    size.ok_or_else(|| {
+                        unsupported(arg, format!("expected an integer or [h, w], found {value}"))
+                    })?,
                 );
             }
             "patch_size" => {
                 let p = match value {
                     Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].clone(),
                     Value::Array(_) => {
-                        return Err(unsupported(arg, format!("only square patches are supported, found {value}")));
+                        return Err(unsupported(
+                            arg,
+                            format!("only square patches are supported, found {value}"),
+                        ));
                     }
                     other => other.clone(),
                 };
@@ -296,7 +302,9 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
             }
             "pre_norm" => {
                 // timm drops the patch-embedding bias when it adds a pre-norm (CLIP).
-                let pre = value.as_bool().ok_or_else(|| unsupported(arg, format!("expected a boolean, found {value}")))?;
+                let pre = value.as_bool().ok_or_else(|| {
+                    unsupported(arg, format!("expected a boolean, found {value}"))
+                })?;
                 ours.insert("pre_norm".into(), json!(pre));
                 ours.insert("patch_bias".into(), json!(!pre));
             }
@@ -305,7 +313,10 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                     Some("learn") => "learn",
                     Some("" | "none") => "none",
                     _ => {
-                        return Err(unsupported(arg, format!("expected \"learn\", \"none\" or \"\", found {value}")));
+                        return Err(unsupported(
+                            arg,
+                            format!("expected \"learn\", \"none\" or \"\", found {value}"),
+                        ));
                     }
                 };
                 ours.insert("pos_embed".into(), json!(kind));
@@ -394,9 +405,14 @@ pub fn load_vit_checkpoint<B: Backend>(
         && let Some(w) = tensors.get("patch_embed.proj.weight")
         && w.shape.len() == 4
     {
-        let w = tensors.remove("patch_embed.proj.weight").expect("checked above");
+        let w = tensors
+            .remove("patch_embed.proj.weight")
+            .expect("checked above");
         let [d, c, p, q] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
-        let flat = TensorData::new(w.into_vec::<f32>().expect("f32 after reading"), [d, c * p * q]);
+        let flat = TensorData::new(
+            w.into_vec::<f32>().expect("f32 after reading"),
+            [d, c * p * q],
+        );
         tensors.insert("patch_embed.proj.weight".into(), flat);
     }
 
@@ -405,4 +421,39 @@ pub fn load_vit_checkpoint<B: Backend>(
     let (model, fresh) = apply_state_dict(model, tensors, &path, head_is_new)?;
     report.fresh = fresh;
     Ok((model, report))
+}
+
+/// Reads a ViT config file: a plain config (as `vit config` writes it, fields over ViT-B/16's
+/// defaults), the `model.json` of a saved model folder, or a timm `config.json`.
+pub fn load_vit_config(path: &Path) -> Result<VisionTransformerConfig> {
+    let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parsed = serde_json::from_str::<Value>(&text);
+    if parsed.as_ref().is_ok_and(TimmConfig::is_timm_config) {
+        return vit_config_from_timm(&TimmConfig::read(path)?);
+    }
+    if let Ok(Value::Object(root)) = parsed
+        && root.contains_key("family")
+        && root.contains_key("config")
+    {
+        let card: ModelCard =
+            serde_json::from_value(Value::Object(root)).map_err(|e| VitError::ConfigParse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        if card.family != VIT_FAMILY {
+            return Err(VitError::ModelFolder {
+                path: path.to_path_buf(),
+                message: format!("holds a `{}` model, not a ViT", card.family),
+            });
+        }
+        return config_from_json(
+            &card.config.to_string(),
+            path,
+            &VisionTransformerConfig::new(),
+        );
+    }
+    config_from_json(&text, path, &VisionTransformerConfig::new())
 }

@@ -16,7 +16,10 @@ fn fixture(key: &str) -> Tensor<B, 3> {
 #[test]
 fn upsampling_with_class_token_matches_timm() {
     let pos = fixture("pos_prefix1_4x4");
-    for (to, key) in [([6, 6], "pos_prefix1_4x4_to_6x6"), ([3, 5], "pos_prefix1_4x4_to_3x5")] {
+    for (to, key) in [
+        ([6, 6], "pos_prefix1_4x4_to_6x6"),
+        ([3, 5], "pos_prefix1_4x4_to_3x5"),
+    ] {
         let ours = resample_abs_pos_embed(pos.clone(), [4, 4], to, 1);
         let diff = max_abs_diff(&ours, &fixture(key));
         assert!(diff <= 1e-5, "{key}: differs from timm by {diff}");
@@ -26,7 +29,10 @@ fn upsampling_with_class_token_matches_timm() {
 #[test]
 fn antialiased_downsampling_and_non_square_grids_match_timm() {
     let pos = fixture("pos_prefix0_7x7");
-    for (to, key) in [([3, 3], "pos_prefix0_7x7_to_3x3"), ([10, 4], "pos_prefix0_7x7_to_10x4")] {
+    for (to, key) in [
+        ([3, 3], "pos_prefix0_7x7_to_3x3"),
+        ([10, 4], "pos_prefix0_7x7_to_10x4"),
+    ] {
         let ours = resample_abs_pos_embed(pos.clone(), [7, 7], to, 0);
         let diff = max_abs_diff(&ours, &fixture(key));
         assert!(diff <= 1e-5, "{key}: differs from timm by {diff}");
@@ -50,7 +56,10 @@ fn weights_rows_sum_to_one_and_same_size_is_identity() {
         let w = bicubic_aa_weights(input, output);
         for row in w.chunks(input) {
             let sum: f32 = row.iter().sum();
-            assert!((sum - 1.0).abs() < 1e-6, "{input}->{output}: row sums to {sum}");
+            assert!(
+                (sum - 1.0).abs() < 1e-6,
+                "{input}->{output}: row sums to {sum}"
+            );
         }
     }
     let identity = bicubic_aa_weights(5, 5);

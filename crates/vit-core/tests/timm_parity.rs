@@ -32,7 +32,10 @@ fn check_case(case: &str) {
         ("pre_logits", max_abs_diff(&pre_logits, &expect_pre_logits)),
         ("logits", max_abs_diff(&logits, &expect_logits)),
     ] {
-        assert!(diff <= TOLERANCE, "{case}: {what} differ from timm by {diff}");
+        assert!(
+            diff <= TOLERANCE,
+            "{case}: {what} differ from timm by {diff}"
+        );
     }
 }
 

@@ -24,7 +24,7 @@ fn io(case: &str) -> (Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 2>) {
 }
 
 fn fixture_config(case: &str) -> VisionTransformerConfig {
-    vit_config_from_timm(&TimmFolder::open(timm_fixture(case)).unwrap()).unwrap()
+    vit_config_from_timm(&TimmFolder::open(timm_fixture(case)).unwrap().config).unwrap()
 }
 
 fn load(path: &Path, base: Option<VisionTransformerConfig>) -> Result<PretrainedVit<B>, VitError> {
@@ -39,7 +39,11 @@ fn assert_logits(vit: &PretrainedVit<B>, case: &str) {
 
 #[test]
 fn bare_safetensors_and_pytorch_bin_load_with_a_config() {
-    let vit = load(&timm_fixture("vit_cls/model.safetensors"), Some(fixture_config("vit_cls"))).unwrap();
+    let vit = load(
+        &timm_fixture("vit_cls/model.safetensors"),
+        Some(fixture_config("vit_cls")),
+    )
+    .unwrap();
     assert_logits(&vit, "vit_cls");
     let vit = load(
         &timm_fixture("vit_p4_d3_h4/pytorch_model.bin"),
@@ -72,7 +76,11 @@ fn saved_folder_round_trips_exactly() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, [WEIGHTS_FILE, MODEL_CARD_FILE], "no temp files left behind");
+    assert_eq!(
+        names,
+        [WEIGHTS_FILE, MODEL_CARD_FILE],
+        "no temp files left behind"
+    );
 
     let again = load(&dir, None).unwrap();
     assert_eq!(again.pretrained_cfg.extra["tag"], "fixture");
@@ -85,7 +93,10 @@ fn saved_folder_round_trips_exactly() {
 #[test]
 fn saved_weights_for_another_config_or_truncated_are_refused() {
     let dir = temp_dir("record-mismatch");
-    load(&timm_fixture("vit_cls"), None).unwrap().save(&dir).unwrap();
+    load(&timm_fixture("vit_cls"), None)
+        .unwrap()
+        .save(&dir)
+        .unwrap();
     let record = dir.join(WEIGHTS_FILE);
     for config in [
         fixture_config("vit_cls").with_embed_dim(24),
@@ -137,20 +148,34 @@ fn mismatched_checkpoint_lists_every_problem_and_loads_nothing() {
     let mut checkpoint = Checkpoint::read(timm_fixture("vit_cls/model.safetensors")).unwrap();
     checkpoint.take("blocks.1.attn.qkv.weight").unwrap();
     let extra = checkpoint.tensors["norm.bias"].clone();
-    checkpoint.tensors.insert("blocks.1.attn.q_norm.weight".into(), extra);
+    checkpoint
+        .tensors
+        .insert("blocks.1.attn.q_norm.weight".into(), extra);
     let wide = burn::tensor::TensorData::new(vec![0.0f32; 96], [96]);
     checkpoint.tensors.insert("norm.weight".into(), wide);
     let err = load_vit_checkpoint::<B>(&config, checkpoint, &device()).unwrap_err();
-    let VitError::WeightsMismatch(mismatch) = &err else { panic!("{err}") };
+    let VitError::WeightsMismatch(mismatch) = &err else {
+        panic!("{err}")
+    };
     assert_eq!(mismatch.missing.len(), 1);
     assert_eq!(mismatch.missing[0].key, "blocks.1.attn.qkv.weight");
     assert_eq!(mismatch.missing[0].shape, [144, 48]);
     assert_eq!(mismatch.unexpected[0].key, "blocks.1.attn.q_norm.weight");
     assert_eq!(mismatch.mismatched[0].key, "norm.weight");
-    assert_eq!((mismatch.mismatched[0].expected.clone(), mismatch.mismatched[0].found.clone()), (vec![48], vec![96]));
+    assert_eq!(
+        (
+            mismatch.mismatched[0].expected.clone(),
+            mismatch.mismatched[0].found.clone()
+        ),
+        (vec![48], vec![96])
+    );
     let message = err.to_string();
-    for needle in ["model.safetensors", "missing     blocks.1.attn.qkv.weight (expected shape [144, 48])",
-                   "unexpected  blocks.1.attn.q_norm.weight", "norm.weight: expected [48], found [96]"] {
+    for needle in [
+        "model.safetensors",
+        "missing     blocks.1.attn.qkv.weight (expected shape [144, 48])",
+        "unexpected  blocks.1.attn.q_norm.weight",
+        "norm.weight: expected [48], found [96]",
+    ] {
         assert!(message.contains(needle), "`{needle}` not in: {message}");
     }
 }
@@ -162,7 +187,10 @@ fn load_error(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let err = load(&path, Some(fixture_config("vit_cls"))).unwrap_err();
     assert!(matches!(err, VitError::Checkpoint { .. }), "{err:?}");
     let message = err.to_string();
-    assert!(message.contains(name), "the error must name the file: {message}");
+    assert!(
+        message.contains(name),
+        "the error must name the file: {message}"
+    );
     message
 }
 
@@ -171,20 +199,35 @@ fn truncated_or_corrupt_files_are_errors_naming_the_file() {
     let dir = temp_dir("corrupt");
     let safetensors = std::fs::read(timm_fixture("vit_cls/model.safetensors")).unwrap();
     let bin = std::fs::read(timm_fixture("vit_p4_d3_h4/pytorch_model.bin")).unwrap();
-    load_error(&dir, "half.safetensors", &safetensors[..safetensors.len() / 2]);
+    load_error(
+        &dir,
+        "half.safetensors",
+        &safetensors[..safetensors.len() / 2],
+    );
     load_error(&dir, "header.safetensors", &safetensors[..20]);
     load_error(&dir, "empty.safetensors", b"");
     load_error(&dir, "half.bin", &bin[..bin.len() / 2]);
     load_error(&dir, "noise.pth", &[7u8; 4096]);
     load_error(&dir, "text.pt", b"not a checkpoint at all");
     load_error(&dir, "weights.onnx", &safetensors);
-    let missing = load(&dir.join("absent.safetensors"), Some(fixture_config("vit_cls"))).unwrap_err();
-    assert!(missing.to_string().contains("absent.safetensors: no such file"), "{missing}");
+    let missing = load(
+        &dir.join("absent.safetensors"),
+        Some(fixture_config("vit_cls")),
+    )
+    .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("absent.safetensors: no such file"),
+        "{missing}"
+    );
 }
 
 #[test]
 fn bare_file_without_a_config_is_an_error() {
-    let err = load(&timm_fixture("vit_cls/model.safetensors"), None).unwrap_err().to_string();
+    let err = load(&timm_fixture("vit_cls/model.safetensors"), None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("preset or a config file"), "{err}");
 }
 
@@ -193,7 +236,11 @@ fn folder_error(name: &str, config: &str, weights: bool) -> String {
     let dir = temp_dir(name);
     std::fs::write(dir.join("config.json"), config).unwrap();
     if weights {
-        std::fs::copy(timm_fixture("vit_cls/model.safetensors"), dir.join("model.safetensors")).unwrap();
+        std::fs::copy(
+            timm_fixture("vit_cls/model.safetensors"),
+            dir.join("model.safetensors"),
+        )
+        .unwrap();
     }
     load(&dir, None).unwrap_err().to_string()
 }
@@ -205,13 +252,19 @@ fn malformed_timm_folders_are_errors_naming_file_and_field() {
     assert!(err.contains("config.json"), "{err}");
 
     let err = folder_error("no-arch", r#"{"num_classes": 10}"#, true);
-    assert!(err.contains("config.json") && err.contains("`architecture`"), "{err}");
+    assert!(
+        err.contains("config.json") && err.contains("`architecture`"),
+        "{err}"
+    );
 
     let err = folder_error("bad-json", r#"{"architecture": "#, true);
     assert!(err.contains("not valid JSON"), "{err}");
 
     let err = folder_error("unknown-arch", r#"{"architecture": "resnet50"}"#, true);
-    assert!(err.contains("unknown architecture `resnet50`") && err.contains("vit_tiny_patch16_224"), "{err}");
+    assert!(
+        err.contains("unknown architecture `resnet50`") && err.contains("vit_tiny_patch16_224"),
+        "{err}"
+    );
 
     let args = r#"{"architecture": "vit_tiny_patch16_224", "model_args": {"qk_norm": true}}"#;
     let err = folder_error("qk-norm", args, true);
@@ -221,10 +274,24 @@ fn malformed_timm_folders_are_errors_naming_file_and_field() {
     let err = folder_error("typo", args, true);
     assert!(err.contains("model_args.embed_dims"), "{err}");
 
-    let err = folder_error("no-weights", r#"{"architecture": "vit_tiny_patch16_224"}"#, false);
-    assert!(err.contains("model.safetensors or pytorch_model.bin"), "{err}");
+    let err = folder_error(
+        "no-weights",
+        r#"{"architecture": "vit_tiny_patch16_224"}"#,
+        false,
+    );
+    assert!(
+        err.contains("model.safetensors or pytorch_model.bin"),
+        "{err}"
+    );
 
     // A real folder whose weights do not fit the architecture it names.
-    let err = folder_error("wrong-weights", r#"{"architecture": "vit_tiny_patch16_224"}"#, true);
-    assert!(err.contains("does not fit the model") && err.contains("pos_embed"), "{err}");
+    let err = folder_error(
+        "wrong-weights",
+        r#"{"architecture": "vit_tiny_patch16_224"}"#,
+        true,
+    );
+    assert!(
+        err.contains("does not fit the model") && err.contains("pos_embed"),
+        "{err}"
+    );
 }

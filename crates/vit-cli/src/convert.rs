@@ -1,0 +1,39 @@
+//! `vit convert`: a timm folder or checkpoint → a folder of ours (Burnpack weights + model.json).
+
+use std::path::PathBuf;
+
+use burn::tensor::backend::Backend;
+use vit_core::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
+
+use crate::backend::BackendJob;
+use crate::model_source::ModelSource;
+
+/// The `convert` command's arguments.
+pub struct Convert {
+    /// The model to convert.
+    pub source: ModelSource,
+    /// The folder to write.
+    pub output: PathBuf,
+}
+
+impl BackendJob for Convert {
+    type Output = Result<String, Box<dyn std::error::Error>>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let vit = self.source.load::<B>(&device)?;
+        let summary = format!(
+            "{} tensors from {} -> {}/{{{WEIGHTS_FILE}, {MODEL_CARD_FILE}}} (ViT {}x{} patch {}, dim {}, depth {}, {} classes)",
+            vit.report.loaded,
+            vit.source,
+            self.output.display(),
+            vit.config.img_size[0],
+            vit.config.img_size[1],
+            vit.config.patch_size,
+            vit.config.embed_dim,
+            vit.config.depth,
+            vit.config.num_classes,
+        );
+        vit.save(&self.output)?;
+        Ok(summary)
+    }
+}

@@ -1,0 +1,88 @@
+//! `vit forward`: run a model on a preprocessed NCHW float32 `.npy` tensor, write `.npy` outputs.
+
+use std::path::PathBuf;
+
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use vit_core::config_file::write_atomic;
+
+use crate::backend::BackendJob;
+use crate::model_source::ModelSource;
+use crate::npy;
+
+/// The `forward` command's arguments.
+pub struct Forward {
+    /// The model to run.
+    pub source: ModelSource,
+    /// Input `[batch, channels, height, width]` (or one image `[channels, height, width]`).
+    pub input: PathBuf,
+    /// Where the output goes.
+    pub output: PathBuf,
+    /// Write the token features `[batch, tokens, dim]` instead of the logits.
+    pub features: bool,
+    /// Images per forward pass.
+    pub batch_size: usize,
+}
+
+impl BackendJob for Forward {
+    type Output = Result<String, Box<dyn std::error::Error>>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let mut input = npy::read(&self.input)?;
+        if input.shape.len() == 3 {
+            input.shape.insert(0, 1);
+        }
+        let dims: [usize; 4] = input.shape.clone().try_into().map_err(|_| {
+            format!(
+                "{}: expected a [batch, channels, height, width] array, found shape {:?}",
+                self.input.display(),
+                input.shape
+            )
+        })?;
+        let mut vit = self.source.load::<B>(&device)?;
+        let [_, _, h, w] = dims;
+        if [h, w] != vit.config.img_size && !vit.model.dynamic_img_size {
+            eprintln!(
+                "note: input is {h}x{w}, the model was built for {}x{}: resampling the position \
+                 embedding (dynamic image size)",
+                vit.config.img_size[0], vit.config.img_size[1]
+            );
+            vit.model.dynamic_img_size = true;
+        }
+        vit.model
+            .check_input(dims)
+            .map_err(|e| format!("{}: {e}", self.input.display()))?;
+
+        let images = Tensor::<B, 4>::from_data(TensorData::new(input.data, dims), &device);
+        let mut outputs = Vec::new();
+        let batch_size = self.batch_size.max(1);
+        for start in (0..dims[0]).step_by(batch_size) {
+            let end = (start + batch_size).min(dims[0]);
+            let chunk = images.clone().slice([start..end]);
+            let values = if self.features {
+                vit.model.forward_features(chunk).into_data()
+            } else {
+                vit.model.forward(chunk).into_data()
+            };
+            outputs.push(values);
+        }
+        let mut shape = outputs[0].shape.to_vec();
+        shape[0] = dims[0];
+        let mut data = Vec::with_capacity(shape.iter().product());
+        for out in outputs {
+            data.extend(
+                out.convert::<f32>()
+                    .into_vec::<f32>()
+                    .map_err(|e| format!("{e:?}"))?,
+            );
+        }
+        let what = if self.features { "features" } else { "logits" };
+        let array = npy::Array { shape, data };
+        write_atomic(&self.output, &npy::encode(&array))
+            .map_err(|e| format!("{}: cannot write: {e}", self.output.display()))?;
+        Ok(format!(
+            "wrote {what} {:?} to {}",
+            array.shape,
+            self.output.display()
+        ))
+    }
+}

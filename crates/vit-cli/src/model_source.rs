@@ -1,0 +1,66 @@
+//! The `--model` argument shared by the commands that load weights.
+
+use std::path::PathBuf;
+
+use burn::tensor::backend::Backend;
+use clap::Args;
+use vit_core::presets::vit_preset;
+use vit_core::timm_folder::TimmConfig;
+use vit_core::vit_import::{PretrainedVit, load_vit, load_vit_config};
+
+/// Where a model's weights and architecture come from.
+#[derive(Args, Debug, Clone)]
+pub struct ModelSource {
+    /// A timm folder (config.json + model.safetensors / pytorch_model.bin), a folder written by
+    /// `vit convert`, or a bare .safetensors / .pth / .bin / .bpk weights file.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// For a bare weights file: the preset it was trained as (see `vit models`).
+    #[arg(long, conflicts_with = "config")]
+    pub preset: Option<String>,
+    /// For a bare weights file: a model config file (configs/*.json or a saved model.json).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Classes of the head; another count than the weights' gives a fresh head (fine-tuning).
+    #[arg(long)]
+    pub num_classes: Option<usize>,
+}
+
+impl ModelSource {
+    /// Loads the model on `device`, telling the user on stderr what the load adapted.
+    pub fn load<B: Backend>(
+        &self,
+        device: &B::Device,
+    ) -> Result<PretrainedVit<B>, Box<dyn std::error::Error>> {
+        let base = match (&self.preset, &self.config) {
+            (Some(name), _) => Some(vit_preset(name)?),
+            (None, Some(path)) => Some(load_vit_config(path)?),
+            (None, None) => None,
+        };
+        let mut vit = load_vit::<B>(&self.model, base, self.num_classes, device)?;
+        // A timm config.json given for a bare checkpoint also says how to preprocess.
+        if let Some(path) = &self.config
+            && let Ok(timm) = TimmConfig::read(path)
+        {
+            vit.pretrained_cfg = timm.pretrained_cfg;
+            if self.num_classes.is_none_or(|n| Some(n) == timm.num_classes) {
+                vit.label_names = timm.label_names;
+            }
+        }
+        let report = &vit.report;
+        if !report.fresh.is_empty() {
+            eprintln!(
+                "note: {} freshly initialised ({} classes; the weights have another head)",
+                report.fresh.join(", "),
+                vit.config.num_classes
+            );
+        }
+        for what in &report.adapted {
+            eprintln!("note: {what}");
+        }
+        if !report.ignored.is_empty() {
+            eprintln!("note: not used: {}", report.ignored.join(", "));
+        }
+        Ok(vit)
+    }
+}
