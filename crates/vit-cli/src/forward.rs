@@ -57,7 +57,7 @@ impl BackendJob for Forward {
         let batch_size = self.batch_size.max(1);
         for start in (0..dims[0]).step_by(batch_size) {
             let end = (start + batch_size).min(dims[0]);
-            let chunk = images.clone().slice([start..end]);
+            let chunk = images.clone().narrow(0, start, end - start);
             let values = if self.features {
                 vit.model.forward_features(chunk).into_data()
             } else {
