@@ -21,6 +21,8 @@ import timm
 import torch
 from safetensors.torch import save_file
 from timm.layers import resample_abs_pos_embed
+from timm.models.deit import VisionTransformerDistilled
+from timm.models.swin_transformer import SwinTransformer
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "timm"
 
@@ -52,6 +54,24 @@ CASES = {
                     (48, 40), 2),
 }
 
+# DeiT and Swin (vit-variants): name -> (architecture, class, model_args, run size, batch).
+VARIANT_CASES = {
+    # Distillation token and head; inference mean and the training-mode pair.
+    "deit_distilled": ("deit_tiny_distilled_patch16_224", VisionTransformerDistilled,
+                       dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10),
+                       (32, 32), 2),
+    # Two stages; 20x20 and 10x10 grids are not multiples of the window (6): padded, shifted.
+    "swin_2stage": ("swin_tiny_patch4_window7_224", SwinTransformer,
+                    dict(img_size=40, patch_size=2, embed_dim=16, depths=(2, 2), num_heads=(2, 4),
+                         window_size=6, num_classes=10),
+                    (40, 40), 2),
+    # Three stages, 28 -> 14 -> 7: the last stage is exactly one window (no shift there).
+    "swin_3stage": ("swin_tiny_patch4_window7_224", SwinTransformer,
+                    dict(img_size=56, patch_size=2, embed_dim=16, depths=(2, 2, 2), num_heads=(2, 2, 4),
+                         window_size=7, num_classes=6),
+                    (56, 56), 2),
+}
+
 # The case also saved as a PyTorch pickle (pytorch_model.bin) instead of safetensors.
 PTH_CASES = {"vit_p4_d3_h4"}
 
@@ -72,8 +92,11 @@ def redraw_(model: torch.nn.Module, generator: torch.Generator) -> None:
 def main() -> None:
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(1234)
-    for case, (arch, args, run_size, batch) in CASES.items():
-        model = timm.models.vision_transformer.VisionTransformer(**args).eval()
+    cases = {name: (arch, timm.models.vision_transformer.VisionTransformer, args, size, batch)
+             for name, (arch, args, size, batch) in CASES.items()}
+    cases.update(VARIANT_CASES)
+    for case, (arch, cls, args, run_size, batch) in cases.items():
+        model = cls(**args).eval()
         redraw_(model, generator)
         x = torch.randn((batch, 3, *run_size), generator=generator)
         with torch.no_grad():
@@ -87,9 +110,17 @@ def main() -> None:
             torch.save(state, folder / "pytorch_model.bin")
         else:
             save_file(state, folder / "model.safetensors")
-        save_file({"input": x.contiguous(), "logits": logits.contiguous(),
-                   "features": features.contiguous(), "pre_logits": pre_logits.contiguous()},
-                  folder / "io.safetensors")
+        io = {"input": x, "logits": logits, "features": features, "pre_logits": pre_logits}
+        if cls is VisionTransformerDistilled:
+            # Training mode with distillation: the two heads' logits (all dropout rates are 0).
+            model.set_distilled_training(True)
+            model.train()
+            with torch.no_grad():
+                io["logits_cls"], io["logits_dist"] = model(x)
+            model.eval()
+        if cls is SwinTransformer:
+            save_microsoft_layout(model, folder / "microsoft_layout.pth")
+        save_file({k: v.contiguous() for k, v in io.items()}, folder / "io.safetensors")
         if case == "vit_cls":  # for `vit forward` tests: the same input and logits as .npy
             np.save(folder / "input.npy", x.numpy())
             np.save(folder / "logits.npy", logits.numpy())
@@ -115,6 +146,21 @@ def main() -> None:
               f"|logits|max {logits.abs().max():.3f}")
     resample_cases()
     print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")
+
+
+def save_microsoft_layout(model: torch.nn.Module, path: pathlib.Path) -> None:
+    """The same Swin weights as the original Microsoft release lays them out: each stage's
+    downsample belongs to the previous stage, the classifier is `head`, the computed buffers
+    (`relative_position_index`, `attn_mask`) are stored, and all is wrapped in {"model": ...}."""
+    import re
+    state = {}
+    for k, v in model.state_dict().items():
+        k = re.sub(r"layers\.(\d+)\.downsample", lambda m: f"layers.{int(m.group(1)) - 1}.downsample", k)
+        state[k.replace("head.fc.", "head.")] = v.contiguous()
+    for k, v in model.named_buffers():
+        if k.endswith("relative_position_index") or k.endswith("attn_mask"):
+            state[k] = v.contiguous()
+    torch.save({"model": state}, path)
 
 
 def resample_cases() -> None:

@@ -153,21 +153,38 @@ impl<B: Backend> Attention<B> {
         x: Tensor<B, 3>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let d = x.dims()[2];
-        let hd = d / self.num_heads;
-        let [q, k, v] = split_heads(self.qkv.forward(x), self.num_heads);
-        let scale = (hd as f64).powf(-0.5);
-        let (out, weights) = scaled_dot_product(
-            q,
-            k,
-            v,
+        self_attention(
+            &self.qkv,
+            &self.proj,
+            x,
             None,
-            scale,
-            &self.attn_drop,
+            self.num_heads,
+            [&self.attn_drop, &self.proj_drop],
             self.fused,
             need_weights,
-        );
-        let out = merge_heads(out);
-        (self.proj_drop.forward(self.proj.forward(out)), weights)
+        )
     }
+}
+
+/// Multi-head self-attention with timm's fused `qkv` and `proj` layers over `x [batch, tokens,
+/// dim]`, with an optional additive `bias` on the scores (`[1 | batch, heads, tokens, tokens]`:
+/// Swin's relative position bias and shift mask). `dropouts` are the attention-weight and output
+/// dropouts. Shared by ViT's [`Attention`] and Swin's window attention.
+#[allow(clippy::too_many_arguments)]
+pub fn self_attention<B: Backend>(
+    qkv: &Linear<B>,
+    proj: &Linear<B>,
+    x: Tensor<B, 3>,
+    bias: Option<Tensor<B, 4>>,
+    num_heads: usize,
+    dropouts: [&Dropout; 2],
+    fused: bool,
+    need_weights: bool,
+) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+    let [attn_drop, proj_drop] = dropouts;
+    let [q, k, v] = split_heads(qkv.forward(x), num_heads);
+    let head_dim = q.dims()[3];
+    let scale = (head_dim as f64).powf(-0.5);
+    let (out, weights) = scaled_dot_product(q, k, v, bias, scale, attn_drop, fused, need_weights);
+    (proj_drop.forward(proj.forward(merge_heads(out))), weights)
 }

@@ -3,7 +3,7 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,12 @@ pub struct PatchEmbedConfig {
     /// Conv or linear form of the projection.
     #[config(default = "PatchEmbedKind::Conv")]
     pub kind: PatchEmbedKind,
+    /// LayerNorm on the patch tokens after the projection (timm's `norm_layer`; Swin uses it).
+    #[config(default = false)]
+    pub norm: bool,
+    /// Epsilon of that LayerNorm.
+    #[config(default = 1e-5)]
+    pub norm_eps: f64,
 }
 
 /// The patch projection in either of its two forms.
@@ -57,6 +63,8 @@ pub enum PatchProjection<B: Backend> {
 pub struct PatchEmbed<B: Backend> {
     /// The projection (timm key `patch_embed.proj`).
     pub proj: PatchProjection<B>,
+    /// Optional LayerNorm after the projection (timm key `patch_embed.norm`).
+    pub norm: Option<LayerNorm<B>>,
     /// Patch side length.
     pub patch_size: usize,
     /// Number of input channels.
@@ -111,8 +119,14 @@ impl PatchEmbedConfig {
                     .init(device),
             ),
         };
+        let norm = self.norm.then(|| {
+            LayerNormConfig::new(self.embed_dim)
+                .with_epsilon(self.norm_eps)
+                .init(device)
+        });
         Ok(PatchEmbed {
             proj,
+            norm,
             patch_size: p,
             in_chans: self.in_chans,
             img_size: self.img_size,
@@ -133,12 +147,16 @@ impl<B: Backend> PatchEmbed<B> {
     /// Embeds the patches. Input `[batch, in_chans, height, width]` with sides that are
     /// multiples of the patch size; output `[batch, (h/p)·(w/p), embed_dim]` in row-major order.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
-        match &self.proj {
+        let tokens = match &self.proj {
             PatchProjection::Conv(conv) => {
                 // [B, D, gh, gw] -> [B, D, N] -> [B, N, D]
                 conv.forward(images).flatten::<3>(2, 3).swap_dims(1, 2)
             }
             PatchProjection::Linear(linear) => linear.forward(self.flatten_patches(images)),
+        };
+        match &self.norm {
+            Some(norm) => norm.forward(tokens),
+            None => tokens,
         }
     }
 

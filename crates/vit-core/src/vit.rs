@@ -360,7 +360,17 @@ impl<B: Backend> VisionTransformer<B> {
 
     /// All tokens `[batch, prefix + patches, dim]` after the blocks and the final norm.
     pub fn forward_features(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
-        let mut x = self.embed(images, Vec::new());
+        self.forward_tokens(images, Vec::new())
+    }
+
+    /// [`Self::forward_features`] with `extra_prefix` tokens after the class token (see
+    /// [`Self::embed`]): DeiT's distillation token goes through the encoder this way.
+    pub fn forward_tokens(
+        &self,
+        images: Tensor<B, 4>,
+        extra_prefix: Vec<Tensor<B, 3>>,
+    ) -> Tensor<B, 3> {
+        let mut x = self.embed(images, extra_prefix);
         for block in &self.blocks {
             x = block.forward(x);
         }
@@ -397,7 +407,17 @@ impl<B: Backend> VisionTransformer<B> {
         images: Tensor<B, 4>,
         with_attention: bool,
     ) -> VitIntermediates<B> {
-        let mut x = self.embed(images, Vec::new());
+        self.forward_intermediates_with_prefix(images, Vec::new(), with_attention)
+    }
+
+    /// [`Self::forward_intermediates`] with `extra_prefix` tokens (DeiT's distillation token).
+    pub fn forward_intermediates_with_prefix(
+        &self,
+        images: Tensor<B, 4>,
+        extra_prefix: Vec<Tensor<B, 3>>,
+        with_attention: bool,
+    ) -> VitIntermediates<B> {
+        let mut x = self.embed(images, extra_prefix);
         let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut attentions = Vec::new();
         for block in &self.blocks {
