@@ -118,7 +118,7 @@ def main() -> None:
             with torch.no_grad():
                 io["logits_cls"], io["logits_dist"] = model(x)
             model.eval()
-        if cls is SwinTransformer:
+        if case == "swin_2stage":
             save_microsoft_layout(model, folder / "microsoft_layout.pth")
         save_file({k: v.contiguous() for k, v in io.items()}, folder / "io.safetensors")
         if case == "vit_cls":  # for `vit forward` tests: the same input and logits as .npy
