@@ -243,3 +243,26 @@ fn same_param(torch_key: &str, burn_path: &str) -> bool {
         .unwrap_or_else(|| burn_path.to_string());
     torch_key == burn_path || torch_key == burn_as_torch
 }
+
+/// timm's classifier handling on load for the Linear at `prefix` (`head`, `head.fc`,
+/// `head_dist`): kept when the file's has `num_classes` outputs; otherwise dropped from
+/// `tensors` — reported as ignored when the model has no head (`num_classes = 0`) — and the
+/// return value is true when the model's head must stay freshly initialised (fine-tuning).
+pub fn adapt_head(
+    tensors: &mut BTreeMap<String, TensorData>,
+    prefix: &str,
+    num_classes: usize,
+    report: &mut LoadReport,
+) -> bool {
+    let (weight, bias) = (format!("{prefix}.weight"), format!("{prefix}.bias"));
+    let file_classes = tensors.get(&weight).map(|w| w.shape[0]);
+    let new_head = num_classes > 0 && file_classes != Some(num_classes);
+    if num_classes == 0 || new_head {
+        for key in [weight, bias] {
+            if tensors.remove(&key).is_some() && num_classes == 0 {
+                report.ignored.push(key);
+            }
+        }
+    }
+    new_head
+}

@@ -16,7 +16,7 @@ use crate::patch_embed::PatchEmbedKind;
 use crate::pos_embed::PosEmbedKind;
 use crate::presets::{vit_preset, vit_presets};
 use crate::resample::resample_abs_pos_embed;
-use crate::state_dict::{LoadReport, apply_state_dict, torch_params};
+use crate::state_dict::{LoadReport, adapt_head, apply_state_dict, torch_params};
 use crate::timm_folder::{PretrainedCfg, TimmConfig, TimmFolder};
 use crate::vit::{VisionTransformer, VisionTransformerConfig};
 
@@ -362,59 +362,15 @@ pub fn load_vit_checkpoint<B: Backend>(
     let Checkpoint { path, mut tensors } = checkpoint;
     let mut report = LoadReport::default();
 
-    // Head: keep it only when the file's has the size the model wants.
-    let file_classes = tensors.get("head.weight").map(|w| w.shape[0]);
-    let new_head = config.num_classes > 0 && file_classes != Some(config.num_classes);
-    if config.num_classes == 0 || new_head {
-        for key in ["head.weight", "head.bias"] {
-            if tensors.remove(key).is_some() && config.num_classes == 0 {
-                report.ignored.push(key.to_string());
-            }
-        }
-    }
+    let new_head = adapt_head(&mut tensors, "head", config.num_classes, &mut report);
 
-    // Position embedding for another grid (fine-tuning at another resolution).
-    if let (Some(found), Some(want)) = (tensors.get("pos_embed"), expected.get("pos_embed"))
-        && found.shape.len() == 3
-        && found.shape[2] == want[2]
-        && found.shape[1] != want[1]
-        && config.pos_embed == PosEmbedKind::Learn
-    {
-        let prefix = if config.no_embed_class {
-            0
-        } else {
-            config.num_prefix_tokens()
-        };
-        let patches = found.shape[1].saturating_sub(prefix);
-        let side = (patches as f64).sqrt().round() as usize;
-        if side * side == patches && patches > 0 {
-            let to = config.grid_size()?;
-            let data = tensors.remove("pos_embed").expect("checked above");
-            let pos = Tensor::<B, 3>::from_data(data, device);
-            let resampled = resample_abs_pos_embed(pos, [side, side], to, prefix);
-            tensors.insert("pos_embed".into(), resampled.into_data());
-            report.adapted.push(format!(
-                "pos_embed resampled from a {side}x{side} to a {}x{} grid",
-                to[0], to[1]
-            ));
-        }
-    }
-
-    // The linear patch projection holds the conv kernel flattened (c, y, x).
-    if config.patch_embed == PatchEmbedKind::Linear
-        && let Some(w) = tensors.get("patch_embed.proj.weight")
-        && w.shape.len() == 4
-    {
-        let w = tensors
-            .remove("patch_embed.proj.weight")
-            .expect("checked above");
-        let [d, c, p, q] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
-        let flat = TensorData::new(
-            w.into_vec::<f32>().expect("f32 after reading"),
-            [d, c * p * q],
-        );
-        tensors.insert("patch_embed.proj.weight".into(), flat);
-    }
+    let pos_len = expected.get("pos_embed").map(|shape| shape[1]);
+    let prefix = if config.no_embed_class {
+        0
+    } else {
+        config.num_prefix_tokens()
+    };
+    adapt_vit_state_dict::<B>(config, prefix, pos_len, &mut tensors, device, &mut report)?;
 
     report.loaded = tensors.len();
     let head_is_new = |key: &str| new_head && key.starts_with("head.");
@@ -456,4 +412,55 @@ pub fn load_vit_config(path: &Path) -> Result<VisionTransformerConfig> {
         );
     }
     config_from_json(&text, path, &VisionTransformerConfig::new())
+}
+
+/// The ViT-specific adaptations of a timm state dict (timm key names), shared by ViT and DeiT: a
+/// position embedding for another grid (`pos_len` tokens wanted, the first `prefix` of them not
+/// on the grid) is resampled as timm does; a conv patch kernel is flattened for the linear form.
+pub fn adapt_vit_state_dict<B: Backend>(
+    config: &VisionTransformerConfig,
+    prefix: usize,
+    pos_len: Option<usize>,
+    tensors: &mut BTreeMap<String, TensorData>,
+    device: &B::Device,
+    report: &mut LoadReport,
+) -> Result<()> {
+    // Position embedding for another grid (fine-tuning at another resolution).
+    if let (Some(found), Some(want)) = (tensors.get("pos_embed"), pos_len)
+        && found.shape.len() == 3
+        && found.shape[1] != want
+        && config.pos_embed == PosEmbedKind::Learn
+    {
+        let patches = found.shape[1].saturating_sub(prefix);
+        let side = (patches as f64).sqrt().round() as usize;
+        if side * side == patches && patches > 0 {
+            let to = config.grid_size()?;
+            let data = tensors.remove("pos_embed").expect("checked above");
+            let pos = Tensor::<B, 3>::from_data(data, device);
+            let resampled = resample_abs_pos_embed(pos, [side, side], to, prefix);
+            tensors.insert("pos_embed".into(), resampled.into_data());
+            report.adapted.push(format!(
+                "pos_embed resampled from a {side}x{side} to a {}x{} grid",
+                to[0], to[1]
+            ));
+        }
+    }
+
+    // The linear patch projection holds the conv kernel flattened (c, y, x).
+    if config.patch_embed == PatchEmbedKind::Linear
+        && let Some(w) = tensors.get("patch_embed.proj.weight")
+        && w.shape.len() == 4
+    {
+        let w = tensors
+            .remove("patch_embed.proj.weight")
+            .expect("checked above");
+        let [d, c, p, q] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
+        let flat = TensorData::new(
+            w.into_vec::<f32>().expect("f32 after reading"),
+            [d, c * p * q],
+        );
+        tensors.insert("patch_embed.proj.weight".into(), flat);
+    }
+
+    Ok(())
 }
