@@ -56,7 +56,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Reads every tensor of `path`. A missing, truncated or corrupt file, or one that is not a
-    /// state dict, is an error naming the file. Keys wrapped as `state_dict.`/`model.`/`module.`
+    /// state dict, is an error naming the file. Integer tensors become float32 too. Keys wrapped as `state_dict.`/`model.`/`module.`
     /// (by training scripts or DataParallel) are unwrapped; float16/bfloat16/float64 become float32.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
@@ -118,9 +118,21 @@ fn to_f32(key: &str, snapshot: &TensorSnapshot) -> std::result::Result<TensorDat
     }
     match data.dtype {
         DType::F32 => Ok(data),
-        DType::F16 | DType::BF16 | DType::F64 => Ok(data.convert::<f32>()),
+        // Integer buffers (e.g. Swin's `relative_position_index`) come along as floats; a model
+        // that has no place for them reports them as unexpected or ignores them by name.
+        DType::F16
+        | DType::BF16
+        | DType::F64
+        | DType::I64
+        | DType::I32
+        | DType::I16
+        | DType::I8
+        | DType::U8
+        | DType::U16
+        | DType::U32
+        | DType::U64 => Ok(data.convert::<f32>()),
         other => Err(format!(
-            "tensor `{key}` has dtype {other:?}; weights must be floating point"
+            "tensor `{key}` has dtype {other:?}; weights must be numbers"
         )),
     }
 }

@@ -200,17 +200,25 @@ pub fn load_timm_vit_folder<B: Backend>(
 /// `model_args` and `num_classes` over it. Arguments this implementation cannot honour are errors
 /// naming them.
 pub fn vit_config_from_timm(timm: &TimmConfig) -> Result<VisionTransformerConfig> {
-    let config_path = &timm.path;
     let base = vit_preset(&timm.architecture).map_err(|_| VitError::UnknownArchitecture {
         name: timm.architecture.clone(),
-        path: config_path.clone(),
+        path: timm.path.clone(),
         available: vit_presets().iter().map(|p| p.name.to_string()).collect(),
     })?;
+    apply_timm_vit_args(&base, timm)
+}
+
+/// `base` (the architecture's config) with a timm config's `model_args` and `num_classes` over it.
+pub fn apply_timm_vit_args(
+    base: &VisionTransformerConfig,
+    timm: &TimmConfig,
+) -> Result<VisionTransformerConfig> {
+    let config_path = &timm.path;
     let mut ours = translate_timm_args(&timm.model_args, config_path)?;
     if let Some(n) = timm.num_classes {
         ours.entry("num_classes").or_insert(json!(n));
     }
-    config_from_json(&Value::Object(ours).to_string(), config_path, &base)
+    config_from_json(&Value::Object(ours).to_string(), config_path, base)
 }
 
 /// timm `VisionTransformer` arguments → our config fields (mostly the same names).

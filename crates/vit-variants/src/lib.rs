@@ -6,10 +6,14 @@
 
 #![warn(missing_docs)]
 
+pub mod deit;
+pub mod import;
 pub mod patch_merging;
+pub mod presets;
 pub mod swin;
 pub mod swin_block;
 pub mod window_attention;
 pub mod windows;
+pub mod zoo;
 
 pub use swin::{SwinTransformer, SwinTransformerConfig};

@@ -178,7 +178,8 @@ impl SwinTransformerConfig {
             .with_norm(true)
             .with_norm_eps(self.norm_eps)
             .try_init(device)?;
-        let mut rates = drop_path_schedule(self.drop_path_rate, self.depths.iter().sum()).into_iter();
+        let mut rates =
+            drop_path_schedule(self.drop_path_rate, self.depths.iter().sum()).into_iter();
         let resolutions = self.stage_resolutions()?;
         let layers = (0..self.depths.len())
             .map(|stage| {
@@ -237,7 +238,9 @@ impl<B: Backend> SwinTransformer<B> {
         let [eh, ew] = self.patch_embed.img_size;
         if [h, w] != [eh, ew] {
             return Err(VitError::InputShape {
-                expected: format!("[batch, {c}, {eh}, {ew}] (the size the Swin model was built for)"),
+                expected: format!(
+                    "[batch, {c}, {eh}, {ew}] (the size the Swin model was built for)"
+                ),
                 found: dims.to_vec(),
             });
         }

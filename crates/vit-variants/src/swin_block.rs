@@ -118,7 +118,10 @@ impl<B: Backend> SwinBlock<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let attended = self.window_attention(self.norm1.forward(x.clone()));
         let x = x + self.drop_path.forward(attended);
-        x.clone() + self.drop_path.forward(self.mlp.forward(self.norm2.forward(x)))
+        x.clone()
+            + self
+                .drop_path
+                .forward(self.mlp.forward(self.norm2.forward(x)))
     }
 
     /// Cyclic shift, pad to whole windows, attend per window, and undo all three.
@@ -126,12 +129,17 @@ impl<B: Backend> SwinBlock<B> {
         let [b, h, w, c] = x.dims();
         let [sh, sw] = self.shift.map(|s| s as i64);
         let shifted = self.shift != [0, 0];
+        // Burn's `roll(s)` gives `out[i] = x[i + s]`: the opposite sign of `torch.roll`, so this
+        // is timm's `torch.roll(x, -shift)` (and the inverse below is timm's `+shift`).
         let mut x = if shifted {
-            x.roll(&[-sh, -sw], &[1, 2])
+            x.roll(&[sh, sw], &[1, 2])
         } else {
             x
         };
-        let [hp, wp] = [h.div_ceil(self.window[0]) * self.window[0], w.div_ceil(self.window[1]) * self.window[1]];
+        let [hp, wp] = [
+            h.div_ceil(self.window[0]) * self.window[0],
+            w.div_ceil(self.window[1]) * self.window[1],
+        ];
         let device = x.device();
         if hp > h {
             x = Tensor::cat(vec![x, Tensor::zeros([b, hp - h, w, c], &device)], 1);
@@ -145,6 +153,10 @@ impl<B: Backend> SwinBlock<B> {
         if hp > h || wp > w {
             x = x.slice([0..b, 0..h, 0..w, 0..c]);
         }
-        if shifted { x.roll(&[sh, sw], &[1, 2]) } else { x }
+        if shifted {
+            x.roll(&[-sh, -sw], &[1, 2])
+        } else {
+            x
+        }
     }
 }
