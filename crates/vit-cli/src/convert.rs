@@ -22,16 +22,13 @@ impl BackendJob for Convert {
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
         let vit = self.source.load::<B>(&device)?;
         let summary = format!(
-            "{} tensors from {} -> {}/{{{WEIGHTS_FILE}, {MODEL_CARD_FILE}}} (ViT {}x{} patch {}, dim {}, depth {}, {} classes)",
+            "{} tensors from {} -> {}/{{{WEIGHTS_FILE}, {MODEL_CARD_FILE}}} ({} at {:?}, {} classes)",
             vit.report.loaded,
             vit.source,
             self.output.display(),
-            vit.config.img_size[0],
-            vit.config.img_size[1],
-            vit.config.patch_size,
-            vit.config.embed_dim,
-            vit.config.depth,
-            vit.config.num_classes,
+            vit.config.family(),
+            vit.config.input_size(),
+            vit.config.num_classes(),
         );
         vit.save(&self.output)?;
         Ok(summary)

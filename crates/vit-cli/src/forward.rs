@@ -17,7 +17,8 @@ pub struct Forward {
     pub input: PathBuf,
     /// Where the output goes.
     pub output: PathBuf,
-    /// Write the token features `[batch, tokens, dim]` instead of the logits.
+    /// Write the features (ViT/DeiT tokens `[batch, tokens, dim]`, Swin's map
+    /// `[batch, height, width, dim]`) instead of the logits.
     pub features: bool,
     /// Images per forward pass.
     pub batch_size: usize,
@@ -40,13 +41,12 @@ impl BackendJob for Forward {
         })?;
         let mut vit = self.source.load::<B>(&device)?;
         let [_, _, h, w] = dims;
-        if [h, w] != vit.config.img_size && !vit.model.dynamic_img_size {
+        let [_, eh, ew] = vit.config.input_size();
+        if [h, w] != [eh, ew] && vit.model.enable_dynamic_img_size() {
             eprintln!(
-                "note: input is {h}x{w}, the model was built for {}x{}: resampling the position \
-                 embedding (dynamic image size)",
-                vit.config.img_size[0], vit.config.img_size[1]
+                "note: input is {h}x{w}, the model was built for {eh}x{ew}: resampling the \
+                 position embedding (dynamic image size)"
             );
-            vit.model.dynamic_img_size = true;
         }
         vit.model
             .check_input(dims)
@@ -59,7 +59,7 @@ impl BackendJob for Forward {
             let end = (start + batch_size).min(dims[0]);
             let chunk = images.clone().narrow(0, start, end - start);
             let values = if self.features {
-                vit.model.forward_features(chunk).into_data()
+                vit.model.forward_features(chunk)
             } else {
                 vit.model.forward(chunk).into_data()
             };

@@ -13,9 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vit_core::config_file::save_config;
-use vit_core::presets::vit_preset;
-use vit_core::vit_import::load_vit_config;
+use vit_core::config_file::write_atomic;
+use vit_variants::zoo::{ZooConfig, zoo_preset};
 
 use backend::{BackendKind, run_on};
 use convert::Convert;
@@ -95,27 +94,28 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!("{}", models::render(&run_on(backend, models::ListModels)));
         }
         Command::Config { preset, output } => {
-            let config = vit_preset(&preset)?;
+            // ViT configs are written plain (as configs/vit_*.json); DeiT/Swin with their family.
+            let text = match zoo_preset(&preset)? {
+                ZooConfig::Vit(config) => serde_json::to_string_pretty(&config)?,
+                other => serde_json::to_string_pretty(&other)?,
+            };
             match output {
                 Some(path) => {
-                    save_config(&config, &path)?;
+                    write_atomic(&path, format!("{text}\n").as_bytes())
+                        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
                     eprintln!("wrote {}", path.display());
                 }
-                None => println!("{}", serde_json::to_string_pretty(&config)?),
+                None => println!("{text}"),
             }
         }
         Command::Check { config } => {
-            let config = load_vit_config(&config)?;
+            let config = ZooConfig::load_file(&config)?;
             config.validate()?;
+            let [c, h, w] = config.input_size();
             println!(
-                "ok: ViT {}x{} patch {}, dim {}, depth {}, heads {}, {} classes, {:.2} GMACs",
-                config.img_size[0],
-                config.img_size[1],
-                config.patch_size,
-                config.embed_dim,
-                config.depth,
-                config.num_heads,
-                config.num_classes,
+                "ok: {} at {c}x{h}x{w}, {} classes, {:.2} GMACs",
+                config.family(),
+                config.num_classes(),
                 config.macs() as f64 / 1e9
             );
         }

@@ -4,14 +4,13 @@ use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
 use clap::Args;
-use vit_core::presets::vit_preset;
 use vit_core::timm_folder::TimmConfig;
-use vit_core::vit_import::{PretrainedVit, load_vit, load_vit_config};
+use vit_variants::zoo::{PretrainedModel, ZooConfig, load_model, zoo_preset};
 
 /// Where a model's weights and architecture come from.
 #[derive(Args, Debug, Clone)]
 pub struct ModelSource {
-    /// A timm folder (config.json + model.safetensors / pytorch_model.bin), a folder written by
+    /// A timm folder (config.json + model.safetensors / pytorch_model.bin) of a ViT, DeiT or Swin, a folder written by
     /// `vit convert`, or a bare .safetensors / .pth / .bin / .bpk weights file.
     #[arg(long, short)]
     pub model: PathBuf,
@@ -31,13 +30,13 @@ impl ModelSource {
     pub fn load<B: Backend>(
         &self,
         device: &B::Device,
-    ) -> Result<PretrainedVit<B>, Box<dyn std::error::Error>> {
+    ) -> Result<PretrainedModel<B>, Box<dyn std::error::Error>> {
         let base = match (&self.preset, &self.config) {
-            (Some(name), _) => Some(vit_preset(name)?),
-            (None, Some(path)) => Some(load_vit_config(path)?),
+            (Some(name), _) => Some(zoo_preset(name)?),
+            (None, Some(path)) => Some(ZooConfig::load_file(path)?),
             (None, None) => None,
         };
-        let mut vit = load_vit::<B>(&self.model, base, self.num_classes, device)?;
+        let mut vit = load_model::<B>(&self.model, base, self.num_classes, device)?;
         // A timm config.json given for a bare checkpoint also says how to preprocess.
         if let Some(path) = &self.config
             && let Ok(timm) = TimmConfig::read(path)
@@ -52,7 +51,7 @@ impl ModelSource {
             eprintln!(
                 "note: {} freshly initialised ({} classes; the weights have another head)",
                 report.fresh.join(", "),
-                vit.config.num_classes
+                vit.config.num_classes()
             );
         }
         for what in &report.adapted {

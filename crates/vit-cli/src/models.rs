@@ -1,8 +1,7 @@
 //! `vit models`: the table of presets.
 
 use burn::tensor::backend::Backend;
-use vit_core::param_count::count_params;
-use vit_core::presets::{Preset, vit_presets};
+use vit_variants::zoo::{ZooPreset, zoo_presets};
 
 use crate::backend::BackendJob;
 
@@ -10,16 +9,14 @@ use crate::backend::BackendJob;
 pub struct ModelRow {
     /// Preset name.
     pub name: &'static str,
+    /// `vit`, `deit` or `swin`.
+    pub family: &'static str,
     /// Parameter count of the built model.
     pub params: usize,
     /// Multiply-accumulates of one forward pass at the native size.
     pub macs: u64,
     /// Native input size.
     pub img_size: [usize; 2],
-    /// Patch size.
-    pub patch_size: usize,
-    /// Token dimension, depth, heads.
-    pub shape: [usize; 3],
     /// Classifier outputs.
     pub num_classes: usize,
 }
@@ -31,16 +28,18 @@ impl BackendJob for ListModels {
     type Output = Vec<ModelRow>;
 
     fn run<B: Backend>(self, device: B::Device) -> Vec<ModelRow> {
-        vit_presets()
+        zoo_presets()
             .into_iter()
-            .map(|Preset { name, config }| ModelRow {
-                name,
-                params: count_params(&config.init::<B>(&device)),
-                macs: config.macs(),
-                img_size: config.img_size,
-                patch_size: config.patch_size,
-                shape: [config.embed_dim, config.depth, config.num_heads],
-                num_classes: config.num_classes,
+            .map(|ZooPreset { name, config }| {
+                let [_, h, w] = config.input_size();
+                ModelRow {
+                    name,
+                    family: config.family(),
+                    params: config.num_params::<B>(&device).expect("presets are valid"),
+                    macs: config.macs(),
+                    img_size: [h, w],
+                    num_classes: config.num_classes(),
+                }
             })
             .collect()
     }
@@ -62,21 +61,18 @@ pub fn with_commas(n: usize) -> String {
 /// Renders the rows as an aligned text table.
 pub fn render(rows: &[ModelRow]) -> String {
     let mut out = format!(
-        "{:<26} {:>13} {:>7} {:>7} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7}\n",
-        "model", "params", "GMACs", "GFLOPs", "input", "patch", "dim", "depth", "heads", "classes"
+        "{:<34} {:<6} {:>13} {:>7} {:>7} {:>9} {:>7}\n",
+        "model", "family", "params", "GMACs", "GFLOPs", "input", "classes"
     );
     for row in rows {
         out += &format!(
-            "{:<26} {:>13} {:>7.2} {:>7.2} {:>9} {:>5} {:>5} {:>5} {:>5} {:>7}\n",
+            "{:<34} {:<6} {:>13} {:>7.2} {:>7.2} {:>9} {:>7}\n",
             row.name,
+            row.family,
             with_commas(row.params),
             row.macs as f64 / 1e9,
             2.0 * row.macs as f64 / 1e9,
             format!("{}x{}", row.img_size[0], row.img_size[1]),
-            row.patch_size,
-            row.shape[0],
-            row.shape[1],
-            row.shape[2],
             row.num_classes,
         );
     }

@@ -25,6 +25,9 @@ fn models_prints_every_preset_with_timms_parameter_count() {
         ("vit_base_patch32_224", "88,224,232", "224x224"),
         ("vit_large_patch16_224", "304,326,632", "224x224"),
         ("vit_huge_patch14_224", "630,764,800", "224x224"),
+        ("deit_small_distilled_patch16_224", "22,436,432", "224x224"),
+        ("swin_tiny_patch4_window7_224", "28,288,354", "224x224"),
+        ("swin_base_patch4_window12_384", "87,903,584", "384x384"),
     ] {
         let line = stdout
             .lines()
@@ -46,16 +49,19 @@ fn models_prints_every_preset_with_timms_parameter_count() {
 fn config_prints_json_that_check_accepts() {
     let dir = std::env::temp_dir().join(format!("vit-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("small.json");
-    let (ok, stdout, stderr) = vit(&["config", "vit_small_patch16_224"]);
-    assert!(ok, "{stderr}");
-    std::fs::write(&path, &stdout).unwrap();
-    let (ok, stdout, stderr) = vit(&["check", path.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    assert!(
-        stdout.contains("dim 384") && stdout.contains("4.60 GMACs"),
-        "{stdout}"
-    );
+    for (preset, expect) in [
+        ("vit_small_patch16_224", "ok: vit at 3x224x224, 1000 classes, 4.60 GMACs"),
+        ("deit_small_distilled_patch16_224", "ok: deit at 3x224x224, 1000 classes, 4.62 GMACs"),
+        ("swin_tiny_patch4_window7_224", "ok: swin at 3x224x224, 1000 classes, 4.49 GMACs"),
+    ] {
+        let path = dir.join(format!("{preset}.json"));
+        let (ok, stdout, stderr) = vit(&["config", preset]);
+        assert!(ok, "{stderr}");
+        std::fs::write(&path, &stdout).unwrap();
+        let (ok, stdout, stderr) = vit(&["check", path.to_str().unwrap()]);
+        assert!(ok, "{stderr}");
+        assert_eq!(stdout.trim(), expect);
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -11,9 +11,14 @@ impl VisionTransformerConfig {
     /// Norms, softmax and activations are not counted — the convention of fvcore and of the
     /// "GFLOPs"/"GMACs" figures in the DeiT paper and timm's model cards (17.6 for ViT-B/16).
     pub fn macs(&self) -> u64 {
+        self.macs_with_extra_tokens(0)
+    }
+
+    /// [`Self::macs`] with `extra` more prefix tokens in the encoder (DeiT's distillation token).
+    pub fn macs_with_extra_tokens(&self, extra: usize) -> u64 {
         let [gh, gw] = self.grid_size().unwrap_or([0, 0]);
         let patches = (gh * gw) as u64;
-        let n = patches + self.num_prefix_tokens() as u64;
+        let n = patches + (self.num_prefix_tokens() + extra) as u64;
         let d = self.embed_dim as u64;
         let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
         let p = self.patch_size as u64;

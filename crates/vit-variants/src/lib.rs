@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod deit;
+pub mod flops;
 pub mod import;
 pub mod patch_merging;
 pub mod presets;

@@ -460,3 +460,14 @@ impl<B: Backend> PretrainedModel<B> {
         self.report.fresh = vec!["classifier".into()];
     }
 }
+
+impl ZooConfig {
+    /// Multiply-accumulates of one forward pass on one image at the native size.
+    pub fn macs(&self) -> u64 {
+        match self {
+            Self::Vit(c) => c.macs(),
+            Self::Deit(c) => c.macs(),
+            Self::Swin(c) => c.macs(),
+        }
+    }
+}
