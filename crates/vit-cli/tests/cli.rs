@@ -50,9 +50,18 @@ fn config_prints_json_that_check_accepts() {
     let dir = std::env::temp_dir().join(format!("vit-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (preset, expect) in [
-        ("vit_small_patch16_224", "ok: vit at 3x224x224, 1000 classes, 4.60 GMACs"),
-        ("deit_small_distilled_patch16_224", "ok: deit at 3x224x224, 1000 classes, 4.62 GMACs"),
-        ("swin_tiny_patch4_window7_224", "ok: swin at 3x224x224, 1000 classes, 4.49 GMACs"),
+        (
+            "vit_small_patch16_224",
+            "ok: vit at 3x224x224, 1000 classes, 4.60 GMACs",
+        ),
+        (
+            "deit_small_distilled_patch16_224",
+            "ok: deit at 3x224x224, 1000 classes, 4.62 GMACs",
+        ),
+        (
+            "swin_tiny_patch4_window7_224",
+            "ok: swin at 3x224x224, 1000 classes, 4.49 GMACs",
+        ),
     ] {
         let path = dir.join(format!("{preset}.json"));
         let (ok, stdout, stderr) = vit(&["config", preset]);

@@ -41,6 +41,8 @@ pub enum ZooConfig {
 }
 
 /// Any zoo model.
+// A model is built once and moved rarely; boxing would need `Module` for `Box`, which Burn lacks.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ZooModel<B: Backend> {
     /// A ViT.
