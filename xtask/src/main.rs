@@ -1,17 +1,21 @@
 //! `cargo xtask <task>`: project chores that need more than one cargo command.
 
+mod bench;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  configs   regenerate configs/<preset>.json from the presets compiled into vit-core";
+  configs   regenerate configs/<preset>.json from the presets compiled into vit-core
+  bench     throughput, latency and memory of the zoo on a backend, beside PyTorch (--help)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("configs") => configs(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -27,7 +31,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace root")

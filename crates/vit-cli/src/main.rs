@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod bench;
 mod convert;
 mod forward;
 mod model_source;
@@ -65,6 +66,27 @@ enum Command {
         /// Images per forward pass.
         #[arg(long, default_value_t = 16)]
         batch_size: usize,
+    },
+    /// Time one model (or a matmul) on this backend and print one JSON line (see `cargo xtask bench`).
+    Bench {
+        /// Preset name, or `vit_32px` (the 32×32 training-step model).
+        #[arg(long, conflicts_with = "matmul")]
+        model: Option<String>,
+        /// Images per step.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Time one training step (forward, backward, AdamW) instead of inference.
+        #[arg(long)]
+        train: bool,
+        /// Time an `[n, n] × [n, n]` float32 matmul instead: the backend's ceiling.
+        #[arg(long)]
+        matmul: Option<usize>,
+        /// Untimed runs first.
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Timed runs (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// Convert a timm folder or checkpoint into a model folder of ours (Burnpack + model.json).
     Convert {
@@ -134,6 +156,26 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 batch_size,
             };
             eprintln!("{}", run_on(backend, job)?);
+        }
+        Command::Bench {
+            model,
+            batch,
+            train,
+            matmul,
+            warmup,
+            runs,
+        } => {
+            let target = match (model, matmul) {
+                (_, Some(n)) => bench::BenchTarget::Matmul { n },
+                (Some(name), None) => bench::BenchTarget::Model { name, batch, train },
+                (None, None) => return Err("bench needs --model NAME or --matmul N".into()),
+            };
+            let job = bench::Bench {
+                target,
+                warmup,
+                runs,
+            };
+            println!("{}", run_on(backend, job)?);
         }
         Command::Convert { source, output } => {
             eprintln!("{}", run_on(backend, Convert { source, output })?);

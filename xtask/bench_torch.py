@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""PyTorch + timm side of `cargo xtask bench --reference-python PATH`: the same rows as
+`vit bench`, printed as the same JSON line. Set up a Python for it with
+
+    python3 -m venv ~/venv-timm && ~/venv-timm/bin/pip install torch timm
+
+and pass ~/venv-timm/bin/python. Threads follow torch's default (all cores), as ours do.
+"""
+import argparse
+import json
+import resource
+import time
+
+import torch
+
+
+def model_for(name: str):
+    import timm
+    if name == "vit_32px":  # the 32x32 training-step model of `vit bench`
+        from timm.models.vision_transformer import VisionTransformer
+        return VisionTransformer(img_size=32, patch_size=4, embed_dim=64, depth=2, num_heads=4, num_classes=10)
+    return timm.create_model(name, pretrained=False)
+
+
+def time_runs(warmup: int, runs: int, step) -> list:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(max(runs, 1)):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--model")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--train", action="store_true")
+    p.add_argument("--matmul", type=int)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--runs", type=int, default=5)
+    a = p.parse_args()
+    torch.manual_seed(0)
+    if a.matmul:
+        x, y = torch.rand(a.matmul, a.matmul), torch.rand(a.matmul, a.matmul)
+        times = time_runs(a.warmup, a.runs, lambda: x @ y)
+        out = {"matmul": a.matmul}
+        images = 0
+    else:
+        model = model_for(a.model)
+        size = model.pretrained_cfg.get("input_size", (3, 224, 224)) if a.model != "vit_32px" else (3, 32, 32)
+        x = torch.rand(a.batch, *size)
+        if a.train:
+            model.train()
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+            y = torch.arange(a.batch) % max(model.num_classes, 1)
+            loss_fn = torch.nn.CrossEntropyLoss()
+
+            def step():
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                opt.step()
+        else:
+            model.eval()
+
+            def step():
+                with torch.inference_mode():
+                    model(x)
+        times = time_runs(a.warmup, a.runs, step)
+        out = {"model": a.model, "mode": "train" if a.train else "infer", "batch": a.batch}
+        images = a.batch
+    median = sorted(times)[len(times) // 2]
+    out.update(backend="pytorch", runs_ms=times, median_ms=median, min_ms=min(times), max_ms=max(times),
+               peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               threads=torch.get_num_threads(), torch=torch.__version__)
+    if images:
+        out["images_per_s"] = images / (median / 1e3)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
