@@ -9,6 +9,7 @@ mod forward;
 mod model_source;
 mod models;
 mod npy;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,8 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         batch_size: usize,
     },
+    /// Train a model (default: a small ViT on the embedded digits, on this machine's CPU).
+    Train(train::TrainArgs),
     /// Time one model (or a matmul) on this backend and print one JSON line (see `cargo xtask bench`).
     Bench {
         /// Preset name, or `vit_32px` (the 32×32 training-step model).
@@ -156,6 +159,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 batch_size,
             };
             eprintln!("{}", run_on(backend, job)?);
+        }
+        Command::Train(args) => {
+            eprintln!("{}", run_on(backend, train::TrainJob(args))?);
         }
         Command::Bench {
             model,

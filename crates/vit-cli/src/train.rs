@@ -1,0 +1,80 @@
+//! `vit train`: a training run from a config file (or the default digits run), with command-line
+//! overrides of single fields.
+
+use std::path::PathBuf;
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use clap::Args;
+use vit_train::{TrainConfig, train};
+
+use crate::backend::BackendJob;
+
+/// `vit train` arguments.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Training config (JSON, e.g. configs/train_digits.json); default: the built-in digits run.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where checkpoints, the log and the model go.
+    #[arg(long, short, default_value = "target/runs/digits")]
+    pub output: PathBuf,
+    /// Override `epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Override `batch_size`.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Override `lr`.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Override `seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override `num_workers`.
+    #[arg(long)]
+    pub num_workers: Option<usize>,
+}
+
+/// Runs the training on the chosen backend (with autodiff).
+pub struct TrainJob(pub TrainArgs);
+
+impl BackendJob for TrainJob {
+    type Output = Result<String, Box<dyn std::error::Error>>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let args = self.0;
+        let mut config = match &args.config {
+            Some(path) => TrainConfig::load(path)?,
+            None => TrainConfig::digits_default(),
+        };
+        if let Some(v) = args.epochs {
+            config.epochs = v;
+        }
+        if let Some(v) = args.batch_size {
+            config.batch_size = v;
+        }
+        if let Some(v) = args.lr {
+            config.lr = v;
+        }
+        if let Some(v) = args.seed {
+            config.seed = v;
+        }
+        if let Some(v) = args.num_workers {
+            config.num_workers = v;
+        }
+        let summary = train::<Autodiff<B>>(&config, &args.output, device)?;
+        let mut report = format!(
+            "test accuracy {:.2} % ({} images) after {} epochs in {:.0} s\nper class:",
+            summary.test_accuracy * 100.0,
+            summary.per_class.iter().map(|c| c.2).sum::<usize>(),
+            config.epochs,
+            summary.seconds
+        );
+        for (name, accuracy, n) in &summary.per_class {
+            report += &format!(" {name}: {:.1} % ({n})", accuracy * 100.0);
+        }
+        report += &format!("\nmodel: {}", summary.model_dir.display());
+        Ok(report)
+    }
+}

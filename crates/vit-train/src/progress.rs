@@ -1,0 +1,182 @@
+//! What the user sees while training: on a terminal a progress bar with ETA, always one line per
+//! epoch (train and validation metrics); the per-epoch means are kept for the log and the plot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::train::LearnerSummary;
+use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::renderer::{
+    EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining, ProgressType, TrainingProgress,
+};
+
+/// The mean of every numeric metric over one epoch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Training split: metric name → mean.
+    pub train: BTreeMap<String, f64>,
+    /// Validation split: metric name → mean.
+    pub valid: BTreeMap<String, f64>,
+    /// Seconds since training started, at the end of the epoch.
+    pub elapsed_s: f64,
+}
+
+#[derive(Default)]
+struct Sums(HashMap<String, (f64, f64)>);
+
+impl Sums {
+    fn add(&mut self, name: String, entry: &NumericEntry) {
+        let (value, count) = match entry {
+            NumericEntry::Value(v) => (*v, 1.0),
+            NumericEntry::Aggregated {
+                aggregated_value,
+                count,
+            } => (*aggregated_value, *count as f64),
+        };
+        let slot = self.0.entry(name).or_default();
+        slot.0 += value * count;
+        slot.1 += count;
+    }
+    fn means(&mut self) -> BTreeMap<String, f64> {
+        self.0
+            .drain()
+            .filter(|(_, (_, n))| *n > 0.0)
+            .map(|(k, (s, n))| (k, s / n))
+            .collect()
+    }
+}
+
+/// A quiet [`MetricsRenderer`]: a bar on terminals, a line per epoch everywhere.
+pub struct EpochRenderer {
+    names: HashMap<MetricId, String>,
+    train: Sums,
+    valid: Sums,
+    epoch: usize,
+    epochs: usize,
+    start: Instant,
+    tty: bool,
+    history: Arc<Mutex<Vec<EpochRecord>>>,
+}
+
+impl EpochRenderer {
+    /// A renderer for `epochs` epochs; the records go to `history`.
+    pub fn new(epochs: usize, history: Arc<Mutex<Vec<EpochRecord>>>) -> Self {
+        Self {
+            names: HashMap::new(),
+            train: Sums::default(),
+            valid: Sums::default(),
+            epoch: 0,
+            epochs,
+            start: Instant::now(),
+            tty: std::io::stderr().is_terminal(),
+            history,
+        }
+    }
+
+    fn name(&self, id: &MetricId) -> String {
+        self.names.get(id).cloned().unwrap_or_else(|| format!("{id:?}"))
+    }
+
+    fn finish_epoch(&mut self) {
+        if self.epoch == 0 {
+            return;
+        }
+        let record = EpochRecord {
+            epoch: self.epoch,
+            train: self.train.means(),
+            valid: self.valid.means(),
+            elapsed_s: self.start.elapsed().as_secs_f64(),
+        };
+        let show = |m: &BTreeMap<String, f64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!(
+            "epoch {:>3}/{} ({:>5.0} s) train: {} | valid: {}",
+            record.epoch,
+            self.epochs,
+            record.elapsed_s,
+            show(&record.train),
+            show(&record.valid)
+        );
+        self.history.lock().expect("history").push(record);
+    }
+}
+
+impl MetricsRendererTraining for EpochRenderer {
+    fn update_train(&mut self, state: MetricState) {
+        if let MetricState::Numeric(entry, value) = state {
+            let name = self.name(&entry.metric_id);
+            self.train.add(name, &value);
+        }
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        if let MetricState::Numeric(entry, value) = state {
+            let name = self.name(&entry.metric_id);
+            self.valid.add(name, &value);
+        }
+    }
+
+    fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
+        let epoch = item.global_progress.items_processed;
+        if epoch != self.epoch {
+            self.finish_epoch();
+            self.epoch = epoch;
+        }
+        if self.tty
+            && let Some(p) = item.progress
+        {
+            let done = p.items_processed as f64 / p.items_total.max(1) as f64;
+            let overall = ((epoch.max(1) - 1) as f64 + done) / self.epochs.max(1) as f64;
+            let elapsed = self.start.elapsed().as_secs_f64();
+            let eta = if overall > 0.0 { elapsed / overall - elapsed } else { 0.0 };
+            let width = 30;
+            let filled = (done * width as f64) as usize;
+            eprint!(
+                "\r\x1b[2Kepoch {epoch}/{} [{}{}] {}/{} ETA {:.0} s",
+                self.epochs,
+                "#".repeat(filled),
+                " ".repeat(width - filled.min(width)),
+                p.items_processed,
+                p.items_total,
+                eta
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn render_valid(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
+
+    fn on_train_end(&mut self, _: Option<LearnerSummary>) -> Result<(), Box<dyn core::error::Error>> {
+        self.finish_epoch();
+        self.epoch = 0;
+        Ok(())
+    }
+}
+
+impl MetricsRendererEvaluation for EpochRenderer {
+    fn update_test(&mut self, _: EvaluationName, _: MetricState) {}
+    fn render_test(&mut self, _: EvaluationProgress, _: Vec<ProgressType>) {}
+}
+
+impl MetricsRenderer for EpochRenderer {
+    fn manual_close(&mut self) {
+        self.finish_epoch();
+        self.epoch = 0;
+    }
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.names.insert(definition.metric_id, definition.name);
+    }
+}
