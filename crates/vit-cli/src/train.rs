@@ -34,6 +34,9 @@ pub struct TrainArgs {
     /// Override `num_workers`.
     #[arg(long)]
     pub num_workers: Option<usize>,
+    /// Print the effective config (JSON, after overrides) and exit: a starting point to edit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 /// Runs the training on the chosen backend (with autodiff).
@@ -63,16 +66,24 @@ impl BackendJob for TrainJob {
         if let Some(v) = args.num_workers {
             config.num_workers = v;
         }
+        if args.print_config {
+            return Ok(serde_json::to_string_pretty(&config)?);
+        }
         let summary = train::<Autodiff<B>>(&config, &args.output, device)?;
         let mut report = format!(
             "test accuracy {:.2} % ({} images) after {} epochs in {:.0} s\nper class:",
             summary.test_accuracy * 100.0,
-            summary.per_class.iter().map(|c| c.2).sum::<usize>(),
+            summary.per_class.iter().map(|c| c.images).sum::<usize>(),
             config.epochs,
             summary.seconds
         );
-        for (name, accuracy, n) in &summary.per_class {
-            report += &format!(" {name}: {:.1} % ({n})", accuracy * 100.0);
+        for class in &summary.per_class {
+            report += &format!(
+                " {}: {:.1} % ({})",
+                class.name,
+                class.accuracy * 100.0,
+                class.images
+            );
         }
         report += &format!("\nmodel: {}", summary.model_dir.display());
         Ok(report)

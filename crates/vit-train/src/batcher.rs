@@ -80,7 +80,10 @@ impl ImageBatcher {
             }
         }
         for (ch, plane) in pixels.chunks_mut(h * w).enumerate() {
-            let (m, s) = (self.mean[ch % self.mean.len()], self.std[ch % self.std.len()]);
+            let (m, s) = (
+                self.mean[ch % self.mean.len()],
+                self.std[ch % self.std.len()],
+            );
             plane.iter_mut().for_each(|v| *v = (*v - m) / s);
         }
         pixels

@@ -107,15 +107,23 @@ impl TrainConfig {
             ));
         }
         if !(self.lr > 0.0 && self.min_lr >= 0.0 && self.min_lr <= self.lr) {
-            return Err(format!("need 0 <= min_lr <= lr and lr > 0, got lr {} min_lr {}", self.lr, self.min_lr));
+            return Err(format!(
+                "need 0 <= min_lr <= lr and lr > 0, got lr {} min_lr {}",
+                self.lr, self.min_lr
+            ));
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
-            return Err(format!("label_smoothing must be in [0, 1), got {}", self.label_smoothing));
+            return Err(format!(
+                "label_smoothing must be in [0, 1), got {}",
+                self.label_smoothing
+            ));
         }
         if let DataSpec::Digits = self.data
             && c != 1
         {
-            return Err(format!("the digits are greyscale: the model needs in_chans = 1, has {c}"));
+            return Err(format!(
+                "the digits are greyscale: the model needs in_chans = 1, has {c}"
+            ));
         }
         Ok(())
     }

@@ -35,7 +35,10 @@ pub struct DigitsDataset {
 impl DigitsDataset {
     /// One split of the embedded data.
     pub fn new(split: Split) -> Self {
-        assert!(&DIGITS[..9] == b"DIGITS8x8", "embedded digits.bin has a bad header");
+        assert!(
+            &DIGITS[..9] == b"DIGITS8x8",
+            "embedded digits.bin has a bad header"
+        );
         let train = u16::from_le_bytes([DIGITS[10], DIGITS[11]]) as usize;
         let test = u16::from_le_bytes([DIGITS[12], DIGITS[13]]) as usize;
         let range = match split {

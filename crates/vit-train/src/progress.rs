@@ -79,7 +79,10 @@ impl EpochRenderer {
     }
 
     fn name(&self, id: &MetricId) -> String {
-        self.names.get(id).cloned().unwrap_or_else(|| format!("{id:?}"))
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("{id:?}"))
     }
 
     fn finish_epoch(&mut self) {
@@ -140,7 +143,11 @@ impl MetricsRendererTraining for EpochRenderer {
             let done = p.items_processed as f64 / p.items_total.max(1) as f64;
             let overall = ((epoch.max(1) - 1) as f64 + done) / self.epochs.max(1) as f64;
             let elapsed = self.start.elapsed().as_secs_f64();
-            let eta = if overall > 0.0 { elapsed / overall - elapsed } else { 0.0 };
+            let eta = if overall > 0.0 {
+                elapsed / overall - elapsed
+            } else {
+                0.0
+            };
             let width = 30;
             let filled = (done * width as f64) as usize;
             eprint!(
@@ -158,7 +165,10 @@ impl MetricsRendererTraining for EpochRenderer {
 
     fn render_valid(&mut self, _: TrainingProgress, _: Vec<ProgressType>) {}
 
-    fn on_train_end(&mut self, _: Option<LearnerSummary>) -> Result<(), Box<dyn core::error::Error>> {
+    fn on_train_end(
+        &mut self,
+        _: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
         self.finish_epoch();
         self.epoch = 0;
         Ok(())

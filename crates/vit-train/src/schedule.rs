@@ -1,8 +1,8 @@
 //! Learning rate per optimiser step: linear warm-up, then cosine decay to a floor (DeiT's recipe,
 //! stepped per batch).
 
-use burn::optim::LearningRate;
 use burn::lr_scheduler::LrScheduler;
+use burn::optim::LearningRate;
 use burn::tensor::backend::Backend;
 
 /// Linear warm-up from `base_lr / warmup_steps` to `base_lr`, then a half cosine to `min_lr` at

@@ -24,13 +24,24 @@ use crate::image_item::ImageItem;
 use crate::progress::{EpochRecord, EpochRenderer};
 use crate::schedule::WarmupCosine;
 
+/// Test accuracy of one class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassAccuracy {
+    /// Class name.
+    pub name: String,
+    /// Top-1 accuracy in [0, 1].
+    pub accuracy: f64,
+    /// Test images of the class.
+    pub images: usize,
+}
+
 /// What a finished run reports.
 #[derive(Debug, Clone)]
 pub struct TrainSummary {
     /// Top-1 accuracy on the test split, in [0, 1].
     pub test_accuracy: f64,
-    /// Per class: (name, accuracy, test images).
-    pub per_class: Vec<(String, f64, usize)>,
+    /// Per class.
+    pub per_class: Vec<ClassAccuracy>,
     /// Per-epoch means of every metric.
     pub history: Vec<EpochRecord>,
     /// The saved model folder.
@@ -80,7 +91,13 @@ pub fn train<B: AutodiffBackend>(
     let (train_items, test_items, class_names) = datasets(&config.data);
     let [_, h, w] = config.model.input_size();
     let batcher = |augment: Option<ImageAugment>, seed| {
-        ImageBatcher::new([h, w], config.mean.clone(), config.std.clone(), augment, seed)
+        ImageBatcher::new(
+            [h, w],
+            config.mean.clone(),
+            config.std.clone(),
+            augment,
+            seed,
+        )
     };
     let augment = ImageAugment {
         crop_padding: config.crop_padding,
@@ -97,7 +114,10 @@ pub fn train<B: AutodiffBackend>(
         .num_workers(config.num_workers)
         .build(Items(test_items.clone()));
 
-    let model = config.model.try_init::<B>(&device).map_err(|e| e.to_string())?;
+    let model = config
+        .model
+        .try_init::<B>(&device)
+        .map_err(|e| e.to_string())?;
     let classifier = Classifier {
         model,
         label_smoothing: config.label_smoothing,
@@ -126,8 +146,13 @@ pub fn train<B: AutodiffBackend>(
     let result = training.launch(Learner::new(classifier, optimizer, schedule));
     let trained = result.model;
 
-    let (test_accuracy, per_class) =
-        evaluate::<B::InnerBackend>(&trained.model, &test_items, &class_names, &batcher(None, 0), &device_of(&trained))?;
+    let (test_accuracy, per_class) = evaluate::<B::InnerBackend>(
+        &trained.model,
+        &test_items,
+        &class_names,
+        &batcher(None, 0),
+        &device_of(&trained),
+    )?;
     let card = ModelCard {
         family: config.model.family().into(),
         config: family_config(&config.model),
@@ -152,7 +177,11 @@ pub fn train<B: AutodiffBackend>(
 }
 
 fn device_of<B: Backend>(model: &Classifier<B>) -> B::Device {
-    model.devices().into_iter().next().expect("a model lives on a device")
+    model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("a model lives on a device")
 }
 
 fn family_config(config: &ZooConfig) -> serde_json::Value {
@@ -167,7 +196,7 @@ pub fn evaluate<B: Backend>(
     class_names: &[String],
     batcher: &ImageBatcher,
     device: &B::Device,
-) -> Result<(f64, Vec<(String, f64, usize)>), String> {
+) -> Result<(f64, Vec<ClassAccuracy>), String> {
     use burn::data::dataloader::batcher::Batcher;
     let mut correct = vec![0usize; class_names.len()];
     let mut total = vec![0usize; class_names.len()];
@@ -188,7 +217,11 @@ pub fn evaluate<B: Backend>(
     let per_class = class_names
         .iter()
         .enumerate()
-        .map(|(i, name)| (name.clone(), correct[i] as f64 / total[i].max(1) as f64, total[i]))
+        .map(|(i, name)| ClassAccuracy {
+            name: name.clone(),
+            accuracy: correct[i] as f64 / total[i].max(1) as f64,
+            images: total[i],
+        })
         .collect();
     Ok((right as f64 / all.max(1) as f64, per_class))
 }
