@@ -85,7 +85,11 @@ impl BackendJob for TrainJob {
                 class.images
             );
         }
-        report += &format!("\nmodel: {}", summary.model_dir.display());
+        report += &format!(
+            "\nmodel: {}\nlog: {}",
+            summary.model_dir.display(),
+            summary.log.display()
+        );
         Ok(report)
     }
 }

@@ -46,6 +46,8 @@ pub struct TrainSummary {
     pub history: Vec<EpochRecord>,
     /// The saved model folder.
     pub model_dir: PathBuf,
+    /// The per-epoch metrics file (CSV).
+    pub log: PathBuf,
     /// Wall-clock seconds of training and evaluation.
     pub seconds: f64,
 }
@@ -167,11 +169,13 @@ pub fn train<B: AutodiffBackend>(
     };
     save_model_folder(&paths.model(), &card, trained.model).map_err(|e| e.to_string())?;
     let history = history.lock().expect("history").clone();
+    write_log(&paths.log(), &history)?;
     Ok(TrainSummary {
         test_accuracy,
         per_class,
         history,
         model_dir: paths.model(),
+        log: paths.log(),
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -224,4 +228,44 @@ pub fn evaluate<B: Backend>(
         })
         .collect();
     Ok((right as f64 / all.max(1) as f64, per_class))
+}
+
+/// Writes the per-epoch means as CSV (`epoch,seconds,train_<metric>…,valid_<metric>…`), atomically.
+pub fn write_log(path: &Path, history: &[EpochRecord]) -> Result<(), String> {
+    let columns = |pick: fn(&EpochRecord) -> &std::collections::BTreeMap<String, f64>| {
+        let mut names: Vec<String> = history
+            .iter()
+            .flat_map(|r| pick(r).keys().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let (train_cols, valid_cols) = (columns(|r| &r.train), columns(|r| &r.valid));
+    let mut csv = String::from("epoch,seconds");
+    for name in &train_cols {
+        csv += &format!(",train {name}");
+    }
+    for name in &valid_cols {
+        csv += &format!(",valid {name}");
+    }
+    csv.push('\n');
+    for r in history {
+        csv += &format!("{},{:.2}", r.epoch, r.elapsed_s);
+        for name in &train_cols {
+            csv += &format!(
+                ",{}",
+                r.train.get(name).map_or(String::new(), |v| v.to_string())
+            );
+        }
+        for name in &valid_cols {
+            csv += &format!(
+                ",{}",
+                r.valid.get(name).map_or(String::new(), |v| v.to_string())
+            );
+        }
+        csv.push('\n');
+    }
+    vit_core::config_file::write_atomic(path, csv.as_bytes())
+        .map_err(|e| format!("{}: cannot write the log: {e}", path.display()))
 }
