@@ -144,3 +144,9 @@ pub fn load_weights<B: Backend, M: Module<B>>(model: M, path: &Path) -> Result<M
 pub fn weights_path(dir: &Path) -> PathBuf {
     dir.join(WEIGHTS_FILE)
 }
+
+/// Whether `path` names a Burnpack weights file (`.bpk`) of ours.
+pub fn is_burnpack(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("bpk"))
+}

@@ -172,6 +172,23 @@ impl<B: Backend> PatchEmbed<B> {
         patch_grid([h, w], self.patch_size)
     }
 
+    /// [`Self::check_input`], and unless `any_size`, that the image is exactly the built size;
+    /// `hint` ends the error (how to run other sizes, when the model can).
+    pub fn check_size(&self, shape: [usize; 4], any_size: bool, hint: &str) -> Result<()> {
+        self.check_input(shape)?;
+        let [_, c, h, w] = shape;
+        let [eh, ew] = self.img_size;
+        if !any_size && [h, w] != [eh, ew] {
+            return Err(VitError::InputShape {
+                expected: format!(
+                    "[batch, {c}, {eh}, {ew}] (the size the model was built for{hint})"
+                ),
+                found: shape.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
     /// Rearranges `[B, C, H, W]` into `[B, N, C·p·p]`, each row one patch flattened as `(c, y, x)`
     /// — the order of a Conv2d weight `[D, C, p, p]`, which makes the two forms interchangeable.
     pub fn flatten_patches(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {

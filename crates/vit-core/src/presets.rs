@@ -13,7 +13,9 @@ pub struct Preset {
     pub config: VisionTransformerConfig,
 }
 
-fn vit(
+/// A ViT config at `img`×`img` with the given patch size, width, depth and heads (timm's other
+/// defaults: MLP ratio 4, qkv bias, class token, 1000 classes).
+pub fn vit_config(
     patch: usize,
     dim: usize,
     depth: usize,
@@ -32,20 +34,20 @@ fn vit(
 pub fn vit_presets() -> Vec<Preset> {
     let p = |name, config| Preset { name, config };
     vec![
-        p("vit_tiny_patch16_224", vit(16, 192, 12, 3, 224)),
-        p("vit_tiny_patch16_384", vit(16, 192, 12, 3, 384)),
-        p("vit_small_patch32_224", vit(32, 384, 12, 6, 224)),
-        p("vit_small_patch16_224", vit(16, 384, 12, 6, 224)),
-        p("vit_small_patch16_384", vit(16, 384, 12, 6, 384)),
-        p("vit_base_patch32_224", vit(32, 768, 12, 12, 224)),
-        p("vit_base_patch16_224", vit(16, 768, 12, 12, 224)),
-        p("vit_base_patch16_384", vit(16, 768, 12, 12, 384)),
-        p("vit_base_patch8_224", vit(8, 768, 12, 12, 224)),
-        p("vit_large_patch16_224", vit(16, 1024, 24, 16, 224)),
+        p("vit_tiny_patch16_224", vit_config(16, 192, 12, 3, 224)),
+        p("vit_tiny_patch16_384", vit_config(16, 192, 12, 3, 384)),
+        p("vit_small_patch32_224", vit_config(32, 384, 12, 6, 224)),
+        p("vit_small_patch16_224", vit_config(16, 384, 12, 6, 224)),
+        p("vit_small_patch16_384", vit_config(16, 384, 12, 6, 384)),
+        p("vit_base_patch32_224", vit_config(32, 768, 12, 12, 224)),
+        p("vit_base_patch16_224", vit_config(16, 768, 12, 12, 224)),
+        p("vit_base_patch16_384", vit_config(16, 768, 12, 12, 384)),
+        p("vit_base_patch8_224", vit_config(8, 768, 12, 12, 224)),
+        p("vit_large_patch16_224", vit_config(16, 1024, 24, 16, 224)),
         // timm's only ViT-H/14 weights are the ImageNet-21k feature extractor: no head.
         p(
             "vit_huge_patch14_224",
-            vit(14, 1280, 32, 16, 224).with_num_classes(0),
+            vit_config(14, 1280, 32, 16, 224).with_num_classes(0),
         ),
     ]
 }

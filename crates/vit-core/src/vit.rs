@@ -332,19 +332,11 @@ impl<B: Backend> VisionTransformer<B> {
     /// Checks that `images` fit the model: `[batch, in_chans, height, width]` at the built size,
     /// or at any size that splits into whole patches when `dynamic_img_size` is on.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
-        self.patch_embed.check_input(dims)?;
-        let [_, c, h, w] = dims;
-        if !self.dynamic_img_size && [h, w] != self.patch_embed.img_size {
-            let [eh, ew] = self.patch_embed.img_size;
-            return Err(VitError::InputShape {
-                expected: format!(
-                    "[batch, {c}, {eh}, {ew}] (the size the model was built for; \
-                     build it with `dynamic_img_size = true` to run other sizes)"
-                ),
-                found: dims.to_vec(),
-            });
-        }
-        Ok(())
+        self.patch_embed.check_size(
+            dims,
+            self.dynamic_img_size,
+            "; build it with `dynamic_img_size = true` to run other sizes",
+        )
     }
 
     /// Class logits `[batch, num_classes]` (pooled features when `num_classes = 0`).

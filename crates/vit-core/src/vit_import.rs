@@ -11,7 +11,7 @@ use crate::checkpoint::{Checkpoint, CheckpointFormat};
 use crate::config_file::config_from_json;
 use crate::error::{Result, VitError};
 use crate::init::timm_linear;
-use crate::model_folder::{ModelCard, load_weights, save_model_folder, weights_path};
+use crate::model_folder::{ModelCard, is_burnpack, load_weights, save_model_folder, weights_path};
 use crate::patch_embed::PatchEmbedKind;
 use crate::pos_embed::PosEmbedKind;
 use crate::presets::{vit_preset, vit_presets};
@@ -91,10 +91,7 @@ pub fn load_vit<B: Backend>(
                 .into(),
         });
     };
-    let is_burnpack = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("bpk"));
-    if is_burnpack {
+    if is_burnpack(path) {
         let model = load_weights(config.try_init::<B>(device)?, path)?;
         let mut vit = PretrainedVit {
             model,
@@ -283,17 +280,10 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
         }
         match arg {
             "img_size" => {
-                let size = match value {
-                    Value::Number(n) => n.as_u64().map(|n| json!([n, n])),
-                    Value::Array(a) if a.len() == 2 => Some(value.clone()),
-                    _ => None,
-                };
-                ours.insert(
-                    "img_size".into(),
-                    size.ok_or_else(|| {
-                        unsupported(arg, format!("expected an integer or [h, w], found {value}"))
-                    })?,
-                );
+                let size = timm_img_size(value).ok_or_else(|| {
+                    unsupported(arg, format!("expected an integer or [h, w], found {value}"))
+                })?;
+                ours.insert("img_size".into(), size);
             }
             "patch_size" => {
                 let p = match value {
@@ -471,4 +461,13 @@ pub fn adapt_vit_state_dict<B: Backend>(
     }
 
     Ok(())
+}
+
+/// timm's `img_size` argument (an integer or `[h, w]`) as our `[h, w]`; `None` for anything else.
+pub fn timm_img_size(value: &Value) -> Option<Value> {
+    match value {
+        Value::Number(n) => n.as_u64().map(|n| json!([n, n])),
+        Value::Array(a) if a.len() == 2 => Some(value.clone()),
+        _ => None,
+    }
 }

@@ -2,7 +2,6 @@
 //! state-dict application and timm's fine-tuning adaptations.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use burn::tensor::{TensorData, backend::Backend};
 use serde_json::{Map, Value, json};
@@ -11,7 +10,7 @@ use vit_core::config_file::config_from_json;
 use vit_core::error::{Result, VitError};
 use vit_core::state_dict::{LoadReport, adapt_head, apply_state_dict, torch_params};
 use vit_core::timm_folder::TimmConfig;
-use vit_core::vit_import::adapt_vit_state_dict;
+use vit_core::vit_import::{adapt_vit_state_dict, timm_img_size};
 
 use crate::deit::{DEIT_PREFIX_TOKENS, DeitConfig, DistilledVisionTransformer};
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
@@ -156,12 +155,7 @@ pub fn apply_timm_swin_args(
         match arg.as_str() {
             "weight_init" => {}
             "img_size" => {
-                let size = match value {
-                    Value::Number(n) => n.as_u64().map(|n| json!([n, n])),
-                    Value::Array(a) if a.len() == 2 => Some(value.clone()),
-                    _ => None,
-                };
-                let size = size.ok_or_else(|| {
+                let size = timm_img_size(value).ok_or_else(|| {
                     unsupported(arg, format!("expected an integer or [h, w], found {value}"))
                 })?;
                 ours.insert("img_size".into(), size);
@@ -190,10 +184,4 @@ pub fn apply_timm_swin_args(
         ours.entry("num_classes").or_insert(json!(n));
     }
     config_from_json(&Value::Object(ours).to_string(), path, base)
-}
-
-/// Whether `path` has the extension of a Burnpack file of ours.
-pub fn is_burnpack(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("bpk"))
 }

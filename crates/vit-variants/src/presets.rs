@@ -1,7 +1,7 @@
 //! DeiT and Swin presets with timm's architecture names and exact parameter counts.
 
 use vit_core::VisionTransformerConfig;
-use vit_core::presets::vit_preset;
+use vit_core::presets::{vit_config, vit_preset};
 
 use crate::deit::DeitConfig;
 use crate::swin::SwinTransformerConfig;
@@ -26,21 +26,6 @@ impl VariantPreset {
     }
 }
 
-fn vit(
-    patch: usize,
-    dim: usize,
-    depth: usize,
-    heads: usize,
-    img: usize,
-) -> VisionTransformerConfig {
-    VisionTransformerConfig::new()
-        .with_img_size([img, img])
-        .with_patch_size(patch)
-        .with_embed_dim(dim)
-        .with_depth(depth)
-        .with_num_heads(heads)
-}
-
 /// DeiT III: no position embedding for the class token, LayerScale 1e-6.
 fn deit3(
     patch: usize,
@@ -49,7 +34,7 @@ fn deit3(
     heads: usize,
     img: usize,
 ) -> VisionTransformerConfig {
-    vit(patch, dim, depth, heads, img)
+    vit_config(patch, dim, depth, heads, img)
         .with_no_embed_class(true)
         .with_init_values(Some(1e-6))
 }

@@ -233,18 +233,7 @@ impl SwinTransformerConfig {
 impl<B: Backend> SwinTransformer<B> {
     /// Checks that `images` are `[batch, in_chans, height, width]` at the built size.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
-        self.patch_embed.check_input(dims)?;
-        let [_, c, h, w] = dims;
-        let [eh, ew] = self.patch_embed.img_size;
-        if [h, w] != [eh, ew] {
-            return Err(VitError::InputShape {
-                expected: format!(
-                    "[batch, {c}, {eh}, {ew}] (the size the Swin model was built for)"
-                ),
-                found: dims.to_vec(),
-            });
-        }
-        Ok(())
+        self.patch_embed.check_size(dims, false, "")
     }
 
     /// Class logits `[batch, num_classes]` (pooled features when there is no head).

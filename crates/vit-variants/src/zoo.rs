@@ -12,7 +12,7 @@ use vit_core::config_file::config_from_json;
 use vit_core::error::{Result, VitError};
 use vit_core::init::timm_linear;
 use vit_core::model_folder::{
-    MODEL_CARD_FILE, ModelCard, load_weights, save_model_folder, weights_path,
+    MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
 };
 use vit_core::param_count::count_params;
 use vit_core::presets::vit_presets;
@@ -22,9 +22,7 @@ use vit_core::vit_import::{apply_timm_vit_args, load_vit_checkpoint};
 use vit_core::{VisionTransformer, VisionTransformerConfig};
 
 use crate::deit::{DeitConfig, DistilledVisionTransformer};
-use crate::import::{
-    apply_timm_swin_args, is_burnpack, load_deit_checkpoint, load_swin_checkpoint,
-};
+use crate::import::{apply_timm_swin_args, load_deit_checkpoint, load_swin_checkpoint};
 use crate::presets::{VariantPreset, variant_presets};
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
 
