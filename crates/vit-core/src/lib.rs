@@ -36,6 +36,7 @@ pub mod patch_embed;
 pub mod pooling;
 pub mod pos_embed;
 pub mod presets;
+pub mod pretrained;
 pub mod resample;
 pub mod state_dict;
 pub mod timm_folder;

@@ -7,190 +7,102 @@ use std::path::Path;
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde_json::{Map, Value, json};
 
-use crate::checkpoint::{Checkpoint, CheckpointFormat};
+use crate::checkpoint::Checkpoint;
 use crate::config_file::config_from_json;
 use crate::error::{Result, VitError};
 use crate::init::timm_linear;
-use crate::model_folder::{ModelCard, is_burnpack, load_weights, save_model_folder, weights_path};
 use crate::patch_embed::PatchEmbedKind;
 use crate::pos_embed::PosEmbedKind;
 use crate::presets::{vit_preset, vit_presets};
+use crate::pretrained::{ModelFamily, Pretrained, load_config_file, load_pretrained};
 use crate::resample::resample_abs_pos_embed;
 use crate::state_dict::{LoadReport, adapt_head, apply_state_dict, torch_params};
-use crate::timm_folder::{PretrainedCfg, TimmConfig, TimmFolder};
+use crate::timm_folder::{PretrainedCfg, TimmConfig};
 use crate::vit::{VisionTransformer, VisionTransformerConfig};
 
-/// The model family name ViTs carry in a saved [`ModelCard`].
+/// The model family name ViTs carry in a saved [`crate::model_folder::ModelCard`].
 pub const VIT_FAMILY: &str = "vit";
 
 /// A ViT with everything that came with its weights.
-#[derive(Debug)]
-pub struct PretrainedVit<B: Backend> {
-    /// The model, weights loaded.
-    pub model: VisionTransformer<B>,
-    /// The config it was built from.
-    pub config: VisionTransformerConfig,
-    /// How inputs must be preprocessed.
-    pub pretrained_cfg: PretrainedCfg,
-    /// Class names, when known.
-    pub label_names: Option<Vec<String>>,
-    /// What the load adapted, left fresh or ignored.
-    pub report: LoadReport,
-    /// Where the weights came from.
-    pub source: String,
-}
+pub type PretrainedVit<B> = Pretrained<VisionTransformerConfig, B>;
 
-impl<B: Backend> PretrainedVit<B> {
-    /// Saves the model as a folder of ours (`model.json` + `model.bpk`), atomically.
-    pub fn save(self, dir: &Path) -> Result<()> {
-        let card = ModelCard {
-            family: VIT_FAMILY.into(),
-            config: serde_json::to_value(&self.config).expect("configs serialise"),
-            pretrained_cfg: self.pretrained_cfg,
-            label_names: self.label_names,
-            source: Some(self.source),
-        };
-        save_model_folder(dir, &card, self.model)
-    }
-}
-
-/// Loads a ViT from `path`:
-/// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
-/// - a folder we saved (`model.json` + `model.bpk`);
-/// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file of ours, built from `base`
-///   (a preset or config file), which is required then.
-///
-/// `num_classes`, when given and different from the weights', gets a freshly initialised head
-/// (fine-tuning); the report says so.
+/// Loads a ViT from a timm folder, a folder we saved, or a bare weights file built from `base`
+/// (see [`load_pretrained`]); `num_classes` of another size gets a fresh head.
 pub fn load_vit<B: Backend>(
     path: &Path,
     base: Option<VisionTransformerConfig>,
     num_classes: Option<usize>,
     device: &B::Device,
 ) -> Result<PretrainedVit<B>> {
-    if path.is_dir() {
-        if base.is_some() {
+    load_pretrained(path, base, num_classes, device)
+}
+
+impl ModelFamily for VisionTransformerConfig {
+    type Model<B: Backend> = VisionTransformer<B>;
+
+    fn family(&self) -> &'static str {
+        VIT_FAMILY
+    }
+
+    fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
+        if family != VIT_FAMILY {
             return Err(VitError::ModelFolder {
                 path: path.to_path_buf(),
-                message: "a model folder describes its own architecture; a preset or config \
-                          file is only for bare weight files"
-                    .into(),
+                message: format!("holds a `{family}` model, not a ViT"),
             });
         }
-        return if ModelCard::is_model_folder(path) {
-            load_saved_vit(path, num_classes, device)
-        } else {
-            load_timm_vit_folder(path, num_classes, device)
-        };
+        Self::from_plain(&config.to_string(), path)
     }
-    let Some(mut config) = base else {
-        return Err(VitError::Checkpoint {
-            path: path.to_path_buf(),
-            message: "a bare weights file does not say which model it is: give a preset or a \
-                      config file (or the model folder it came in)"
-                .into(),
-        });
-    };
-    if is_burnpack(path) {
-        let model = load_weights(config.try_init::<B>(device)?, path)?;
-        let mut vit = PretrainedVit {
-            model,
-            pretrained_cfg: PretrainedCfg::vit_default(config.in_chans, config.img_size),
-            config,
-            label_names: None,
-            report: LoadReport::default(),
-            source: path.display().to_string(),
-        };
-        vit.set_num_classes(num_classes, device);
-        return Ok(vit);
-    }
-    CheckpointFormat::of(path)?;
-    if let Some(n) = num_classes {
-        config.num_classes = n;
-    }
-    let (model, report) = load_vit_checkpoint(&config, Checkpoint::read(path)?, device)?;
-    Ok(PretrainedVit {
-        model,
-        pretrained_cfg: PretrainedCfg::vit_default(config.in_chans, config.img_size),
-        config,
-        label_names: None,
-        report,
-        source: path.display().to_string(),
-    })
-}
 
-impl<B: Backend> PretrainedVit<B> {
-    /// Replaces the head by a fresh one when `num_classes` asks for another size.
-    fn set_num_classes(&mut self, num_classes: Option<usize>, device: &B::Device) {
-        let Some(n) = num_classes.filter(|n| *n != self.config.num_classes) else {
-            return;
-        };
-        self.model.head = (n > 0).then(|| timm_linear(self.config.embed_dim, n, true, device));
-        self.config.num_classes = n;
-        self.label_names = None;
+    fn from_plain(text: &str, path: &Path) -> Result<Self> {
+        config_from_json(text, path, &VisionTransformerConfig::new())
+    }
+
+    fn from_timm(timm: &TimmConfig) -> Result<Self> {
+        vit_config_from_timm(timm)
+    }
+
+    fn card_config(&self) -> Value {
+        serde_json::to_value(self).expect("configs serialise")
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn set_num_classes(&mut self, n: usize) {
+        self.num_classes = n;
+    }
+
+    fn default_pretrained_cfg(&self) -> PretrainedCfg {
+        PretrainedCfg::vit_default(self.in_chans, self.img_size)
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
+        self.try_init(device)
+    }
+
+    fn load_checkpoint<B: Backend>(
+        &self,
+        checkpoint: Checkpoint,
+        device: &B::Device,
+    ) -> Result<(VisionTransformer<B>, LoadReport)> {
+        load_vit_checkpoint(self, checkpoint, device)
+    }
+
+    fn reset_classifier<B: Backend>(
+        &self,
+        model: &mut VisionTransformer<B>,
+        device: &B::Device,
+    ) -> Vec<String> {
+        let n = self.num_classes;
+        model.head = (n > 0).then(|| timm_linear(self.embed_dim, n, true, device));
         if n > 0 {
-            self.report.fresh = vec!["head.weight".into(), "head.bias".into()];
+            vec!["head.weight".into(), "head.bias".into()]
+        } else {
+            Vec::new()
         }
     }
-}
-
-/// Loads a folder written by [`PretrainedVit::save`].
-pub fn load_saved_vit<B: Backend>(
-    dir: &Path,
-    num_classes: Option<usize>,
-    device: &B::Device,
-) -> Result<PretrainedVit<B>> {
-    let card = ModelCard::read(dir)?;
-    let card_path = dir.join(crate::model_folder::MODEL_CARD_FILE);
-    if card.family != VIT_FAMILY {
-        return Err(VitError::ModelFolder {
-            path: card_path,
-            message: format!("holds a `{}` model, not a ViT", card.family),
-        });
-    }
-    let config = config_from_json(
-        &card.config.to_string(),
-        &card_path,
-        &VisionTransformerConfig::new(),
-    )?;
-    let model = load_weights(config.try_init::<B>(device)?, &weights_path(dir))?;
-    let mut vit = PretrainedVit {
-        model,
-        config,
-        pretrained_cfg: card.pretrained_cfg,
-        label_names: card.label_names,
-        report: LoadReport::default(),
-        source: card.source.unwrap_or_else(|| dir.display().to_string()),
-    };
-    vit.set_num_classes(num_classes, device);
-    Ok(vit)
-}
-
-/// Loads a timm folder: the architecture's preset, `model_args` over it, the folder's class count
-/// (or `num_classes` for a new head), then the weights.
-pub fn load_timm_vit_folder<B: Backend>(
-    dir: &Path,
-    num_classes: Option<usize>,
-    device: &B::Device,
-) -> Result<PretrainedVit<B>> {
-    let folder = TimmFolder::open(dir)?;
-    let mut config = vit_config_from_timm(&folder.config)?;
-    let mut label_names = folder.config.label_names.clone();
-    if let Some(n) = num_classes
-        && n != config.num_classes
-    {
-        config.num_classes = n;
-        label_names = None;
-    }
-    let (model, report) = load_vit_checkpoint(&config, Checkpoint::read(&folder.weights)?, device)?;
-    Ok(PretrainedVit {
-        model,
-        config,
-        pretrained_cfg: folder.config.pretrained_cfg,
-        label_names,
-        report,
-        source: format!("timm {} ({})", folder.config.architecture, dir.display()),
-    })
 }
 
 /// The config timm would build from a timm `config.json`: the architecture's preset with
@@ -380,36 +292,7 @@ pub fn load_vit_checkpoint<B: Backend>(
 /// Reads a ViT config file: a plain config (as `vit config` writes it, fields over ViT-B/16's
 /// defaults), the `model.json` of a saved model folder, or a timm `config.json`.
 pub fn load_vit_config(path: &Path) -> Result<VisionTransformerConfig> {
-    let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let parsed = serde_json::from_str::<Value>(&text);
-    if parsed.as_ref().is_ok_and(TimmConfig::is_timm_config) {
-        return vit_config_from_timm(&TimmConfig::read(path)?);
-    }
-    if let Ok(Value::Object(root)) = parsed
-        && root.contains_key("family")
-        && root.contains_key("config")
-    {
-        let card: ModelCard =
-            serde_json::from_value(Value::Object(root)).map_err(|e| VitError::ConfigParse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        if card.family != VIT_FAMILY {
-            return Err(VitError::ModelFolder {
-                path: path.to_path_buf(),
-                message: format!("holds a `{}` model, not a ViT", card.family),
-            });
-        }
-        return config_from_json(
-            &card.config.to_string(),
-            path,
-            &VisionTransformerConfig::new(),
-        );
-    }
-    config_from_json(&text, path, &VisionTransformerConfig::new())
+    load_config_file(path)
 }
 
 /// The ViT-specific adaptations of a timm state dict (timm key names), shared by ViT and DeiT: a

@@ -13,8 +13,7 @@ use burn::record::CompactRecorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{Learner, SupervisedTraining};
-use vit_core::model_folder::{ModelCard, save_model_folder};
-use vit_variants::zoo::{ZooConfig, ZooModel};
+use vit_variants::zoo::{PretrainedModel, ZooModel};
 
 use crate::batcher::{ImageAugment, ImageBatcher};
 use crate::classifier::Classifier;
@@ -155,19 +154,18 @@ pub fn train<B: AutodiffBackend>(
         &batcher(None, 0),
         &device_of(&trained),
     )?;
-    let card = ModelCard {
-        family: config.model.family().into(),
-        config: family_config(&config.model),
-        pretrained_cfg: {
-            let mut cfg = config.model.default_pretrained_cfg();
-            cfg.mean = config.mean.iter().map(|&v| v as f64).collect();
-            cfg.std = config.std.iter().map(|&v| v as f64).collect();
-            cfg
-        },
+    let mut pretrained_cfg = config.model.default_pretrained_cfg();
+    pretrained_cfg.mean = config.mean.iter().map(|&v| v as f64).collect();
+    pretrained_cfg.std = config.std.iter().map(|&v| v as f64).collect();
+    let trained = PretrainedModel {
+        model: trained.model,
+        config: config.model.clone(),
+        pretrained_cfg,
         label_names: Some(class_names),
-        source: Some(format!("vit train ({} epochs)", config.epochs)),
+        report: Default::default(),
+        source: format!("vit train ({} epochs)", config.epochs),
     };
-    save_model_folder(&paths.model(), &card, trained.model).map_err(|e| e.to_string())?;
+    trained.save(&paths.model()).map_err(|e| e.to_string())?;
     let history = history.lock().expect("history").clone();
     write_log(&paths.log(), &history)?;
     Ok(TrainSummary {
@@ -186,11 +184,6 @@ fn device_of<B: Backend>(model: &Classifier<B>) -> B::Device {
         .into_iter()
         .next()
         .expect("a model lives on a device")
-}
-
-fn family_config(config: &ZooConfig) -> serde_json::Value {
-    let tagged = serde_json::to_value(config).expect("configs serialise");
-    tagged.get("config").cloned().unwrap_or_default()
 }
 
 /// Top-1 accuracy over `items` and per class.

@@ -7,17 +7,15 @@ use burn::module::Module;
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vit_core::checkpoint::{Checkpoint, CheckpointFormat};
+use vit_core::checkpoint::Checkpoint;
 use vit_core::config_file::config_from_json;
 use vit_core::error::{Result, VitError};
 use vit_core::init::timm_linear;
-use vit_core::model_folder::{
-    MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
-};
 use vit_core::param_count::count_params;
 use vit_core::presets::vit_presets;
+use vit_core::pretrained::{ModelFamily, Pretrained, load_config_file, load_pretrained};
 use vit_core::state_dict::LoadReport;
-use vit_core::timm_folder::{PretrainedCfg, TimmConfig, TimmFolder};
+use vit_core::timm_folder::{PretrainedCfg, TimmConfig};
 use vit_core::vit_import::{apply_timm_vit_args, load_vit_checkpoint};
 use vit_core::{VisionTransformer, VisionTransformerConfig};
 
@@ -157,54 +155,7 @@ impl ZooConfig {
     /// Reads a config file: `{"family": …, "config": …}` (also a saved `model.json`), a timm
     /// `config.json`, or a plain ViT config (as `configs/vit_*.json`).
     pub fn load_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let parse_error = |e: serde_json::Error| VitError::ConfigParse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
-        let root: Value = serde_json::from_str(&text).map_err(parse_error)?;
-        if TimmConfig::is_timm_config(&root) {
-            return config_from_timm(&TimmConfig::read(path)?);
-        }
-        match (root.get("family"), root.get("config")) {
-            (Some(Value::String(family)), Some(config)) => Self::from_family(family, config, path),
-            _ => Ok(Self::Vit(config_from_json(
-                &text,
-                path,
-                &VisionTransformerConfig::new(),
-            )?)),
-        }
-    }
-
-    /// A family's config from JSON, strictly (unknown fields are errors naming them).
-    fn from_family(family: &str, config: &Value, path: &Path) -> Result<Self> {
-        let text = config.to_string();
-        match family {
-            "vit" => Ok(Self::Vit(config_from_json(
-                &text,
-                path,
-                &VisionTransformerConfig::new(),
-            )?)),
-            "deit" => {
-                let base = DeitConfig::new(VisionTransformerConfig::new());
-                Ok(Self::Deit(config_from_json(&text, path, &base)?))
-            }
-            "swin" => Ok(Self::Swin(config_from_json(
-                &text,
-                path,
-                &SwinTransformerConfig::new(),
-            )?)),
-            other => Err(VitError::InvalidConfig {
-                field: "family".into(),
-                reason: format!(
-                    "`{other}` in {}: expected vit, deit or swin",
-                    path.display()
-                ),
-            }),
-        }
+        load_config_file(path)
     }
 
     /// The preprocessing timm gives this family by default.
@@ -272,192 +223,143 @@ impl<B: Backend> ZooModel<B> {
         true
     }
 
-    /// Replaces the classifier(s) by fresh ones of `n` outputs (none when `n = 0`).
-    fn reset_classifier(&mut self, dim: usize, n: usize, device: &B::Device) {
+    /// Replaces the classifier(s) by fresh ones of `n` outputs (none when `n = 0`); returns the
+    /// keys of the fresh parameters.
+    fn reset_classifier(&mut self, dim: usize, n: usize, device: &B::Device) -> Vec<String> {
         let fresh = || (n > 0).then(|| timm_linear(dim, n, true, device));
-        match self {
-            Self::Vit(m) => m.head = fresh(),
+        let prefixes: &[&str] = match self {
+            Self::Vit(m) => {
+                m.head = fresh();
+                &["head"]
+            }
             Self::Deit(m) => {
                 m.vit.head = fresh();
                 m.head_dist = fresh();
+                &["vit.head", "head_dist"]
             }
-            Self::Swin(m) => m.head.fc = fresh(),
+            Self::Swin(m) => {
+                m.head.fc = fresh();
+                &["head.fc"]
+            }
+        };
+        if n == 0 {
+            return Vec::new();
         }
+        prefixes
+            .iter()
+            .flat_map(|p| [format!("{p}.weight"), format!("{p}.bias")])
+            .collect()
     }
 }
 
 /// Any zoo model with everything that came with its weights.
-#[derive(Debug)]
-pub struct PretrainedModel<B: Backend> {
-    /// The model, weights loaded.
-    pub model: ZooModel<B>,
-    /// Its config.
-    pub config: ZooConfig,
-    /// How inputs must be preprocessed.
-    pub pretrained_cfg: PretrainedCfg,
-    /// Class names, when known.
-    pub label_names: Option<Vec<String>>,
-    /// What the load adapted, left fresh or ignored.
-    pub report: LoadReport,
-    /// Where the weights came from.
-    pub source: String,
-}
+pub type PretrainedModel<B> = Pretrained<ZooConfig, B>;
 
-impl<B: Backend> PretrainedModel<B> {
-    /// Saves as a folder of ours (`model.json` + `model.bpk`), atomically.
-    pub fn save(self, dir: &Path) -> Result<()> {
-        let Value::Object(tagged) = serde_json::to_value(&self.config).expect("configs serialise")
-        else {
-            unreachable!("an adjacently tagged enum serialises to an object")
-        };
-        let card = ModelCard {
-            family: self.config.family().into(),
-            config: tagged.get("config").cloned().unwrap_or(Value::Null),
-            pretrained_cfg: self.pretrained_cfg,
-            label_names: self.label_names,
-            source: Some(self.source),
-        };
-        save_model_folder(dir, &card, self.model)
-    }
-}
-
-/// Loads any zoo model from `path`:
-/// - a timm folder (`config.json` + weights): the architecture picks ViT, DeiT or Swin;
-/// - a folder we saved (`model.json` + `model.bpk`);
-/// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file, built from `base`.
-///
-/// `num_classes`, when it differs from the weights', gets fresh classifier(s) (fine-tuning).
+/// Loads any zoo model from a timm folder (the architecture picks ViT, DeiT or Swin), a folder
+/// we saved, or a bare weights file built from `base` (see [`load_pretrained`]); `num_classes` of
+/// another size gets fresh classifier(s).
 pub fn load_model<B: Backend>(
     path: &Path,
     base: Option<ZooConfig>,
     num_classes: Option<usize>,
     device: &B::Device,
 ) -> Result<PretrainedModel<B>> {
-    if path.is_dir() {
-        if base.is_some() {
-            return Err(VitError::ModelFolder {
-                path: path.to_path_buf(),
-                message: "a model folder describes its own architecture; a preset or config \
-                          file is only for bare weight files"
-                    .into(),
-            });
-        }
-        return if ModelCard::is_model_folder(path) {
-            load_saved(path, num_classes, device)
-        } else {
-            let folder = TimmFolder::open(path)?;
-            let mut config = config_from_timm(&folder.config)?;
-            let mut label_names = folder.config.label_names.clone();
-            if let Some(n) = num_classes.filter(|n| *n != config.num_classes()) {
-                config.set_num_classes(n);
-                label_names = None;
+    load_pretrained(path, base, num_classes, device)
+}
+
+impl ModelFamily for ZooConfig {
+    type Model<B: Backend> = ZooModel<B>;
+
+    fn family(&self) -> &'static str {
+        ZooConfig::family(self)
+    }
+
+    fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
+        let text = config.to_string();
+        match family {
+            "vit" => Ok(Self::Vit(VisionTransformerConfig::from_card(
+                family, config, path,
+            )?)),
+            "deit" => {
+                let base = DeitConfig::new(VisionTransformerConfig::new());
+                Ok(Self::Deit(config_from_json(&text, path, &base)?))
             }
-            let (model, report) =
-                load_checkpoint(&config, Checkpoint::read(&folder.weights)?, device)?;
-            Ok(PretrainedModel {
-                model,
-                config,
-                pretrained_cfg: folder.config.pretrained_cfg,
-                label_names,
-                report,
-                source: format!("timm {} ({})", folder.config.architecture, path.display()),
-            })
-        };
-    }
-    let Some(mut config) = base else {
-        return Err(VitError::Checkpoint {
-            path: path.to_path_buf(),
-            message: "a bare weights file does not say which model it is: give a preset or a \
-                      config file (or the model folder it came in)"
-                .into(),
-        });
-    };
-    let pretrained_cfg = config.default_pretrained_cfg();
-    let source = path.display().to_string();
-    if is_burnpack(path) {
-        let model = load_weights(config.try_init::<B>(device)?, path)?;
-        let mut loaded = PretrainedModel {
-            model,
-            config,
-            pretrained_cfg,
-            label_names: None,
-            report: LoadReport::default(),
-            source,
-        };
-        loaded.set_num_classes(num_classes, device);
-        return Ok(loaded);
-    }
-    CheckpointFormat::of(path)?;
-    if let Some(n) = num_classes {
-        config.set_num_classes(n);
-    }
-    let (model, report) = load_checkpoint(&config, Checkpoint::read(path)?, device)?;
-    Ok(PretrainedModel {
-        model,
-        config,
-        pretrained_cfg,
-        label_names: None,
-        report,
-        source,
-    })
-}
-
-/// Loads a timm-layout checkpoint into the model `config` describes.
-pub fn load_checkpoint<B: Backend>(
-    config: &ZooConfig,
-    checkpoint: Checkpoint,
-    device: &B::Device,
-) -> Result<(ZooModel<B>, LoadReport)> {
-    Ok(match config {
-        ZooConfig::Vit(c) => {
-            let (m, r) = load_vit_checkpoint(c, checkpoint, device)?;
-            (ZooModel::Vit(m), r)
+            "swin" => Ok(Self::Swin(config_from_json(
+                &text,
+                path,
+                &SwinTransformerConfig::new(),
+            )?)),
+            other => Err(VitError::InvalidConfig {
+                field: "family".into(),
+                reason: format!(
+                    "`{other}` in {}: expected vit, deit or swin",
+                    path.display()
+                ),
+            }),
         }
-        ZooConfig::Deit(c) => {
-            let (m, r) = load_deit_checkpoint(c, checkpoint, device)?;
-            (ZooModel::Deit(m), r)
-        }
-        ZooConfig::Swin(c) => {
-            let (m, r) = load_swin_checkpoint(c, checkpoint, device)?;
-            (ZooModel::Swin(m), r)
-        }
-    })
-}
+    }
 
-fn load_saved<B: Backend>(
-    dir: &Path,
-    num_classes: Option<usize>,
-    device: &B::Device,
-) -> Result<PretrainedModel<B>> {
-    let card = ModelCard::read(dir)?;
-    let config = ZooConfig::from_family(&card.family, &card.config, &dir.join(MODEL_CARD_FILE))?;
-    let model = load_weights(config.try_init::<B>(device)?, &weights_path(dir))?;
-    let mut loaded = PretrainedModel {
-        model,
-        config,
-        pretrained_cfg: card.pretrained_cfg,
-        label_names: card.label_names,
-        report: LoadReport::default(),
-        source: card.source.unwrap_or_else(|| dir.display().to_string()),
-    };
-    loaded.set_num_classes(num_classes, device);
-    Ok(loaded)
-}
+    fn from_plain(text: &str, path: &Path) -> Result<Self> {
+        Ok(Self::Vit(VisionTransformerConfig::from_plain(text, path)?))
+    }
 
-impl<B: Backend> PretrainedModel<B> {
-    fn set_num_classes(&mut self, num_classes: Option<usize>, device: &B::Device) {
-        let Some(n) = num_classes.filter(|n| *n != self.config.num_classes()) else {
-            return;
+    fn from_timm(timm: &TimmConfig) -> Result<Self> {
+        config_from_timm(timm)
+    }
+
+    fn card_config(&self) -> Value {
+        let tagged = serde_json::to_value(self).expect("configs serialise");
+        tagged.get("config").cloned().unwrap_or(Value::Null)
+    }
+
+    fn num_classes(&self) -> usize {
+        ZooConfig::num_classes(self)
+    }
+
+    fn set_num_classes(&mut self, n: usize) {
+        ZooConfig::set_num_classes(self, n)
+    }
+
+    fn default_pretrained_cfg(&self) -> PretrainedCfg {
+        ZooConfig::default_pretrained_cfg(self)
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
+        self.try_init(device)
+    }
+
+    fn load_checkpoint<B: Backend>(
+        &self,
+        checkpoint: Checkpoint,
+        device: &B::Device,
+    ) -> Result<(ZooModel<B>, LoadReport)> {
+        Ok(match self {
+            Self::Vit(c) => {
+                let (m, r) = load_vit_checkpoint(c, checkpoint, device)?;
+                (ZooModel::Vit(m), r)
+            }
+            Self::Deit(c) => {
+                let (m, r) = load_deit_checkpoint(c, checkpoint, device)?;
+                (ZooModel::Deit(m), r)
+            }
+            Self::Swin(c) => {
+                let (m, r) = load_swin_checkpoint(c, checkpoint, device)?;
+                (ZooModel::Swin(m), r)
+            }
+        })
+    }
+
+    fn reset_classifier<B: Backend>(
+        &self,
+        model: &mut ZooModel<B>,
+        device: &B::Device,
+    ) -> Vec<String> {
+        let dim = match self {
+            Self::Vit(c) => c.embed_dim,
+            Self::Deit(c) => c.vit.embed_dim,
+            Self::Swin(c) => c.num_features(),
         };
-        let dim = match &self.config {
-            ZooConfig::Vit(c) => c.embed_dim,
-            ZooConfig::Deit(c) => c.vit.embed_dim,
-            ZooConfig::Swin(c) => c.num_features(),
-        };
-        self.model.reset_classifier(dim, n, device);
-        self.config.set_num_classes(n);
-        self.label_names = None;
-        self.report.fresh = vec!["classifier".into()];
+        model.reset_classifier(dim, ZooConfig::num_classes(self), device)
     }
 }
 

@@ -1,0 +1,227 @@
+//! Loading and saving a model with everything that came with its weights, for any model family:
+//! a timm folder, a folder we saved, or a bare weights file with a config. A family (ViT here;
+//! the zoo of DeiT and Swin in vit-variants) supplies only what differs through [`ModelFamily`].
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use serde_json::Value;
+
+use crate::checkpoint::{Checkpoint, CheckpointFormat};
+use crate::error::{Result, VitError};
+use crate::model_folder::{
+    MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
+};
+use crate::state_dict::LoadReport;
+use crate::timm_folder::{PretrainedCfg, TimmConfig, TimmFolder};
+
+/// What a model config must provide to be loaded from and saved to files.
+pub trait ModelFamily: Sized + Clone {
+    /// The model the config builds.
+    type Model<B: Backend>: Module<B>;
+    /// The family name saved in [`ModelCard::family`] (`vit`, `deit`, `swin`).
+    fn family(&self) -> &'static str;
+    /// The config of a saved card (`family` + `config` from `path`); other families are errors.
+    fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self>;
+    /// A config file without a family (`configs/vit_*.json`: a plain ViT config).
+    fn from_plain(text: &str, path: &Path) -> Result<Self>;
+    /// The config timm would build from a timm `config.json`.
+    fn from_timm(timm: &TimmConfig) -> Result<Self>;
+    /// The config as a card stores it.
+    fn card_config(&self) -> Value;
+    /// Classifier outputs.
+    fn num_classes(&self) -> usize;
+    /// Sets the classifier outputs.
+    fn set_num_classes(&mut self, n: usize);
+    /// Preprocessing when nothing says otherwise (a bare weights file).
+    fn default_pretrained_cfg(&self) -> PretrainedCfg;
+    /// Builds the model with fresh weights.
+    fn build<B: Backend>(&self, device: &B::Device) -> Result<Self::Model<B>>;
+    /// Builds the model from a timm-layout checkpoint.
+    fn load_checkpoint<B: Backend>(
+        &self,
+        checkpoint: Checkpoint,
+        device: &B::Device,
+    ) -> Result<(Self::Model<B>, LoadReport)>;
+    /// Gives `model` fresh classifier(s) of `self.num_classes()` outputs; returns their keys.
+    fn reset_classifier<B: Backend>(
+        &self,
+        model: &mut Self::Model<B>,
+        device: &B::Device,
+    ) -> Vec<String>;
+}
+
+/// Reads a config file: `{"family": …, "config": …}` (also a saved `model.json`), a timm
+/// `config.json`, or a plain config of the family.
+pub fn load_config_file<C: ModelFamily>(path: &Path) -> Result<C> {
+    let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root: Value = serde_json::from_str(&text).map_err(|e| VitError::ConfigParse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if TimmConfig::is_timm_config(&root) {
+        return C::from_timm(&TimmConfig::read(path)?);
+    }
+    match (root.get("family"), root.get("config")) {
+        (Some(Value::String(family)), Some(config)) => C::from_card(family, config, path),
+        _ => C::from_plain(&text, path),
+    }
+}
+
+/// A model with everything that came with its weights.
+#[derive(Debug)]
+pub struct Pretrained<C: ModelFamily, B: Backend> {
+    /// The model, weights loaded.
+    pub model: C::Model<B>,
+    /// The config it was built from.
+    pub config: C,
+    /// How inputs must be preprocessed.
+    pub pretrained_cfg: PretrainedCfg,
+    /// Class names, when known.
+    pub label_names: Option<Vec<String>>,
+    /// What the load adapted, left fresh or ignored.
+    pub report: LoadReport,
+    /// Where the weights came from.
+    pub source: String,
+}
+
+impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
+    /// Saves as a folder of ours (`model.json` + `model.bpk`), atomically.
+    pub fn save(self, dir: &Path) -> Result<()> {
+        let card = ModelCard {
+            family: self.config.family().into(),
+            config: self.config.card_config(),
+            pretrained_cfg: self.pretrained_cfg,
+            label_names: self.label_names,
+            source: Some(self.source),
+        };
+        save_model_folder(dir, &card, self.model)
+    }
+
+    /// Replaces the classifier by a fresh one when `num_classes` asks for another size.
+    fn set_num_classes(&mut self, num_classes: Option<usize>, device: &B::Device) {
+        let Some(n) = num_classes.filter(|n| *n != self.config.num_classes()) else {
+            return;
+        };
+        self.config.set_num_classes(n);
+        self.label_names = None;
+        self.report.fresh = self.config.reset_classifier(&mut self.model, device);
+    }
+}
+
+/// Loads a model from `path`:
+/// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
+/// - a folder we saved (`model.json` + `model.bpk`);
+/// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file of ours, built from `base`
+///   (a preset or config file), which is required then.
+///
+/// `num_classes`, when given and different from the weights', gets fresh classifier(s)
+/// (fine-tuning); the report says so.
+pub fn load_pretrained<C: ModelFamily, B: Backend>(
+    path: &Path,
+    base: Option<C>,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<Pretrained<C, B>> {
+    if path.is_dir() {
+        if base.is_some() {
+            return Err(VitError::ModelFolder {
+                path: path.to_path_buf(),
+                message: "a model folder describes its own architecture; a preset or config \
+                          file is only for bare weight files"
+                    .into(),
+            });
+        }
+        return if ModelCard::is_model_folder(path) {
+            load_saved(path, num_classes, device)
+        } else {
+            load_timm_folder(path, num_classes, device)
+        };
+    }
+    let Some(mut config) = base else {
+        return Err(VitError::Checkpoint {
+            path: path.to_path_buf(),
+            message: "a bare weights file does not say which model it is: give a preset or a \
+                      config file (or the model folder it came in)"
+                .into(),
+        });
+    };
+    let pretrained_cfg = config.default_pretrained_cfg();
+    let source = path.display().to_string();
+    if is_burnpack(path) {
+        let model = load_weights(config.build::<B>(device)?, path)?;
+        let mut loaded = Pretrained {
+            model,
+            config,
+            pretrained_cfg,
+            label_names: None,
+            report: LoadReport::default(),
+            source,
+        };
+        loaded.set_num_classes(num_classes, device);
+        return Ok(loaded);
+    }
+    CheckpointFormat::of(path)?;
+    if let Some(n) = num_classes {
+        config.set_num_classes(n);
+    }
+    let (model, report) = config.load_checkpoint(Checkpoint::read(path)?, device)?;
+    Ok(Pretrained {
+        model,
+        config,
+        pretrained_cfg,
+        label_names: None,
+        report,
+        source,
+    })
+}
+
+/// Loads a folder written by [`Pretrained::save`].
+fn load_saved<C: ModelFamily, B: Backend>(
+    dir: &Path,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<Pretrained<C, B>> {
+    let card = ModelCard::read(dir)?;
+    let config = C::from_card(&card.family, &card.config, &dir.join(MODEL_CARD_FILE))?;
+    let model = load_weights(config.build::<B>(device)?, &weights_path(dir))?;
+    let mut loaded = Pretrained {
+        model,
+        config,
+        pretrained_cfg: card.pretrained_cfg,
+        label_names: card.label_names,
+        report: LoadReport::default(),
+        source: card.source.unwrap_or_else(|| dir.display().to_string()),
+    };
+    loaded.set_num_classes(num_classes, device);
+    Ok(loaded)
+}
+
+/// Loads a timm folder: the architecture's config, the folder's class count (or `num_classes` for
+/// a new head), then the weights.
+fn load_timm_folder<C: ModelFamily, B: Backend>(
+    dir: &Path,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<Pretrained<C, B>> {
+    let folder = TimmFolder::open(dir)?;
+    let mut config = C::from_timm(&folder.config)?;
+    let mut label_names = folder.config.label_names.clone();
+    if let Some(n) = num_classes.filter(|n| *n != config.num_classes()) {
+        config.set_num_classes(n);
+        label_names = None;
+    }
+    let (model, report) = config.load_checkpoint(Checkpoint::read(&folder.weights)?, device)?;
+    Ok(Pretrained {
+        model,
+        config,
+        pretrained_cfg: folder.config.pretrained_cfg,
+        label_names,
+        report,
+        source: format!("timm {} ({})", folder.config.architecture, dir.display()),
+    })
+}
