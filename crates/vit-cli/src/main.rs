@@ -161,7 +161,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("{}", run_on(backend, job)?);
         }
         Command::Train(args) => {
-            eprintln!("{}", run_on(backend, train::TrainJob(args))?);
+            println!("{}", run_on(backend, train::TrainJob(args))?);
         }
         Command::Bench {
             model,

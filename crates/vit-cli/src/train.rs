@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use clap::Args;
-use vit_train::{TrainConfig, train};
+use vit_train::{Start, TrainConfig, train};
 
 use crate::backend::BackendJob;
 
@@ -34,6 +34,17 @@ pub struct TrainArgs {
     /// Override `num_workers`.
     #[arg(long)]
     pub num_workers: Option<usize>,
+    /// Override `devices` (data-parallel on this many devices of the backend).
+    #[arg(long)]
+    pub devices: Option<usize>,
+    /// Override any field by its dotted path, e.g. `--set weight_decay=0.1`,
+    /// `--set augment.hflip=true`, `--set 'data={"kind":"cifar10","path":"data/cifar"}'`.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Continue the run in the output folder from its last complete epoch (model, optimiser
+    /// and schedule state); the config is the run's own `train_config.json`.
+    #[arg(long)]
+    pub resume: bool,
     /// Print the effective config (JSON, after overrides) and exit: a starting point to edit.
     #[arg(long)]
     pub print_config: bool,
@@ -47,8 +58,10 @@ impl BackendJob for TrainJob {
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
         let args = self.0;
+        let saved = args.output.join("train_config.json");
         let mut config = match &args.config {
             Some(path) => TrainConfig::load(path)?,
+            None if args.resume => TrainConfig::load(&saved)?,
             None => TrainConfig::digits_default(),
         };
         if let Some(v) = args.epochs {
@@ -66,16 +79,36 @@ impl BackendJob for TrainJob {
         if let Some(v) = args.num_workers {
             config.num_workers = v;
         }
+        if let Some(v) = args.devices {
+            config.devices = v;
+        }
+        for assignment in &args.set {
+            let (field, value) = assignment
+                .split_once('=')
+                .ok_or_else(|| format!("--set {assignment}: expected FIELD=VALUE"))?;
+            config.set(field.trim(), value.trim())?;
+        }
         if args.print_config {
             return Ok(serde_json::to_string_pretty(&config)?);
         }
-        let summary = train::<Autodiff<B>>(&config, &args.output, device)?;
-        let mut report = format!(
-            "test accuracy {:.2} % ({} images) after {} epochs in {:.0} s\nper class:",
+        let start = if args.resume {
+            Start::Resume
+        } else {
+            Start::Fresh
+        };
+        let summary = train::<Autodiff<B>>(&config, &args.output, device, start)?;
+        let mut report = String::new();
+        for line in &summary.init_report {
+            report += &format!("{line}\n");
+        }
+        report += &format!(
+            "test accuracy {:.2} % ({} images) after {} epochs in {:.0} s ({} trainable \
+             parameters)\nper class:",
             summary.test_accuracy * 100.0,
             summary.per_class.iter().map(|c| c.images).sum::<usize>(),
-            config.epochs,
-            summary.seconds
+            summary.history.last().map_or(0, |r| r.epoch),
+            summary.seconds,
+            summary.trainable_params
         );
         for class in &summary.per_class {
             report += &format!(
@@ -86,9 +119,10 @@ impl BackendJob for TrainJob {
             );
         }
         report += &format!(
-            "\nmodel: {}\nlog: {}",
+            "\nmodel: {}\nlog: {}\nplot: {}",
             summary.model_dir.display(),
-            summary.log.display()
+            summary.log.display(),
+            summary.plot.display()
         );
         Ok(report)
     }

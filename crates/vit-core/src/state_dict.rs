@@ -25,11 +25,11 @@ pub struct TorchParam {
 struct Inventory {
     path: Vec<String>,
     containers: Vec<String>,
-    params: Vec<TorchParam>,
+    params: Vec<(TorchParam, ParamId)>,
 }
 
 impl Inventory {
-    fn push(&mut self, shape: Vec<usize>) {
+    fn push(&mut self, id: ParamId, shape: Vec<usize>) {
         let container = self.containers.last().map(String::as_str).unwrap_or("");
         let mut path = self.path.clone();
         let mut shape = shape;
@@ -46,10 +46,8 @@ impl Inventory {
         if container == "Struct:Linear" && path.last().is_some_and(|p| p == "weight") {
             shape.reverse();
         }
-        self.params.push(TorchParam {
-            key: path.join("."),
-            shape,
-        });
+        let key = path.join(".");
+        self.params.push((TorchParam { key, shape }, id));
     }
 }
 
@@ -67,19 +65,28 @@ impl<B: Backend> ModuleVisitor<B> for Inventory {
         }
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.push(param.lazy_shape().as_slice().to_vec());
+        self.push(param.id, param.lazy_shape().as_slice().to_vec());
     }
     fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<B, D, Int>>) {
-        self.push(param.lazy_shape().as_slice().to_vec());
+        self.push(param.id, param.lazy_shape().as_slice().to_vec());
     }
     fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<B, D, Bool>>) {
-        self.push(param.lazy_shape().as_slice().to_vec());
+        self.push(param.id, param.lazy_shape().as_slice().to_vec());
     }
 }
 
 /// Every parameter of `module` with its PyTorch key and shape, in module order, without
 /// initialising lazy parameters.
 pub fn torch_params<B: Backend, M: Module<B>>(module: &M) -> Vec<TorchParam> {
+    torch_param_ids(module)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// [`torch_params`] with each parameter's id, for code that picks parameters by name (weight-decay
+/// groups, freezing a backbone).
+pub fn torch_param_ids<B: Backend, M: Module<B>>(module: &M) -> Vec<(TorchParam, ParamId)> {
     let mut inventory = Inventory::default();
     module.visit(&mut inventory);
     inventory.params

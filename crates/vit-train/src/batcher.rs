@@ -1,14 +1,17 @@
-//! Turning [`ImageItem`]s into normalised training batches at the model's input size, with the
-//! per-image augmentations (random crop with padding, horizontal flip).
-
-use std::sync::{Arc, Mutex};
+//! Turning samples into normalised batches at the model's input size, with the training
+//! augmentations in timm's order: resize → random resized crop or padded random crop → flip →
+//! RandAugment → normalise → random erasing, then Mixup/CutMix over the batch.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::augment::{rand_augment, random_erasing, random_resized_crop};
+use crate::config::AugmentConfig;
+use crate::epoch_data::{Sample, mix_seed};
 use crate::image_item::ImageItem;
+use crate::mixup::mix_batch;
 use crate::resize::resize_bilinear;
 
 /// A batch: images `[batch, channels, height, width]` (normalised) and class indices.
@@ -18,19 +21,22 @@ pub struct ImageBatch<B: Backend> {
     pub images: Tensor<B, 4>,
     /// Class indices `[batch]`.
     pub labels: Tensor<B, 1, Int>,
+    /// Soft targets `[batch, classes]` when Mixup/CutMix mixed the batch.
+    pub targets: Option<Tensor<B, 2>>,
+    /// Seed for the model's own randomness (dropout, stochastic depth) on this batch.
+    pub seed: u64,
 }
 
-/// Per-image augmentation of the training split.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ImageAugment {
-    /// Pad by this many pixels (zeros) and crop back at a random offset; 0 = off.
-    pub crop_padding: usize,
-    /// Mirror left-right with probability 1/2 (off for digits).
-    pub hflip: bool,
+/// The training-time part of an [`ImageBatcher`].
+#[derive(Debug, Clone)]
+struct Training {
+    augment: AugmentConfig,
+    num_classes: usize,
+    label_smoothing: f32,
 }
 
-/// Resizes, augments (when set) and normalises images into an [`ImageBatch`].
-#[derive(Clone)]
+/// Resizes, augments (training) and normalises samples into an [`ImageBatch`].
+#[derive(Debug, Clone)]
 pub struct ImageBatcher {
     /// Output `[height, width]`.
     pub img_size: [usize; 2],
@@ -38,37 +44,48 @@ pub struct ImageBatcher {
     pub mean: Vec<f32>,
     /// Per-channel standard deviation divided by.
     pub std: Vec<f32>,
-    /// Augmentation, `None` for evaluation.
-    pub augment: Option<ImageAugment>,
-    rng: Arc<Mutex<StdRng>>,
+    training: Option<Training>,
 }
 
 impl ImageBatcher {
-    /// A batcher; `seed` makes the augmentation reproducible.
-    pub fn new(
-        img_size: [usize; 2],
-        mean: Vec<f32>,
-        std: Vec<f32>,
-        augment: Option<ImageAugment>,
-        seed: u64,
-    ) -> Self {
+    /// An evaluation batcher: resize and normalise only.
+    pub fn new(img_size: [usize; 2], mean: Vec<f32>, std: Vec<f32>) -> Self {
         Self {
             img_size,
             mean,
             std,
-            augment,
-            rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
+            training: None,
         }
     }
 
-    /// One image resized to the output size, augmented and normalised, channel-major.
-    pub fn prepare(&self, item: &ImageItem) -> Vec<f32> {
+    /// A training batcher: `augment` on every image; Mixup/CutMix targets over `num_classes`
+    /// with `label_smoothing` folded in (as timm's `mixup_target`).
+    pub fn with_augment(
+        mut self,
+        augment: AugmentConfig,
+        num_classes: usize,
+        label_smoothing: f32,
+    ) -> Self {
+        self.training = Some(Training {
+            augment,
+            num_classes,
+            label_smoothing,
+        });
+        self
+    }
+
+    /// One image resized to the output size, augmented (when training, from `seed`) and
+    /// normalised, channel-major.
+    pub fn prepare(&self, item: &ImageItem, seed: u64) -> Vec<f32> {
         let [h, w] = self.img_size;
         let c = item.channels;
-        let mut pixels = resize_bilinear(&item.pixels, c, [item.height, item.width], [h, w]);
-        if let Some(augment) = &self.augment {
-            let mut rng = self.rng.lock().expect("augmentation RNG");
-            if augment.crop_padding > 0 {
+        let mut pixels = resize_bilinear(&item.to_unit_f32(), c, [item.height, item.width], [h, w]);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let augment = self.training.as_ref().map(|t| &t.augment);
+        if let Some(augment) = augment {
+            if let Some(crop) = &augment.random_resized_crop {
+                pixels = random_resized_crop(&pixels, c, [h, w], crop, &mut rng);
+            } else if augment.crop_padding > 0 {
                 let p = augment.crop_padding as i64;
                 let (dy, dx) = (rng.random_range(-p..=p), rng.random_range(-p..=p));
                 pixels = shift(&pixels, c, [h, w], [dy, dx]);
@@ -78,6 +95,9 @@ impl ImageBatcher {
                     row.reverse();
                 }
             }
+            if let Some(ra) = &augment.rand_augment {
+                pixels = rand_augment(&pixels, c, [h, w], ra, &mut rng);
+            }
         }
         for (ch, plane) in pixels.chunks_mut(h * w).enumerate() {
             let (m, s) = (
@@ -85,6 +105,9 @@ impl ImageBatcher {
                 self.std[ch % self.std.len()],
             );
             plane.iter_mut().for_each(|v| *v = (*v - m) / s);
+        }
+        if let Some(erasing) = augment.and_then(|a| a.random_erasing.as_ref()) {
+            random_erasing(&mut pixels, c, [h, w], erasing, &mut rng);
         }
         pixels
     }
@@ -111,15 +134,40 @@ fn shift(pixels: &[f32], c: usize, [h, w]: [usize; 2], [dy, dx]: [i64; 2]) -> Ve
     out
 }
 
-impl<B: Backend> Batcher<B, ImageItem, ImageBatch<B>> for ImageBatcher {
-    fn batch(&self, items: Vec<ImageItem>, device: &B::Device) -> ImageBatch<B> {
+impl<B: Backend> Batcher<B, Sample, ImageBatch<B>> for ImageBatcher {
+    fn batch(&self, samples: Vec<Sample>, device: &B::Device) -> ImageBatch<B> {
         let [h, w] = self.img_size;
-        let c = items.first().map_or(1, |i| i.channels);
-        let labels: Vec<i64> = items.iter().map(|i| i.label as i64).collect();
-        let pixels: Vec<f32> = items.iter().flat_map(|i| self.prepare(i)).collect();
+        let n = samples.len();
+        let c = samples.first().map_or(1, |s| s.image.channels);
+        let labels: Vec<usize> = samples.iter().map(|s| s.image.label).collect();
+        let mut pixels: Vec<f32> = samples
+            .iter()
+            .flat_map(|s| self.prepare(&s.image, s.seed))
+            .collect();
+        let batch_seed = mix_seed(&samples.iter().map(|s| s.seed).collect::<Vec<_>>());
+        let targets = self.training.as_ref().and_then(|t| {
+            let mixup = t.augment.mixup.as_ref()?;
+            let mut rng = StdRng::seed_from_u64(batch_seed);
+            let targets = mix_batch(
+                &mut pixels,
+                &labels,
+                t.num_classes,
+                [c, h, w],
+                t.label_smoothing,
+                mixup,
+                &mut rng,
+            );
+            Some(Tensor::from_data(
+                TensorData::new(targets, [n, t.num_classes]),
+                device,
+            ))
+        });
+        let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         ImageBatch {
-            images: Tensor::from_data(TensorData::new(pixels, [items.len(), c, h, w]), device),
-            labels: Tensor::from_data(TensorData::new(labels, [items.len()]), device),
+            images: Tensor::from_data(TensorData::new(pixels, [n, c, h, w]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [n]), device),
+            targets,
+            seed: mix_seed(&[batch_seed, 1]),
         }
     }
 }

@@ -1,35 +1,79 @@
-//! Any zoo model as a classifier burn-train's Learner can train: cross-entropy (with label
-//! smoothing) on its logits.
+//! Any zoo model as a classifier burn-train's Learner can train: cross-entropy (label
+//! smoothing, or the soft targets of Mixup/CutMix) on its logits, and for a distilled DeiT the
+//! DeiT loss against a teacher.
 
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use vit_variants::zoo::ZooModel;
 
 use crate::batcher::ImageBatch;
+use crate::loss::{DistillationLoss, soft_target_cross_entropy};
 
-/// A zoo model with its training loss.
+/// The loss settings (constants of the module, not parameters).
+#[derive(Debug, Clone, Default)]
+pub struct LossSettings {
+    /// Label smoothing of the hard-label cross-entropy (0 = off).
+    pub label_smoothing: f64,
+    /// DeiT distillation (with `Classifier::teacher`).
+    pub distillation: Option<DistillationLoss>,
+}
+
+/// A zoo model with its training loss and, for distillation, a frozen teacher.
 #[derive(Module, Debug)]
 pub struct Classifier<B: Backend> {
-    /// The model.
+    /// The model being trained.
     pub model: ZooModel<B>,
-    /// Label smoothing of the cross-entropy (0 = off).
-    pub label_smoothing: f64,
+    /// The teacher (no gradients; run without dropout on the inner backend).
+    pub teacher: Option<ZooModel<B>>,
+    /// Loss settings.
+    #[module(skip)]
+    pub loss: LossSettings,
+}
+
+fn cross_entropy<B: Backend>(
+    logits: Tensor<B, 2>,
+    labels: Tensor<B, 1, Int>,
+    smoothing: f64,
+) -> Tensor<B, 1> {
+    let mut loss = CrossEntropyLossConfig::new();
+    if smoothing > 0.0 {
+        loss = loss.with_smoothing(Some(smoothing as f32));
+    }
+    loss.init(&logits.device()).forward(logits, labels)
 }
 
 impl<B: Backend> Classifier<B> {
-    /// Logits, loss and targets of a batch.
-    pub fn forward_classification(&self, batch: ImageBatch<B>) -> ClassificationOutput<B> {
-        let output = self.model.forward(batch.images);
-        let mut loss = CrossEntropyLossConfig::new();
-        if self.label_smoothing > 0.0 {
-            loss = loss.with_smoothing(Some(self.label_smoothing as f32));
+    /// The loss of `logits` on the batch: soft targets when Mixup/CutMix made them, else the
+    /// labels with label smoothing.
+    fn base_loss(&self, logits: Tensor<B, 2>, batch: &ImageBatch<B>) -> Tensor<B, 1> {
+        match &batch.targets {
+            Some(targets) => soft_target_cross_entropy(logits, targets.clone()),
+            None => cross_entropy(logits, batch.labels.clone(), self.loss.label_smoothing),
         }
-        let loss = loss
-            .init(&output.device())
-            .forward(output.clone(), batch.labels.clone());
-        ClassificationOutput::new(loss, output, batch.labels)
+    }
+}
+
+impl<B: AutodiffBackend> Classifier<B> {
+    /// The training loss and the logits the metrics see (DeiT: the mean of both heads).
+    pub fn training_loss(&self, batch: &ImageBatch<B>) -> (Tensor<B, 1>, Tensor<B, 2>) {
+        let images = batch.images.clone();
+        match (&self.model, &self.teacher, &self.loss.distillation) {
+            (ZooModel::Deit(student), Some(teacher), Some(distillation)) => {
+                let (cls, dist) = student.forward_train(images.clone());
+                let base = self.base_loss(cls.clone(), batch);
+                // The teacher runs on the inner backend: no graph, no dropout.
+                let teacher_logits = Tensor::from_inner(teacher.valid().forward(images.inner()));
+                let loss = distillation.forward(base, dist.clone(), teacher_logits);
+                (loss, (cls + dist).div_scalar(2.0))
+            }
+            _ => {
+                let logits = self.model.forward(images);
+                (self.base_loss(logits.clone(), batch), logits)
+            }
+        }
     }
 }
 
@@ -38,7 +82,11 @@ impl<B: AutodiffBackend> TrainStep for Classifier<B> {
     type Output = ClassificationOutput<B>;
 
     fn step(&self, batch: ImageBatch<B>) -> TrainOutput<ClassificationOutput<B>> {
-        let out = self.forward_classification(batch);
+        // Dropout and stochastic depth draw from the backend's RNG: seeding it from the batch
+        // makes a resumed run repeat the uninterrupted one.
+        B::seed(&batch.images.device(), batch.seed);
+        let (loss, logits) = self.training_loss(&batch);
+        let out = ClassificationOutput::new(loss, logits, batch.labels);
         TrainOutput::new(self, out.loss.backward(), out)
     }
 }
@@ -48,6 +96,8 @@ impl<B: Backend> InferenceStep for Classifier<B> {
     type Output = ClassificationOutput<B>;
 
     fn step(&self, batch: ImageBatch<B>) -> ClassificationOutput<B> {
-        self.forward_classification(batch)
+        let logits = self.model.forward(batch.images);
+        let loss = cross_entropy(logits.clone(), batch.labels.clone(), 0.0);
+        ClassificationOutput::new(loss, logits, batch.labels)
     }
 }

@@ -7,23 +7,88 @@ use vit_core::VisionTransformerConfig;
 use vit_core::pooling::GlobalPool;
 use vit_variants::zoo::ZooConfig;
 
-/// Which data set to train on.
+use crate::augment::{RandAugmentConfig, RandomErasingConfig, RandomResizedCropConfig};
+pub use crate::data::DataSpec;
+use crate::finetune::InitSpec;
+use crate::loss::{DistillationKind, DistillationLoss};
+use crate::mixup::MixupConfig;
+
+/// The per-image and per-batch augmentations of the training split, each optional.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Random shift: pad by this many pixels and crop back (0 = off).
+    #[serde(default)]
+    pub crop_padding: usize,
+    /// Random horizontal flips (off for digits: a mirrored 2 is not a 2).
+    #[serde(default)]
+    pub hflip: bool,
+    /// Random resized crop (torchvision's `RandomResizedCrop`).
+    #[serde(default)]
+    pub random_resized_crop: Option<RandomResizedCropConfig>,
+    /// RandAugment (timm's `rand-m9-mstd0.5` by default).
+    #[serde(default)]
+    pub rand_augment: Option<RandAugmentConfig>,
+    /// Random erasing after normalisation (timm's `RandomErasing`, pixel mode).
+    #[serde(default)]
+    pub random_erasing: Option<RandomErasingConfig>,
+    /// Mixup / CutMix with soft targets (timm's `Mixup`).
+    #[serde(default)]
+    pub mixup: Option<MixupConfig>,
+}
+
+/// A teacher for DeiT distillation.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DataSpec {
-    /// The embedded UCI digits (offline, in the repository).
-    Digits,
+#[serde(deny_unknown_fields)]
+pub struct DistillationConfig {
+    /// The teacher: any zoo model folder (timm or ours) or a weights file with `teacher_model`.
+    pub teacher: PathBuf,
+    /// Preset name or config file of a bare teacher weights file.
+    #[serde(default)]
+    pub teacher_model: Option<String>,
+    /// `none`, `soft` (KL at temperature `tau`) or `hard` (teacher's arg-max as label).
+    pub kind: DistillationKind,
+    /// Weight of the teacher term (DeiT: 0.5).
+    #[serde(default = "half")]
+    pub alpha: f64,
+    /// Temperature of the soft term (DeiT: 1.0).
+    #[serde(default = "one_f64")]
+    pub tau: f64,
+}
+
+impl DistillationConfig {
+    /// The loss these settings describe.
+    pub fn loss(&self) -> DistillationLoss {
+        DistillationLoss {
+            kind: self.kind,
+            alpha: self.alpha,
+            tau: self.tau,
+        }
+    }
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 /// Everything a training run needs.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// The model to train (`{"family": …, "config": …}`); its `img_size`/`in_chans` set the input.
-    pub model: ZooConfig,
+    /// The model to train (`{"family": …, "config": …}`); its `img_size`/`in_chans` set the
+    /// input. Optional with `init` from a folder (the folder names the architecture).
+    #[serde(default)]
+    pub model: Option<ZooConfig>,
+    /// Start from pretrained weights (fine-tuning) instead of a random initialisation.
+    #[serde(default)]
+    pub init: Option<InitSpec>,
     /// The data set.
     pub data: DataSpec,
-    /// Images per optimiser step.
+    /// Images per optimiser step (per device).
     pub batch_size: usize,
     /// Passes over the training split.
     pub epochs: usize,
@@ -33,22 +98,41 @@ pub struct TrainConfig {
     pub min_lr: f64,
     /// Epochs of linear warm-up.
     pub warmup_epochs: usize,
-    /// AdamW decoupled weight decay.
+    /// AdamW decoupled weight decay (not applied to biases, norms, tokens, position embeddings).
     pub weight_decay: f64,
     /// Cross-entropy label smoothing.
     pub label_smoothing: f64,
-    /// Random-shift augmentation: pad by this many pixels and crop back (0 = off).
-    pub crop_padding: usize,
-    /// Random horizontal flips (off for digits: a mirrored 2 is not a 2).
-    pub hflip: bool,
+    /// Clip the global gradient norm to this (PyTorch's `clip_grad_norm_`); absent = off.
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+    /// Override of the model's stochastic-depth rate.
+    #[serde(default)]
+    pub drop_path_rate: Option<f64>,
+    /// Augmentation of the training split.
+    #[serde(default)]
+    pub augment: AugmentConfig,
     /// Per-channel mean for normalisation (values in [0, 1]).
     pub mean: Vec<f32>,
     /// Per-channel standard deviation for normalisation.
     pub std: Vec<f32>,
+    /// DeiT distillation from a teacher (the model must be a distilled DeiT).
+    #[serde(default)]
+    pub distillation: Option<DistillationConfig>,
+    /// Stop when the validation loss has not improved for this many epochs; absent = off.
+    #[serde(default)]
+    pub early_stopping_patience: Option<usize>,
+    /// Data-parallel training on this many devices of the backend (burn-train's multi-device
+    /// strategy; the gradients are averaged).
+    #[serde(default = "one")]
+    pub devices: usize,
     /// Seed of initialisation, shuffling and augmentation.
     pub seed: u64,
     /// Data-loader worker threads.
     pub num_workers: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl TrainConfig {
@@ -67,7 +151,8 @@ impl TrainConfig {
             .with_global_pool(GlobalPool::Token)
             .with_drop_path_rate(0.1);
         Self {
-            model: ZooConfig::Vit(vit),
+            model: Some(ZooConfig::Vit(vit)),
+            init: None,
             data: DataSpec::Digits,
             batch_size: 64,
             epochs: 40,
@@ -76,10 +161,17 @@ impl TrainConfig {
             warmup_epochs: 3,
             weight_decay: 0.05,
             label_smoothing: 0.1,
-            crop_padding: 2,
-            hflip: false,
+            grad_clip: None,
+            drop_path_rate: None,
+            augment: AugmentConfig {
+                crop_padding: 2,
+                ..AugmentConfig::default()
+            },
             mean: vec![0.5],
             std: vec![0.5],
+            distillation: None,
+            early_stopping_patience: None,
+            devices: 1,
             seed: 42,
             num_workers: 1,
         }
@@ -92,12 +184,41 @@ impl TrainConfig {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Checks what serde cannot: sizes and rates.
-    pub fn validate(&self) -> Result<(), String> {
-        self.model.validate().map_err(|e| e.to_string())?;
-        let [c, _, _] = self.model.input_size();
-        if self.batch_size == 0 || self.epochs == 0 {
-            return Err("batch_size and epochs must be at least 1".into());
+    /// Sets one field by its dotted path (`lr`, `augment.hflip`, `data.path`, …) from text
+    /// that is JSON (`0.1`, `true`, `{"kind": "digits"}`) or else a plain string; the result is
+    /// checked as a whole config, so a misspelt field is an error naming it.
+    pub fn set(&mut self, path: &str, value: &str) -> Result<(), String> {
+        let value = serde_json::from_str(value)
+            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        let mut root = serde_json::to_value(&*self).map_err(|e| e.to_string())?;
+        let mut node = &mut root;
+        let parts: Vec<&str> = path.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let object = node.as_object_mut().ok_or_else(|| {
+                format!("--set {path}: `{}` is not an object", parts[..i].join("."))
+            })?;
+            if i + 1 == parts.len() {
+                object.insert(part.to_string(), value.clone());
+                break;
+            }
+            node = object
+                .entry(part.to_string())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if node.is_null() {
+                *node = serde_json::Value::Object(Default::default());
+            }
+        }
+        *self = serde_json::from_value(root).map_err(|e| format!("--set {path}: {e}"))?;
+        Ok(())
+    }
+
+    /// Checks what serde cannot: sizes, rates, and that the parts fit together.
+    /// `model` is the architecture actually trained (from `model` or `init`).
+    pub fn validate(&self, model: &ZooConfig) -> Result<(), String> {
+        model.validate().map_err(|e| e.to_string())?;
+        let [c, _, _] = model.input_size();
+        if self.batch_size == 0 || self.epochs == 0 || self.devices == 0 {
+            return Err("batch_size, epochs and devices must be at least 1".into());
         }
         if self.mean.len() != c || self.std.len() != c {
             return Err(format!(
@@ -118,18 +239,46 @@ impl TrainConfig {
                 self.label_smoothing
             ));
         }
-        if let DataSpec::Digits = self.data
-            && c != 1
+        if let Some(clip) = self.grad_clip
+            && !(clip > 0.0)
         {
-            return Err(format!(
-                "the digits are greyscale: the model needs in_chans = 1, has {c}"
-            ));
+            return Err(format!("grad_clip must be > 0, got {clip}"));
+        }
+        if let Some(rate) = self.drop_path_rate
+            && !(0.0..1.0).contains(&rate)
+        {
+            return Err(format!("drop_path_rate must be in [0, 1), got {rate}"));
+        }
+        self.data.validate(c)?;
+        let augment = &self.augment;
+        if let Some(a) = &augment.random_resized_crop {
+            a.validate()?;
+        }
+        if let Some(a) = &augment.rand_augment {
+            a.validate()?;
+        }
+        if let Some(a) = &augment.random_erasing {
+            a.validate()?;
+        }
+        if let Some(a) = &augment.mixup {
+            a.validate()?;
+        }
+        if let Some(d) = &self.distillation {
+            d.loss().validate()?;
+            if d.kind != DistillationKind::None && !matches!(model, ZooConfig::Deit(_)) {
+                return Err(format!(
+                    "distillation.kind `{:?}` needs a distilled DeiT student (model family \
+                     `deit`), the model is `{}`",
+                    d.kind,
+                    model.family()
+                ));
+            }
         }
         Ok(())
     }
 }
 
-/// Where a run writes: the model folder, the log, the plot, the checkpoints.
+/// Where a run writes: the model folder, the logs, the plot, the checkpoints.
 #[derive(Debug, Clone)]
 pub struct RunPaths {
     /// Root of the run.
@@ -141,8 +290,29 @@ impl RunPaths {
     pub fn model(&self) -> PathBuf {
         self.dir.join("model")
     }
-    /// Per-epoch metrics.
+    /// Per-epoch metrics (CSV).
     pub fn log(&self) -> PathBuf {
         self.dir.join("metrics.csv")
+    }
+    /// Per-epoch metrics (JSON; also what `--resume` reads back).
+    pub fn history(&self) -> PathBuf {
+        self.dir.join("metrics.json")
+    }
+    /// Loss and accuracy curves.
+    pub fn plot(&self) -> PathBuf {
+        self.dir.join("curves.png")
+    }
+    /// burn-train's folder: its metric logs, and the checkpoints in [`Self::checkpoints`].
+    pub fn learner(&self) -> PathBuf {
+        self.dir.join("learner")
+    }
+    /// The checkpoints (`model-N`, `optim-N`, `scheduler-N` per epoch), where burn-train puts
+    /// them under [`Self::learner`].
+    pub fn checkpoints(&self) -> PathBuf {
+        self.learner().join("checkpoint")
+    }
+    /// The effective config of the run (what `--resume` continues).
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("train_config.json")
     }
 }

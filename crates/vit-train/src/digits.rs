@@ -49,7 +49,10 @@ impl DigitsDataset {
             .map(|i| {
                 let record = &DIGITS[HEADER + i * RECORD..HEADER + (i + 1) * RECORD];
                 ImageItem {
-                    pixels: record[1..].iter().map(|&v| v as f32 / MAX_VALUE).collect(),
+                    pixels: record[1..]
+                        .iter()
+                        .map(|&v| (v as f32 * 255.0 / MAX_VALUE).round() as u8)
+                        .collect(),
                     channels: 1,
                     height: SIDE,
                     width: SIDE,
@@ -58,6 +61,11 @@ impl DigitsDataset {
             })
             .collect();
         Self { items }
+    }
+
+    /// The images of the split.
+    pub fn into_items(self) -> Vec<ImageItem> {
+        self.items
     }
 }
 

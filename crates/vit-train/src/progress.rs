@@ -14,7 +14,7 @@ use burn::train::renderer::{
 };
 
 /// The mean of every numeric metric over one epoch.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch.
     pub epoch: usize,
@@ -51,31 +51,53 @@ impl Sums {
     }
 }
 
+/// Called with the whole history after each epoch (to write the logs and the plot).
+pub type EpochHook = Box<dyn FnMut(&[EpochRecord]) + Send + Sync>;
+
 /// A quiet [`MetricsRenderer`]: a bar on terminals, a line per epoch everywhere.
 pub struct EpochRenderer {
     names: HashMap<MetricId, String>,
     train: Sums,
     valid: Sums,
     epoch: usize,
+    first_epoch: usize,
     epochs: usize,
     start: Instant,
+    /// Seconds spent before a resume, so `elapsed_s` counts the whole run.
+    earlier_s: f64,
     tty: bool,
     history: Arc<Mutex<Vec<EpochRecord>>>,
+    on_epoch: Option<EpochHook>,
 }
 
 impl EpochRenderer {
-    /// A renderer for `epochs` epochs; the records go to `history`.
-    pub fn new(epochs: usize, history: Arc<Mutex<Vec<EpochRecord>>>) -> Self {
+    /// A renderer for epochs `first_epoch..=epochs` (1-based; `first_epoch` > 1 when resuming,
+    /// then `history` holds the earlier epochs); the records are appended to `history`.
+    pub fn new(first_epoch: usize, epochs: usize, history: Arc<Mutex<Vec<EpochRecord>>>) -> Self {
+        let earlier_s = history
+            .lock()
+            .ok()
+            .and_then(|h| h.last().map(|r| r.elapsed_s))
+            .unwrap_or(0.0);
         Self {
             names: HashMap::new(),
             train: Sums::default(),
             valid: Sums::default(),
             epoch: 0,
+            first_epoch,
             epochs,
             start: Instant::now(),
+            earlier_s,
             tty: std::io::stderr().is_terminal(),
             history,
+            on_epoch: None,
         }
+    }
+
+    /// Runs `hook` with the history after every epoch.
+    pub fn on_epoch(mut self, hook: EpochHook) -> Self {
+        self.on_epoch = Some(hook);
+        self
     }
 
     fn name(&self, id: &MetricId) -> String {
@@ -93,7 +115,7 @@ impl EpochRenderer {
             epoch: self.epoch,
             train: self.train.means(),
             valid: self.valid.means(),
-            elapsed_s: self.start.elapsed().as_secs_f64(),
+            elapsed_s: self.earlier_s + self.start.elapsed().as_secs_f64(),
         };
         let show = |m: &BTreeMap<String, f64>| {
             m.iter()
@@ -112,7 +134,12 @@ impl EpochRenderer {
             show(&record.train),
             show(&record.valid)
         );
-        self.history.lock().expect("history").push(record);
+        if let Ok(mut history) = self.history.lock() {
+            history.push(record);
+            if let Some(hook) = &mut self.on_epoch {
+                hook(&history);
+            }
+        }
     }
 }
 
@@ -141,7 +168,9 @@ impl MetricsRendererTraining for EpochRenderer {
             && let Some(p) = item.progress
         {
             let done = p.items_processed as f64 / p.items_total.max(1) as f64;
-            let overall = ((epoch.max(1) - 1) as f64 + done) / self.epochs.max(1) as f64;
+            let remaining_epochs = (self.epochs + 1).saturating_sub(self.first_epoch).max(1);
+            let overall =
+                ((epoch.saturating_sub(self.first_epoch)) as f64 + done) / remaining_epochs as f64;
             let elapsed = self.start.elapsed().as_secs_f64();
             let eta = if overall > 0.0 {
                 elapsed / overall - elapsed

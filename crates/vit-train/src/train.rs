@@ -1,25 +1,32 @@
-//! A training run on burn-train's `SupervisedTraining` + `Learner`: data, model, AdamW with the
-//! warm-up + cosine schedule, metrics, checkpoints; then the test split, per class.
+//! A training run on burn-train's `SupervisedTraining` + `Learner`: data, model (fresh, or
+//! pretrained with a new head), AdamW with timm's parameter groups and the warm-up + cosine
+//! schedule, metrics, atomic checkpoints, resume, early stopping, several devices; then the
+//! test split, per class, the logs and the plot.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataset::Dataset;
 use burn::module::Module;
-use burn::optim::AdamWConfig;
-use burn::record::CompactRecorder;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::{AutodiffBackend, Backend, DeviceId};
+use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
-use burn::train::{Learner, SupervisedTraining};
-use vit_variants::zoo::{PretrainedModel, ZooModel};
+use burn::train::{
+    ExecutionStrategy, Learner, MetricEarlyStoppingStrategy, MultiDeviceOptim, StoppingCondition,
+    SupervisedTraining,
+};
+use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel, load_model, zoo_preset};
 
-use crate::batcher::{ImageAugment, ImageBatcher};
-use crate::classifier::Classifier;
-use crate::config::{DataSpec, RunPaths, TrainConfig};
-use crate::digits::{DIGIT_CLASSES, DigitsDataset, Split};
+use crate::batcher::{ImageBatch, ImageBatcher};
+use crate::checkpoint::{AtomicRecorder, last_complete_epoch};
+use crate::classifier::{Classifier, LossSettings};
+use crate::config::{RunPaths, TrainConfig};
+use crate::epoch_data::{EpochShuffled, InOrder};
+use crate::finetune::freeze_backbone;
 use crate::image_item::ImageItem;
+use crate::optimizer::{GroupedAdamW, GroupedAdamWConfig};
+use crate::plot::{Panel, Series, line_panels_png};
 use crate::progress::{EpochRecord, EpochRenderer};
 use crate::schedule::WarmupCosine;
 
@@ -41,89 +48,254 @@ pub struct TrainSummary {
     pub test_accuracy: f64,
     /// Per class.
     pub per_class: Vec<ClassAccuracy>,
-    /// Per-epoch means of every metric.
+    /// Per-epoch means of every metric (the whole run, also across a resume).
     pub history: Vec<EpochRecord>,
+    /// The epoch training started at (> 1 after a resume).
+    pub first_epoch: usize,
+    /// Trainable parameters (fewer than the model's with a frozen backbone).
+    pub trainable_params: usize,
+    /// What was done to fit pretrained weights (fresh head, …); empty from scratch.
+    pub init_report: Vec<String>,
     /// The saved model folder.
     pub model_dir: PathBuf,
     /// The per-epoch metrics file (CSV).
     pub log: PathBuf,
-    /// Wall-clock seconds of training and evaluation.
+    /// The loss and accuracy curves (PNG).
+    pub plot: PathBuf,
+    /// Wall-clock seconds of this invocation (training and evaluation).
     pub seconds: f64,
 }
 
-fn datasets(data: &DataSpec) -> (Vec<ImageItem>, Vec<ImageItem>, Vec<String>) {
-    match data {
-        DataSpec::Digits => {
-            let all = |split| {
-                let d = DigitsDataset::new(split);
-                (0..d.len()).filter_map(|i| d.get(i)).collect::<Vec<_>>()
-            };
-            let names = DIGIT_CLASSES.iter().map(|s| s.to_string()).collect();
-            (all(Split::Train), all(Split::Test), names)
+/// How to start: from scratch, or continuing the run in `out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Start {
+    /// A new run (an existing run in the folder is an error, so nothing is overwritten).
+    #[default]
+    Fresh,
+    /// Continue from the last complete epoch checkpointed in the folder.
+    Resume,
+}
+
+/// The model a run trains.
+struct Built<B: Backend> {
+    config: ZooConfig,
+    model: ZooModel<B>,
+    /// What loading pretrained weights did (fresh head, frozen backbone, …).
+    report: Vec<String>,
+    trainable_params: usize,
+}
+
+/// The model to train, built from `model` or loaded from `init`, with its head sized for
+/// `num_classes`.
+fn build_model<B: Backend>(
+    config: &TrainConfig,
+    num_classes: usize,
+    device: &B::Device,
+) -> Result<Built<B>, String> {
+    let err = |e: vit_core::VitError| e.to_string();
+    let Some(init) = &config.init else {
+        let mut model = config
+            .model
+            .clone()
+            .ok_or("the config needs `model` (an architecture) or `init` (pretrained weights)")?;
+        if model.num_classes() != num_classes {
+            return Err(format!(
+                "model.config.num_classes is {}, the data set has {num_classes} classes",
+                model.num_classes()
+            ));
         }
+        if let Some(rate) = config.drop_path_rate {
+            model.set_drop_path_rate(rate);
+        }
+        let net = model.try_init::<B>(device).map_err(err)?;
+        let trainable_params = net.num_params();
+        return Ok(Built {
+            config: model,
+            model: net,
+            report: Vec::new(),
+            trainable_params,
+        });
+    };
+    let loaded = load_model::<B>(&init.from, config.model.clone(), Some(num_classes), device)
+        .map_err(|e| format!("init.from: {e}"))?;
+    let r = &loaded.report;
+    let mut report = vec![format!(
+        "{} tensors loaded from {}",
+        r.loaded,
+        init.from.display()
+    )];
+    report.extend(r.fresh.iter().map(|k| format!("fresh (new head): {k}")));
+    report.extend(r.adapted.iter().map(|k| format!("adapted: {k}")));
+    report.extend(r.ignored.iter().map(|k| format!("ignored: {k}")));
+    let mut model = loaded.config;
+    let mut net = loaded.model;
+    if let Some(rate) = config.drop_path_rate {
+        // The stochastic-depth rate is a constant of the module: build it anew with the
+        // rate and move the loaded weights in.
+        model.set_drop_path_rate(rate);
+        net = model
+            .try_init::<B>(device)
+            .map_err(err)?
+            .load_record(net.into_record());
     }
+    let mut trainable_params = net.num_params();
+    if init.freeze_backbone {
+        let (frozen, trainable) = freeze_backbone(net);
+        net = frozen;
+        trainable_params = trainable;
+        report.push(format!(
+            "backbone frozen: {trainable} trainable parameters (the head)"
+        ));
+    }
+    Ok(Built {
+        config: model,
+        model: net,
+        report,
+        trainable_params,
+    })
 }
 
-/// An in-memory data set.
-struct Items(Vec<ImageItem>);
-
-impl Dataset<ImageItem> for Items {
-    fn get(&self, index: usize) -> Option<ImageItem> {
-        self.0.get(index).cloned()
+/// Loads the distillation teacher and checks it predicts the data set's classes.
+fn build_teacher<B: Backend>(
+    config: &TrainConfig,
+    num_classes: usize,
+    device: &B::Device,
+) -> Result<Option<ZooModel<B>>, String> {
+    let Some(distillation) = &config.distillation else {
+        return Ok(None);
+    };
+    let base = match &distillation.teacher_model {
+        None => None,
+        Some(name) if Path::new(name).is_file() => {
+            Some(ZooConfig::load_file(Path::new(name)).map_err(|e| e.to_string())?)
+        }
+        Some(name) => {
+            Some(zoo_preset(name).map_err(|e| format!("distillation.teacher_model: {e}"))?)
+        }
+    };
+    let teacher = load_model::<B>(&distillation.teacher, base, None, device)
+        .map_err(|e| format!("distillation.teacher: {e}"))?;
+    if teacher.config.num_classes() != num_classes {
+        return Err(format!(
+            "distillation.teacher {} predicts {} classes, the data set has {num_classes}",
+            distillation.teacher.display(),
+            teacher.config.num_classes()
+        ));
     }
-    fn len(&self) -> usize {
-        self.0.len()
-    }
+    Ok(Some(teacher.model.no_grad()))
 }
 
-/// Trains `config` on `device`, writing checkpoints and the model under `out`.
+/// `count` devices of the kind of `main` (indices counted up from it).
+fn devices_like<D: burn::tensor::backend::DeviceOps>(main: &D, count: usize) -> Vec<D> {
+    let id = main.id();
+    (0..count)
+        .map(|i| {
+            D::from_id(DeviceId {
+                type_id: id.type_id,
+                index_id: id.index_id + i as u16,
+            })
+        })
+        .collect()
+}
+
+/// Trains `config` on `device` (and the next `config.devices − 1` devices of its kind),
+/// writing checkpoints, logs, the plot and the model under `out`.
 pub fn train<B: AutodiffBackend>(
     config: &TrainConfig,
     out: &Path,
     device: B::Device,
+    start: Start,
 ) -> Result<TrainSummary, String> {
-    config.validate()?;
-    let start = Instant::now();
+    let started = Instant::now();
     let paths = RunPaths {
         dir: out.to_path_buf(),
     };
+    let first_epoch = match start {
+        Start::Fresh => {
+            if last_complete_epoch(&paths.checkpoints()).is_some() {
+                return Err(format!(
+                    "{} already holds a run: continue it with --resume, or choose another \
+                     output folder",
+                    out.display()
+                ));
+            }
+            1
+        }
+        Start::Resume => {
+            let saved = TrainConfig::load(&paths.config())?;
+            if saved != *config {
+                return Err(format!(
+                    "--resume continues the run's own config ({}); it differs from the one \
+                     given here",
+                    paths.config().display()
+                ));
+            }
+            let last = last_complete_epoch(&paths.checkpoints()).ok_or_else(|| {
+                format!(
+                    "{}: no complete checkpoint to resume from",
+                    paths.checkpoints().display()
+                )
+            })?;
+            last + 1
+        }
+    };
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     B::seed(&device, config.seed);
-    let (train_items, test_items, class_names) = datasets(&config.data);
-    let [_, h, w] = config.model.input_size();
-    let batcher = |augment: Option<ImageAugment>, seed| {
-        ImageBatcher::new(
-            [h, w],
-            config.mean.clone(),
-            config.std.clone(),
-            augment,
-            seed,
-        )
-    };
-    let augment = ImageAugment {
-        crop_padding: config.crop_padding,
-        hflip: config.hflip,
-    };
-    let train_len = train_items.len();
-    let loader_train = DataLoaderBuilder::new(batcher(Some(augment), config.seed))
-        .batch_size(config.batch_size)
-        .shuffle(config.seed)
-        .num_workers(config.num_workers)
-        .build(Items(train_items));
-    let loader_valid = DataLoaderBuilder::new(batcher(None, config.seed))
-        .batch_size(config.batch_size)
-        .num_workers(config.num_workers)
-        .build(Items(test_items.clone()));
 
-    let model = config
-        .model
-        .try_init::<B>(&device)
-        .map_err(|e| e.to_string())?;
+    // The architecture decides the input size, which the data set is loaded at.
+    let probe = match (&config.model, &config.init) {
+        (Some(model), None) => model.clone(),
+        // Fine-tuning: the checkpoint names the architecture (loaded once more below, with the
+        // head sized for the data).
+        _ => build_model::<B>(config, 1, &device)?.config,
+    };
+    let input = probe.input_size();
+    config.data.validate(input[0])?;
+    let data = config.data.load(input)?;
+    let num_classes = data.class_names.len();
+    let Built {
+        config: model_config,
+        model,
+        report: init_report,
+        trainable_params,
+    } = build_model::<B>(config, num_classes, &device)?;
+    config.validate(&model_config)?;
+    if start == Start::Fresh {
+        let text = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
+        vit_core::config_file::write_atomic(&paths.config(), text.as_bytes())
+            .map_err(|e| format!("{}: {e}", paths.config().display()))?;
+    }
+    let teacher = build_teacher::<B>(config, num_classes, &device)?;
+
+    let [_, h, w] = input;
+    let batcher = ImageBatcher::new([h, w], config.mean.clone(), config.std.clone());
+    let train_batcher = batcher.clone().with_augment(
+        config.augment.clone(),
+        num_classes,
+        config.label_smoothing as f32,
+    );
+    let train_len = data.train.len();
+    let loader_train = DataLoaderBuilder::new(train_batcher)
+        .batch_size(config.batch_size)
+        .num_workers(config.num_workers)
+        .build(EpochShuffled::new(data.train, config.seed, first_epoch));
+    let loader_valid = DataLoaderBuilder::new(batcher.clone())
+        .batch_size(config.batch_size)
+        .num_workers(config.num_workers)
+        .build(InOrder(data.test.clone()));
+
     let classifier = Classifier {
         model,
-        label_smoothing: config.label_smoothing,
+        teacher,
+        loss: LossSettings {
+            label_smoothing: config.label_smoothing,
+            distillation: config.distillation.as_ref().map(|d| d.loss()),
+        },
     };
-    let steps_per_epoch = train_len.div_ceil(config.batch_size);
+    // burn-train splits each epoch's data between the devices and sums their gradients.
+    let steps_per_epoch = train_len
+        .div_ceil(config.devices)
+        .div_ceil(config.batch_size);
     let schedule = WarmupCosine {
         base_lr: config.lr,
         min_lr: config.min_lr,
@@ -131,59 +303,99 @@ pub fn train<B: AutodiffBackend>(
         total_steps: config.epochs * steps_per_epoch,
         step: 0,
     };
-    let optimizer = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .init();
-    let history = Arc::new(Mutex::new(Vec::new()));
-    let checkpoints = out.join("checkpoints");
-    let training = SupervisedTraining::new(&checkpoints, loader_train, loader_valid)
-        .metrics((AccuracyMetric::new(), LossMetric::new()))
-        .metric_train_numeric(TopKAccuracyMetric::new(5))
-        .metric_valid_numeric(TopKAccuracyMetric::new(5))
-        .metric_train_numeric(LearningRateMetric::new())
-        .with_file_checkpointer(CompactRecorder::new())
-        .renderer(EpochRenderer::new(config.epochs, history.clone()))
-        .num_epochs(config.epochs);
-    let result = training.launch(Learner::new(classifier, optimizer, schedule));
-    let trained = result.model;
+    let optimizer = GroupedAdamW::new(GroupedAdamWConfig {
+        weight_decay: config.weight_decay as f32,
+        max_grad_norm: config.grad_clip.map(|v| v as f32),
+        grad_scale: 1.0 / config.devices as f32,
+    });
 
+    let history = Arc::new(Mutex::new(match start {
+        Start::Fresh => Vec::new(),
+        Start::Resume => read_history(&paths.history(), first_epoch)?,
+    }));
+    let hook_paths = paths.clone();
+    let renderer = EpochRenderer::new(first_epoch, config.epochs, history.clone()).on_epoch(
+        Box::new(move |history| {
+            if let Err(e) = write_logs(&hook_paths, history) {
+                eprintln!("warning: {e}");
+            }
+        }),
+    );
+    let mut training = SupervisedTraining::new(paths.learner(), loader_train, loader_valid)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metric_train_numeric(LearningRateMetric::new())
+        .with_file_checkpointer(AtomicRecorder::default())
+        .renderer(renderer)
+        .num_epochs(config.epochs);
+    if num_classes > 5 {
+        // Top-5 of five classes or fewer is always 100 % (and Burn's metric needs k < classes).
+        training = training
+            .metric_train_numeric(TopKAccuracyMetric::new(5))
+            .metric_valid_numeric(TopKAccuracyMetric::new(5));
+    }
+    if first_epoch > 1 {
+        training = training.checkpoint(first_epoch - 1);
+    }
+    if let Some(patience) = config.early_stopping_patience {
+        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
+            &LossMetric::<B>::new(),
+            Aggregate::Mean,
+            Direction::Lowest,
+            Split::Valid,
+            StoppingCondition::NoImprovementSince { n_epochs: patience },
+        ));
+    }
+    if config.devices > 1 {
+        training = training.with_training_strategy(
+            ExecutionStrategy::MultiDevice(
+                devices_like(&device, config.devices),
+                MultiDeviceOptim::OptimMainDevice,
+            )
+            .into(),
+        );
+    }
+    let result = training.launch(Learner::new(classifier, optimizer, schedule));
+    let trained = result.model.model;
+
+    let test_device = trained
+        .devices()
+        .into_iter()
+        .next()
+        .ok_or("the trained model has no device")?;
     let (test_accuracy, per_class) = evaluate::<B::InnerBackend>(
-        &trained.model,
-        &test_items,
-        &class_names,
-        &batcher(None, 0),
-        &device_of(&trained),
+        &trained,
+        &data.test,
+        &data.class_names,
+        &batcher,
+        &test_device,
     )?;
-    let mut pretrained_cfg = config.model.default_pretrained_cfg();
+    let mut pretrained_cfg = model_config.default_pretrained_cfg();
     pretrained_cfg.mean = config.mean.iter().map(|&v| v as f64).collect();
     pretrained_cfg.std = config.std.iter().map(|&v| v as f64).collect();
-    let trained = PretrainedModel {
-        model: trained.model,
-        config: config.model.clone(),
+    let history = history.lock().map_err(|e| e.to_string())?.clone();
+    let epochs_run = history.last().map_or(0, |r| r.epoch);
+    let saved = PretrainedModel {
+        model: trained,
+        config: model_config,
         pretrained_cfg,
-        label_names: Some(class_names),
+        label_names: Some(data.class_names),
         report: Default::default(),
-        source: format!("vit train ({} epochs)", config.epochs),
+        source: format!("vit train ({epochs_run} epochs)"),
     };
-    trained.save(&paths.model()).map_err(|e| e.to_string())?;
-    let history = history.lock().expect("history").clone();
-    write_log(&paths.log(), &history)?;
+    saved.save(&paths.model()).map_err(|e| e.to_string())?;
+    write_logs(&paths, &history)?;
     Ok(TrainSummary {
         test_accuracy,
         per_class,
         history,
+        first_epoch,
+        trainable_params,
+        init_report,
         model_dir: paths.model(),
         log: paths.log(),
-        seconds: start.elapsed().as_secs_f64(),
+        plot: paths.plot(),
+        seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-fn device_of<B: Backend>(model: &Classifier<B>) -> B::Device {
-    model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("a model lives on a device")
 }
 
 /// Top-1 accuracy over `items` and per class.
@@ -198,7 +410,14 @@ pub fn evaluate<B: Backend>(
     let mut correct = vec![0usize; class_names.len()];
     let mut total = vec![0usize; class_names.len()];
     for chunk in items.chunks(128) {
-        let batch: crate::batcher::ImageBatch<B> = batcher.batch(chunk.to_vec(), device);
+        let samples = chunk
+            .iter()
+            .map(|image| crate::epoch_data::Sample {
+                image: image.clone(),
+                seed: 0,
+            })
+            .collect();
+        let batch: ImageBatch<B> = batcher.batch(samples, device);
         let predicted = model.forward(batch.images).argmax(1).into_data();
         let predicted: Vec<i64> = predicted
             .convert::<i64>()
@@ -223,8 +442,31 @@ pub fn evaluate<B: Backend>(
     Ok((right as f64 / all.max(1) as f64, per_class))
 }
 
-/// Writes the per-epoch means as CSV (`epoch,seconds,train_<metric>…,valid_<metric>…`), atomically.
-pub fn write_log(path: &Path, history: &[EpochRecord]) -> Result<(), String> {
+/// The history of the epochs before `first_epoch` from a run's `metrics.json`.
+fn read_history(path: &Path, first_epoch: usize) -> Result<Vec<EpochRecord>, String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(Vec::new());
+    };
+    let mut history: Vec<EpochRecord> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    history.retain(|r| r.epoch < first_epoch);
+    Ok(history)
+}
+
+/// Writes the per-epoch metrics (CSV and JSON) and the curves (PNG), each atomically.
+pub fn write_logs(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), String> {
+    let write = |path: &Path, bytes: &[u8]| {
+        vit_core::config_file::write_atomic(path, bytes)
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    };
+    write(&paths.log(), metrics_csv(history).as_bytes())?;
+    let json = serde_json::to_string_pretty(history).map_err(|e| e.to_string())?;
+    write(&paths.history(), json.as_bytes())?;
+    write(&paths.plot(), &curves_png(history)?)
+}
+
+/// The per-epoch means as CSV (`epoch,seconds,train <metric>…,valid <metric>…`).
+pub fn metrics_csv(history: &[EpochRecord]) -> String {
     let columns = |pick: fn(&EpochRecord) -> &std::collections::BTreeMap<String, f64>| {
         let mut names: Vec<String> = history
             .iter()
@@ -243,22 +485,54 @@ pub fn write_log(path: &Path, history: &[EpochRecord]) -> Result<(), String> {
         csv += &format!(",valid {name}");
     }
     csv.push('\n');
+    let cell = |m: &std::collections::BTreeMap<String, f64>, name: &str| {
+        m.get(name).map_or(String::new(), |v| format!(",{v}"))
+    };
     for r in history {
         csv += &format!("{},{:.2}", r.epoch, r.elapsed_s);
         for name in &train_cols {
-            csv += &format!(
-                ",{}",
-                r.train.get(name).map_or(String::new(), |v| v.to_string())
-            );
+            let c = cell(&r.train, name);
+            csv += if c.is_empty() { "," } else { &c };
         }
         for name in &valid_cols {
-            csv += &format!(
-                ",{}",
-                r.valid.get(name).map_or(String::new(), |v| v.to_string())
-            );
+            let c = cell(&r.valid, name);
+            csv += if c.is_empty() { "," } else { &c };
         }
         csv.push('\n');
     }
-    vit_core::config_file::write_atomic(path, csv.as_bytes())
-        .map_err(|e| format!("{}: cannot write the log: {e}", path.display()))
+    csv
+}
+
+/// Loss and top-1 accuracy per epoch, training and validation, as a PNG.
+pub fn curves_png(history: &[EpochRecord]) -> Result<Vec<u8>, String> {
+    let series = |name: &str, split: &str, key: &str, scale: f64| Series {
+        name: name.to_string(),
+        points: history
+            .iter()
+            .filter_map(|r| {
+                let metrics = if split == "train" { &r.train } else { &r.valid };
+                metrics.get(key).map(|v| (r.epoch as f64, v * scale))
+            })
+            .collect(),
+    };
+    let panels = [
+        Panel {
+            title: "Loss".into(),
+            y_label: "cross-entropy".into(),
+            series: vec![
+                series("train", "train", "Loss", 1.0),
+                series("valid", "valid", "Loss", 1.0),
+            ],
+        },
+        Panel {
+            title: "Accuracy".into(),
+            y_label: "accuracy (%)".into(),
+            series: vec![
+                series("train top-1", "train", "Accuracy", 1.0),
+                series("valid top-1", "valid", "Accuracy", 1.0),
+                series("valid top-5", "valid", "Top-K Accuracy @ TopK(5)", 1.0),
+            ],
+        },
+    ];
+    line_panels_png("Training curves", &panels, 1200, 500)
 }

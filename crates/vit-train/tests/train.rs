@@ -1,14 +1,14 @@
-//! vit-train: the embedded data, the schedule, the config, the batcher, and a short real run.
+//! vit-train: the embedded data, the schedule, the config and the batcher (short runs are in
+//! `runs.rs`).
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::NdArray;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use vit_core::VisionTransformerConfig;
-use vit_train::batcher::{ImageAugment, ImageBatch, ImageBatcher};
-use vit_train::config::TrainConfig;
+use vit_train::batcher::{ImageBatch, ImageBatcher};
+use vit_train::config::{AugmentConfig, TrainConfig};
 use vit_train::digits::{DigitsDataset, Split};
+use vit_train::epoch_data::{EpochShuffled, Sample};
 use vit_train::schedule::WarmupCosine;
-use vit_variants::zoo::ZooConfig;
 
 type B = NdArray<f32>;
 
@@ -24,7 +24,6 @@ fn embedded_digits_have_the_fixed_split_and_all_classes() {
             (item.channels, item.height, item.width, item.pixels.len()),
             (1, 8, 8, 64)
         );
-        assert!(item.pixels.iter().all(|v| (0.0..=1.0).contains(v)));
         seen[item.label] += 1;
     }
     assert!(
@@ -35,7 +34,7 @@ fn embedded_digits_have_the_fixed_split_and_all_classes() {
     let mean: Vec<f32> = (0..64)
         .map(|p| {
             (0..train.len())
-                .map(|i| train.get(i).unwrap().pixels[p])
+                .map(|i| train.get(i).unwrap().pixels[p] as f32 / 255.0)
                 .sum::<f32>()
                 / 1500.0
         })
@@ -67,6 +66,7 @@ fn schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor() {
 fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
     let mut value = serde_json::to_value(TrainConfig::digits_default()).unwrap();
     value["epoch"] = serde_json::json!(3);
+    value["augment"]["mixup"] = serde_json::json!({"alpha": 0.2});
     let dir = std::env::temp_dir().join(format!("vit-train-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.json");
@@ -76,6 +76,11 @@ fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
         err.contains("bad.json") && err.contains("unknown field `epoch`"),
         "{err}"
     );
+    value.as_object_mut().unwrap().remove("epoch");
+    std::fs::write(&path, value.to_string()).unwrap();
+    let err = TrainConfig::load(&path).unwrap_err();
+    assert!(err.contains("unknown field `alpha`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
     let shipped =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/train_digits.json");
     assert_eq!(
@@ -85,63 +90,149 @@ fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
 }
 
 #[test]
-fn batcher_resizes_normalises_and_shifts() {
+fn set_overrides_one_field_by_path_and_rejects_unknown_ones() {
+    let mut config = TrainConfig::digits_default();
+    config.set("lr", "0.01").unwrap();
+    config.set("augment.hflip", "true").unwrap();
+    config.set("augment.mixup", "{}").unwrap();
+    config
+        .set("data", r#"{"kind": "cifar10", "path": "/data/cifar"}"#)
+        .unwrap();
+    config.set("grad_clip", "1.0").unwrap();
+    assert_eq!(config.lr, 0.01);
+    assert!(config.augment.hflip);
+    assert_eq!(config.augment.mixup, Some(Default::default()));
+    assert_eq!(config.grad_clip, Some(1.0));
+    assert!(matches!(
+        config.data,
+        vit_train::config::DataSpec::Cifar10 { .. }
+    ));
+    let err = config.set("augment.hlfip", "true").unwrap_err();
+    assert!(err.contains("hlfip"), "{err}");
+    let err = config.set("lr", "fast").unwrap_err();
+    assert!(err.contains("--set lr"), "{err}");
+}
+
+#[test]
+fn validation_names_the_field_at_fault() {
+    let config = TrainConfig::digits_default();
+    let model = config.model.clone().unwrap();
+    let check = |edit: &dyn Fn(&mut TrainConfig)| {
+        let mut c = config.clone();
+        edit(&mut c);
+        c.validate(&model).unwrap_err()
+    };
+    assert!(check(&|c| c.grad_clip = Some(0.0)).contains("grad_clip"));
+    assert!(check(&|c| c.drop_path_rate = Some(1.5)).contains("drop_path_rate"));
+    assert!(check(&|c| c.label_smoothing = 1.0).contains("label_smoothing"));
+    assert!(
+        check(&|c| c.data = vit_train::config::DataSpec::Cifar10 { path: "x".into() })
+            .contains("in_chans = 3")
+    );
+    let err = check(&|c| {
+        c.set("distillation", r#"{"teacher": "t", "kind": "soft"}"#)
+            .unwrap()
+    });
+    assert!(
+        err.contains("distillation.kind") && err.contains("deit"),
+        "{err}"
+    );
+    let err = check(&|c| c.set("augment.random_erasing", r#"{"prob": 2.0}"#).unwrap());
+    assert!(err.contains("prob"), "{err}");
+}
+
+fn sample(image: &vit_train::image_item::ImageItem, seed: u64) -> Sample {
+    Sample {
+        image: image.clone(),
+        seed,
+    }
+}
+
+#[test]
+fn batcher_resizes_normalises_and_augments_from_the_sample_seed() {
     let item = DigitsDataset::new(Split::Train).get(0).unwrap();
-    let plain = ImageBatcher::new([16, 16], vec![0.5], vec![0.5], None, 0);
-    let batch: ImageBatch<B> = plain.batch(vec![item.clone(), item.clone()], &Default::default());
+    let plain = ImageBatcher::new([16, 16], vec![0.5], vec![0.5]);
+    let batch: ImageBatch<B> = plain.batch(
+        vec![sample(&item, 1), sample(&item, 2)],
+        &Default::default(),
+    );
     assert_eq!(batch.images.dims(), [2, 1, 16, 16]);
-    let values = plain.prepare(&item);
+    assert!(batch.targets.is_none());
+    let values = plain.prepare(&item, 0);
     assert!(values.iter().all(|v| (-1.0..=1.0).contains(v)));
     assert_eq!(values[0], -1.0, "a blank corner maps to (0 - 0.5) / 0.5");
-    let shifted = ImageBatcher::new(
-        [16, 16],
-        vec![0.5],
-        vec![0.5],
-        Some(ImageAugment {
+    let shifted = plain.clone().with_augment(
+        AugmentConfig {
             crop_padding: 3,
-            hflip: false,
-        }),
-        7,
+            ..Default::default()
+        },
+        10,
+        0.0,
     );
     let moved = (0..20)
-        .map(|_| shifted.prepare(&item))
+        .map(|seed| shifted.prepare(&item, seed))
         .filter(|v| *v != values)
         .count();
     assert!(
         moved > 10,
         "random shifts move the image most of the time ({moved}/20)"
     );
+    assert_eq!(
+        shifted.prepare(&item, 5),
+        shifted.prepare(&item, 5),
+        "seeded"
+    );
 }
 
 #[test]
-fn a_short_run_lowers_the_loss_and_saves_a_loadable_model() {
-    let mut config = TrainConfig::digits_default();
-    config.model = ZooConfig::Vit(
-        VisionTransformerConfig::new()
-            .with_img_size([8, 8])
-            .with_patch_size(4)
-            .with_in_chans(1)
-            .with_num_classes(10)
-            .with_embed_dim(16)
-            .with_depth(1)
-            .with_num_heads(2),
-    );
-    config.epochs = 3;
-    config.warmup_epochs = 0;
-    config.num_workers = 0;
-    let dir = std::env::temp_dir().join(format!("vit-train-run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let summary = vit_train::train::<Autodiff<B>>(&config, &dir, Default::default()).unwrap();
-    assert_eq!(summary.history.len(), 3);
-    let loss = |e: usize| summary.history[e].train["Loss"];
-    assert!(loss(2) < loss(0), "loss {} -> {}", loss(0), loss(2));
-    assert!((0.0..=1.0).contains(&summary.test_accuracy));
+fn every_augmentation_keeps_shapes_and_mixup_targets_sum_to_one() {
+    let data = DigitsDataset::new(Split::Train);
+    let items: Vec<Sample> = (0..6)
+        .map(|i| sample(&data.get(i).unwrap(), i as u64))
+        .collect();
+    let mut augment = AugmentConfig {
+        crop_padding: 2,
+        hflip: true,
+        ..Default::default()
+    };
+    augment.random_resized_crop = Some(Default::default());
+    augment.rand_augment = Some(Default::default());
+    augment.random_erasing = Some(vit_train::augment::RandomErasingConfig {
+        prob: 1.0,
+        ..Default::default()
+    });
+    augment.mixup = Some(Default::default());
+    let batcher = ImageBatcher::new([16, 16], vec![0.5], vec![0.5]).with_augment(augment, 10, 0.1);
+    let batch: ImageBatch<B> = batcher.batch(items, &Default::default());
+    assert_eq!(batch.images.dims(), [6, 1, 16, 16]);
+    let values = batch.images.into_data().to_vec::<f32>().unwrap();
+    assert!(values.iter().all(|v| v.is_finite()));
+    let targets = batch.targets.expect("mixup makes soft targets");
+    assert_eq!(targets.dims(), [6, 10]);
+    let targets = targets.into_data().to_vec::<f32>().unwrap();
+    for row in targets.chunks(10) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+        assert!(row.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+}
+
+#[test]
+fn shuffling_depends_on_seed_and_epoch_only_so_a_resume_sees_the_same_order() {
+    let items = DigitsDataset::new(Split::Test).into_items();
+    let fresh = EpochShuffled::new(items.clone(), 3, 1);
+    let resumed = EpochShuffled::new(items.clone(), 3, 2);
+    let n = items.len();
+    let epoch1: Vec<Sample> = (0..n).map(|i| fresh.get(i).unwrap()).collect();
+    let epoch2: Vec<Sample> = (0..n).map(|i| fresh.get(i).unwrap()).collect();
+    let resumed2: Vec<Sample> = (0..n).map(|i| resumed.get(i).unwrap()).collect();
+    assert_ne!(epoch1, epoch2, "each epoch has its own order");
     assert_eq!(
-        summary.per_class.iter().map(|c| c.images).sum::<usize>(),
-        297
+        epoch2, resumed2,
+        "a run resumed at epoch 2 sees epoch 2's order and seeds"
     );
-    let loaded =
-        vit_variants::zoo::load_model::<B>(&summary.model_dir, None, None, &Default::default())
-            .unwrap();
-    assert_eq!(loaded.label_names.unwrap().len(), 10);
+    let mut labels: Vec<usize> = epoch2.iter().map(|s| s.image.label).collect();
+    let mut original: Vec<usize> = items.iter().map(|i| i.label).collect();
+    labels.sort();
+    original.sort();
+    assert_eq!(labels, original, "a permutation");
 }

@@ -119,6 +119,15 @@ impl ZooConfig {
         }
     }
 
+    /// Sets the stochastic-depth rate (the deepest block's; timm's linear rule spreads it).
+    pub fn set_drop_path_rate(&mut self, rate: f64) {
+        match self {
+            Self::Vit(c) => c.drop_path_rate = rate,
+            Self::Deit(c) => c.vit.drop_path_rate = rate,
+            Self::Swin(c) => c.drop_path_rate = rate,
+        }
+    }
+
     /// Input `[channels, height, width]` the model is built for.
     pub fn input_size(&self) -> [usize; 3] {
         let (c, [h, w]) = match self {
