@@ -240,7 +240,7 @@ impl TrainConfig {
             ));
         }
         if let Some(clip) = self.grad_clip
-            && !(clip > 0.0)
+            && (clip.is_nan() || clip <= 0.0)
         {
             return Err(format!("grad_clip must be > 0, got {clip}"));
         }
