@@ -109,6 +109,16 @@ pub enum VitError {
         /// What value was found and what is supported.
         reason: String,
     },
+    /// The model family has no such thing (e.g. a class-token attention map of a Swin).
+    #[error("{operation} is not available for {family} models: {reason}")]
+    Unsupported {
+        /// What was asked for.
+        operation: String,
+        /// The model family (`vit`, `deit`, `swin`).
+        family: String,
+        /// Why, and what would work.
+        reason: String,
+    },
     /// Writing or reading one of our own files (model record, config) failed.
     #[error("{path}: {message}")]
     File {

@@ -21,12 +21,14 @@
 #![warn(missing_docs)]
 
 pub mod attention;
+pub mod attention_maps;
 pub mod block;
 pub mod checkpoint;
 pub mod config_file;
 pub mod drop_path;
 pub mod error;
 pub mod flops;
+pub mod imagenet;
 pub mod init;
 pub mod layer_scale;
 pub mod mlp;
@@ -35,6 +37,7 @@ pub mod param_count;
 pub mod patch_embed;
 pub mod pooling;
 pub mod pos_embed;
+pub mod preprocess;
 pub mod presets;
 pub mod pretrained;
 pub mod resample;

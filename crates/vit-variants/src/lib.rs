@@ -9,6 +9,7 @@
 pub mod deit;
 pub mod flops;
 pub mod import;
+pub mod inspect;
 pub mod patch_merging;
 pub mod presets;
 pub mod swin;

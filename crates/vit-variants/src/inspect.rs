@@ -1,0 +1,108 @@
+//! What a ViT or DeiT looks at: every block's attention weights with the token layout needed to
+//! read them as maps, and the position embedding of the patch grid. Swin has neither a class
+//! token nor a global patch grid, so these are errors for it.
+
+use burn::tensor::{Tensor, backend::Backend};
+use vit_core::{Result, VisionTransformer, VitError};
+
+use crate::zoo::ZooModel;
+
+/// The attention weights of one forward pass and how to read them.
+#[derive(Debug, Clone)]
+pub struct AttentionWeights<B: Backend> {
+    /// Every block's weights `[batch, heads, tokens, tokens]`, first block first.
+    pub layers: Vec<Tensor<B, 4>>,
+    /// Tokens before the patches (class token, DeiT's distillation token).
+    pub num_prefix: usize,
+    /// Whether token 0 is a class token.
+    pub class_token: bool,
+    /// The patch grid `[rows, cols]` of the input.
+    pub grid: [usize; 2],
+    /// Patch side in pixels.
+    pub patch_size: usize,
+}
+
+/// The position embedding of the patch tokens.
+#[derive(Debug, Clone)]
+pub struct PatchPositions {
+    /// `[rows · cols, dim]`, row-major over the grid.
+    pub vectors: Vec<f32>,
+    /// The grid `[rows, cols]`.
+    pub grid: [usize; 2],
+    /// Embedding width.
+    pub dim: usize,
+    /// `true` for a learned embedding, `false` for the fixed sin-cos one.
+    pub learned: bool,
+}
+
+fn vit_of<'a, B: Backend>(
+    model: &'a ZooModel<B>,
+    operation: &str,
+) -> Result<(&'a VisionTransformer<B>, usize)> {
+    match model {
+        ZooModel::Vit(m) => Ok((m, 0)),
+        ZooModel::Deit(m) => Ok((&m.vit, 1)),
+        ZooModel::Swin(_) => Err(VitError::Unsupported {
+            operation: operation.into(),
+            family: "swin".into(),
+            reason: "Swin attends within shifted windows, without a class token or a global \
+                     patch grid; use a ViT or DeiT model"
+                .into(),
+        }),
+    }
+}
+
+impl<B: Backend> ZooModel<B> {
+    /// Runs `images` keeping every block's attention weights (ViT and DeiT).
+    pub fn attention_weights(&self, images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {
+        let (vit, extra) = vit_of(self, "attention maps")?;
+        let [_, _, h, w] = images.dims();
+        let patch_size = vit.patch_embed.patch_size;
+        let layers = match self {
+            ZooModel::Deit(m) => {
+                let dim = m.dist_token.val().dims()[2];
+                let dist = m.dist_token.val().expand([images.dims()[0], 1, dim]);
+                vit.forward_intermediates_with_prefix(images, vec![dist], true)
+            }
+            _ => vit.forward_intermediates(images, true),
+        }
+        .attentions;
+        Ok(AttentionWeights {
+            layers,
+            num_prefix: vit.num_prefix_tokens + extra,
+            class_token: vit.cls_token.is_some(),
+            grid: [h / patch_size, w / patch_size],
+            patch_size,
+        })
+    }
+
+    /// The position embedding of the patch tokens (prefix tokens left out), ViT and DeiT.
+    pub fn patch_positions(&self) -> Result<PatchPositions> {
+        let (vit, _) = vit_of(self, "the position embedding")?;
+        let grid = vit.grid_size();
+        let Some(pos) = vit.position_embedding(grid) else {
+            return Err(VitError::Unsupported {
+                operation: "the position embedding".into(),
+                family: if matches!(self, ZooModel::Deit(_)) { "deit" } else { "vit" }.into(),
+                reason: "this model is built with `pos_embed: none`".into(),
+            });
+        };
+        let [_, tokens, dim] = pos.dims();
+        let patches = grid[0] * grid[1];
+        let vectors = pos
+            .slice([0..1, tokens - patches..tokens, 0..dim])
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| VitError::InvalidConfig {
+                field: "pos_embed".into(),
+                reason: format!("{e:?}"),
+            })?;
+        Ok(PatchPositions {
+            vectors,
+            grid,
+            dim,
+            learned: vit.pos_embed.is_some(),
+        })
+    }
+}
