@@ -6,10 +6,13 @@ mod backend;
 mod bench;
 mod convert;
 mod forward;
+mod image_input;
 mod model_source;
 mod models;
 mod npy;
+mod predict;
 mod train;
+mod views;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +53,53 @@ enum Command {
     Check {
         /// A config file (JSON), e.g. configs/vit_tiny_patch16_224.json, or a saved model.json.
         config: PathBuf,
+    },
+    /// Classify images (PNG/JPEG): top classes with probabilities.
+    Predict {
+        #[command(flatten)]
+        source: ModelSource,
+        /// Image files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Classes shown per image.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attention rollout and the last layer's class-token attention per head, over the image
+    /// (ViT, DeiT): writes <image>_rollout.png and <image>_heads.png.
+    Attention {
+        #[command(flatten)]
+        source: ModelSource,
+        /// Image files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long, short, default_value = ".")]
+        output: PathBuf,
+    },
+    /// Cosine similarity of the position embeddings of the patches, as the ViT paper draws it
+    /// (ViT, DeiT).
+    PosEmbed {
+        #[command(flatten)]
+        source: ModelSource,
+        /// Output PNG.
+        #[arg(long, short, default_value = "pos_embed.png")]
+        output: PathBuf,
+    },
+    /// Mean attention distance per head and layer averaged over images, as the ViT paper plots
+    /// it (ViT, DeiT): writes attention_distance.png and .csv.
+    AttentionDistance {
+        #[command(flatten)]
+        source: ModelSource,
+        /// Image files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long, short, default_value = ".")]
+        output: PathBuf,
     },
     /// Run a model on a preprocessed float32 NCHW .npy tensor and write the logits as .npy.
     Forward {
@@ -157,6 +207,50 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 output,
                 features,
                 batch_size,
+            };
+            eprintln!("{}", run_on(backend, job)?);
+        }
+        Command::Predict {
+            source,
+            images,
+            top,
+            json,
+        } => {
+            let job = predict::Predict {
+                source,
+                images,
+                top,
+                json,
+            };
+            println!("{}", run_on(backend, job)?);
+        }
+        Command::Attention {
+            source,
+            images,
+            output,
+        } => {
+            let job = views::AttentionView {
+                source,
+                images,
+                output,
+            };
+            eprintln!("{}", run_on(backend, job)?);
+        }
+        Command::PosEmbed { source, output } => {
+            eprintln!(
+                "{}",
+                run_on(backend, views::PosEmbedView { source, output })?
+            );
+        }
+        Command::AttentionDistance {
+            source,
+            images,
+            output,
+        } => {
+            let job = views::DistanceView {
+                source,
+                images,
+                output,
             };
             eprintln!("{}", run_on(backend, job)?);
         }

@@ -28,6 +28,7 @@ pub mod progress;
 pub mod resize;
 pub mod schedule;
 pub mod train;
+pub mod viz;
 
 pub use config::TrainConfig;
 pub use train::{Start, TrainSummary, train};

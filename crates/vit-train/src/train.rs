@@ -369,7 +369,11 @@ pub fn train<B: AutodiffBackend>(
         &batcher,
         &test_device,
     )?;
+    // Preprocess as the training did: resize (bilinear) straight to the input, no crop.
     let mut pretrained_cfg = model_config.default_pretrained_cfg();
+    pretrained_cfg.input_size = input;
+    pretrained_cfg.crop_pct = 1.0;
+    pretrained_cfg.interpolation = "bilinear".into();
     pretrained_cfg.mean = config.mean.iter().map(|&v| v as f64).collect();
     pretrained_cfg.std = config.std.iter().map(|&v| v as f64).collect();
     let history = history.lock().map_err(|e| e.to_string())?.clone();

@@ -83,7 +83,12 @@ impl<B: Backend> ZooModel<B> {
         let Some(pos) = vit.position_embedding(grid) else {
             return Err(VitError::Unsupported {
                 operation: "the position embedding".into(),
-                family: if matches!(self, ZooModel::Deit(_)) { "deit" } else { "vit" }.into(),
+                family: if matches!(self, ZooModel::Deit(_)) {
+                    "deit"
+                } else {
+                    "vit"
+                }
+                .into(),
                 reason: "this model is built with `pos_embed: none`".into(),
             });
         };

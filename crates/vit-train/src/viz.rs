@@ -2,17 +2,17 @@
 //! similarity grids and mean attention distance per layer.
 //!
 //! The numbers come from `vit_core::attention_maps`; this module only draws
-//! them, with `plotters` through the project's [`vit_train::plot`] helpers
+//! them, with `plotters` through the project's [`crate::plot`] helpers
 //! (bundled DejaVu Sans font, in-memory PNG encoding). Every function returns
 //! the PNG bytes (the caller writes the file) or an `Err` on inconsistent
 //! input, never panicking. Maps use a small viridis lookup table (perceptually
 //! uniform, dark = low, yellow = high). Small inputs such as 16×16 digits are
 //! scaled up (nearest neighbour) to about 256 px so the figures stay readable.
 
+use crate::plot::{ensure_font, render_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use vit_train::plot::{ensure_font, render_png};
 
 /// Font family registered by [`ensure_font`].
 const FONT: &str = "sans-serif";

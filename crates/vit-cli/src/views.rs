@@ -1,0 +1,246 @@
+//! `vit attention`, `vit pos-embed` and `vit attention-distance`: what a ViT or DeiT looks at,
+//! drawn as PNGs (and a CSV of the distances).
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use vit_core::attention_maps::{
+    attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
+};
+use vit_core::config_file::write_atomic;
+use vit_variants::inspect::AttentionWeights;
+use vit_variants::zoo::PretrainedModel;
+
+use crate::backend::BackendJob;
+use crate::image_input::{ModelInput, batch, load_image};
+use crate::model_source::ModelSource;
+use vit_train::viz;
+
+type Error = Box<dyn std::error::Error>;
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomic(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    Ok(())
+}
+
+/// The file stem of an image, for naming what is drawn from it.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Every layer's attention for one image, each `[heads, tokens, tokens]` flattened.
+fn per_layer<B: Backend>(
+    weights: &AttentionWeights<B>,
+) -> Result<(Vec<Vec<f32>>, usize, usize), Error> {
+    let [_, heads, tokens, _] = weights.layers[0].dims();
+    let layers = weights
+        .layers
+        .iter()
+        .map(|a| a.clone().into_data().convert::<f32>().into_vec::<f32>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{e:?}"))?;
+    Ok((layers, heads, tokens))
+}
+
+/// Runs one image through the model keeping the attention.
+fn attend<B: Backend>(
+    model: &PretrainedModel<B>,
+    input: &ModelInput,
+    device: &B::Device,
+) -> Result<AttentionWeights<B>, Error> {
+    let [channels, _, _] = model.config.input_size();
+    Ok(model
+        .model
+        .attention_weights(batch::<B>(&[input], channels, device))?)
+}
+
+/// The rows a "what the output looks at" map is read from: the class token's, or for a model
+/// without one (average pooling) the mean over the patch tokens' rows.
+fn output_row(matrix: &[f32], tokens: usize, num_prefix: usize, class_token: bool) -> Vec<f32> {
+    if class_token {
+        return matrix[..tokens].to_vec();
+    }
+    let patches = tokens - num_prefix;
+    let mut row = vec![0.0; tokens];
+    for query in num_prefix..tokens {
+        for (r, v) in row
+            .iter_mut()
+            .zip(&matrix[query * tokens..(query + 1) * tokens])
+        {
+            *r += v / patches as f32;
+        }
+    }
+    row
+}
+
+/// `vit attention`: attention rollout and the last layer's class-token attention per head.
+pub struct AttentionView {
+    /// The model (ViT or DeiT).
+    pub source: ModelSource,
+    /// Images.
+    pub images: Vec<PathBuf>,
+    /// Output folder.
+    pub output: PathBuf,
+}
+
+impl BackendJob for AttentionView {
+    type Output = Result<String, Error>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let model = self.source.load::<B>(&device)?;
+        let mut written = Vec::new();
+        for path in &self.images {
+            let input = load_image(path, &model)?;
+            let weights = attend(&model, &input, &device)?;
+            let (layers, heads, tokens) = per_layer(&weights)?;
+            let (prefix, grid) = (weights.num_prefix, weights.grid);
+            let rollout = attention_rollout(&layers, heads, tokens)?;
+            let rollout_map = class_token_map(
+                &output_row(&rollout, tokens, prefix, weights.class_token),
+                prefix,
+                grid,
+            )?;
+            let who = if weights.class_token {
+                "class token"
+            } else {
+                "mean of the patches"
+            };
+            let name = stem(path);
+            let rollout_png = self.output.join(format!("{name}_rollout.png"));
+            let title = format!(
+                "{name}: attention rollout over {} layers ({who})",
+                layers.len()
+            );
+            write(
+                &rollout_png,
+                &viz::heatmap_overlay_png(&title, &input.rgb, input.size, &rollout_map, grid)?,
+            )?;
+            written.push(rollout_png);
+
+            let last = layers.last().expect("a ViT has blocks");
+            let mut panels = vec![("rollout".to_string(), rollout_map)];
+            for h in 0..heads {
+                let head = &last[h * tokens * tokens..(h + 1) * tokens * tokens];
+                let row = output_row(head, tokens, prefix, weights.class_token);
+                panels.push((
+                    format!("layer {} head {}", layers.len(), h + 1),
+                    class_token_map(&row, prefix, grid)?,
+                ));
+            }
+            let heads_png = self.output.join(format!("{name}_heads.png"));
+            let title = format!("{name}: rollout and the last layer's {who} attention per head");
+            write(
+                &heads_png,
+                &viz::overlay_panels_png(&title, &input.rgb, input.size, &panels, grid)?,
+            )?;
+            written.push(heads_png);
+        }
+        Ok(written
+            .iter()
+            .map(|p| format!("wrote {}", p.display()))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+}
+
+/// `vit pos-embed`: cosine similarity of each patch's position embedding to all the others.
+pub struct PosEmbedView {
+    /// The model (ViT or DeiT with a position embedding).
+    pub source: ModelSource,
+    /// Output PNG.
+    pub output: PathBuf,
+}
+
+impl BackendJob for PosEmbedView {
+    type Output = Result<String, Error>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let model = self.source.load::<B>(&device)?;
+        let pos = model.model.patch_positions()?;
+        let count = pos.grid[0] * pos.grid[1];
+        let similarity = cosine_similarity_matrix(&pos.vectors, count, pos.dim)?;
+        let kind = if pos.learned {
+            "learned"
+        } else {
+            "fixed sin-cos"
+        };
+        let title = format!(
+            "Position embedding similarity ({kind}, {}x{} patches)",
+            pos.grid[0], pos.grid[1]
+        );
+        write(
+            &self.output,
+            &viz::similarity_grid_png(&title, &similarity, pos.grid)?,
+        )?;
+        Ok(format!("wrote {}", self.output.display()))
+    }
+}
+
+/// `vit attention-distance`: mean attention distance per head and layer, averaged over images.
+pub struct DistanceView {
+    /// The model (ViT or DeiT).
+    pub source: ModelSource,
+    /// Images to average over.
+    pub images: Vec<PathBuf>,
+    /// Output folder (`attention_distance.png`, `attention_distance.csv`).
+    pub output: PathBuf,
+}
+
+impl BackendJob for DistanceView {
+    type Output = Result<String, Error>;
+
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let model = self.source.load::<B>(&device)?;
+        let mut sums: Vec<Vec<f32>> = Vec::new();
+        let mut size = [0, 0];
+        for path in &self.images {
+            let input = load_image(path, &model)?;
+            size = input.size;
+            let weights = attend(&model, &input, &device)?;
+            let (layers, heads, tokens) = per_layer(&weights)?;
+            for (l, layer) in layers.iter().enumerate() {
+                let d = mean_attention_distance(
+                    layer,
+                    heads,
+                    tokens,
+                    weights.num_prefix,
+                    weights.grid,
+                    weights.patch_size,
+                )?;
+                match sums.get_mut(l) {
+                    Some(sum) => sum.iter_mut().zip(d).for_each(|(s, v)| *s += v),
+                    None => sums.push(d),
+                }
+            }
+        }
+        let n = self.images.len() as f32;
+        let means: Vec<Vec<f32>> = sums
+            .into_iter()
+            .map(|l| l.into_iter().map(|s| s / n).collect())
+            .collect();
+        let mut csv = String::from("layer,head,mean_distance_px\n");
+        for (l, heads) in means.iter().enumerate() {
+            for (h, d) in heads.iter().enumerate() {
+                csv += &format!("{},{},{d:.3}\n", l + 1, h + 1);
+            }
+        }
+        let diagonal = ((size[0] * size[0] + size[1] * size[1]) as f32).sqrt();
+        let png = self.output.join("attention_distance.png");
+        let csv_path = self.output.join("attention_distance.csv");
+        let title = format!(
+            "Mean attention distance per head ({} images)",
+            self.images.len()
+        );
+        write(
+            &png,
+            &viz::attention_distance_png(&title, &means, diagonal)?,
+        )?;
+        write(&csv_path, csv.as_bytes())?;
+        Ok(format!(
+            "wrote {}\nwrote {}",
+            png.display(),
+            csv_path.display()
+        ))
+    }
+}

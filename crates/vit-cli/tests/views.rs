@@ -1,0 +1,206 @@
+//! `vit predict`, `vit attention`, `vit pos-embed` and `vit attention-distance` on the timm
+//! fixtures, as a user runs them: outputs decode, are the expected size and are not blank; bad
+//! input is an error with exit status ≠ 0.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn vit(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vit"))
+        .args(args)
+        .output()
+        .expect("the vit binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/timm")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vit-views-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A 45×37 RGB picture with structure (a bright square on a gradient), as PNG and JPEG.
+fn pictures(dir: &Path) -> (String, String) {
+    let img = image::RgbImage::from_fn(45, 37, |x, y| {
+        let inside = (10..25).contains(&x) && (8..20).contains(&y);
+        if inside {
+            image::Rgb([250, 240, 30])
+        } else {
+            image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
+        }
+    });
+    let (png, jpg) = (dir.join("square.png"), dir.join("square.jpg"));
+    img.save(&png).unwrap();
+    img.save(&jpg).unwrap();
+    (png.display().to_string(), jpg.display().to_string())
+}
+
+fn not_blank(path: &Path) -> (u32, u32) {
+    let img = image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    let colours: std::collections::HashSet<_> = img.pixels().map(|p| p.0).collect();
+    assert!(colours.len() > 20, "{} is blank", path.display());
+    img.dimensions()
+}
+
+#[test]
+fn predict_gives_the_top_classes_for_vit_deit_and_swin() {
+    let dir = temp_dir("predict");
+    let (png, jpg) = pictures(&dir);
+    for model in ["vit_cls", "deit_distilled", "swin_2stage"] {
+        let (ok, stdout, stderr) = vit(&["predict", "--model", &fixture(model), &png, &jpg]);
+        assert!(ok, "{model}: {stderr}");
+        assert_eq!(
+            stdout.lines().count(),
+            12,
+            "two images × (name + 5 classes):\n{stdout}"
+        );
+        let (ok, stdout, stderr) = vit(&[
+            "predict",
+            "--model",
+            &fixture(model),
+            "--json",
+            "--top",
+            "3",
+            &png,
+        ]);
+        assert!(ok, "{model}: {stderr}");
+        let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let top = value[0]["top"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        let probs: Vec<f64> = top
+            .iter()
+            .map(|t| t["probability"].as_f64().unwrap())
+            .collect();
+        assert!(probs.windows(2).all(|w| w[0] >= w[1]) && probs.iter().sum::<f64>() <= 1.0 + 1e-6);
+        assert_eq!(
+            top[0]["label"],
+            top[0]["class"].to_string().as_str(),
+            "no names: indices"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn attention_draws_rollout_and_heads_for_vit_and_deit() {
+    let dir = temp_dir("attention");
+    let (png, _) = pictures(&dir);
+    for model in ["vit_cls", "deit_distilled", "vit_gap"] {
+        let out = dir.join(model);
+        let (ok, _, stderr) = vit(&[
+            "attention",
+            "--model",
+            &fixture(model),
+            &png,
+            "-o",
+            &out.display().to_string(),
+        ]);
+        assert!(ok, "{model}: {stderr}");
+        let (w, h) = not_blank(&out.join("square_rollout.png"));
+        assert!(w > 400 && h > 200, "{w}x{h}");
+        not_blank(&out.join("square_heads.png"));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pos_embed_and_attention_distance_draw_the_vit_papers_figures() {
+    let dir = temp_dir("pos");
+    let (png, jpg) = pictures(&dir);
+    let out = dir.join("pos.png").display().to_string();
+    let (ok, _, stderr) = vit(&[
+        "pos-embed",
+        "--model",
+        &fixture("deit_distilled"),
+        "-o",
+        &out,
+    ]);
+    assert!(ok, "{stderr}");
+    not_blank(Path::new(&out));
+    let folder = dir.display().to_string();
+    let (ok, _, stderr) = vit(&[
+        "attention-distance",
+        "--model",
+        &fixture("vit_cls"),
+        &png,
+        &jpg,
+        "-o",
+        &folder,
+    ]);
+    assert!(ok, "{stderr}");
+    not_blank(&dir.join("attention_distance.png"));
+    let csv = std::fs::read_to_string(dir.join("attention_distance.csv")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&fixture("vit_cls")).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    let (depth, heads) = (
+        config["model_args"]["depth"].as_u64().unwrap() as usize,
+        config["model_args"]["num_heads"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(csv.lines().count(), 1 + depth * heads, "{csv}");
+    for line in csv.lines().skip(1) {
+        let d: f64 = line.rsplit(',').next().unwrap().parse().unwrap();
+        assert!((0.0..=32.0 * 1.5).contains(&d), "{line}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_images_and_unsupported_models_are_clear_errors() {
+    let dir = temp_dir("bad");
+    let (png, _) = pictures(&dir);
+    let text = dir.join("notes.png");
+    std::fs::write(&text, "not an image").unwrap();
+    let text = text.display().to_string();
+    let missing = dir.join("missing.jpg").display().to_string();
+    for image in [&text, &missing] {
+        let (ok, _, stderr) = vit(&["predict", "--model", &fixture("vit_cls"), image]);
+        assert!(
+            !ok && stderr.contains(image.as_str()) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+    let out = dir.display().to_string();
+    for args in [
+        vec![
+            "attention",
+            "--model",
+            &fixture("swin_2stage"),
+            &png,
+            "-o",
+            &out,
+        ],
+        vec!["pos-embed", "--model", &fixture("swin_2stage"), "-o", &out],
+        vec![
+            "attention-distance",
+            "--model",
+            &fixture("swin_2stage"),
+            &png,
+            "-o",
+            &out,
+        ],
+    ] {
+        let (ok, _, stderr) = vit(&args);
+        assert!(
+            !ok && stderr.contains("swin") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
