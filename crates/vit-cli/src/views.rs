@@ -19,6 +19,9 @@ use vit_train::viz;
 type Error = Box<dyn std::error::Error>;
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     write_atomic(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     Ok(())
 }

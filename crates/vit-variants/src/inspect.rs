@@ -35,13 +35,14 @@ pub struct PatchPositions {
     pub learned: bool,
 }
 
+/// The ViT inside a ViT or DeiT (whose `num_prefix_tokens` counts the distillation token).
 fn vit_of<'a, B: Backend>(
     model: &'a ZooModel<B>,
     operation: &str,
-) -> Result<(&'a VisionTransformer<B>, usize)> {
+) -> Result<&'a VisionTransformer<B>> {
     match model {
-        ZooModel::Vit(m) => Ok((m, 0)),
-        ZooModel::Deit(m) => Ok((&m.vit, 1)),
+        ZooModel::Vit(m) => Ok(m),
+        ZooModel::Deit(m) => Ok(&m.vit),
         ZooModel::Swin(_) => Err(VitError::Unsupported {
             operation: operation.into(),
             family: "swin".into(),
@@ -55,7 +56,7 @@ fn vit_of<'a, B: Backend>(
 impl<B: Backend> ZooModel<B> {
     /// Runs `images` keeping every block's attention weights (ViT and DeiT).
     pub fn attention_weights(&self, images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {
-        let (vit, extra) = vit_of(self, "attention maps")?;
+        let vit = vit_of(self, "attention maps")?;
         let [_, _, h, w] = images.dims();
         let patch_size = vit.patch_embed.patch_size;
         let layers = match self {
@@ -69,7 +70,7 @@ impl<B: Backend> ZooModel<B> {
         .attentions;
         Ok(AttentionWeights {
             layers,
-            num_prefix: vit.num_prefix_tokens + extra,
+            num_prefix: vit.num_prefix_tokens,
             class_token: vit.cls_token.is_some(),
             grid: [h / patch_size, w / patch_size],
             patch_size,
@@ -78,7 +79,7 @@ impl<B: Backend> ZooModel<B> {
 
     /// The position embedding of the patch tokens (prefix tokens left out), ViT and DeiT.
     pub fn patch_positions(&self) -> Result<PatchPositions> {
-        let (vit, _) = vit_of(self, "the position embedding")?;
+        let vit = vit_of(self, "the position embedding")?;
         let grid = vit.grid_size();
         let Some(pos) = vit.position_embedding(grid) else {
             return Err(VitError::Unsupported {
