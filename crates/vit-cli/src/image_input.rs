@@ -24,6 +24,11 @@ pub fn load_image<B: Backend>(
     model: &PretrainedModel<B>,
 ) -> Result<ModelInput, String> {
     let [channels, h, w] = model.config.input_size();
+    if channels != 1 && channels != 3 {
+        return Err(format!(
+            "the model takes {channels}-channel inputs; images are read as greyscale (1) or RGB (3)"
+        ));
+    }
     let decoded = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
         .map_err(|e| format!("{}: cannot read the image: {e}", path.display()))?

@@ -121,7 +121,9 @@ impl BackendJob for AttentionView {
             )?;
             written.push(rollout_png);
 
-            let last = layers.last().expect("a ViT has blocks");
+            let last = layers
+                .last()
+                .ok_or("the model has no transformer blocks (depth 0)")?;
             let mut panels = vec![("rollout".to_string(), rollout_map)];
             for h in 0..heads {
                 let head = &last[h * tokens * tokens..(h + 1) * tokens * tokens];

@@ -1,8 +1,8 @@
 //! What the model sees: attention rollout, mean attention distance and
 //! position-embedding similarity, computed on plain `f32` slices.
 //!
-//! These are the diagnostics of the ViT paper (Dosovitskiy et al. 2020: Fig. 7,
-//! mean attention distance per head and depth; Fig. 10, cosine similarity of
+//! These are the diagnostics of the ViT paper (Dosovitskiy et al. 2020: Fig. 7, right,
+//! mean attention distance per head and depth; Fig. 7, centre, cosine similarity of
 //! position embeddings) and attention rollout (Abnar & Zuidema 2020,
 //! "Quantifying Attention Flow in Transformers"). Everything here is std-only
 //! maths on row-major buffers, independent of the tensor backend: the caller
@@ -211,7 +211,7 @@ pub fn mean_attention_distance(
 /// Pairwise cosine similarities of `count` vectors of length `dim`, `[count, count]`.
 ///
 /// `vectors` is row-major `[count, dim]`, e.g. a ViT's patch position
-/// embeddings without the prefix tokens (ViT paper, Fig. 10). A pair involving
+/// embeddings without the prefix tokens (ViT paper, Fig. 7, centre). A pair involving
 /// a zero vector gets similarity 0 (not NaN); results are clamped to `[-1, 1]`
 /// against rounding. Errors if the length is not `count * dim` or a value is
 /// not finite.

@@ -111,9 +111,10 @@ pub struct TrainConfig {
     /// Augmentation of the training split.
     #[serde(default)]
     pub augment: AugmentConfig,
-    /// Per-channel mean for normalisation (values in [0, 1]).
+    /// Per-channel mean for normalisation (values in [0, 1]); empty with `init`: the
+    /// checkpoint's own (`pretrained_cfg.mean`).
     pub mean: Vec<f32>,
-    /// Per-channel standard deviation for normalisation.
+    /// Per-channel standard deviation for normalisation; empty with `init`: the checkpoint's.
     pub std: Vec<f32>,
     /// DeiT distillation from a teacher (the model must be a distilled DeiT).
     #[serde(default)]
@@ -220,11 +221,38 @@ impl TrainConfig {
         if self.batch_size == 0 || self.epochs == 0 || self.devices == 0 {
             return Err("batch_size, epochs and devices must be at least 1".into());
         }
-        if self.mean.len() != c || self.std.len() != c {
+        if self.batch_size > 1 << 16 {
+            return Err(format!(
+                "batch_size {} is too large (at most 65536)",
+                self.batch_size
+            ));
+        }
+        if self.warmup_epochs > self.epochs {
+            return Err(format!(
+                "warmup_epochs ({}) is more than epochs ({})",
+                self.warmup_epochs, self.epochs
+            ));
+        }
+        let from_checkpoint = self.init.is_some() && self.mean.is_empty() && self.std.is_empty();
+        if !from_checkpoint && (self.mean.len() != c || self.std.len() != c) {
             return Err(format!(
                 "mean and std need {c} values (one per input channel), got {} and {}",
                 self.mean.len(),
                 self.std.len()
+            ));
+        }
+        if self.mean.iter().any(|m| !m.is_finite())
+            || self.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+        {
+            return Err(format!(
+                "mean must be finite and std finite and > 0, got {:?} and {:?}",
+                self.mean, self.std
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(format!(
+                "weight_decay must be finite and >= 0, got {}",
+                self.weight_decay
             ));
         }
         if !(self.lr > 0.0 && self.min_lr >= 0.0 && self.min_lr <= self.lr) {
@@ -265,6 +293,13 @@ impl TrainConfig {
         }
         if let Some(d) = &self.distillation {
             d.loss().validate()?;
+            if d.kind == DistillationKind::None {
+                return Err(
+                    "distillation.kind `none` uses no teacher: leave `distillation` out \
+                            instead"
+                        .into(),
+                );
+            }
             if d.kind != DistillationKind::None && !matches!(model, ZooConfig::Deit(_)) {
                 return Err(format!(
                     "distillation.kind `{:?}` needs a distilled DeiT student (model family \

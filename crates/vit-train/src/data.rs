@@ -66,8 +66,22 @@ pub struct DataSplits {
 }
 
 impl DataSpec {
-    /// Loads both splits for a model with input `[channels, height, width]`.
-    pub fn load(&self, [channels, h, w]: [usize; 3]) -> Result<DataSplits, String> {
+    /// Loads both splits for a model with input `[channels, height, width]`; an empty split
+    /// is an error.
+    pub fn load(&self, input: [usize; 3]) -> Result<DataSplits, String> {
+        let splits = self.load_splits(input)?;
+        for (name, split) in [("training", &splits.train), ("test", &splits.test)] {
+            if split.is_empty() {
+                return Err(format!(
+                    "the {name} split of {self:?} has no images (with an image folder and no \
+                     `test` folder, `test_fraction` holds out part of each class)"
+                ));
+            }
+        }
+        Ok(splits)
+    }
+
+    fn load_splits(&self, [channels, h, w]: [usize; 3]) -> Result<DataSplits, String> {
         match self {
             Self::Digits => {
                 let all = |split| DigitsDataset::new(split).into_items();
@@ -121,9 +135,13 @@ impl DataSpec {
             Self::Cifar10 { .. } | Self::Cifar100 { .. } if channels != 3 => Err(format!(
                 "CIFAR images are RGB: the model needs in_chans = 3, has {channels}"
             )),
-            Self::ImageFolder { test_fraction, .. } if !(0.0..1.0).contains(test_fraction) => Err(
-                format!("data.test_fraction must be in [0, 1), got {test_fraction}"),
-            ),
+            Self::ImageFolder { test_fraction, .. }
+                if !(*test_fraction > 0.0 && *test_fraction < 1.0) =>
+            {
+                Err(format!(
+                    "data.test_fraction must be in (0, 1), got {test_fraction}"
+                ))
+            }
             _ => Ok(()),
         }
     }

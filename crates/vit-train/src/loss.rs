@@ -79,8 +79,11 @@ impl DistillationLoss {
                 self.alpha
             ));
         }
-        if self.tau.is_nan() || self.tau <= 0.0 {
-            return Err(format!("distillation.tau must be > 0, got {}", self.tau));
+        if !(self.tau.is_finite() && self.tau > 0.0) {
+            return Err(format!(
+                "distillation.tau must be finite and > 0, got {}",
+                self.tau
+            ));
         }
         Ok(())
     }

@@ -218,7 +218,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_timms_and_validation_names_fields() {
+    fn defaults_are_deits_recipe_and_validation_names_fields() {
         let cfg = MixupConfig::default();
         assert_eq!(
             (cfg.mixup_alpha, cfg.cutmix_alpha, cfg.prob, cfg.switch_prob),

@@ -139,19 +139,21 @@ pub fn clip_coefficient(norm: f32, max_norm: f32) -> f32 {
     (max_norm / (norm + 1e-6)).min(1.0)
 }
 
-/// PyTorch's `clip_grad_norm_` over all of `module`'s gradients: scales them together so their
-/// global norm is at most `max_norm`; returns them and the norm before clipping.
+/// PyTorch's `clip_grad_norm_` over all of `module`'s gradients after multiplying them by
+/// `pre_scale`: scales them together so their global norm is at most `max_norm`; returns them and
+/// the (pre-scaled) norm before clipping.
 pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     mut grads: GradientsParams,
     max_norm: f32,
+    pre_scale: f32,
 ) -> (GradientsParams, f32) {
-    let norm = global_grad_norm(module, &grads);
+    let norm = global_grad_norm(module, &grads) * pre_scale;
     let mut scale = ScaleAndSplit::<B> {
         grads: &mut grads,
         no_decay: GradientsParams::new(),
         no_decay_ids: &HashSet::new(),
-        scale: clip_coefficient(norm, max_norm),
+        scale: pre_scale * clip_coefficient(norm, max_norm),
         _backend: std::marker::PhantomData,
     };
     module.visit(&mut scale);
@@ -178,12 +180,15 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for GroupedAdamW<
         <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,
     );
 
-    fn step(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
-        let mut scale = self.config.grad_scale;
-        if let Some(max_norm) = self.config.max_grad_norm {
-            let norm = global_grad_norm(&module, &grads) * scale;
-            scale *= clip_coefficient(norm, max_norm);
-        }
+    fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
+        let (mut grads, scale) = match self.config.max_grad_norm {
+            // Clip the mean gradient, as one device with the whole batch would.
+            Some(max_norm) => {
+                let (clipped, _) = clip_grad_norm(&module, grads, max_norm, self.config.grad_scale);
+                (clipped, 1.0)
+            }
+            None => (grads, self.config.grad_scale),
+        };
         let no_decay_ids = no_decay_ids(&module);
         let mut split = ScaleAndSplit::<B> {
             grads: &mut grads,

@@ -12,10 +12,10 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 /// Font family name under which the bundled font is registered.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
-/// Series colours, in order (a colour-blind-friendly "tab10"-like palette).
-const PALETTE: [RGBColor; 8] = [
+/// Series colours, in order (matplotlib's colour-blind-friendly "tab10").
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -24,6 +24,8 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// One named curve: `(x, y)` points, x being the epoch.

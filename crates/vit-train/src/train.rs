@@ -80,6 +80,8 @@ pub enum Start {
 struct Built<B: Backend> {
     config: ZooConfig,
     model: ZooModel<B>,
+    /// The checkpoint's preprocessing (with `init`).
+    pretrained_cfg: Option<vit_core::timm_folder::PretrainedCfg>,
     /// What loading pretrained weights did (fresh head, frozen backbone, …).
     report: Vec<String>,
     trainable_params: usize,
@@ -112,6 +114,7 @@ fn build_model<B: Backend>(
         return Ok(Built {
             config: model,
             model: net,
+            pretrained_cfg: None,
             report: Vec::new(),
             trainable_params,
         });
@@ -127,6 +130,7 @@ fn build_model<B: Backend>(
     report.extend(r.fresh.iter().map(|k| format!("fresh (new head): {k}")));
     report.extend(r.adapted.iter().map(|k| format!("adapted: {k}")));
     report.extend(r.ignored.iter().map(|k| format!("ignored: {k}")));
+    let pretrained_cfg = Some(loaded.pretrained_cfg);
     let mut model = loaded.config;
     let mut net = loaded.model;
     if let Some(rate) = config.drop_path_rate {
@@ -150,14 +154,17 @@ fn build_model<B: Backend>(
     Ok(Built {
         config: model,
         model: net,
+        pretrained_cfg,
         report,
         trainable_params,
     })
 }
 
-/// Loads the distillation teacher and checks it predicts the data set's classes.
+/// Loads the distillation teacher and checks it takes the student's input and predicts the
+/// data set's classes.
 fn build_teacher<B: Backend>(
     config: &TrainConfig,
+    input: [usize; 3],
     num_classes: usize,
     device: &B::Device,
 ) -> Result<Option<ZooModel<B>>, String> {
@@ -175,6 +182,14 @@ fn build_teacher<B: Backend>(
     };
     let teacher = load_model::<B>(&distillation.teacher, base, None, device)
         .map_err(|e| format!("distillation.teacher: {e}"))?;
+    if teacher.config.input_size() != input {
+        return Err(format!(
+            "distillation.teacher {} takes {:?} inputs ([channels, height, width]), the student \
+             {input:?}",
+            distillation.teacher.display(),
+            teacher.config.input_size()
+        ));
+    }
     if teacher.config.num_classes() != num_classes {
         return Err(format!(
             "distillation.teacher {} predicts {} classes, the data set has {num_classes}",
@@ -185,17 +200,29 @@ fn build_teacher<B: Backend>(
     Ok(Some(teacher.model.no_grad()))
 }
 
-/// `count` devices of the kind of `main` (indices counted up from it).
-fn devices_like<D: burn::tensor::backend::DeviceOps>(main: &D, count: usize) -> Vec<D> {
-    let id = main.id();
-    (0..count)
-        .map(|i| {
-            D::from_id(DeviceId {
-                type_id: id.type_id,
-                index_id: id.index_id + i as u16,
-            })
+/// `count` devices of the kind of `main` (indices counted up from it). A backend with one
+/// device that every index maps to (the CPU backends) gets `count` replicas of it — burn-train
+/// then runs them on parallel threads; a missing GPU is an error.
+fn devices_like<B: Backend>(main: &B::Device, count: usize) -> Result<Vec<B::Device>, String> {
+    use burn::tensor::backend::DeviceOps;
+    fn nth<D: DeviceOps>(id: DeviceId, i: usize) -> D {
+        D::from_id(DeviceId {
+            type_id: id.type_id,
+            index_id: id.index_id + i as u16,
         })
-        .collect()
+    }
+    let id = main.id();
+    let devices: Vec<B::Device> = (0..count).map(|i| nth(id, i)).collect();
+    let replicas = devices.iter().all(|d| d == main);
+    let available = B::device_count(id.type_id);
+    if !replicas && id.index_id as usize + count > available {
+        return Err(format!(
+            "devices is {count}, but the backend has {available} device(s) of this kind from \
+             index {}",
+            id.index_id
+        ));
+    }
+    Ok(devices)
 }
 
 /// Trains `config` on `device` (and the next `config.devices − 1` devices of its kind),
@@ -223,11 +250,13 @@ pub fn train<B: AutodiffBackend>(
         }
         Start::Resume => {
             let saved = TrainConfig::load(&paths.config())?;
-            if saved != *config {
+            let differing = differing_fields(&saved, config);
+            if !differing.is_empty() {
                 return Err(format!(
-                    "--resume continues the run's own config ({}); it differs from the one \
-                     given here",
-                    paths.config().display()
+                    "--resume continues the run's own config ({}); the one given here differs \
+                     in: {}",
+                    paths.config().display(),
+                    differing.join(", ")
                 ));
             }
             let last = last_complete_epoch(&paths.checkpoints()).ok_or_else(|| {
@@ -249,26 +278,34 @@ pub fn train<B: AutodiffBackend>(
         // head sized for the data).
         _ => build_model::<B>(config, 1, &device)?.config,
     };
+    config.validate(&probe)?;
     let input = probe.input_size();
-    config.data.validate(input[0])?;
     let data = config.data.load(input)?;
     let num_classes = data.class_names.len();
     let Built {
         config: model_config,
         model,
+        pretrained_cfg: checkpoint_cfg,
         report: init_report,
         trainable_params,
     } = build_model::<B>(config, num_classes, &device)?;
-    config.validate(&model_config)?;
+    // Normalise as the checkpoint was trained when the config leaves mean/std empty.
+    let (mean, std) = match &checkpoint_cfg {
+        Some(cfg) if config.mean.is_empty() => (
+            cfg.mean.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+            cfg.std.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+        ),
+        _ => (config.mean.clone(), config.std.clone()),
+    };
     if start == Start::Fresh {
         let text = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
         vit_core::config_file::write_atomic(&paths.config(), text.as_bytes())
             .map_err(|e| format!("{}: {e}", paths.config().display()))?;
     }
-    let teacher = build_teacher::<B>(config, num_classes, &device)?;
+    let teacher = build_teacher::<B>(config, input, num_classes, &device)?;
 
     let [_, h, w] = input;
-    let batcher = ImageBatcher::new([h, w], config.mean.clone(), config.std.clone());
+    let batcher = ImageBatcher::new([h, w], mean.clone(), std.clone());
     let train_batcher = batcher.clone().with_augment(
         config.augment.clone(),
         num_classes,
@@ -316,7 +353,9 @@ pub fn train<B: AutodiffBackend>(
     let hook_paths = paths.clone();
     let renderer = EpochRenderer::new(first_epoch, config.epochs, history.clone()).on_epoch(
         Box::new(move |history| {
-            if let Err(e) = write_logs(&hook_paths, history) {
+            if let Err(e) =
+                write_logs(&hook_paths, history).and_then(|()| write_plot(&hook_paths, history))
+            {
                 eprintln!("warning: {e}");
             }
         }),
@@ -348,7 +387,7 @@ pub fn train<B: AutodiffBackend>(
     if config.devices > 1 {
         training = training.with_training_strategy(
             ExecutionStrategy::MultiDevice(
-                devices_like(&device, config.devices),
+                devices_like::<B>(&device, config.devices)?,
                 MultiDeviceOptim::OptimMainDevice,
             )
             .into(),
@@ -369,13 +408,14 @@ pub fn train<B: AutodiffBackend>(
         &batcher,
         &test_device,
     )?;
-    // Preprocess as the training did: resize (bilinear) straight to the input, no crop.
+    // Preprocess as the training did: squash (bilinear) straight to the input, no crop.
     let mut pretrained_cfg = model_config.default_pretrained_cfg();
     pretrained_cfg.input_size = input;
     pretrained_cfg.crop_pct = 1.0;
+    pretrained_cfg.crop_mode = "squash".into();
     pretrained_cfg.interpolation = "bilinear".into();
-    pretrained_cfg.mean = config.mean.iter().map(|&v| v as f64).collect();
-    pretrained_cfg.std = config.std.iter().map(|&v| v as f64).collect();
+    pretrained_cfg.mean = mean.iter().map(|&v| v as f64).collect();
+    pretrained_cfg.std = std.iter().map(|&v| v as f64).collect();
     let history = history.lock().map_err(|e| e.to_string())?.clone();
     let epochs_run = history.last().map_or(0, |r| r.epoch);
     let saved = PretrainedModel {
@@ -388,6 +428,9 @@ pub fn train<B: AutodiffBackend>(
     };
     saved.save(&paths.model()).map_err(|e| e.to_string())?;
     write_logs(&paths, &history)?;
+    if let Err(e) = write_plot(&paths, &history) {
+        eprintln!("warning: no plot: {e}");
+    }
     Ok(TrainSummary {
         test_accuracy,
         per_class,
@@ -400,6 +443,19 @@ pub fn train<B: AutodiffBackend>(
         plot: paths.plot(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The top-level fields in which two configs differ.
+fn differing_fields(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return vec!["(unreadable)".into()];
+    };
+    a.iter()
+        .filter(|(key, value)| b.get(*key) != Some(value))
+        .map(|(key, _)| key.clone())
+        .collect()
 }
 
 /// Top-1 accuracy over `items` and per class.
@@ -457,15 +513,20 @@ fn read_history(path: &Path, first_epoch: usize) -> Result<Vec<EpochRecord>, Str
     Ok(history)
 }
 
-/// Writes the per-epoch metrics (CSV and JSON) and the curves (PNG), each atomically.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    vit_core::config_file::write_atomic(path, bytes)
+        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+}
+
+/// Writes the per-epoch metrics (CSV and JSON), each atomically.
 pub fn write_logs(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), String> {
-    let write = |path: &Path, bytes: &[u8]| {
-        vit_core::config_file::write_atomic(path, bytes)
-            .map_err(|e| format!("{}: cannot write: {e}", path.display()))
-    };
     write(&paths.log(), metrics_csv(history).as_bytes())?;
     let json = serde_json::to_string_pretty(history).map_err(|e| e.to_string())?;
-    write(&paths.history(), json.as_bytes())?;
+    write(&paths.history(), json.as_bytes())
+}
+
+/// Draws the curves (PNG), atomically.
+pub fn write_plot(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), String> {
     write(&paths.plot(), &curves_png(history)?)
 }
 
@@ -521,8 +582,10 @@ pub fn curves_png(history: &[EpochRecord]) -> Result<Vec<u8>, String> {
     };
     let panels = [
         Panel {
-            title: "Loss".into(),
-            y_label: "cross-entropy".into(),
+            // The training loss is the optimised one (label smoothing, Mixup, distillation);
+            // the validation loss is plain cross-entropy.
+            title: "Loss (train: as optimised; valid: cross-entropy)".into(),
+            y_label: "loss".into(),
             series: vec![
                 series("train", "train", "Loss", 1.0),
                 series("valid", "valid", "Loss", 1.0),

@@ -9,13 +9,11 @@
 //! uniform, dark = low, yellow = high). Small inputs such as 16×16 digits are
 //! scaled up (nearest neighbour) to about 256 px so the figures stay readable.
 
-use crate::plot::{ensure_font, render_png};
+use crate::plot::{FONT, PALETTE, ensure_font, render_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// Font family registered by [`ensure_font`].
-const FONT: &str = "sans-serif";
 /// Longest side, in pixels, images are displayed at.
 const DISPLAY: usize = 256;
 /// Outer margin of every figure.
@@ -44,20 +42,6 @@ const VIRIDIS: [[u8; 3]; 9] = [
     [92, 200, 99],
     [170, 220, 50],
     [253, 231, 37],
-];
-
-/// Dot colours of the attention-distance plot (matplotlib's "tab10").
-const TAB10: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
 ];
 
 /// The drawing surface handed out by [`render_png`].
@@ -457,7 +441,7 @@ pub fn overlay_panels_png(
     )
 }
 
-/// The ViT paper's position-embedding similarity figure (Fig. 10 of Dosovitskiy et al.).
+/// The ViT paper's position-embedding similarity figure (Fig. 7, centre of Dosovitskiy et al.).
 ///
 /// `maps` is the `[gh*gw, gh*gw]` matrix of cosine similarities between the
 /// patch position embeddings (`vit_core::attention_maps::cosine_similarity_matrix`).
@@ -584,8 +568,8 @@ pub fn attention_distance_png(
         .flatten()
         .fold(max_distance, |m, &d| m.max(d * 1.05));
     let colour = |h: usize| -> RGBColor {
-        if heads <= TAB10.len() {
-            TAB10[h]
+        if heads <= PALETTE.len() {
+            PALETTE[h]
         } else {
             // More heads than tab10 colours: evenly spaced hues instead.
             let (r, g, b) = HSLColor(h as f64 / heads as f64 * 0.9, 0.7, 0.45).rgb();

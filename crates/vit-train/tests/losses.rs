@@ -162,7 +162,7 @@ fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
     );
     let c = vit_train::optimizer::clip_coefficient(norm, 1.0);
     assert!((c - 1.0 / (norm + 1e-6)).abs() < 1e-9);
-    let (clipped, before) = clip_grad_norm(&model, grads, 1.0);
+    let (clipped, before) = clip_grad_norm(&model, grads, 1.0, 1.0);
     assert_eq!(before, norm);
     let after = global_grad_norm(&model, &clipped);
     assert!(
@@ -170,7 +170,11 @@ fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
         "clipped to the max norm: {after}"
     );
     // Every gradient scaled by the same factor: still constant, now 2·c.
-    let (unchanged, _) = clip_grad_norm(&model, clipped, 10.0);
+    let (unchanged, _) = clip_grad_norm(&model, clipped, 10.0, 1.0);
     let again = global_grad_norm(&model, &unchanged);
     assert!((again - after).abs() < 1e-6, "below the max: untouched");
+    // Two devices' summed gradients are halved first, then clipped as one mean gradient.
+    let (halved, pre) = clip_grad_norm(&model, constant_grads(&model, 2.0), 1e9, 0.5);
+    assert!((pre - norm / 2.0).abs() / norm < 1e-5);
+    assert!((global_grad_norm(&model, &halved) - norm / 2.0).abs() / norm < 1e-5);
 }

@@ -110,6 +110,24 @@ fn colour_folder(root: &Path) {
 }
 
 #[test]
+fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
+    let dir = common::temp_dir("empty-split");
+    colour_folder(&dir);
+    let spec = DataSpec::ImageFolder {
+        train: dir.clone(),
+        test: None,
+        test_fraction: 0.01,
+        on_unreadable: vit_train::image_folder::OnUnreadable::Skip,
+    };
+    let err = spec.load([3, 24, 24]).unwrap_err();
+    assert!(
+        err.contains("test split") && err.contains("test_fraction"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head() {
     let dir = common::temp_dir("finetune");
     colour_folder(&dir.join("images"));
@@ -125,8 +143,9 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
         test_fraction: 0.25,
         on_unreadable: vit_train::image_folder::OnUnreadable::Skip,
     };
-    config.mean = vec![0.5; 3];
-    config.std = vec![0.5; 3];
+    // Empty: normalise as the checkpoint's pretrained_cfg says (0.5 for this fixture).
+    config.mean = Vec::new();
+    config.std = Vec::new();
     config.batch_size = 6;
     config.lr = 1e-2;
     let out = dir.join("run");
@@ -149,6 +168,11 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
         Some(&["blue".to_string(), "red".to_string()][..])
     );
     assert_eq!(tuned.config.num_classes(), 2);
+    assert_eq!(
+        tuned.pretrained_cfg.mean,
+        vec![0.5; 3],
+        "the checkpoint's normalisation"
+    );
     let original =
         load_model::<B>(&fixture("vit_p4_d3_h4"), None, Some(2), &Default::default()).unwrap();
     let (before, after) = (param_values(&original.model), param_values(&tuned.model));

@@ -66,7 +66,6 @@ fn schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor() {
 fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
     let mut value = serde_json::to_value(TrainConfig::digits_default()).unwrap();
     value["epoch"] = serde_json::json!(3);
-    value["augment"]["mixup"] = serde_json::json!({"alpha": 0.2});
     let dir = std::env::temp_dir().join(format!("vit-train-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.json");
@@ -77,6 +76,7 @@ fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
         "{err}"
     );
     value.as_object_mut().unwrap().remove("epoch");
+    value["augment"]["mixup"] = serde_json::json!({"alpha": 0.2});
     std::fs::write(&path, value.to_string()).unwrap();
     let err = TrainConfig::load(&path).unwrap_err();
     assert!(err.contains("unknown field `alpha`"), "{err}");

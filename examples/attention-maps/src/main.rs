@@ -12,6 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use vit_core::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
+use vit_core::config_file::write_atomic;
 use vit_train::digits::{DigitsDataset, Split};
 use vit_train::viz;
 use vit_variants::zoo::load_model;
@@ -78,17 +79,17 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let rollout = attention_rollout(&layers, heads, tokens)?;
     let map = class_token_map(&rollout[..tokens], weights.num_prefix, weights.grid)?;
     let title = format!("digit {}: attention rollout", digit.label);
-    std::fs::write(
-        out.join("rollout.png"),
-        viz::heatmap_overlay_png(&title, &rgb, [h, w], &map, weights.grid)?,
+    write_atomic(
+        &out.join("rollout.png"),
+        &viz::heatmap_overlay_png(&title, &rgb, [h, w], &map, weights.grid)?,
     )?;
 
     // How similar each patch's position embedding is to the others'.
     let pos = model.model.patch_positions()?;
     let similarity = cosine_similarity_matrix(&pos.vectors, pos.grid[0] * pos.grid[1], pos.dim)?;
-    std::fs::write(
-        out.join("pos_embed.png"),
-        viz::similarity_grid_png("Position embedding similarity", &similarity, pos.grid)?,
+    write_atomic(
+        &out.join("pos_embed.png"),
+        &viz::similarity_grid_png("Position embedding similarity", &similarity, pos.grid)?,
     )?;
 
     // How far each head looks, per layer (one image here; `vit attention-distance` averages).
@@ -106,9 +107,9 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let diagonal = ((h * h + w * w) as f32).sqrt();
-    std::fs::write(
-        out.join("attention_distance.png"),
-        viz::attention_distance_png("Mean attention distance", &distances, diagonal)?,
+    write_atomic(
+        &out.join("attention_distance.png"),
+        &viz::attention_distance_png("Mean attention distance", &distances, diagonal)?,
     )?;
     println!(
         "wrote 8 digit PNGs, rollout.png, pos_embed.png and attention_distance.png to {}",

@@ -44,13 +44,14 @@ fn main() {
         test_fraction: 0.2,
         on_unreadable: OnUnreadable::Skip,
     };
-    // Fine-tuning recipe: short, small learning rate, the checkpoint's normalisation.
+    // Fine-tuning recipe: short, small learning rate, the checkpoint's normalisation (empty
+    // mean/std = the folder's pretrained_cfg).
     config.epochs = 10;
     config.warmup_epochs = 1;
     config.lr = if freeze { 1e-2 } else { 5e-5 };
     config.batch_size = 16;
-    config.mean = vec![0.5; 3];
-    config.std = vec![0.5; 3];
+    config.mean = Vec::new();
+    config.std = Vec::new();
     config.augment.hflip = true;
     config.augment.crop_padding = 0;
     config.augment.random_resized_crop = Some(vit_train::augment::RandomResizedCropConfig {
