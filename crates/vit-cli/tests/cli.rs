@@ -1,18 +1,8 @@
 //! The `vit` binary as a user runs it.
 
-use std::process::Command;
+mod common;
 
-fn vit(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vit"))
-        .args(args)
-        .output()
-        .expect("the vit binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::vit;
 
 #[test]
 fn models_prints_every_preset_with_timms_parameter_count() {

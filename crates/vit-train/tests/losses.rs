@@ -178,3 +178,57 @@ fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
     assert!((pre - norm / 2.0).abs() / norm < 1e-5);
     assert!((global_grad_norm(&model, &halved) - norm / 2.0).abs() / norm < 1e-5);
 }
+
+#[test]
+fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
+    use vit_train::batcher::ImageBatch;
+    use vit_train::classifier::{Classifier, LossSettings};
+    use vit_variants::deit::DeitConfig;
+    use vit_variants::zoo::{ZooConfig, ZooModel};
+    let device = Default::default();
+    let vit = VisionTransformerConfig::new()
+        .with_img_size([8, 8])
+        .with_patch_size(4)
+        .with_in_chans(1)
+        .with_num_classes(3)
+        .with_embed_dim(8)
+        .with_depth(1)
+        .with_num_heads(2);
+    let student = ZooConfig::Deit(DeitConfig::new(vit.clone()))
+        .try_init::<AB>(&device)
+        .unwrap();
+    let teacher = ZooConfig::Vit(vit).try_init::<AB>(&device).unwrap();
+    let images =
+        Tensor::<AB, 4>::random([4, 1, 8, 8], burn::tensor::Distribution::Default, &device);
+    let labels = Tensor::<AB, 1, Int>::from_data([0, 1, 2, 1], &device);
+    let distillation = DistillationLoss {
+        kind: DistillationKind::Soft,
+        alpha: 0.4,
+        tau: 3.0,
+    };
+    let ZooModel::Deit(deit) = &student else {
+        unreachable!()
+    };
+    let (cls, dist) = deit.forward_train(images.clone());
+    let base = CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(cls, labels.clone());
+    let expected = distillation.forward(base, dist, teacher.forward(images.clone()));
+    let classifier = Classifier {
+        model: student,
+        teacher: Some(teacher),
+        loss: LossSettings {
+            label_smoothing: 0.0,
+            distillation: Some(distillation),
+        },
+    };
+    let batch = ImageBatch {
+        images,
+        labels,
+        targets: None,
+        seed: 0,
+    };
+    let (loss, _) = classifier.training_loss(&batch);
+    let (got, want): (f32, f32) = (loss.into_scalar(), expected.into_scalar());
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+}
