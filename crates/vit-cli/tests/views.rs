@@ -5,7 +5,13 @@
 use std::path::{Path, PathBuf};
 mod common;
 
-use common::vit;
+/// `vit` on the CPU backend: the WGPU path of the same model code is covered by
+/// `wgpu_parity.rs`, and lavapipe would make these runs slow.
+fn vit(args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["--backend", "ndarray"];
+    all.extend_from_slice(args);
+    common::vit(&all)
+}
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
