@@ -234,3 +234,35 @@ fn forward_reports_bad_inputs_by_name() {
     }
     assert!(!out.exists(), "nothing is written on failure");
 }
+
+#[test]
+fn train_overrides_fields_and_names_the_unknown_ones() {
+    let (ok, stdout, stderr) = vit(&[
+        "train",
+        "--print-config",
+        "--epochs",
+        "7",
+        "--set",
+        "augment.hflip=true",
+        "--set",
+        "grad_clip=1.5",
+    ]);
+    assert!(ok, "{stderr}");
+    let config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(config["epochs"], 7);
+    assert_eq!(config["augment"]["hflip"], true);
+    assert_eq!(config["grad_clip"], 1.5);
+    let (ok, _, stderr) = vit(&["train", "--print-config", "--set", "augment.flip=true"]);
+    assert!(
+        !ok && stderr.contains("flip") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = vit(&["train", "--print-config", "--set", "lr"]);
+    assert!(!ok && stderr.contains("FIELD=VALUE"), "{stderr}");
+    let empty = std::env::temp_dir().join(format!("vit-cli-resume-{}", std::process::id()));
+    let (ok, _, stderr) = vit(&["train", "--resume", "-o", &empty.display().to_string()]);
+    assert!(
+        !ok && stderr.contains("train_config.json"),
+        "nothing to resume: {stderr}"
+    );
+}
