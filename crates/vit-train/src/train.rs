@@ -165,9 +165,10 @@ fn build_model<B: Backend>(
 fn build_teacher<B: Backend>(
     config: &TrainConfig,
     input: [usize; 3],
-    num_classes: usize,
+    class_names: &[String],
     device: &B::Device,
 ) -> Result<Option<ZooModel<B>>, String> {
+    let num_classes = class_names.len();
     let Some(distillation) = &config.distillation else {
         return Ok(None);
     };
@@ -195,6 +196,15 @@ fn build_teacher<B: Backend>(
             "distillation.teacher {} predicts {} classes, the data set has {num_classes}",
             distillation.teacher.display(),
             teacher.config.num_classes()
+        ));
+    }
+    if let Some(names) = &teacher.label_names
+        && names != class_names
+    {
+        return Err(format!(
+            "distillation.teacher {} names its classes {names:?}, the data set {class_names:?} \
+             (same classes in the same order needed)",
+            distillation.teacher.display()
         ));
     }
     Ok(Some(teacher.model.no_grad()))
@@ -302,7 +312,7 @@ pub fn train<B: AutodiffBackend>(
         vit_core::config_file::write_atomic(&paths.config(), text.as_bytes())
             .map_err(|e| format!("{}: {e}", paths.config().display()))?;
     }
-    let teacher = build_teacher::<B>(config, input, num_classes, &device)?;
+    let teacher = build_teacher::<B>(config, input, &data.class_names, &device)?;
 
     let [_, h, w] = input;
     let batcher = ImageBatcher::new([h, w], mean.clone(), std.clone());
