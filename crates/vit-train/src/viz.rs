@@ -127,28 +127,10 @@ fn min_max(map: &[f32]) -> (Vec<f32>, f32, f32) {
     (scaled, lo, hi)
 }
 
-/// Bilinear up-sampling of a `[gh, gw]` map to `[dh, dw]`, pixel centres aligned.
-fn upsample_bilinear(map: &[f32], [gh, gw]: [usize; 2], [dh, dw]: [usize; 2]) -> Vec<f32> {
-    // Source coordinate and the two neighbours to blend, per output index.
-    let axis = |g: usize, d: usize| -> Vec<(usize, usize, f32)> {
-        (0..d)
-            .map(|i| {
-                let s = ((i as f32 + 0.5) * g as f32 / d as f32 - 0.5).clamp(0.0, (g - 1) as f32);
-                let i0 = s as usize;
-                (i0, (i0 + 1).min(g - 1), s - i0 as f32)
-            })
-            .collect()
-    };
-    let (ys, xs) = (axis(gh, dh), axis(gw, dw));
-    let mut out = Vec::with_capacity(dh * dw);
-    for &(y0, y1, fy) in &ys {
-        for &(x0, x1, fx) in &xs {
-            let top = map[y0 * gw + x0] * (1.0 - fx) + map[y0 * gw + x1] * fx;
-            let bottom = map[y1 * gw + x0] * (1.0 - fx) + map[y1 * gw + x1] * fx;
-            out.push(top * (1.0 - fy) + bottom * fy);
-        }
-    }
-    out
+/// Bilinear up-sampling of a `[gh, gw]` map to `[dh, dw]`, pixel centres aligned (the
+/// resize the data sets use).
+fn upsample_bilinear(map: &[f32], grid: [usize; 2], size: [usize; 2]) -> Vec<f32> {
+    crate::resize::resize_bilinear(map, 1, grid, size)
 }
 
 /// The displayed image with `heat` (already in `[0, 1]`) coloured and blended over it.
