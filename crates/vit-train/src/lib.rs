@@ -16,6 +16,7 @@ pub mod classifier;
 pub mod config;
 pub mod data;
 pub mod digits;
+pub mod early_stopping;
 pub mod epoch_data;
 pub mod finetune;
 pub mod image_folder;

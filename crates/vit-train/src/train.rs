@@ -10,18 +10,15 @@ use std::time::Instant;
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend, DeviceId};
-use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
-use burn::train::{
-    ExecutionStrategy, Learner, MetricEarlyStoppingStrategy, MultiDeviceOptim, StoppingCondition,
-    SupervisedTraining,
-};
+use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel, load_model, zoo_preset};
 
 use crate::batcher::{ImageBatch, ImageBatcher};
 use crate::checkpoint::{AtomicRecorder, last_complete_epoch};
 use crate::classifier::{Classifier, LossSettings};
 use crate::config::{RunPaths, TrainConfig};
+use crate::early_stopping::ValidLossPatience;
 use crate::epoch_data::{EpochShuffled, InOrder};
 use crate::finetune::freeze_backbone;
 use crate::image_item::ImageItem;
@@ -386,13 +383,21 @@ pub fn train<B: AutodiffBackend>(
         training = training.checkpoint(first_epoch - 1);
     }
     if let Some(patience) = config.early_stopping_patience {
-        training = training.early_stopping(MetricEarlyStoppingStrategy::new(
-            &LossMetric::<B>::new(),
-            Aggregate::Mean,
-            Direction::Lowest,
-            Split::Valid,
-            StoppingCondition::NoImprovementSince { n_epochs: patience },
-        ));
+        // Patience counts from the best epoch of the whole run, also across a resume.
+        let earlier = history.lock().map_err(|e| e.to_string())?.clone();
+        let strategy = ValidLossPatience::new(patience, &earlier);
+        if let Some(last) = earlier.last()
+            && strategy.stopped_at(last.epoch)
+        {
+            return Err(format!(
+                "the run in {} stopped early at epoch {} (no better validation loss since epoch \
+                 {}): nothing to resume",
+                out.display(),
+                last.epoch,
+                strategy.best_epoch()
+            ));
+        }
+        training = training.early_stopping(strategy);
     }
     if config.devices > 1 {
         training = training.with_training_strategy(

@@ -236,3 +236,30 @@ fn shuffling_depends_on_seed_and_epoch_only_so_a_resume_sees_the_same_order() {
     original.sort();
     assert_eq!(labels, original, "a permutation");
 }
+
+#[test]
+fn early_stopping_patience_counts_from_the_best_epoch_of_the_logged_history() {
+    use vit_train::early_stopping::ValidLossPatience;
+    use vit_train::progress::EpochRecord;
+    let record = |epoch, loss| EpochRecord {
+        epoch,
+        valid: [("Loss".to_string(), loss)].into(),
+        ..Default::default()
+    };
+    // Best at epoch 2; the resumed run sees epoch 4 (no better): 2 epochs without improvement.
+    let history = [record(1, 1.0), record(2, 0.5), record(3, 0.7)];
+    let mut resumed = ValidLossPatience::new(2, &history);
+    assert_eq!(resumed.best_epoch(), 2);
+    assert!(!resumed.stopped_at(3));
+    assert!(
+        resumed.observe(4, 0.6),
+        "stops: nothing better since epoch 2"
+    );
+    let mut fresh = ValidLossPatience::new(2, &[]);
+    assert!(!fresh.observe(1, 1.0) && !fresh.observe(2, 0.9) && !fresh.observe(3, 0.95));
+    assert!(fresh.observe(4, 0.91));
+    assert!(
+        ValidLossPatience::new(1, &history).stopped_at(3),
+        "already stopped at epoch 3"
+    );
+}
