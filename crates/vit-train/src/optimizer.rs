@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use burn::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, MultiGradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, Record};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use vit_core::state_dict::{TorchParam, torch_param_ids};
@@ -55,6 +56,8 @@ pub struct GroupedAdamW<M: AutodiffModule<B>, B: AutodiffBackend> {
     decay: OptimizerAdaptor<AdamW, M, B>,
     no_decay: OptimizerAdaptor<AdamW, M, B>,
     config: GroupedAdamWConfig,
+    /// Where the module lives (seen at the first step), for the checkpoint copy.
+    device: Option<B::Device>,
 }
 
 impl<M: AutodiffModule<B>, B: AutodiffBackend> GroupedAdamW<M, B> {
@@ -71,6 +74,7 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> GroupedAdamW<M, B> {
             decay: adamw(config.weight_decay),
             no_decay: adamw(0.0),
             config,
+            device: None,
         }
     }
 }
@@ -181,6 +185,9 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for GroupedAdamW<
     );
 
     fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
+        if self.device.is_none() {
+            self.device = module.devices().into_iter().next();
+        }
         let (mut grads, scale) = match self.config.max_grad_norm {
             // Clip the mean gradient, as one device with the whole batch would.
             Some(max_norm) => {
@@ -214,7 +221,15 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for GroupedAdamW<
     }
 
     fn to_record(&self) -> Self::Record {
-        (self.decay.to_record(), self.no_decay.to_record())
+        let record = (self.decay.to_record(), self.no_decay.to_record());
+        // burn-train writes checkpoints on another thread. Handing it tensors shared with the
+        // live optimiser state made Burn 0.21's fusion runtime (WGPU, CUDA) lose tensor handles
+        // ("Should have handle for tensor" in 2 of 4 WGPU runs); a copy made here, on the training
+        // thread, shares nothing.
+        match &self.device {
+            Some(device) => Record::from_item(record.into_item::<FullPrecisionSettings>(), device),
+            None => record,
+        }
     }
 
     fn load_record(mut self, (decay, no_decay): Self::Record) -> Self {
