@@ -8,7 +8,7 @@ use vit_core::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
 use vit_core::config_file::write_atomic;
-use vit_variants::inspect::AttentionWeights;
+use vit_variants::inspect::{AttentionWeights, ImageAttention};
 use vit_variants::zoo::PretrainedModel;
 
 use crate::backend::BackendJob;
@@ -30,20 +30,6 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 fn stem(path: &Path) -> String {
     path.file_stem()
         .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned())
-}
-
-/// Every layer's attention for one image, each `[heads, tokens, tokens]` flattened.
-fn per_layer<B: Backend>(
-    weights: &AttentionWeights<B>,
-) -> Result<(Vec<Vec<f32>>, usize, usize), Error> {
-    let [_, heads, tokens, _] = weights.layers[0].dims();
-    let layers = weights
-        .layers
-        .iter()
-        .map(|a| a.clone().into_data().convert::<f32>().into_vec::<f32>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{e:?}"))?;
-    Ok((layers, heads, tokens))
 }
 
 /// Runs one image through the model keeping the attention.
@@ -96,7 +82,11 @@ impl BackendJob for AttentionView {
         for path in &self.images {
             let input = load_image(path, &model)?;
             let weights = attend(&model, &input, &device)?;
-            let (layers, heads, tokens) = per_layer(&weights)?;
+            let ImageAttention {
+                layers,
+                heads,
+                tokens,
+            } = weights.image(0)?;
             let (prefix, grid) = (weights.num_prefix, weights.grid);
             let rollout = attention_rollout(&layers, heads, tokens)?;
             let rollout_map = class_token_map(
@@ -203,7 +193,11 @@ impl BackendJob for DistanceView {
             let input = load_image(path, &model)?;
             size = input.size;
             let weights = attend(&model, &input, &device)?;
-            let (layers, heads, tokens) = per_layer(&weights)?;
+            let ImageAttention {
+                layers,
+                heads,
+                tokens,
+            } = weights.image(0)?;
             for (l, layer) in layers.iter().enumerate() {
                 let d = mean_attention_distance(
                     layer,

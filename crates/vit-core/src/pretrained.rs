@@ -113,6 +113,53 @@ impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
     }
 }
 
+/// What a model path is, with the architecture it names: the one place that tells a saved
+/// folder, a timm folder and a bare weights file apart.
+enum Source<C> {
+    /// A folder written by [`Pretrained::save`].
+    Saved(ModelCard, C),
+    /// A timm / Hugging Face folder.
+    Timm(TimmFolder, C),
+    /// A bare weights file, built as `base`.
+    Bare(C),
+}
+
+impl<C: ModelFamily> Source<C> {
+    fn open(path: &Path, base: Option<C>) -> Result<Self> {
+        if path.is_dir() {
+            if base.is_some() {
+                return Err(VitError::ModelFolder {
+                    path: path.to_path_buf(),
+                    message: "a model folder describes its own architecture; a preset or config \
+                              file is only for bare weight files"
+                        .into(),
+                });
+            }
+            if ModelCard::is_model_folder(path) {
+                let card = ModelCard::read(path)?;
+                let config = C::from_card(&card.family, &card.config, &path.join(MODEL_CARD_FILE))?;
+                return Ok(Self::Saved(card, config));
+            }
+            let folder = TimmFolder::open(path)?;
+            let config = C::from_timm(&folder.config)?;
+            return Ok(Self::Timm(folder, config));
+        }
+        base.map(Self::Bare).ok_or_else(|| VitError::Checkpoint {
+            path: path.to_path_buf(),
+            message: "a bare weights file does not say which model it is: give a preset or a \
+                      config file (or the model folder it came in)"
+                .into(),
+        })
+    }
+}
+
+/// The architecture [`load_pretrained`] would build for `path`, without reading any weights.
+pub fn read_architecture<C: ModelFamily>(path: &Path, base: Option<C>) -> Result<C> {
+    Ok(match Source::open(path, base)? {
+        Source::Saved(_, config) | Source::Timm(_, config) | Source::Bare(config) => config,
+    })
+}
+
 /// Loads a model from `path`:
 /// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
 /// - a folder we saved (`model.json` + `model.bpk`);
@@ -127,28 +174,12 @@ pub fn load_pretrained<C: ModelFamily, B: Backend>(
     num_classes: Option<usize>,
     device: &B::Device,
 ) -> Result<Pretrained<C, B>> {
-    if path.is_dir() {
-        if base.is_some() {
-            return Err(VitError::ModelFolder {
-                path: path.to_path_buf(),
-                message: "a model folder describes its own architecture; a preset or config \
-                          file is only for bare weight files"
-                    .into(),
-            });
+    let mut config = match Source::open(path, base)? {
+        Source::Saved(card, config) => return load_saved(path, card, config, num_classes, device),
+        Source::Timm(folder, config) => {
+            return load_timm_folder(path, folder, config, num_classes, device);
         }
-        return if ModelCard::is_model_folder(path) {
-            load_saved(path, num_classes, device)
-        } else {
-            load_timm_folder(path, num_classes, device)
-        };
-    }
-    let Some(mut config) = base else {
-        return Err(VitError::Checkpoint {
-            path: path.to_path_buf(),
-            message: "a bare weights file does not say which model it is: give a preset or a \
-                      config file (or the model folder it came in)"
-                .into(),
-        });
+        Source::Bare(config) => config,
     };
     let pretrained_cfg = config.default_pretrained_cfg();
     let source = path.display().to_string();
@@ -183,11 +214,11 @@ pub fn load_pretrained<C: ModelFamily, B: Backend>(
 /// Loads a folder written by [`Pretrained::save`].
 fn load_saved<C: ModelFamily, B: Backend>(
     dir: &Path,
+    card: ModelCard,
+    config: C,
     num_classes: Option<usize>,
     device: &B::Device,
 ) -> Result<Pretrained<C, B>> {
-    let card = ModelCard::read(dir)?;
-    let config = C::from_card(&card.family, &card.config, &dir.join(MODEL_CARD_FILE))?;
     let model = load_weights(config.build::<B>(device)?, &weights_path(dir))?;
     let mut loaded = Pretrained {
         model,
@@ -205,11 +236,11 @@ fn load_saved<C: ModelFamily, B: Backend>(
 /// a new head), then the weights.
 fn load_timm_folder<C: ModelFamily, B: Backend>(
     dir: &Path,
+    folder: TimmFolder,
+    mut config: C,
     num_classes: Option<usize>,
     device: &B::Device,
 ) -> Result<Pretrained<C, B>> {
-    let folder = TimmFolder::open(dir)?;
-    let mut config = C::from_timm(&folder.config)?;
     let mut label_names = folder.config.label_names.clone();
     if let Some(n) = num_classes.filter(|n| *n != config.num_classes()) {
         config.set_num_classes(n);

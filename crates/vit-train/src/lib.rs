@@ -21,6 +21,7 @@ pub mod epoch_data;
 pub mod finetune;
 pub mod image_folder;
 pub mod image_item;
+pub mod logs;
 pub mod loss;
 pub mod mixup;
 pub mod optimizer;

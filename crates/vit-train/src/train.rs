@@ -12,6 +12,7 @@ use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend, DeviceId};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
+use vit_core::pretrained::read_architecture;
 use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel, load_model, zoo_preset};
 
 use crate::batcher::{ImageBatch, ImageBatcher};
@@ -22,8 +23,8 @@ use crate::early_stopping::ValidLossPatience;
 use crate::epoch_data::{EpochShuffled, InOrder};
 use crate::finetune::freeze_backbone;
 use crate::image_item::ImageItem;
+use crate::logs::{read_history, write_logs, write_plot};
 use crate::optimizer::{GroupedAdamW, GroupedAdamWConfig};
-use crate::plot::{Panel, Series, line_panels_png};
 use crate::progress::{EpochRecord, EpochRenderer};
 use crate::schedule::WarmupCosine;
 
@@ -73,6 +74,8 @@ pub enum Start {
     Resume,
 }
 
+const NO_MODEL: &str = "the config needs `model` (an architecture) or `init` (pretrained weights)";
+
 /// The model a run trains.
 struct Built<B: Backend> {
     config: ZooConfig,
@@ -93,10 +96,7 @@ fn build_model<B: Backend>(
 ) -> Result<Built<B>, String> {
     let err = |e: vit_core::VitError| e.to_string();
     let Some(init) = &config.init else {
-        let mut model = config
-            .model
-            .clone()
-            .ok_or("the config needs `model` (an architecture) or `init` (pretrained weights)")?;
+        let mut model = config.model.clone().ok_or(NO_MODEL)?;
         if model.num_classes() != num_classes {
             return Err(format!(
                 "model.config.num_classes is {}, the data set has {num_classes} classes",
@@ -281,9 +281,11 @@ pub fn train<B: AutodiffBackend>(
     // The architecture decides the input size, which the data set is loaded at.
     let probe = match (&config.model, &config.init) {
         (Some(model), None) => model.clone(),
-        // Fine-tuning: the checkpoint names the architecture (loaded once more below, with the
-        // head sized for the data).
-        _ => build_model::<B>(config, 1, &device)?.config,
+        // Fine-tuning: the checkpoint names the architecture (read without its weights).
+        (base, Some(init)) => {
+            read_architecture(&init.from, base.clone()).map_err(|e| format!("init.from: {e}"))?
+        }
+        (None, None) => return Err(NO_MODEL.into()),
     };
     config.validate(&probe)?;
     let input = probe.input_size();
@@ -515,106 +517,4 @@ pub fn evaluate<B: Backend>(
         })
         .collect();
     Ok((right as f64 / all.max(1) as f64, per_class))
-}
-
-/// The history of the epochs before `first_epoch` from a run's `metrics.json`.
-fn read_history(path: &Path, first_epoch: usize) -> Result<Vec<EpochRecord>, String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Ok(Vec::new());
-    };
-    let mut history: Vec<EpochRecord> =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    history.retain(|r| r.epoch < first_epoch);
-    Ok(history)
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    vit_core::config_file::write_atomic(path, bytes)
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
-}
-
-/// Writes the per-epoch metrics (CSV and JSON), each atomically.
-pub fn write_logs(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), String> {
-    write(&paths.log(), metrics_csv(history).as_bytes())?;
-    let json = serde_json::to_string_pretty(history).map_err(|e| e.to_string())?;
-    write(&paths.history(), json.as_bytes())
-}
-
-/// Draws the curves (PNG), atomically.
-pub fn write_plot(paths: &RunPaths, history: &[EpochRecord]) -> Result<(), String> {
-    write(&paths.plot(), &curves_png(history)?)
-}
-
-/// The per-epoch means as CSV (`epoch,seconds,train <metric>…,valid <metric>…`).
-pub fn metrics_csv(history: &[EpochRecord]) -> String {
-    let columns = |pick: fn(&EpochRecord) -> &std::collections::BTreeMap<String, f64>| {
-        let mut names: Vec<String> = history
-            .iter()
-            .flat_map(|r| pick(r).keys().cloned())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    };
-    let (train_cols, valid_cols) = (columns(|r| &r.train), columns(|r| &r.valid));
-    let mut csv = String::from("epoch,seconds");
-    for name in &train_cols {
-        csv += &format!(",train {name}");
-    }
-    for name in &valid_cols {
-        csv += &format!(",valid {name}");
-    }
-    csv.push('\n');
-    let cell = |m: &std::collections::BTreeMap<String, f64>, name: &str| {
-        m.get(name).map_or(String::new(), |v| format!(",{v}"))
-    };
-    for r in history {
-        csv += &format!("{},{:.2}", r.epoch, r.elapsed_s);
-        for name in &train_cols {
-            let c = cell(&r.train, name);
-            csv += if c.is_empty() { "," } else { &c };
-        }
-        for name in &valid_cols {
-            let c = cell(&r.valid, name);
-            csv += if c.is_empty() { "," } else { &c };
-        }
-        csv.push('\n');
-    }
-    csv
-}
-
-/// Loss and top-1 accuracy per epoch, training and validation, as a PNG.
-pub fn curves_png(history: &[EpochRecord]) -> Result<Vec<u8>, String> {
-    let series = |name: &str, split: &str, key: &str, scale: f64| Series {
-        name: name.to_string(),
-        points: history
-            .iter()
-            .filter_map(|r| {
-                let metrics = if split == "train" { &r.train } else { &r.valid };
-                metrics.get(key).map(|v| (r.epoch as f64, v * scale))
-            })
-            .collect(),
-    };
-    let panels = [
-        Panel {
-            // The training loss is the optimised one (label smoothing, Mixup, distillation);
-            // the validation loss is plain cross-entropy.
-            title: "Loss (train: as optimised; valid: cross-entropy)".into(),
-            y_label: "loss".into(),
-            series: vec![
-                series("train", "train", "Loss", 1.0),
-                series("valid", "valid", "Loss", 1.0),
-            ],
-        },
-        Panel {
-            title: "Accuracy".into(),
-            y_label: "accuracy (%)".into(),
-            series: vec![
-                series("train top-1", "train", "Accuracy", 1.0),
-                series("valid top-1", "valid", "Accuracy", 1.0),
-                series("valid top-5", "valid", "Top-K Accuracy @ TopK(5)", 1.0),
-            ],
-        },
-    ];
-    line_panels_png("Training curves", &panels, 1200, 500)
 }

@@ -22,6 +22,55 @@ pub struct AttentionWeights<B: Backend> {
     pub patch_size: usize,
 }
 
+/// One image's attention, read back from the device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageAttention {
+    /// Every block's weights `[heads, tokens, tokens]` (row-major), first block first.
+    pub layers: Vec<Vec<f32>>,
+    /// Heads per block.
+    pub heads: usize,
+    /// Tokens (prefix + patches).
+    pub tokens: usize,
+}
+
+impl<B: Backend> AttentionWeights<B> {
+    /// The weights of image `index` of the batch, as plain numbers per block.
+    pub fn image(&self, index: usize) -> Result<ImageAttention> {
+        let invalid = |reason: String| VitError::InvalidConfig {
+            field: "depth".into(),
+            reason,
+        };
+        let first = self
+            .layers
+            .first()
+            .ok_or_else(|| invalid("the model has no transformer blocks (depth 0)".into()))?;
+        let [batch, heads, tokens, _] = first.dims();
+        if index >= batch {
+            return Err(VitError::InputShape {
+                expected: format!("an image index below {batch}"),
+                found: vec![index],
+            });
+        }
+        let layers = self
+            .layers
+            .iter()
+            .map(|a| {
+                a.clone()
+                    .slice([index..index + 1])
+                    .into_data()
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .map_err(|e| invalid(format!("{e:?}")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(ImageAttention {
+            layers,
+            heads,
+            tokens,
+        })
+    }
+}
+
 /// The position embedding of the patch tokens.
 #[derive(Debug, Clone)]
 pub struct PatchPositions {

@@ -15,6 +15,7 @@ use vit_core::attention_maps::{
 use vit_core::config_file::write_atomic;
 use vit_train::digits::{DigitsDataset, Split};
 use vit_train::viz;
+use vit_variants::inspect::ImageAttention;
 use vit_variants::zoo::load_model;
 
 #[cfg(feature = "ndarray")]
@@ -69,13 +70,11 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
 
     // Every block's attention [1, heads, tokens, tokens], then the rollout's class-token row.
     let weights = model.model.attention_weights(images)?;
-    let layers: Vec<Vec<f32>> = weights
-        .layers
-        .iter()
-        .map(|a| a.clone().into_data().to_vec::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{e:?}"))?;
-    let [_, heads, tokens, _] = weights.layers[0].dims();
+    let ImageAttention {
+        layers,
+        heads,
+        tokens,
+    } = weights.image(0)?;
     let rollout = attention_rollout(&layers, heads, tokens)?;
     let map = class_token_map(&rollout[..tokens], weights.num_prefix, weights.grid)?;
     let title = format!("digit {}: attention rollout", digit.label);
