@@ -56,7 +56,7 @@ impl<B: Backend> AttentionWeights<B> {
             .iter()
             .map(|a| {
                 a.clone()
-                    .slice([index..index + 1])
+                    .narrow(0, index, 1)
                     .into_data()
                     .convert::<f32>()
                     .into_vec::<f32>()
