@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
-use vit_core::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
+use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
 
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;

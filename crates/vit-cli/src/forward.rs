@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
-use vit_core::config_file::write_atomic;
+use vit_core::weights::config_file::write_atomic;
 
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;

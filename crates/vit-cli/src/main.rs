@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vit_core::config_file::write_atomic;
+use vit_core::weights::config_file::write_atomic;
 use vit_variants::zoo::{ZooConfig, zoo_preset};
 
 use backend::{BackendKind, run_on};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
 use clap::Args;
-use vit_core::timm_folder::TimmConfig;
+use vit_core::weights::timm_folder::TimmConfig;
 use vit_variants::zoo::{PretrainedModel, ZooConfig, load_model, zoo_preset};
 
 /// Where a model's weights and architecture come from.

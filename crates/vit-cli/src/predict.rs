@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use serde_json::json;
-use vit_core::imagenet::IMAGENET_CLASSES;
+use vit_core::preprocess::imagenet::IMAGENET_CLASSES;
 
 use crate::backend::BackendJob;
 use crate::image_input::{batch, load_image};

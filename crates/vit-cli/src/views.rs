@@ -7,7 +7,7 @@ use burn::tensor::backend::Backend;
 use vit_core::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
-use vit_core::config_file::write_atomic;
+use vit_core::weights::config_file::write_atomic;
 use vit_variants::inspect::{AttentionWeights, ImageAttention};
 use vit_variants::zoo::PretrainedModel;
 

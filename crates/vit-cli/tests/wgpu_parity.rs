@@ -6,7 +6,7 @@
 
 use burn::backend::Wgpu;
 use burn::tensor::{Tensor, TensorData};
-use vit_core::checkpoint::Checkpoint;
+use vit_core::weights::checkpoint::Checkpoint;
 use vit_variants::zoo::load_model;
 
 fn max_abs_diff(a: TensorData, b: &TensorData) -> f32 {

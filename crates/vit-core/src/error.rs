@@ -80,7 +80,7 @@ pub enum VitError {
     },
     /// A checkpoint's tensors do not fit the model (missing, unexpected or mis-shaped keys).
     #[error("{0}")]
-    WeightsMismatch(Box<crate::state_dict::WeightsMismatch>),
+    WeightsMismatch(Box<crate::weights::state_dict::WeightsMismatch>),
     /// A model folder (timm / Hugging Face layout, or ours) is incomplete or malformed.
     #[error("model folder {path}: {message}")]
     ModelFolder {

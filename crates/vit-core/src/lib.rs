@@ -1,50 +1,53 @@
 //! # vit-core
 //!
 //! The Vision Transformer for [Burn](https://burn.dev), generic over the backend, with timm's
-//! structure, parameter names, initialisation and presets.
+//! structure, parameter names, initialisation and presets — and the parts every model of the
+//! zoo shares.
 //!
 //! ```no_run
 //! use burn::backend::NdArray;
 //! use burn::tensor::Tensor;
-//! use vit_core::presets::vit_preset;
+//! use vit_core::prelude::*;
 //!
 //! let device = Default::default();
-//! let model = vit_preset("vit_tiny_patch16_224").unwrap().init::<NdArray>(&device);
+//! let model = VisionTransformerConfig::vit_tiny_patch16_224()
+//!     .with_num_classes(10)
+//!     .init::<NdArray>(&device);
 //! let images = Tensor::<NdArray, 4>::zeros([1, 3, 224, 224], &device);
-//! let logits = model.forward(images); // [1, 1000]
+//! let logits = model.forward(images); // [1, 10]
 //! ```
 //!
-//! Every part is a `*Config` (serde, `init(&device)`) and a `Module`:
-//! [`patch_embed`], [`pos_embed`], [`attention`], [`mlp`], [`drop_path`], [`layer_scale`],
-//! [`block`], [`pooling`], and the model itself in [`vit`].
+//! The crate by concern:
+//! - [`layers`]: the building blocks, as timm's `timm/layers` (attention, MLP, block, patch and
+//!   position embeddings, pooling, stochastic depth, LayerScale, initialisation);
+//! - [`vit`]: the ViT — config, model, presets (ViT, DeiT, DeiT III), cost, timm import;
+//! - [`model`]: the traits every family implements ([`model::VisionModel`],
+//!   [`model::ModelConfig`]);
+//! - [`weights`]: checkpoints, timm folders, our saved folders, config files, and
+//!   [`weights::Pretrained`], which loads any of them;
+//! - [`preprocess`]: timm's evaluation transform and ImageNet class names;
+//! - [`inspect`]: attention weights and position embeddings as data.
 
 #![warn(missing_docs)]
 
-pub mod attention;
-pub mod attention_maps;
-pub mod block;
-pub mod checkpoint;
-pub mod config_file;
-pub mod drop_path;
+pub mod atomic_file;
 pub mod error;
-pub mod flops;
-pub mod imagenet;
-pub mod init;
-pub mod layer_scale;
-pub mod mlp;
-pub mod model_folder;
-pub mod param_count;
-pub mod patch_embed;
-pub mod pooling;
-pub mod pos_embed;
+pub mod inspect;
+pub mod layers;
+pub mod model;
 pub mod preprocess;
-pub mod presets;
-pub mod pretrained;
-pub mod resample;
-pub mod state_dict;
-pub mod timm_folder;
 pub mod vit;
-pub mod vit_import;
+pub mod weights;
 
 pub use error::{Result, VitError};
 pub use vit::{VisionTransformer, VisionTransformerConfig, VitIntermediates};
+
+/// The names most programs need: `use vit_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::error::{Result, VitError};
+    pub use crate::model::{ModelConfig, VisionModel};
+    pub use crate::preprocess::{EvalTransform, PretrainedCfg};
+    pub use crate::vit::import::PretrainedVit;
+    pub use crate::vit::{VisionTransformer, VisionTransformerConfig};
+    pub use crate::weights::{ModelFamily, Pretrained};
+}

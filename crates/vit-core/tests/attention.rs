@@ -2,7 +2,7 @@ mod common;
 
 use burn::tensor::{Tensor, TensorData};
 use common::{B, device, max_abs_diff, pseudo_random, values};
-use vit_core::attention::AttentionConfig;
+use vit_core::layers::attention::AttentionConfig;
 
 #[test]
 fn attention_weights_have_the_promised_shape_and_rows_sum_to_one() {

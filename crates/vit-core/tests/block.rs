@@ -3,7 +3,7 @@ mod common;
 use burn::module::Param;
 use burn::tensor::Tensor;
 use common::{B, device, max_abs_diff, pseudo_random};
-use vit_core::block::BlockConfig;
+use vit_core::layers::block::BlockConfig;
 
 #[test]
 fn block_is_residual_around_both_branches() {

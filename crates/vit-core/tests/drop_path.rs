@@ -2,7 +2,7 @@ mod common;
 
 use burn::tensor::Tensor;
 use common::{AB, B, device, values};
-use vit_core::drop_path::{DropPath, drop_path_schedule};
+use vit_core::layers::drop_path::{DropPath, drop_path_schedule};
 
 #[test]
 fn drop_path_is_the_identity_at_inference() {

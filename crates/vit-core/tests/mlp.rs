@@ -3,9 +3,9 @@ mod common;
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use common::{B, device, values};
-use vit_core::mlp::{MlpConfig, MlpKind};
+use vit_core::layers::mlp::{MlpConfig, MlpKind};
 
-fn identity_weights(mlp: &mut vit_core::mlp::Mlp<B>, n: usize) {
+fn identity_weights(mlp: &mut vit_core::layers::mlp::Mlp<B>, n: usize) {
     let eye = Tensor::<B, 2>::eye(n, &device());
     let zero = Tensor::<B, 1>::zeros([n], &device());
     for linear in [&mut mlp.fc1, &mut mlp.fc1_g, &mut mlp.fc1_x]

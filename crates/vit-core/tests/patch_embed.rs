@@ -2,7 +2,7 @@ mod common;
 
 use common::{B, device, max_abs_diff, pseudo_random};
 use vit_core::VitError;
-use vit_core::patch_embed::{PatchEmbedConfig, PatchEmbedKind, PatchProjection};
+use vit_core::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, PatchProjection};
 
 #[test]
 fn conv_and_linear_forms_give_the_same_output_from_the_same_weights() {

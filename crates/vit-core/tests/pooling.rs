@@ -3,7 +3,7 @@ mod common;
 use burn::tensor::{Tensor, TensorData};
 use common::{B, device, values};
 use vit_core::VisionTransformerConfig;
-use vit_core::pooling::{AttentionPoolConfig, GlobalPool, pool_tokens};
+use vit_core::layers::pooling::{AttentionPoolConfig, GlobalPool, pool_tokens};
 
 fn tokens() -> Tensor<B, 3> {
     // batch 1, 4 tokens (1 prefix), dim 2

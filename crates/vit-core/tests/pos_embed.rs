@@ -3,9 +3,9 @@ mod common;
 use burn::module::Module;
 use common::{B, device, values};
 use vit_core::VisionTransformerConfig;
-use vit_core::param_count::count_params;
-use vit_core::pooling::GlobalPool;
-use vit_core::pos_embed::{PosEmbedKind, sincos_2d, sincos_2d_values};
+use vit_core::weights::param_count::count_params;
+use vit_core::layers::pooling::GlobalPool;
+use vit_core::layers::pos_embed::{PosEmbedKind, sincos_2d, sincos_2d_values};
 
 #[test]
 fn sincos_values_follow_the_formula() {

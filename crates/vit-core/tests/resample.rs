@@ -5,8 +5,8 @@ mod common;
 
 use burn::tensor::Tensor;
 use common::{B, device, max_abs_diff, timm_fixture, values};
-use vit_core::checkpoint::Checkpoint;
-use vit_core::resample::{bicubic_aa_weights, resample_abs_pos_embed};
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::layers::resample::{bicubic_aa_weights, resample_abs_pos_embed};
 
 fn fixture(key: &str) -> Tensor<B, 3> {
     let mut file = Checkpoint::read(timm_fixture("resample.safetensors")).unwrap();

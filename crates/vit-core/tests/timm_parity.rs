@@ -6,8 +6,8 @@ mod common;
 
 use burn::tensor::Tensor;
 use common::{B, device, max_abs_diff, timm_fixture};
-use vit_core::checkpoint::Checkpoint;
-use vit_core::vit_import::load_vit;
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::vit::import::load_vit;
 
 const TOLERANCE: f32 = 1e-4;
 

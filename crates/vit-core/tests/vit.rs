@@ -2,10 +2,10 @@ mod common;
 
 use burn::module::Module;
 use common::{B, device, max_abs_diff, pseudo_random, values};
-use vit_core::config_file::{config_from_json, save_config};
-use vit_core::param_count::count_params;
-use vit_core::pooling::GlobalPool;
-use vit_core::presets::{vit_preset, vit_presets};
+use vit_core::weights::config_file::{config_from_json, save_config};
+use vit_core::weights::param_count::count_params;
+use vit_core::layers::pooling::GlobalPool;
+use vit_core::vit::presets::{vit_preset, vit_presets};
 use vit_core::{VisionTransformerConfig, VitError};
 
 fn small() -> VisionTransformerConfig {
@@ -161,7 +161,7 @@ fn invalid_configs_name_the_field() {
             small()
                 .with_embed_dim(18)
                 .with_num_heads(3)
-                .with_pos_embed(vit_core::pos_embed::PosEmbedKind::Sincos),
+                .with_pos_embed(vit_core::layers::pos_embed::PosEmbedKind::Sincos),
             "pos_embed",
         ),
     ];

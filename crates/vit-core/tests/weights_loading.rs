@@ -7,10 +7,10 @@ use std::path::Path;
 
 use burn::tensor::Tensor;
 use common::{B, device, max_abs_diff, temp_dir, timm_fixture};
-use vit_core::checkpoint::Checkpoint;
-use vit_core::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
-use vit_core::timm_folder::TimmFolder;
-use vit_core::vit_import::{PretrainedVit, load_vit, load_vit_checkpoint, vit_config_from_timm};
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
+use vit_core::weights::timm_folder::TimmFolder;
+use vit_core::vit::import::{PretrainedVit, load_vit, load_vit_checkpoint, vit_config_from_timm};
 use vit_core::{VisionTransformerConfig, VitError};
 
 /// The fixture's input and timm's logits and pre-logits.

@@ -1,17 +1,19 @@
 //! The training config file (JSON): every knob of a run, unknown fields rejected by name.
 
+use crate::error::{Result, TrainError};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use vit_core::VisionTransformerConfig;
-use vit_core::pooling::GlobalPool;
+use vit_core::layers::pooling::GlobalPool;
+use vit_core::model::ModelConfig;
 use vit_variants::zoo::ZooConfig;
 
 use crate::augment::{RandAugmentConfig, RandomErasingConfig, RandomResizedCropConfig};
 pub use crate::data::DataSpec;
-use crate::finetune::InitSpec;
-use crate::loss::{DistillationKind, DistillationLoss};
-use crate::mixup::MixupConfig;
+use crate::run::finetune::InitSpec;
+use crate::learner::loss::{DistillationKind, DistillationLoss};
+use crate::augment::mixup::MixupConfig;
 
 /// The per-image and per-batch augmentations of the training split, each optional.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -179,24 +181,27 @@ impl TrainConfig {
     }
 
     /// Reads a config file; an unknown or mistyped field is an error naming it and the file.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the training config: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| TrainError::Config(format!("{}: cannot read the training config: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
     }
 
     /// Sets one field by its dotted path (`lr`, `augment.hflip`, `data.path`, …) from text
     /// that is JSON (`0.1`, `true`, `{"kind": "digits"}`) or else a plain string; the result is
     /// checked as a whole config, so a misspelt field is an error naming it.
-    pub fn set(&mut self, path: &str, value: &str) -> Result<(), String> {
+    pub fn set(&mut self, path: &str, value: &str) -> Result<()> {
         let value = serde_json::from_str(value)
             .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-        let mut root = serde_json::to_value(&*self).map_err(|e| e.to_string())?;
+        let mut root = serde_json::to_value(&*self).expect("configs serialise");
         let mut node = &mut root;
         let parts: Vec<&str> = path.split('.').collect();
         for (i, part) in parts.iter().enumerate() {
             let object = node.as_object_mut().ok_or_else(|| {
-                format!("--set {path}: `{}` is not an object", parts[..i].join("."))
+                TrainError::Config(format!(
+                    "--set {path}: `{}` is not an object",
+                    parts[..i].join(".")
+                ))
             })?;
             if i + 1 == parts.len() {
                 object.insert(part.to_string(), value.clone());
@@ -209,73 +214,73 @@ impl TrainConfig {
                 *node = serde_json::Value::Object(Default::default());
             }
         }
-        *self = serde_json::from_value(root).map_err(|e| format!("--set {path}: {e}"))?;
+        *self = serde_json::from_value(root).map_err(|e| TrainError::Config(format!("--set {path}: {e}")))?;
         Ok(())
     }
 
     /// Checks what serde cannot: sizes, rates, and that the parts fit together.
     /// `model` is the architecture actually trained (from `model` or `init`).
-    pub fn validate(&self, model: &ZooConfig) -> Result<(), String> {
-        model.validate().map_err(|e| e.to_string())?;
+    pub fn validate(&self, model: &ZooConfig) -> Result<()> {
+        model.validate()?;
         let [c, _, _] = model.input_size();
         if self.batch_size == 0 || self.epochs == 0 || self.devices == 0 {
-            return Err("batch_size, epochs and devices must be at least 1".into());
+            return Err(TrainError::Config("batch_size, epochs and devices must be at least 1".into()));
         }
         if self.batch_size > 1 << 16 {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "batch_size {} is too large (at most 65536)",
                 self.batch_size
-            ));
+            )));
         }
         if self.warmup_epochs > self.epochs {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "warmup_epochs ({}) is more than epochs ({})",
                 self.warmup_epochs, self.epochs
-            ));
+            )));
         }
         let from_checkpoint = self.init.is_some() && self.mean.is_empty() && self.std.is_empty();
         if !from_checkpoint && (self.mean.len() != c || self.std.len() != c) {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "mean and std need {c} values (one per input channel), got {} and {}",
                 self.mean.len(),
                 self.std.len()
-            ));
+            )));
         }
         if self.mean.iter().any(|m| !m.is_finite())
             || self.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
         {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "mean must be finite and std finite and > 0, got {:?} and {:?}",
                 self.mean, self.std
-            ));
+            )));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "weight_decay must be finite and >= 0, got {}",
                 self.weight_decay
-            ));
+            )));
         }
         if !(self.lr > 0.0 && self.min_lr >= 0.0 && self.min_lr <= self.lr) {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "need 0 <= min_lr <= lr and lr > 0, got lr {} min_lr {}",
                 self.lr, self.min_lr
-            ));
+            )));
         }
         if !(0.0..1.0).contains(&self.label_smoothing) {
-            return Err(format!(
+            return Err(TrainError::Config(format!(
                 "label_smoothing must be in [0, 1), got {}",
                 self.label_smoothing
-            ));
+            )));
         }
         if let Some(clip) = self.grad_clip
             && (clip.is_nan() || clip <= 0.0)
         {
-            return Err(format!("grad_clip must be > 0, got {clip}"));
+            return Err(TrainError::Config(format!("grad_clip must be > 0, got {clip}")));
         }
         if let Some(rate) = self.drop_path_rate
             && !(0.0..1.0).contains(&rate)
         {
-            return Err(format!("drop_path_rate must be in [0, 1), got {rate}"));
+            return Err(TrainError::Config(format!("drop_path_rate must be in [0, 1), got {rate}")));
         }
         self.data.validate(c)?;
         let augment = &self.augment;
@@ -294,19 +299,19 @@ impl TrainConfig {
         if let Some(d) = &self.distillation {
             d.loss().validate()?;
             if d.kind == DistillationKind::None {
-                return Err(
-                    "distillation.kind `none` uses no teacher: leave `distillation` out \
-                            instead"
+                return Err(TrainError::Config(
+                    "distillation.kind `none` uses no teacher: leave `distillation` out instead"
                         .into(),
-                );
+                ));
             }
-            if d.kind != DistillationKind::None && !matches!(model, ZooConfig::Deit(_)) {
-                return Err(format!(
-                    "distillation.kind `{:?}` needs a distilled DeiT student (model family \
-                     `deit`), the model is `{}`",
+            let distilled = matches!(model, ZooConfig::Vit(vit) if vit.distilled);
+            if !distilled {
+                return Err(TrainError::Config(format!(
+                    "distillation.kind `{:?}` needs a distilled DeiT student (a ViT with \
+                     `distilled: true`), the model is a `{}` without a distillation token",
                     d.kind,
                     model.family()
-                ));
+                )));
             }
         }
         Ok(())

@@ -20,8 +20,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::{Int, Tensor};
 use vit_core::VisionTransformerConfig;
-use vit_train::loss::{DistillationKind, DistillationLoss, soft_target_cross_entropy};
-use vit_train::optimizer::{GroupedAdamW, GroupedAdamWConfig, clip_grad_norm, global_grad_norm};
+use vit_train::learner::loss::{DistillationKind, DistillationLoss, soft_target_cross_entropy};
+use vit_train::optim::adamw::{GroupedAdamW, GroupedAdamWConfig, clip_grad_norm, global_grad_norm};
 
 type B = NdArray<f32>;
 type AB = Autodiff<B>;
@@ -100,7 +100,7 @@ fn params(model: &vit_core::VisionTransformer<AB>) -> std::collections::BTreeMap
     }
     let mut values = Vec::new();
     model.visit(&mut Collect(&mut values));
-    vit_core::state_dict::torch_params(model)
+    vit_core::weights::state_dict::torch_params(model)
         .into_iter()
         .map(|p| p.key)
         .zip(values)
@@ -146,7 +146,7 @@ fn weight_decay_skips_biases_norms_tokens_and_position_embeddings() {
 #[test]
 fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
     let model = tiny_vit();
-    let count: usize = vit_core::state_dict::torch_params(&model)
+    let count: usize = vit_core::weights::state_dict::torch_params(&model)
         .iter()
         .map(|p| p.shape.iter().product::<usize>())
         .sum();
@@ -157,10 +157,10 @@ fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
         "{norm}"
     );
     assert_eq!(
-        vit_train::optimizer::clip_coefficient(norm, 2.0 * norm),
+        vit_train::optim::adamw::clip_coefficient(norm, 2.0 * norm),
         1.0
     );
-    let c = vit_train::optimizer::clip_coefficient(norm, 1.0);
+    let c = vit_train::optim::adamw::clip_coefficient(norm, 1.0);
     assert!((c - 1.0 / (norm + 1e-6)).abs() < 1e-9);
     let (clipped, before) = clip_grad_norm(&model, grads, 1.0, 1.0);
     assert_eq!(before, norm);
@@ -181,8 +181,8 @@ fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
 
 #[test]
 fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
-    use vit_train::batcher::ImageBatch;
-    use vit_train::classifier::{Classifier, LossSettings};
+    use vit_train::data::batcher::ImageBatch;
+    use vit_train::learner::classifier::{Classifier, LossSettings};
     use vit_variants::deit::DeitConfig;
     use vit_variants::zoo::{ZooConfig, ZooModel};
     let device = Default::default();

@@ -6,7 +6,7 @@ mod common;
 
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
-use vit_train::digits::{DigitsDataset, Split};
+use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::{Start, train};
 use vit_variants::zoo::load_model;
 
@@ -65,7 +65,7 @@ fn resuming_after_an_interruption_gives_the_uninterrupted_runs_state() {
         2,
         "epoch 1 from the log, epoch 2 trained again"
     );
-    let loss = |h: &[vit_train::progress::EpochRecord]| h[1].train["Loss"];
+    let loss = |h: &[vit_train::learner::progress::EpochRecord]| h[1].train["Loss"];
     assert!(
         (loss(&a.history) - loss(&b.history)).abs() < 1e-6,
         "epoch 2 training loss {} vs {}",

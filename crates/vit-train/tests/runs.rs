@@ -8,9 +8,9 @@ use std::path::Path;
 
 use burn::backend::{Autodiff, NdArray};
 use vit_core::VisionTransformerConfig;
-use vit_core::state_dict::torch_params;
+use vit_core::weights::state_dict::torch_params;
 use vit_train::config::DataSpec;
-use vit_train::finetune::InitSpec;
+use vit_train::run::finetune::InitSpec;
 use vit_train::{Start, train};
 use vit_variants::deit::DeitConfig;
 use vit_variants::zoo::{PretrainedModel, ZooConfig, load_model};
@@ -117,7 +117,7 @@ fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
         train: dir.clone(),
         test: None,
         test_fraction: 0.01,
-        on_unreadable: vit_train::image_folder::OnUnreadable::Skip,
+        on_unreadable: vit_train::data::image_folder::OnUnreadable::Skip,
     };
     let err = spec.load([3, 24, 24]).unwrap_err();
     assert!(
@@ -141,7 +141,7 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
         train: dir.join("images"),
         test: None,
         test_fraction: 0.25,
-        on_unreadable: vit_train::image_folder::OnUnreadable::Skip,
+        on_unreadable: vit_train::data::image_folder::OnUnreadable::Skip,
     };
     // Empty: normalise as the checkpoint's pretrained_cfg says (0.5 for this fixture).
     config.mean = Vec::new();

@@ -4,11 +4,11 @@
 use burn::backend::NdArray;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use vit_train::batcher::{ImageBatch, ImageBatcher};
+use vit_train::data::batcher::{ImageBatch, ImageBatcher};
 use vit_train::config::{AugmentConfig, TrainConfig};
-use vit_train::digits::{DigitsDataset, Split};
-use vit_train::epoch_data::{EpochShuffled, Sample};
-use vit_train::schedule::WarmupCosine;
+use vit_train::data::digits::{DigitsDataset, Split};
+use vit_train::data::epoch_data::{EpochShuffled, Sample};
+use vit_train::optim::schedule::WarmupCosine;
 
 type B = NdArray<f32>;
 
@@ -141,7 +141,7 @@ fn validation_names_the_field_at_fault() {
     assert!(err.contains("prob"), "{err}");
 }
 
-fn sample(image: &vit_train::image_item::ImageItem, seed: u64) -> Sample {
+fn sample(image: &vit_train::data::image_item::ImageItem, seed: u64) -> Sample {
     Sample {
         image: image.clone(),
         seed,
@@ -239,8 +239,8 @@ fn shuffling_depends_on_seed_and_epoch_only_so_a_resume_sees_the_same_order() {
 
 #[test]
 fn early_stopping_patience_counts_from_the_best_epoch_of_the_logged_history() {
-    use vit_train::early_stopping::ValidLossPatience;
-    use vit_train::progress::EpochRecord;
+    use vit_train::learner::early_stopping::ValidLossPatience;
+    use vit_train::learner::progress::EpochRecord;
     let record = |epoch, loss| EpochRecord {
         epoch,
         valid: [("Loss".to_string(), loss)].into(),

@@ -1,21 +1,16 @@
 //! # vit-variants
 //!
-//! DeiT and Swin Transformer for Burn, built from vit-core's pieces (attention maths, MLP,
-//! stochastic depth, patch embedding, weight loading) with timm's structure, parameter names and
-//! presets.
+//! The zoo beyond the plain ViT, for Burn: Swin Transformer ([`swin`]) built from vit-core's
+//! layers with timm's structure, parameter names and presets, and the zoo itself ([`zoo`]:
+//! [`ZooConfig`] / [`ZooModel`], any family behind one type; [`registry`]: every preset by
+//! timm's name). DeiT, distilled or not, and DeiT III are ViT configurations in vit-core.
 
 #![warn(missing_docs)]
 
-pub mod deit;
-pub mod flops;
-pub mod import;
-pub mod inspect;
-pub mod patch_merging;
-pub mod presets;
+pub mod registry;
 pub mod swin;
-pub mod swin_block;
-pub mod window_attention;
-pub mod windows;
 pub mod zoo;
 
+pub use registry::{zoo_preset, zoo_presets};
 pub use swin::{SwinTransformer, SwinTransformerConfig};
+pub use zoo::{PretrainedModel, ZooConfig, ZooModel};

@@ -1,5 +1,7 @@
-//! The whole zoo behind one type: any ViT, DeiT or Swin — built from a preset or a config file,
-//! loaded from a timm folder, a checkpoint or a saved folder, run, and saved.
+//! The whole zoo behind one type: any ViT (DeiT and DeiT III included) or Swin — built from a
+//! preset or a config file, loaded from a timm folder, a checkpoint or a saved folder, run, and
+//! saved. Every call goes to the family's [`VisionModel`] / [`ModelConfig`] implementation; the
+//! only matches over the families are the ones that hand those out.
 
 use std::path::Path;
 
@@ -7,33 +9,52 @@ use burn::module::Module;
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vit_core::checkpoint::Checkpoint;
-use vit_core::config_file::config_from_json;
 use vit_core::error::{Result, VitError};
-use vit_core::init::timm_linear;
-use vit_core::param_count::count_params;
-use vit_core::presets::vit_presets;
-use vit_core::pretrained::{ModelFamily, Pretrained, load_config_file, load_pretrained};
-use vit_core::state_dict::LoadReport;
-use vit_core::timm_folder::{PretrainedCfg, TimmConfig};
-use vit_core::vit_import::{apply_timm_vit_args, load_vit_checkpoint};
+use vit_core::inspect::{AttentionWeights, PatchPositions};
+use vit_core::model::{ModelConfig, VisionModel};
+use vit_core::preprocess::PretrainedCfg;
+use vit_core::vit::import::apply_timm_vit_args;
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::weights::config_file::config_from_json;
+use vit_core::weights::param_count::count_params;
+use vit_core::weights::pretrained::{ModelFamily, Pretrained, load_config_file};
+use vit_core::weights::state_dict::LoadReport;
+use vit_core::weights::timm_folder::TimmConfig;
 use vit_core::{VisionTransformer, VisionTransformerConfig};
 
-use crate::deit::{DeitConfig, DistilledVisionTransformer};
-use crate::import::{apply_timm_swin_args, load_deit_checkpoint, load_swin_checkpoint};
-use crate::presets::{VariantPreset, variant_presets};
+use crate::registry::{zoo_preset, zoo_presets};
+use crate::swin::import::apply_timm_swin_args;
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
 
-/// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin", "config": {…}}`.
+/// The config of any zoo model; as JSON `{"family": "vit" | "swin", "config": {…}}`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "family", content = "config", rename_all = "lowercase")]
+#[serde(from = "LegacyZooConfig")]
 pub enum ZooConfig {
-    /// A ViT (also DeiT without distillation and DeiT III).
+    /// A ViT (also DeiT, distilled or not, and DeiT III).
     Vit(VisionTransformerConfig),
-    /// A distilled DeiT.
-    Deit(DeitConfig),
     /// A Swin Transformer.
     Swin(SwinTransformerConfig),
+}
+
+/// What [`ZooConfig`] reads: its own form, and the `deit` family that files written before the
+/// distillation token became a ViT option carry (`{"family": "deit", "config": {"vit": …}}`).
+#[derive(Deserialize)]
+#[serde(tag = "family", content = "config", rename_all = "lowercase")]
+enum LegacyZooConfig {
+    Vit(VisionTransformerConfig),
+    Deit { vit: VisionTransformerConfig },
+    Swin(SwinTransformerConfig),
+}
+
+impl From<LegacyZooConfig> for ZooConfig {
+    fn from(config: LegacyZooConfig) -> Self {
+        match config {
+            LegacyZooConfig::Vit(c) => Self::Vit(c),
+            LegacyZooConfig::Deit { vit } => Self::Vit(vit.with_distilled(true)),
+            LegacyZooConfig::Swin(c) => Self::Swin(c),
+        }
+    }
 }
 
 /// Any zoo model.
@@ -41,117 +62,44 @@ pub enum ZooConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ZooModel<B: Backend> {
-    /// A ViT.
+    /// A ViT (DeiT included).
     Vit(VisionTransformer<B>),
-    /// A distilled DeiT.
-    Deit(DistilledVisionTransformer<B>),
     /// A Swin Transformer.
     Swin(SwinTransformer<B>),
 }
 
-/// A named preset with the preprocessing its weights expect.
-#[derive(Debug, Clone)]
-pub struct ZooPreset {
-    /// timm's architecture name.
-    pub name: &'static str,
-    /// The configuration.
-    pub config: ZooConfig,
-}
-
-/// Every preset of the zoo: ViT, DeiT, DeiT III and Swin.
-pub fn zoo_presets() -> Vec<ZooPreset> {
-    let mut all: Vec<ZooPreset> = vit_presets()
-        .into_iter()
-        .map(|p| ZooPreset {
-            name: p.name,
-            config: ZooConfig::Vit(p.config),
-        })
-        .collect();
-    all.extend(variant_presets().into_iter().map(|p| {
-        let name = p.name();
-        let config = match p {
-            VariantPreset::Vit(_, c) => ZooConfig::Vit(c),
-            VariantPreset::Deit(_, c) => ZooConfig::Deit(c),
-            VariantPreset::Swin(_, c) => ZooConfig::Swin(c),
-        };
-        ZooPreset { name, config }
-    }));
-    all
-}
-
-/// Looks a preset up by name; the error lists every name.
-pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
-    let all = zoo_presets();
-    all.iter()
-        .find(|p| p.name == name)
-        .map(|p| p.config.clone())
-        .ok_or_else(|| VitError::UnknownPreset {
-            name: name.to_string(),
-            available: all.iter().map(|p| p.name.to_string()).collect(),
-        })
-}
-
 impl ZooConfig {
-    /// `vit`, `deit` or `swin`.
-    pub fn family(&self) -> &'static str {
+    /// The family's config behind the one interface.
+    pub fn as_config(&self) -> &dyn ModelConfig {
         match self {
-            Self::Vit(_) => "vit",
-            Self::Deit(_) => "deit",
-            Self::Swin(_) => "swin",
+            Self::Vit(c) => c,
+            Self::Swin(c) => c,
         }
     }
 
-    /// Classifier outputs.
-    pub fn num_classes(&self) -> usize {
+    /// [`Self::as_config`], mutable.
+    pub fn as_config_mut(&mut self) -> &mut dyn ModelConfig {
         match self {
-            Self::Vit(c) => c.num_classes,
-            Self::Deit(c) => c.vit.num_classes,
-            Self::Swin(c) => c.num_classes,
+            Self::Vit(c) => c,
+            Self::Swin(c) => c,
         }
     }
 
-    /// Sets the classifier outputs.
-    pub fn set_num_classes(&mut self, n: usize) {
-        match self {
-            Self::Vit(c) => c.num_classes = n,
-            Self::Deit(c) => c.vit.num_classes = n,
-            Self::Swin(c) => c.num_classes = n,
-        }
+    /// The preset named `name` (timm's architecture name); the error lists every name.
+    pub fn preset(name: &str) -> Result<Self> {
+        zoo_preset(name)
     }
 
-    /// Sets the stochastic-depth rate (the deepest block's; timm's linear rule spreads it).
-    pub fn set_drop_path_rate(&mut self, rate: f64) {
-        match self {
-            Self::Vit(c) => c.drop_path_rate = rate,
-            Self::Deit(c) => c.vit.drop_path_rate = rate,
-            Self::Swin(c) => c.drop_path_rate = rate,
-        }
-    }
-
-    /// Input `[channels, height, width]` the model is built for.
-    pub fn input_size(&self) -> [usize; 3] {
-        let (c, [h, w]) = match self {
-            Self::Vit(c) => (c.in_chans, c.img_size),
-            Self::Deit(c) => (c.vit.in_chans, c.vit.img_size),
-            Self::Swin(c) => (c.in_chans, c.img_size),
-        };
-        [c, h, w]
-    }
-
-    /// Checks the config, naming the field at fault.
-    pub fn validate(&self) -> Result<()> {
-        match self {
-            Self::Vit(c) => c.validate(),
-            Self::Deit(c) => c.validate(),
-            Self::Swin(c) => c.validate(),
-        }
+    /// The config with `num_classes` classifier outputs.
+    pub fn with_num_classes(mut self, num_classes: usize) -> Self {
+        self.set_num_classes(num_classes);
+        self
     }
 
     /// Builds the model (weights drawn lazily on first use).
     pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
         Ok(match self {
             Self::Vit(c) => ZooModel::Vit(c.try_init(device)?),
-            Self::Deit(c) => ZooModel::Deit(c.try_init(device)?),
             Self::Swin(c) => ZooModel::Swin(c.try_init(device)?),
         })
     }
@@ -166,144 +114,65 @@ impl ZooConfig {
     pub fn load_file(path: &Path) -> Result<Self> {
         load_config_file(path)
     }
-
-    /// The preprocessing timm gives this family by default.
-    pub fn default_pretrained_cfg(&self) -> PretrainedCfg {
-        let [c, h, w] = self.input_size();
-        let mut cfg = PretrainedCfg::vit_default(c, [h, w]);
-        if !matches!(self, Self::Vit(_)) && c == 3 {
-            cfg.mean = vec![0.485, 0.456, 0.406];
-            cfg.std = vec![0.229, 0.224, 0.225];
-        }
-        cfg
-    }
 }
 
-/// The config timm would build from a timm `config.json`, whatever the family.
-pub fn config_from_timm(timm: &TimmConfig) -> Result<ZooConfig> {
-    let base = zoo_preset(&timm.architecture).map_err(|_| VitError::UnknownArchitecture {
-        name: timm.architecture.clone(),
-        path: timm.path.clone(),
-        available: zoo_presets().iter().map(|p| p.name.to_string()).collect(),
-    })?;
-    Ok(match base {
-        ZooConfig::Vit(c) => ZooConfig::Vit(apply_timm_vit_args(&c, timm)?),
-        ZooConfig::Deit(c) => ZooConfig::Deit(DeitConfig::new(apply_timm_vit_args(&c.vit, timm)?)),
-        ZooConfig::Swin(c) => ZooConfig::Swin(apply_timm_swin_args(&c, timm)?),
-    })
-}
-
-impl<B: Backend> ZooModel<B> {
-    /// Checks an input shape against the model.
-    pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
-        match self {
-            Self::Vit(m) => m.check_input(dims),
-            Self::Deit(m) => m.vit.check_input(dims),
-            Self::Swin(m) => m.check_input(dims),
-        }
+impl ModelConfig for ZooConfig {
+    fn family(&self) -> &'static str {
+        self.as_config().family()
     }
 
-    /// Inference logits `[batch, classes]` (DeiT: the mean of its two heads).
-    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        match self {
-            Self::Vit(m) => m.forward(images),
-            Self::Deit(m) => m.forward(images),
-            Self::Swin(m) => m.forward(images),
-        }
+    fn validate(&self) -> Result<()> {
+        self.as_config().validate()
     }
 
-    /// The features before pooling, as timm's `forward_features`: tokens `[batch, tokens, dim]`
-    /// for ViT/DeiT, the token map `[batch, height, width, dim]` for Swin.
-    pub fn forward_features(&self, images: Tensor<B, 4>) -> TensorData {
-        match self {
-            Self::Vit(m) => m.forward_features(images).into_data(),
-            Self::Deit(m) => m.forward_features(images).into_data(),
-            Self::Swin(m) => m.forward_features(images).into_data(),
-        }
+    fn num_classes(&self) -> usize {
+        self.as_config().num_classes()
     }
 
-    /// Lets a ViT/DeiT run inputs of other sizes (position embedding resampled); false for Swin.
-    pub fn enable_dynamic_img_size(&mut self) -> bool {
-        match self {
-            Self::Vit(m) => m.dynamic_img_size = true,
-            Self::Deit(m) => m.vit.dynamic_img_size = true,
-            Self::Swin(_) => return false,
-        }
-        true
+    fn set_num_classes(&mut self, num_classes: usize) {
+        self.as_config_mut().set_num_classes(num_classes)
     }
 
-    /// Replaces the classifier(s) by fresh ones of `n` outputs (none when `n = 0`); returns the
-    /// keys of the fresh parameters.
-    fn reset_classifier(&mut self, dim: usize, n: usize, device: &B::Device) -> Vec<String> {
-        let fresh = || (n > 0).then(|| timm_linear(dim, n, true, device));
-        let prefixes: &[&str] = match self {
-            Self::Vit(m) => {
-                m.head = fresh();
-                &["head"]
-            }
-            Self::Deit(m) => {
-                m.vit.head = fresh();
-                m.head_dist = fresh();
-                &["vit.head", "head_dist"]
-            }
-            Self::Swin(m) => {
-                m.head.fc = fresh();
-                &["head.fc"]
-            }
-        };
-        if n == 0 {
-            return Vec::new();
-        }
-        prefixes
-            .iter()
-            .flat_map(|p| [format!("{p}.weight"), format!("{p}.bias")])
-            .collect()
+    fn set_drop_path_rate(&mut self, rate: f64) {
+        self.as_config_mut().set_drop_path_rate(rate)
     }
-}
 
-/// Any zoo model with everything that came with its weights.
-pub type PretrainedModel<B> = Pretrained<ZooConfig, B>;
+    fn input_size(&self) -> [usize; 3] {
+        self.as_config().input_size()
+    }
 
-/// Loads any zoo model from a timm folder (the architecture picks ViT, DeiT or Swin), a folder
-/// we saved, or a bare weights file built from `base` (see [`load_pretrained`]); `num_classes` of
-/// another size gets fresh classifier(s).
-pub fn load_model<B: Backend>(
-    path: &Path,
-    base: Option<ZooConfig>,
-    num_classes: Option<usize>,
-    device: &B::Device,
-) -> Result<PretrainedModel<B>> {
-    load_pretrained(path, base, num_classes, device)
+    fn macs(&self) -> u64 {
+        self.as_config().macs()
+    }
+
+    fn default_pretrained_cfg(&self) -> PretrainedCfg {
+        self.as_config().default_pretrained_cfg()
+    }
+
+    fn card_config(&self) -> Value {
+        self.as_config().card_config()
+    }
 }
 
 impl ModelFamily for ZooConfig {
     type Model<B: Backend> = ZooModel<B>;
 
-    fn family(&self) -> &'static str {
-        ZooConfig::family(self)
-    }
-
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
-        let text = config.to_string();
         match family {
-            "vit" => Ok(Self::Vit(VisionTransformerConfig::from_card(
-                family, config, path,
-            )?)),
+            "vit" => Ok(Self::Vit(VisionTransformerConfig::from_card(family, config, path)?)),
+            "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(family, config, path)?)),
+            // Saved before the distillation token became a ViT option: `{"vit": {…}}`.
             "deit" => {
-                let base = DeitConfig::new(VisionTransformerConfig::new());
-                Ok(Self::Deit(config_from_json(&text, path, &base)?))
+                let vit = config.get("vit").ok_or_else(|| VitError::InvalidConfig {
+                    field: "config.vit".into(),
+                    reason: format!("missing in the `deit` model of {}", path.display()),
+                })?;
+                let base = VisionTransformerConfig::new().with_distilled(true);
+                Ok(Self::Vit(config_from_json(&vit.to_string(), path, &base)?))
             }
-            "swin" => Ok(Self::Swin(config_from_json(
-                &text,
-                path,
-                &SwinTransformerConfig::new(),
-            )?)),
             other => Err(VitError::InvalidConfig {
                 field: "family".into(),
-                reason: format!(
-                    "`{other}` in {}: expected vit, deit or swin",
-                    path.display()
-                ),
+                reason: format!("`{other}` in {}: expected vit or swin", path.display()),
             }),
         }
     }
@@ -313,24 +182,15 @@ impl ModelFamily for ZooConfig {
     }
 
     fn from_timm(timm: &TimmConfig) -> Result<Self> {
-        config_from_timm(timm)
-    }
-
-    fn card_config(&self) -> Value {
-        let tagged = serde_json::to_value(self).expect("configs serialise");
-        tagged.get("config").cloned().unwrap_or(Value::Null)
-    }
-
-    fn num_classes(&self) -> usize {
-        ZooConfig::num_classes(self)
-    }
-
-    fn set_num_classes(&mut self, n: usize) {
-        ZooConfig::set_num_classes(self, n)
-    }
-
-    fn default_pretrained_cfg(&self) -> PretrainedCfg {
-        ZooConfig::default_pretrained_cfg(self)
+        let base = zoo_preset(&timm.architecture).map_err(|_| VitError::UnknownArchitecture {
+            name: timm.architecture.clone(),
+            path: timm.path.clone(),
+            available: zoo_presets().map(|(name, _)| name.to_string()).collect(),
+        })?;
+        Ok(match base {
+            Self::Vit(c) => Self::Vit(apply_timm_vit_args(&c, timm)?),
+            Self::Swin(c) => Self::Swin(apply_timm_swin_args(&c, timm)?),
+        })
     }
 
     fn build<B: Backend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
@@ -344,41 +204,77 @@ impl ModelFamily for ZooConfig {
     ) -> Result<(ZooModel<B>, LoadReport)> {
         Ok(match self {
             Self::Vit(c) => {
-                let (m, r) = load_vit_checkpoint(c, checkpoint, device)?;
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Vit(m), r)
             }
-            Self::Deit(c) => {
-                let (m, r) = load_deit_checkpoint(c, checkpoint, device)?;
-                (ZooModel::Deit(m), r)
-            }
             Self::Swin(c) => {
-                let (m, r) = load_swin_checkpoint(c, checkpoint, device)?;
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Swin(m), r)
             }
         })
     }
-
-    fn reset_classifier<B: Backend>(
-        &self,
-        model: &mut ZooModel<B>,
-        device: &B::Device,
-    ) -> Vec<String> {
-        let dim = match self {
-            Self::Vit(c) => c.embed_dim,
-            Self::Deit(c) => c.vit.embed_dim,
-            Self::Swin(c) => c.num_features(),
-        };
-        model.reset_classifier(dim, ZooConfig::num_classes(self), device)
-    }
 }
 
-impl ZooConfig {
-    /// Multiply-accumulates of one forward pass on one image at the native size.
-    pub fn macs(&self) -> u64 {
+impl<B: Backend> ZooModel<B> {
+    /// The family's model behind the one interface.
+    pub fn as_model(&self) -> &dyn VisionModel<B> {
         match self {
-            Self::Vit(c) => c.macs(),
-            Self::Deit(c) => c.macs(),
-            Self::Swin(c) => c.macs(),
+            Self::Vit(m) => m,
+            Self::Swin(m) => m,
+        }
+    }
+
+    /// [`Self::as_model`], mutable.
+    pub fn as_model_mut(&mut self) -> &mut dyn VisionModel<B> {
+        match self {
+            Self::Vit(m) => m,
+            Self::Swin(m) => m,
         }
     }
 }
+
+impl<B: Backend> VisionModel<B> for ZooModel<B> {
+    fn check_input(&self, dims: [usize; 4]) -> Result<()> {
+        self.as_model().check_input(dims)
+    }
+
+    fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.as_model().forward(images)
+    }
+
+    fn forward_train(&self, images: Tensor<B, 4>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
+        self.as_model().forward_train(images)
+    }
+
+    fn forward_features(&self, images: Tensor<B, 4>) -> TensorData {
+        self.as_model().forward_features(images)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.as_model().num_classes()
+    }
+
+    fn num_features(&self) -> usize {
+        self.as_model().num_features()
+    }
+
+    fn reset_classifier(&mut self, num_classes: usize, device: &B::Device) -> Vec<String> {
+        self.as_model_mut().reset_classifier(num_classes, device)
+    }
+
+    fn enable_dynamic_img_size(&mut self) -> bool {
+        self.as_model_mut().enable_dynamic_img_size()
+    }
+
+    fn attention_weights(&self, images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {
+        self.as_model().attention_weights(images)
+    }
+
+    fn patch_positions(&self) -> Result<PatchPositions> {
+        self.as_model().patch_positions()
+    }
+}
+
+/// Any zoo model with everything that came with its weights; load one with
+/// `PretrainedModel::<B>::load(path, base, num_classes, &device)`.
+pub type PretrainedModel<B> = Pretrained<ZooConfig, B>;

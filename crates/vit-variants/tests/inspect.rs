@@ -3,7 +3,7 @@
 use burn::backend::NdArray;
 use burn::tensor::{Distribution, Tensor};
 use vit_core::VisionTransformerConfig;
-use vit_core::pos_embed::PosEmbedKind;
+use vit_core::layers::pos_embed::PosEmbedKind;
 use vit_variants::deit::DeitConfig;
 use vit_variants::zoo::{ZooConfig, zoo_preset};
 

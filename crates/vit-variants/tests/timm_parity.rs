@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
-use vit_core::checkpoint::Checkpoint;
+use vit_core::weights::checkpoint::Checkpoint;
 use vit_variants::zoo::{
     PretrainedModel, ZooConfig, ZooModel, load_model, zoo_preset, zoo_presets,
 };

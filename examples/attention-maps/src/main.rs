@@ -12,8 +12,8 @@ use burn::tensor::{Tensor, TensorData};
 use vit_core::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
-use vit_core::config_file::write_atomic;
-use vit_train::digits::{DigitsDataset, Split};
+use vit_core::weights::config_file::write_atomic;
+use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::viz;
 use vit_variants::inspect::ImageAttention;
 use vit_variants::zoo::load_model;

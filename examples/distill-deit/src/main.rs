@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use burn::backend::Autodiff;
 use vit_train::config::DistillationConfig;
-use vit_train::loss::DistillationKind;
+use vit_train::learner::loss::DistillationKind;
 use vit_train::{Start, TrainConfig, train};
 use vit_variants::deit::DeitConfig;
 use vit_variants::zoo::ZooConfig;

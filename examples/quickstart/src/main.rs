@@ -3,9 +3,9 @@
 //! (`--no-default-features --features wgpu` for the GPU).
 
 use burn::tensor::{Distribution, Tensor};
-use vit_core::param_count::count_params;
-use vit_core::pooling::GlobalPool;
-use vit_core::presets::vit_preset;
+use vit_core::weights::param_count::count_params;
+use vit_core::layers::pooling::GlobalPool;
+use vit_core::vit::presets::vit_preset;
 
 #[cfg(feature = "ndarray")]
 type B = burn::backend::NdArray;

@@ -64,7 +64,7 @@ fn main() {
     config.num_workers = 2;
     // Re-running continues the run if an epoch was checkpointed.
     let checkpoints = out.join("learner/checkpoint");
-    let start = if vit_train::checkpoint::last_complete_epoch(&checkpoints).is_some() {
+    let start = if vit_train::learner::checkpoint::last_complete_epoch(&checkpoints).is_some() {
         Start::Resume
     } else {
         Start::Fresh

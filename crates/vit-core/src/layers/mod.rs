@@ -1,0 +1,22 @@
+//! The layers every model of the zoo is built from, as timm's `timm/layers`: each a `*Config`
+//! (serde, `init(&device)`) and a `Module`, re-exported here flat as burn-nn does.
+
+pub mod attention;
+pub mod block;
+pub mod drop_path;
+pub mod init;
+pub mod layer_scale;
+pub mod mlp;
+pub mod patch_embed;
+pub mod pooling;
+pub mod pos_embed;
+pub mod resample;
+
+pub use attention::{Attention, AttentionConfig, AttentionPath};
+pub use block::{Block, BlockConfig};
+pub use drop_path::DropPath;
+pub use layer_scale::LayerScale;
+pub use mlp::{Mlp, MlpConfig, MlpKind};
+pub use patch_embed::{PatchEmbed, PatchEmbedConfig, PatchEmbedKind};
+pub use pooling::{AttentionPool, AttentionPoolConfig, GlobalPool};
+pub use pos_embed::PosEmbedKind;

@@ -1,0 +1,83 @@
+//! What every model of the zoo is, whatever its family: [`VisionModel`] for a built model and
+//! [`ModelConfig`] for its configuration. The zoo, the `vit` command and training talk to models
+//! only through these, so a new family is one implementation of each.
+
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::inspect::{AttentionWeights, PatchPositions};
+use crate::preprocess::PretrainedCfg;
+
+/// A built image model of any family (ViT, DeiT, Swin, …).
+///
+/// Object-safe: the zoo hands out `&dyn VisionModel<B>`.
+pub trait VisionModel<B: Backend> {
+    /// Checks an input shape `[batch, channels, height, width]` against the model, naming what
+    /// was expected.
+    fn check_input(&self, dims: [usize; 4]) -> Result<()>;
+
+    /// Inference logits `[batch, num_classes]` (pooled features when the model has no head).
+    fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2>;
+
+    /// Training outputs: the class logits and, for a distilled model, the distillation head's.
+    fn forward_train(&self, images: Tensor<B, 4>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
+        (self.forward(images), None)
+    }
+
+    /// The features before pooling, as timm's `forward_features`: tokens `[batch, tokens, dim]`
+    /// for ViTs, the token map `[batch, height, width, dim]` for Swin.
+    fn forward_features(&self, images: Tensor<B, 4>) -> TensorData;
+
+    /// Classifier outputs (0 when the model has no head).
+    fn num_classes(&self) -> usize;
+
+    /// Width of the pooled features the classifier reads.
+    fn num_features(&self) -> usize;
+
+    /// Replaces the classifier(s) by fresh ones of `num_classes` outputs (none for 0); returns
+    /// the timm keys of the fresh parameters.
+    fn reset_classifier(&mut self, num_classes: usize, device: &B::Device) -> Vec<String>;
+
+    /// Lets the model run inputs of other sizes (a ViT resamples its position embedding);
+    /// false when the family cannot.
+    fn enable_dynamic_img_size(&mut self) -> bool;
+
+    /// Runs `images` keeping every block's attention weights, for attention maps; an error for
+    /// families without global attention.
+    fn attention_weights(&self, images: Tensor<B, 4>) -> Result<AttentionWeights<B>>;
+
+    /// The position embedding of the patch tokens; an error for families without one.
+    fn patch_positions(&self) -> Result<PatchPositions>;
+}
+
+/// The configuration of a model of any family: what the zoo, the CLI and training read or
+/// change without knowing the family. Object-safe: the zoo hands out `&dyn ModelConfig`.
+pub trait ModelConfig {
+    /// The family name saved with a model (`vit`, `swin`).
+    fn family(&self) -> &'static str;
+
+    /// Checks the config, naming the field at fault.
+    fn validate(&self) -> Result<()>;
+
+    /// Classifier outputs.
+    fn num_classes(&self) -> usize;
+
+    /// Sets the classifier outputs.
+    fn set_num_classes(&mut self, num_classes: usize);
+
+    /// Sets the stochastic-depth rate (the deepest block's; timm's linear rule spreads it).
+    fn set_drop_path_rate(&mut self, rate: f64);
+
+    /// Input `[channels, height, width]` the model is built for.
+    fn input_size(&self) -> [usize; 3];
+
+    /// Multiply-accumulates of one forward pass on one image at the native size.
+    fn macs(&self) -> u64;
+
+    /// The preprocessing timm gives the family when nothing else says (a bare weights file).
+    fn default_pretrained_cfg(&self) -> PretrainedCfg;
+
+    /// The config as a saved model card stores it (JSON).
+    fn card_config(&self) -> Value;
+}

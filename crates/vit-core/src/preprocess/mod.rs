@@ -1,0 +1,14 @@
+//! Turning an image into the tensor a model expects: timm's evaluation transform (Pillow-exact
+//! resize, crop modes, normalisation), the `pretrained_cfg` that configures it, and the
+//! ImageNet-1k class names.
+
+pub mod eval_transform;
+pub mod bilinear;
+pub mod imagenet;
+pub mod pretrained_cfg;
+
+pub use eval_transform::{
+    CropMode, DEFAULT_CROP_PCT, EvalTransform, Filter, IMAGENET_DEFAULT_MEAN,
+    IMAGENET_DEFAULT_STD, center_crop_rgb8, resize_rgb8,
+};
+pub use pretrained_cfg::PretrainedCfg;

@@ -1,0 +1,358 @@
+//! The configuration of a [`VisionTransformer`], its validation and its construction with timm's
+//! initialisation.
+
+use burn::config::Config;
+use burn::nn::{DropoutConfig, LayerNormConfig};
+use burn::tensor::{Distribution, Tensor, backend::Backend};
+use serde_json::Value;
+
+use crate::error::{Result, VitError};
+use crate::layers::block::BlockConfig;
+use crate::layers::drop_path::drop_path_schedule;
+use crate::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
+use crate::layers::mlp::MlpKind;
+use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, patch_grid};
+use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
+use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
+use crate::model::ModelConfig;
+use crate::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
+use crate::vit::import::VIT_FAMILY;
+use crate::vit::model::VisionTransformer;
+
+/// Configuration of a [`VisionTransformer`]; field names and defaults follow timm's
+/// `VisionTransformer` (defaults: ViT-B/16 at 224, 1000 classes).
+#[derive(Config, Debug, PartialEq)]
+pub struct VisionTransformerConfig {
+    /// Input image size `[height, width]` in pixels.
+    #[config(default = "[224, 224]")]
+    pub img_size: [usize; 2],
+    /// Patch side length in pixels.
+    #[config(default = 16)]
+    pub patch_size: usize,
+    /// Input channels.
+    #[config(default = 3)]
+    pub in_chans: usize,
+    /// Classifier outputs; 0 means no head (the model returns pooled features).
+    #[config(default = 1000)]
+    pub num_classes: usize,
+    /// Token dimension.
+    #[config(default = 768)]
+    pub embed_dim: usize,
+    /// Number of transformer blocks.
+    #[config(default = 12)]
+    pub depth: usize,
+    /// Attention heads per block.
+    #[config(default = 12)]
+    pub num_heads: usize,
+    /// MLP hidden size as a multiple of `embed_dim`.
+    #[config(default = 4.0)]
+    pub mlp_ratio: f64,
+    /// Bias on the qkv projections.
+    #[config(default = true)]
+    pub qkv_bias: bool,
+    /// LayerScale initial value; `None` disables LayerScale.
+    #[config(default = "None")]
+    pub init_values: Option<f64>,
+    /// Prepend a learned class token.
+    #[config(default = true)]
+    pub class_token: bool,
+    /// DeiT's distillation: a second learned prefix token after the class token whose output
+    /// feeds a second head, `head_dist` (timm's `VisionTransformerDistilled`); inference returns
+    /// the mean of both heads. Needs `class_token` and `token` pooling.
+    #[config(default = false)]
+    pub distilled: bool,
+    /// Position embedding: `learn`, `sincos` or `none`.
+    #[config(default = "PosEmbedKind::Learn")]
+    pub pos_embed: PosEmbedKind,
+    /// When true the position embedding covers only the patches, not the class token.
+    #[config(default = false)]
+    pub no_embed_class: bool,
+    /// Pooling: `token`, `avg`, `max` or `map`.
+    #[config(default = "GlobalPool::Token")]
+    pub global_pool: GlobalPool,
+    /// Norm after pooling instead of before it; `None` = timm's default (on for avg/max).
+    #[config(default = "None")]
+    pub fc_norm: Option<bool>,
+    /// LayerNorm before the blocks (CLIP-style).
+    #[config(default = false)]
+    pub pre_norm: bool,
+    /// Patch projection as a conv or as a linear layer on flattened patches.
+    #[config(default = "PatchEmbedKind::Conv")]
+    pub patch_embed: PatchEmbedKind,
+    /// Bias on the patch projection.
+    #[config(default = true)]
+    pub patch_bias: bool,
+    /// Feed-forward network of the blocks.
+    #[config(default = "MlpKind::Gelu")]
+    pub mlp_kind: MlpKind,
+    /// LayerNorm epsilon.
+    #[config(default = 1e-6)]
+    pub norm_eps: f64,
+    /// Dropout before the classifier head.
+    #[config(default = 0.0)]
+    pub drop_rate: f64,
+    /// Dropout after adding the position embedding.
+    #[config(default = 0.0)]
+    pub pos_drop_rate: f64,
+    /// Dropout after the attention/MLP projections.
+    #[config(default = 0.0)]
+    pub proj_drop_rate: f64,
+    /// Dropout on attention weights.
+    #[config(default = 0.0)]
+    pub attn_drop_rate: f64,
+    /// Stochastic depth of the last block; rises linearly from 0 over the blocks.
+    #[config(default = 0.0)]
+    pub drop_path_rate: f64,
+    /// Accept any image size that splits into whole patches, resampling the position embedding
+    /// to the input's grid on the fly (timm's `dynamic_img_size`).
+    #[config(default = false)]
+    pub dynamic_img_size: bool,
+}
+
+
+fn invalid(field: &str, reason: impl Into<String>) -> VitError {
+    VitError::InvalidConfig {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl VisionTransformerConfig {
+    /// Checks every field the model cannot be built with, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        patch_grid(self.img_size, self.patch_size)?;
+        if self.in_chans == 0 {
+            return Err(invalid("in_chans", "must be at least 1"));
+        }
+        if self.embed_dim == 0 || self.num_heads == 0 || self.embed_dim % self.num_heads != 0 {
+            return Err(invalid(
+                "num_heads",
+                format!(
+                    "embed_dim {} must be a positive multiple of num_heads {}",
+                    self.embed_dim, self.num_heads
+                ),
+            ));
+        }
+        if self.pos_embed == PosEmbedKind::Sincos && self.embed_dim % 4 != 0 {
+            return Err(invalid(
+                "pos_embed",
+                format!(
+                    "sincos needs embed_dim divisible by 4, got {}",
+                    self.embed_dim
+                ),
+            ));
+        }
+        if self.global_pool == GlobalPool::Token && !self.class_token {
+            return Err(invalid(
+                "global_pool",
+                "`token` pooling needs `class_token = true`; use `avg`, `max` or `map`",
+            ));
+        }
+        if self.distilled && !(self.class_token && self.global_pool == GlobalPool::Token) {
+            return Err(invalid(
+                "distilled",
+                "the distillation head reads the class and distillation tokens: needs \
+                 `class_token = true` and `global_pool = token`",
+            ));
+        }
+        if self.mlp_ratio.is_nan() || self.mlp_ratio <= 0.0 {
+            return Err(invalid(
+                "mlp_ratio",
+                format!("must be > 0, got {}", self.mlp_ratio),
+            ));
+        }
+        for (field, rate) in [
+            ("drop_rate", self.drop_rate),
+            ("pos_drop_rate", self.pos_drop_rate),
+            ("proj_drop_rate", self.proj_drop_rate),
+            ("attn_drop_rate", self.attn_drop_rate),
+            ("drop_path_rate", self.drop_path_rate),
+        ] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(invalid(field, format!("must be in [0, 1), got {rate}")));
+            }
+        }
+        if let Some(v) = self.init_values
+            && !v.is_finite()
+        {
+            return Err(invalid("init_values", format!("must be finite, got {v}")));
+        }
+        Ok(())
+    }
+
+    /// Patch grid `[rows, cols]` at the configured image size.
+    pub fn grid_size(&self) -> Result<[usize; 2]> {
+        patch_grid(self.img_size, self.patch_size)
+    }
+
+    /// Tokens before the patches: the class token and, when distilled, the distillation token.
+    pub fn num_prefix_tokens(&self) -> usize {
+        usize::from(self.class_token) + usize::from(self.distilled)
+    }
+
+    /// Prefix tokens the position embedding covers (none with `no_embed_class`).
+    pub fn num_embedded_prefix_tokens(&self) -> usize {
+        if self.no_embed_class {
+            0
+        } else {
+            self.num_prefix_tokens()
+        }
+    }
+
+    /// Whether the pooled vector goes through `fc_norm` (and the token norm is skipped).
+    pub fn uses_fc_norm(&self) -> bool {
+        self.fc_norm
+            .unwrap_or(self.global_pool.uses_fc_norm_by_default())
+    }
+
+    /// Reads a model config file (JSON); fields it leaves out keep the defaults (ViT-B/16), and
+    /// unknown fields are an error naming them.
+    pub fn load_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        crate::weights::config_file::load_config(path, &Self::new())
+    }
+
+    /// Builds the model after [`Self::validate`], with timm's initialisation.
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
+        self.validate()?;
+        let d = self.embed_dim;
+        let grid = self.grid_size()?;
+        let prefix = self.num_prefix_tokens();
+        let embedded_prefix = self.num_embedded_prefix_tokens();
+        let pos_tokens = grid[0] * grid[1] + embedded_prefix;
+        let norm = || {
+            LayerNormConfig::new(d)
+                .with_epsilon(self.norm_eps)
+                .init(device)
+        };
+        let fc_norm = self.uses_fc_norm();
+
+        let patch_embed = PatchEmbedConfig::new()
+            .with_img_size(self.img_size)
+            .with_patch_size(self.patch_size)
+            .with_in_chans(self.in_chans)
+            .with_embed_dim(d)
+            .with_bias(self.patch_bias)
+            .with_kind(self.patch_embed)
+            .try_init(device)?;
+        // timm: cls_token ~ N(0, 1e-6), pos_embed ~ trunc-normal(0.02).
+        let cls_token = self.class_token.then(|| {
+            lazy_param([1, 1, d], device, move |device| {
+                Tensor::random([1, 1, d], Distribution::Normal(0.0, 1e-6), device)
+            })
+        });
+        // timm (VisionTransformerDistilled): dist_token ~ trunc-normal(0.02).
+        let dist_token = self.distilled.then(|| {
+            lazy_param([1, 1, d], device, move |device| {
+                trunc_normal_timm([1, 1, d], TIMM_INIT_STD, device)
+            })
+        });
+        let head = || (self.num_classes > 0).then(|| timm_linear(d, self.num_classes, true, device));
+        let (pos_embed, pos_embed_fixed) = match self.pos_embed {
+            PosEmbedKind::Learn => (
+                Some(lazy_param([1, pos_tokens, d], device, move |device| {
+                    trunc_normal_timm([1, pos_tokens, d], TIMM_INIT_STD, device)
+                })),
+                None,
+            ),
+            PosEmbedKind::Sincos => (None, Some(sincos_2d(grid, d, embedded_prefix, device))),
+            PosEmbedKind::None => (None, None),
+        };
+        let blocks = drop_path_schedule(self.drop_path_rate, self.depth)
+            .into_iter()
+            .map(|drop_path| {
+                BlockConfig::new(d, self.num_heads)
+                    .with_mlp_ratio(self.mlp_ratio)
+                    .with_qkv_bias(self.qkv_bias)
+                    .with_proj_drop(self.proj_drop_rate)
+                    .with_attn_drop(self.attn_drop_rate)
+                    .with_drop_path(drop_path)
+                    .with_init_values(self.init_values)
+                    .with_mlp_kind(self.mlp_kind)
+                    .with_norm_eps(self.norm_eps)
+                    .init(device)
+            })
+            .collect();
+        // timm builds the pool with its own defaults (q/kv biases on), whatever `qkv_bias` says.
+        let attn_pool = (self.global_pool == GlobalPool::Map).then(|| {
+            AttentionPoolConfig::new(d)
+                .with_num_heads(self.num_heads)
+                .with_mlp_ratio(self.mlp_ratio)
+                .with_norm_eps(self.norm_eps)
+                .init(device)
+        });
+        Ok(VisionTransformer {
+            patch_embed,
+            cls_token,
+            dist_token,
+            pos_embed,
+            pos_embed_fixed,
+            pos_drop: DropoutConfig::new(self.pos_drop_rate).init(),
+            norm_pre: self.pre_norm.then(norm),
+            blocks,
+            norm: (!fc_norm).then(norm),
+            fc_norm: fc_norm.then(norm),
+            attn_pool,
+            head_drop: DropoutConfig::new(self.drop_rate).init(),
+            head: head(),
+            head_dist: if self.distilled { head() } else { None },
+            global_pool: self.global_pool,
+            no_embed_class: self.no_embed_class,
+            num_prefix_tokens: prefix,
+            dynamic_img_size: self.dynamic_img_size,
+        })
+    }
+
+    /// Builds the model.
+    ///
+    /// # Panics
+    /// On an invalid config, with [`Self::validate`]'s message; use [`Self::try_init`] for
+    /// configs that come from users.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> VisionTransformer<B> {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+
+impl ModelConfig for VisionTransformerConfig {
+    fn family(&self) -> &'static str {
+        VIT_FAMILY
+    }
+
+    fn validate(&self) -> Result<()> {
+        VisionTransformerConfig::validate(self)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn set_num_classes(&mut self, num_classes: usize) {
+        self.num_classes = num_classes;
+    }
+
+    fn set_drop_path_rate(&mut self, rate: f64) {
+        self.drop_path_rate = rate;
+    }
+
+    fn input_size(&self) -> [usize; 3] {
+        [self.in_chans, self.img_size[0], self.img_size[1]]
+    }
+
+    fn macs(&self) -> u64 {
+        VisionTransformerConfig::macs(self)
+    }
+
+    fn default_pretrained_cfg(&self) -> PretrainedCfg {
+        let mut cfg = PretrainedCfg::vit_default(self.in_chans, self.img_size);
+        // timm's DeiT (distilled) configs normalise with ImageNet's statistics.
+        if self.distilled && self.in_chans == 3 {
+            cfg.mean = IMAGENET_DEFAULT_MEAN.to_vec();
+            cfg.std = IMAGENET_DEFAULT_STD.to_vec();
+        }
+        cfg
+    }
+
+    fn card_config(&self) -> Value {
+        serde_json::to_value(self).expect("configs serialise")
+    }
+}

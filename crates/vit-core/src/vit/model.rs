@@ -1,0 +1,348 @@
+//! The Vision Transformer (Dosovitskiy et al. 2021) with timm's structure and parameter names,
+//! and DeiT's distillation token and head as an option (Touvron et al. 2021).
+
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, LayerNorm, Linear};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+
+use crate::error::{Result, VitError};
+use crate::inspect::{AttentionWeights, PatchPositions};
+use crate::layers::block::Block;
+use crate::layers::init::timm_linear;
+use crate::layers::patch_embed::PatchEmbed;
+use crate::layers::pooling::{AttentionPool, GlobalPool, pool_tokens};
+use crate::layers::pos_embed::sincos_2d;
+use crate::layers::resample::resample_abs_pos_embed;
+use crate::model::VisionModel;
+
+/// A Vision Transformer. Build it from a [`VisionTransformerConfig`] or a preset
+/// ([`crate::vit::presets`]); parameter names match timm's so checkpoints map one to one.
+#[derive(Module, Debug)]
+pub struct VisionTransformer<B: Backend> {
+    /// Patch embedding.
+    pub patch_embed: PatchEmbed<B>,
+    /// Class token `[1, 1, dim]`.
+    pub cls_token: Option<Param<Tensor<B, 3>>>,
+    /// DeiT's distillation token `[1, 1, dim]`, after the class token.
+    pub dist_token: Option<Param<Tensor<B, 3>>>,
+    /// Learned position embedding `[1, tokens, dim]`.
+    pub pos_embed: Option<Param<Tensor<B, 3>>>,
+    /// Fixed sin-cos position embedding `[1, tokens, dim]` (a constant, not a parameter).
+    pub pos_embed_fixed: Option<Tensor<B, 3>>,
+    /// Dropout after the position embedding.
+    pub pos_drop: Dropout,
+    /// Optional norm before the blocks.
+    pub norm_pre: Option<LayerNorm<B>>,
+    /// The transformer blocks.
+    pub blocks: Vec<Block<B>>,
+    /// Final norm over all tokens (absent when `fc_norm` is used).
+    pub norm: Option<LayerNorm<B>>,
+    /// Norm after pooling (avg/max pooling by default).
+    pub fc_norm: Option<LayerNorm<B>>,
+    /// Learned attention pooling (`global_pool = map`).
+    pub attn_pool: Option<AttentionPool<B>>,
+    /// Dropout before the head.
+    pub head_drop: Dropout,
+    /// Classifier (absent when `num_classes = 0`).
+    pub head: Option<Linear<B>>,
+    /// DeiT's classifier on the distillation token (distilled models with classes only).
+    pub head_dist: Option<Linear<B>>,
+    /// How tokens are pooled.
+    pub global_pool: GlobalPool,
+    /// Whether the position embedding skips the prefix tokens.
+    pub no_embed_class: bool,
+    /// Tokens before the patches (class token, distillation token).
+    pub num_prefix_tokens: usize,
+    /// Whether inputs of other sizes than `patch_embed.img_size` are accepted.
+    pub dynamic_img_size: bool,
+}
+
+/// What [`VisionTransformer::forward_intermediates`] hands back.
+#[derive(Debug, Clone)]
+pub struct VitIntermediates<B: Backend> {
+    /// All tokens after the final norm `[batch, tokens, dim]` (as `forward_features`).
+    pub features: Tensor<B, 3>,
+    /// Every block's output `[batch, tokens, dim]`, before the final norm.
+    pub blocks: Vec<Tensor<B, 3>>,
+    /// Every block's attention weights `[batch, heads, tokens, tokens]` (when requested).
+    pub attentions: Vec<Tensor<B, 4>>,
+}
+impl<B: Backend> VisionTransformer<B> {
+    /// Checks that `images` fit the model: `[batch, in_chans, height, width]` at the built size,
+    /// or at any size that splits into whole patches when `dynamic_img_size` is on.
+    pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
+        self.patch_embed.check_size(
+            dims,
+            self.dynamic_img_size,
+            "; build it with `dynamic_img_size = true` to run other sizes",
+        )
+    }
+
+    /// Class logits `[batch, num_classes]` (pooled features when `num_classes = 0`); a distilled
+    /// model returns the mean of its two heads, as timm does at inference.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.forward_head(self.forward_features(images), false)
+    }
+
+    /// [`Self::forward`] after [`Self::check_input`]: the entry point for user-supplied tensors.
+    pub fn try_forward(&self, images: Tensor<B, 4>) -> Result<Tensor<B, 2>> {
+        self.check_input(images.dims())?;
+        Ok(self.forward(images))
+    }
+
+    /// Training outputs: the class head's logits and, for a distilled model, the distillation
+    /// head's (trained against the labels and the teacher respectively).
+    pub fn forward_train(&self, images: Tensor<B, 4>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
+        let features = self.forward_features(images);
+        match (&self.head, &self.head_dist) {
+            (Some(head), Some(head_dist)) => {
+                let [cls, dist] = self.distilled_tokens(features);
+                (head.forward(cls), Some(head_dist.forward(dist)))
+            }
+            _ => (self.forward_head(features, false), None),
+        }
+    }
+
+    /// All tokens `[batch, prefix + patches, dim]` after the blocks and the final norm.
+    pub fn forward_features(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
+        let mut x = self.embed(images);
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        self.final_norm(x)
+    }
+
+    /// Pools features from [`Self::forward_features`]; with `pre_logits` the pooled, normed
+    /// vector `[batch, dim]` is returned instead of the logits. A distilled model averages its
+    /// two heads (with `pre_logits`, the two tokens' outputs).
+    pub fn forward_head(&self, features: Tensor<B, 3>, pre_logits: bool) -> Tensor<B, 2> {
+        if self.dist_token.is_some() {
+            let [cls, dist] = self.distilled_tokens(features);
+            return match (&self.head, &self.head_dist, pre_logits) {
+                (Some(head), Some(head_dist), false) => {
+                    (head.forward(cls) + head_dist.forward(dist)) / 2.0
+                }
+                _ => (cls + dist) / 2.0,
+            };
+        }
+        let pooled = match &self.attn_pool {
+            Some(pool) => pool.forward(features),
+            None => pool_tokens(features, self.global_pool, self.num_prefix_tokens),
+        };
+        let pooled = match &self.fc_norm {
+            Some(norm) => norm.forward(pooled),
+            None => pooled,
+        };
+        let pooled = self.head_drop.forward(pooled);
+        match (&self.head, pre_logits) {
+            (Some(head), false) => head.forward(pooled),
+            _ => pooled,
+        }
+    }
+
+    /// The class and distillation tokens' outputs after head dropout, `[batch, dim]` each.
+    fn distilled_tokens(&self, features: Tensor<B, 3>) -> [Tensor<B, 2>; 2] {
+        let [b, _, d] = features.dims();
+        [0, 1].map(|i| {
+            let token = features.clone().narrow(1, i, 1).reshape([b, d]);
+            self.head_drop.forward(token)
+        })
+    }
+
+    /// The pooled, normed vector before the classifier `[batch, dim]`.
+    pub fn forward_pre_logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.forward_head(self.forward_features(images), true)
+    }
+
+    /// Runs the encoder keeping every block's output and, when `with_attention`, every block's
+    /// attention weights — for feature extraction and attention maps.
+    pub fn forward_intermediates(
+        &self,
+        images: Tensor<B, 4>,
+        with_attention: bool,
+    ) -> VitIntermediates<B> {
+        let mut x = self.embed(images);
+        let mut blocks = Vec::with_capacity(self.blocks.len());
+        let mut attentions = Vec::new();
+        for block in &self.blocks {
+            x = if with_attention {
+                let (out, weights) = block.forward_with_attention(x);
+                attentions.push(weights);
+                out
+            } else {
+                block.forward(x)
+            };
+            blocks.push(x.clone());
+        }
+        VitIntermediates {
+            features: self.final_norm(x),
+            blocks,
+            attentions,
+        }
+    }
+
+    /// Patch tokens with the prefix tokens (class, distillation) prepended and the position
+    /// embedding added, after position dropout and the optional pre-norm: the input of the
+    /// first block.
+    pub fn embed(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
+        let [_, _, h, w] = images.dims();
+        let patches = self.patch_embed.forward(images);
+        let [batch, _, dim] = patches.dims();
+        let prefix: Vec<Tensor<B, 3>> = [&self.cls_token, &self.dist_token]
+            .into_iter()
+            .flatten()
+            .map(|t| t.val().expand([batch, 1, dim]))
+            .collect();
+        let grid = [
+            h / self.patch_embed.patch_size,
+            w / self.patch_embed.patch_size,
+        ];
+        let pos = self.position_embedding(grid);
+        let with_prefix = |x: Tensor<B, 3>| {
+            if prefix.is_empty() {
+                x
+            } else {
+                let mut all = prefix.clone();
+                all.push(x);
+                Tensor::cat(all, 1)
+            }
+        };
+        // timm's `_pos_embed`: prefix tokens inside or outside the embedded span.
+        let x = match (pos, self.no_embed_class) {
+            (None, _) => with_prefix(patches),
+            (Some(pos), false) => with_prefix(patches) + pos,
+            (Some(pos), true) => with_prefix(patches + pos),
+        };
+        let x = self.pos_drop.forward(x);
+        match &self.norm_pre {
+            Some(norm) => norm.forward(x),
+            None => x,
+        }
+    }
+
+    /// Patch grid `[rows, cols]` the model was built for.
+    pub fn grid_size(&self) -> [usize; 2] {
+        let [h, w] = self.patch_embed.img_size;
+        [
+            h / self.patch_embed.patch_size,
+            w / self.patch_embed.patch_size,
+        ]
+    }
+
+    /// The position embedding for a patch grid `[rows, cols]`: the stored one at the built grid;
+    /// at another grid the learned one resampled as timm does (bicubic, antialiased, prefix
+    /// tokens kept apart) and the sin-cos one recomputed. `None` without a position embedding.
+    pub fn position_embedding(&self, grid: [usize; 2]) -> Option<Tensor<B, 3>> {
+        let built = self.grid_size();
+        let prefix_in = |pos: &Tensor<B, 3>| pos.dims()[1] - built[0] * built[1];
+        if let Some(pos) = &self.pos_embed {
+            let pos = pos.val();
+            let prefix = prefix_in(&pos);
+            return Some(resample_abs_pos_embed(pos, built, grid, prefix));
+        }
+        let fixed = self.pos_embed_fixed.as_ref()?;
+        if grid == built {
+            return Some(fixed.clone());
+        }
+        let [_, _, dim] = fixed.dims();
+        Some(sincos_2d(grid, dim, prefix_in(fixed), &fixed.device()))
+    }
+
+    fn final_norm(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match &self.norm {
+            Some(norm) => norm.forward(x),
+            None => x,
+        }
+    }
+}
+
+impl<B: Backend> VisionModel<B> for VisionTransformer<B> {
+    fn check_input(&self, dims: [usize; 4]) -> Result<()> {
+        VisionTransformer::check_input(self, dims)
+    }
+
+    fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        VisionTransformer::forward(self, images)
+    }
+
+    fn forward_train(&self, images: Tensor<B, 4>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
+        VisionTransformer::forward_train(self, images)
+    }
+
+    fn forward_features(&self, images: Tensor<B, 4>) -> TensorData {
+        VisionTransformer::forward_features(self, images).into_data()
+    }
+
+    fn num_classes(&self) -> usize {
+        self.head
+            .as_ref()
+            .map_or(0, |head| head.weight.lazy_shape()[1])
+    }
+
+    fn num_features(&self) -> usize {
+        self.patch_embed.embed_dim()
+    }
+
+    fn reset_classifier(&mut self, num_classes: usize, device: &B::Device) -> Vec<String> {
+        let dim = self.patch_embed.embed_dim();
+        let fresh = || (num_classes > 0).then(|| timm_linear(dim, num_classes, true, device));
+        self.head = fresh();
+        let mut heads = vec!["head"];
+        if self.dist_token.is_some() {
+            self.head_dist = fresh();
+            heads.push("head_dist");
+        }
+        if num_classes == 0 {
+            return Vec::new();
+        }
+        heads
+            .iter()
+            .flat_map(|p| [format!("{p}.weight"), format!("{p}.bias")])
+            .collect()
+    }
+
+    fn enable_dynamic_img_size(&mut self) -> bool {
+        self.dynamic_img_size = true;
+        true
+    }
+
+    fn attention_weights(&self, images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {
+        let [_, _, h, w] = images.dims();
+        let patch_size = self.patch_embed.patch_size;
+        Ok(AttentionWeights {
+            layers: self.forward_intermediates(images, true).attentions,
+            num_prefix: self.num_prefix_tokens,
+            class_token: self.cls_token.is_some(),
+            grid: [h / patch_size, w / patch_size],
+            patch_size,
+        })
+    }
+
+    fn patch_positions(&self) -> Result<PatchPositions> {
+        let grid = self.grid_size();
+        let Some(pos) = self.position_embedding(grid) else {
+            return Err(VitError::Unsupported {
+                operation: "the position embedding".into(),
+                family: "vit".into(),
+                reason: "this model is built with `pos_embed: none`".into(),
+            });
+        };
+        let [_, tokens, dim] = pos.dims();
+        let patches = grid[0] * grid[1];
+        let vectors = pos
+            .slice([0..1, tokens - patches..tokens, 0..dim])
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| VitError::InvalidConfig {
+                field: "pos_embed".into(),
+                reason: format!("{e:?}"),
+            })?;
+        Ok(PatchPositions {
+            vectors,
+            grid,
+            dim,
+            learned: self.pos_embed.is_some(),
+        })
+    }
+}

@@ -1,0 +1,247 @@
+//! Loading and saving a model with everything that came with its weights, for any model family:
+//! a timm folder, a folder we saved, or a bare weights file with a config. A family (ViT here;
+//! the zoo of DeiT and Swin in vit-variants) supplies only what differs through [`ModelFamily`].
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use serde_json::Value;
+
+use crate::weights::checkpoint::{Checkpoint, CheckpointFormat};
+use crate::error::{Result, VitError};
+use crate::model::{ModelConfig, VisionModel};
+use crate::weights::model_folder::{
+    MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
+};
+use crate::weights::state_dict::LoadReport;
+use crate::preprocess::PretrainedCfg;
+use crate::weights::timm_folder::{TimmConfig, TimmFolder};
+
+/// What a model config must provide, beyond [`ModelConfig`], to be built, loaded from files and
+/// saved: the loaders of one family (ViT here; the zoo of ViT and Swin in vit-variants).
+pub trait ModelFamily: ModelConfig + Sized + Clone {
+    /// The model the config builds.
+    type Model<B: Backend>: Module<B> + VisionModel<B>;
+    /// The config of a saved card (`family` + `config` from `path`); other families are errors.
+    fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self>;
+    /// A config file without a family (`configs/vit_*.json`: a plain ViT config).
+    fn from_plain(text: &str, path: &Path) -> Result<Self>;
+    /// The config timm would build from a timm `config.json`.
+    fn from_timm(timm: &TimmConfig) -> Result<Self>;
+    /// Builds the model with fresh weights.
+    fn build<B: Backend>(&self, device: &B::Device) -> Result<Self::Model<B>>;
+    /// Builds the model from a timm-layout checkpoint.
+    fn load_checkpoint<B: Backend>(
+        &self,
+        checkpoint: Checkpoint,
+        device: &B::Device,
+    ) -> Result<(Self::Model<B>, LoadReport)>;
+}
+
+/// Reads a config file: `{"family": …, "config": …}` (also a saved `model.json`), a timm
+/// `config.json`, or a plain config of the family.
+pub fn load_config_file<C: ModelFamily>(path: &Path) -> Result<C> {
+    let text = std::fs::read_to_string(path).map_err(|source| VitError::ConfigIo {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root: Value = serde_json::from_str(&text).map_err(|e| VitError::ConfigParse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if TimmConfig::is_timm_config(&root) {
+        return C::from_timm(&TimmConfig::read(path)?);
+    }
+    match (root.get("family"), root.get("config")) {
+        (Some(Value::String(family)), Some(config)) => C::from_card(family, config, path),
+        _ => C::from_plain(&text, path),
+    }
+}
+
+/// A model with everything that came with its weights.
+#[derive(Debug)]
+pub struct Pretrained<C: ModelFamily, B: Backend> {
+    /// The model, weights loaded.
+    pub model: C::Model<B>,
+    /// The config it was built from.
+    pub config: C,
+    /// How inputs must be preprocessed.
+    pub pretrained_cfg: PretrainedCfg,
+    /// Class names, when known.
+    pub label_names: Option<Vec<String>>,
+    /// What the load adapted, left fresh or ignored.
+    pub report: LoadReport,
+    /// Where the weights came from.
+    pub source: String,
+}
+
+impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
+    /// Saves as a folder of ours (`model.json` + `model.bpk`), atomically.
+    pub fn save(self, dir: &Path) -> Result<()> {
+        let card = ModelCard {
+            family: self.config.family().into(),
+            config: self.config.card_config(),
+            pretrained_cfg: self.pretrained_cfg,
+            label_names: self.label_names,
+            source: Some(self.source),
+        };
+        save_model_folder(dir, &card, self.model)
+    }
+
+    /// Replaces the classifier by a fresh one when `num_classes` asks for another size.
+    fn set_num_classes(&mut self, num_classes: Option<usize>, device: &B::Device) {
+        let Some(n) = num_classes.filter(|n| *n != self.config.num_classes()) else {
+            return;
+        };
+        self.config.set_num_classes(n);
+        self.label_names = None;
+        self.report.fresh = self.model.reset_classifier(n, device);
+    }
+}
+
+/// What a model path is, with the architecture it names: the one place that tells a saved
+/// folder, a timm folder and a bare weights file apart.
+enum Source<C> {
+    /// A folder written by [`Pretrained::save`].
+    Saved(ModelCard, C),
+    /// A timm / Hugging Face folder.
+    Timm(TimmFolder, C),
+    /// A bare weights file, built as `base`.
+    Bare(C),
+}
+
+impl<C: ModelFamily> Source<C> {
+    fn open(path: &Path, base: Option<C>) -> Result<Self> {
+        if path.is_dir() {
+            if base.is_some() {
+                return Err(VitError::ModelFolder {
+                    path: path.to_path_buf(),
+                    message: "a model folder describes its own architecture; a preset or config \
+                              file is only for bare weight files"
+                        .into(),
+                });
+            }
+            if ModelCard::is_model_folder(path) {
+                let card = ModelCard::read(path)?;
+                let config = C::from_card(&card.family, &card.config, &path.join(MODEL_CARD_FILE))?;
+                return Ok(Self::Saved(card, config));
+            }
+            let folder = TimmFolder::open(path)?;
+            let config = C::from_timm(&folder.config)?;
+            return Ok(Self::Timm(folder, config));
+        }
+        base.map(Self::Bare).ok_or_else(|| VitError::Checkpoint {
+            path: path.to_path_buf(),
+            message: "a bare weights file does not say which model it is: give a preset or a \
+                      config file (or the model folder it came in)"
+                .into(),
+        })
+    }
+}
+
+/// The architecture [`Pretrained::load`] would build for `path`, without reading any weights.
+pub fn read_architecture<C: ModelFamily>(path: &Path, base: Option<C>) -> Result<C> {
+    Ok(match Source::open(path, base)? {
+        Source::Saved(_, config) | Source::Timm(_, config) | Source::Bare(config) => config,
+    })
+}
+
+impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
+    /// Loads a model from `path`:
+    /// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
+    /// - a folder we saved (`model.json` + `model.bpk`);
+    /// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file of ours, built from `base`
+    ///   (a preset or config file), which is required then.
+    ///
+    /// `num_classes`, when given and different from the weights', gets fresh classifier(s)
+    /// (fine-tuning); the report says so.
+    pub fn load(
+        path: &Path,
+        base: Option<C>,
+        num_classes: Option<usize>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let mut config = match Source::open(path, base)? {
+            Source::Saved(card, config) => return load_saved(path, card, config, num_classes, device),
+            Source::Timm(folder, config) => {
+                return load_timm_folder(path, folder, config, num_classes, device);
+            }
+            Source::Bare(config) => config,
+        };
+        let pretrained_cfg = config.default_pretrained_cfg();
+        let source = path.display().to_string();
+        if is_burnpack(path) {
+            let model = load_weights(config.build::<B>(device)?, path)?;
+            let mut loaded = Pretrained {
+                model,
+                config,
+                pretrained_cfg,
+                label_names: None,
+                report: LoadReport::default(),
+                source,
+            };
+            loaded.set_num_classes(num_classes, device);
+            return Ok(loaded);
+        }
+        CheckpointFormat::of(path)?;
+        if let Some(n) = num_classes {
+            config.set_num_classes(n);
+        }
+        let (model, report) = config.load_checkpoint(Checkpoint::read(path)?, device)?;
+        Ok(Pretrained {
+            model,
+            config,
+            pretrained_cfg,
+            label_names: None,
+            report,
+            source,
+        })
+    }
+}
+
+/// Loads a folder written by [`Pretrained::save`].
+fn load_saved<C: ModelFamily, B: Backend>(
+    dir: &Path,
+    card: ModelCard,
+    config: C,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<Pretrained<C, B>> {
+    let model = load_weights(config.build::<B>(device)?, &weights_path(dir))?;
+    let mut loaded = Pretrained {
+        model,
+        config,
+        pretrained_cfg: card.pretrained_cfg,
+        label_names: card.label_names,
+        report: LoadReport::default(),
+        source: card.source.unwrap_or_else(|| dir.display().to_string()),
+    };
+    loaded.set_num_classes(num_classes, device);
+    Ok(loaded)
+}
+
+/// Loads a timm folder: the architecture's config, the folder's class count (or `num_classes` for
+/// a new head), then the weights.
+fn load_timm_folder<C: ModelFamily, B: Backend>(
+    dir: &Path,
+    folder: TimmFolder,
+    mut config: C,
+    num_classes: Option<usize>,
+    device: &B::Device,
+) -> Result<Pretrained<C, B>> {
+    let mut label_names = folder.config.label_names.clone();
+    if let Some(n) = num_classes.filter(|n| *n != config.num_classes()) {
+        config.set_num_classes(n);
+        label_names = None;
+    }
+    let (model, report) = config.load_checkpoint(Checkpoint::read(&folder.weights)?, device)?;
+    Ok(Pretrained {
+        model,
+        config,
+        pretrained_cfg: folder.config.pretrained_cfg,
+        label_names,
+        report,
+        source: format!("timm {} ({})", folder.config.architecture, dir.display()),
+    })
+}

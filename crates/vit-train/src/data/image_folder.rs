@@ -1,0 +1,342 @@
+//! A data set laid out as one subfolder per class (`root/<class>/<image>.png|jpg|jpeg`), the
+//! layout of torchvision's `ImageFolder`: classes are the sorted subfolder names and a label is
+//! the index of its class in that order. Images are decoded with the `image` crate, converted to
+//! greyscale or RGB, resized (bilinear) to one size and kept as channel-major 8-bit pixels.
+
+use crate::error::{Result, TrainError};
+use std::path::{Path, PathBuf};
+
+use image::imageops::{self, FilterType};
+use image::{ImageBuffer, ImageReader, Pixel};
+
+use crate::data::image_item::ImageItem;
+
+/// What to do with an image file that cannot be opened or decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnreadable {
+    /// Warn on stderr (path and reason), leave it out and list it in
+    /// [`ImageFolderData::skipped`].
+    Skip,
+    /// Stop with an error naming the file.
+    Fail,
+}
+
+/// The images of an image folder and the class names their labels index.
+#[derive(Debug, Clone)]
+pub struct ImageFolderData {
+    /// The images, class by class, each class's files in sorted order.
+    pub items: Vec<ImageItem>,
+    /// Class names (the subfolder names, sorted), indexed by label.
+    pub class_names: Vec<String>,
+    /// Files left out under [`OnUnreadable::Skip`], with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Reads every `.png`, `.jpg` and `.jpeg` file (any case) in the class subfolders of `root`,
+/// as `channels` (1 = greyscale, 3 = RGB) × `size` (`[height, width]`) images.
+///
+/// Only the files directly inside each class folder are read; other files and entries whose
+/// name starts with `.` are ignored. A class folder without images keeps its label, so labels
+/// do not shift when a class is empty. Errors name the path: a missing root, a root without
+/// class folders or without any readable image, and (under [`OnUnreadable::Fail`]) the first
+/// unreadable image.
+pub fn read_image_folder(
+    root: &Path,
+    channels: usize,
+    size: [usize; 2],
+    on_unreadable: OnUnreadable,
+) -> Result<ImageFolderData> {
+    if channels != 1 && channels != 3 {
+        return Err(TrainError::Data(format!(
+            "{channels} image channels: expected 1 (greyscale) or 3 (RGB)"
+        )));
+    }
+    let [height, width] = size;
+    let (h, w) = match (u32::try_from(height), u32::try_from(width)) {
+        (Ok(h), Ok(w)) if h > 0 && w > 0 => (h, w),
+        _ => {
+            return Err(TrainError::Data(format!(
+                "image size {height}×{width}: expected a positive height and width"
+            )));
+        }
+    };
+    if !root.is_dir() {
+        return Err(TrainError::Data(format!(
+            "{}: image folder not found: expected a directory with one subfolder per class",
+            root.display()
+        )));
+    }
+    let class_dirs: Vec<PathBuf> = sorted_entries(root)?
+        .into_iter()
+        .filter(|path| path.is_dir())
+        .collect();
+    if class_dirs.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{}: no class subfolders: expected <root>/<class>/<image>.png|jpg|jpeg",
+            root.display()
+        )));
+    }
+    let class_names = class_dirs
+        .iter()
+        .map(|dir| {
+            dir.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+
+    let mut items = Vec::new();
+    let mut skipped = Vec::new();
+    for (label, dir) in class_dirs.iter().enumerate() {
+        for path in sorted_entries(dir)?
+            .into_iter()
+            .filter(|path| path.is_file() && is_image(path))
+        {
+            match load(&path, channels, h, w) {
+                Ok(pixels) => items.push(ImageItem {
+                    pixels,
+                    channels,
+                    height,
+                    width,
+                    label,
+                }),
+                Err(reason) => match on_unreadable {
+                    OnUnreadable::Fail => return Err(TrainError::Data(format!("{}: {reason}", path.display()))),
+                    OnUnreadable::Skip => {
+                        eprintln!("warning: skipping {}: {reason}", path.display());
+                        skipped.push((path, reason));
+                    }
+                },
+            }
+        }
+    }
+    if items.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{}: no readable images (.png, .jpg, .jpeg) in its class subfolders ({} skipped)",
+            root.display(),
+            skipped.len()
+        )));
+    }
+    Ok(ImageFolderData {
+        items,
+        class_names,
+        skipped,
+    })
+}
+
+/// The entries of `dir` without hidden ones, sorted so the order is the same on every machine.
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let read_error =
+        |e: std::io::Error| TrainError::Data(format!("{}: cannot list: {e}", dir.display()));
+    let mut paths = std::fs::read_dir(dir)
+        .map_err(read_error)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read_error)?;
+    paths.retain(|path| {
+        !path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
+    paths.sort();
+    Ok(paths)
+}
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| ["png", "jpg", "jpeg"].contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+/// Decodes one image into channel-major pixels of the requested shape.
+/// The error is the reason alone: the caller puts it beside the path, to skip or to fail.
+fn load(path: &Path, channels: usize, height: u32, width: u32) -> Result<Vec<u8>, String> {
+    // The reader's default limits cap the allocation, so a hostile header cannot exhaust memory.
+    let image = ImageReader::open(path)
+        .map_err(|e| format!("cannot open the image: {e}"))?
+        .with_guessed_format()
+        .map_err(|e| format!("cannot decode the image: {e}"))?
+        .decode()
+        .map_err(|e| format!("cannot decode the image: {e}"))?;
+    if image.width() == 0 || image.height() == 0 {
+        return Err("cannot decode the image: it has no pixels".to_string());
+    }
+    Ok(if channels == 1 {
+        channel_major(image.to_luma8(), height, width)
+    } else {
+        channel_major(image.to_rgb8(), height, width)
+    })
+}
+
+/// Resizes (bilinear) unless already `height`×`width`, then de-interleaves to `[c, h, w]`.
+fn channel_major<P: Pixel<Subpixel = u8> + 'static>(
+    image: ImageBuffer<P, Vec<u8>>,
+    height: u32,
+    width: u32,
+) -> Vec<u8> {
+    let image = if image.dimensions() == (width, height) {
+        image
+    } else {
+        imageops::resize(&image, width, height, FilterType::Triangle)
+    };
+    let c = usize::from(P::CHANNEL_COUNT);
+    let raw = image.into_raw();
+    (0..c)
+        .flat_map(|ch| raw.iter().skip(ch).step_by(c).copied())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{GrayImage, Luma, Rgb, RgbImage};
+
+    use super::*;
+
+    /// A fresh directory under the system temp dir, removed on drop (also when a test fails).
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "vit-image-folder-test-{}-{name}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Self(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A 6-wide, 4-high RGB image whose channels differ.
+    fn colour() -> RgbImage {
+        RgbImage::from_fn(6, 4, |x, y| Rgb([(x * 40) as u8, (y * 60) as u8, 200]))
+    }
+
+    fn grey() -> GrayImage {
+        GrayImage::from_fn(6, 4, |x, y| Luma([(x * 10 + y * 50) as u8]))
+    }
+
+    /// `bird/` (empty), `cat/a.png`, `cat/b.jpg`, `cat/notes.txt`, `dog/c.png` and three
+    /// unreadable files in `dog/`, plus hidden entries.
+    fn tree(root: &Path) {
+        for class in ["bird", "cat", "dog", ".hidden"] {
+            std::fs::create_dir_all(root.join(class)).unwrap();
+        }
+        colour().save(root.join("cat/a.png")).unwrap();
+        RgbImage::from_pixel(8, 8, Rgb([10, 120, 250]))
+            .save(root.join("cat/b.JPG"))
+            .unwrap();
+        std::fs::write(root.join("cat/notes.txt"), "not an image").unwrap();
+        grey().save(root.join("dog/c.png")).unwrap();
+        grey().save(root.join(".hidden/d.png")).unwrap();
+        grey().save(root.join("dog/.e.png")).unwrap();
+        let png = std::fs::read(root.join("dog/c.png")).unwrap();
+        std::fs::write(root.join("dog/broken.png"), &png[..png.len() / 2]).unwrap();
+        std::fs::write(root.join("dog/empty.jpg"), []).unwrap();
+        std::fs::write(root.join("dog/text.png"), "hello, I am text").unwrap();
+    }
+
+    #[test]
+    fn skip_keeps_good_images_and_lists_broken_ones() {
+        let tmp = TempDir::new("skip");
+        tree(&tmp.0);
+        let data = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Skip).unwrap();
+        assert_eq!(data.class_names, ["bird", "cat", "dog"]);
+        let labels: Vec<_> = data.items.iter().map(|item| item.label).collect();
+        assert_eq!(labels, [1, 1, 2]);
+        for item in &data.items {
+            assert_eq!((item.channels, item.height, item.width), (3, 4, 6));
+            assert_eq!(item.pixels.len(), 3 * 4 * 6);
+        }
+        // PNG is lossless and already 4×6: exact planes R, G, B.
+        let expected: Vec<u8> = (0..3)
+            .flat_map(|c| colour().pixels().map(move |p| p[c]).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(data.items[0].pixels, expected);
+        // A greyscale PNG read as RGB repeats its plane three times.
+        let plane: Vec<u8> = grey().into_raw();
+        assert_eq!(data.items[2].pixels, plane.repeat(3));
+        // The JPEG is lossy: a flat colour comes back close to itself after resizing.
+        let jpeg = &data.items[1].pixels;
+        for (c, want) in [10i32, 120, 250].into_iter().enumerate() {
+            assert!(
+                jpeg[c * 24..(c + 1) * 24]
+                    .iter()
+                    .all(|&v| (v as i32 - want).abs() <= 8)
+            );
+        }
+        let skipped: Vec<_> = data.skipped.iter().map(|(path, _)| path.clone()).collect();
+        let dog = tmp.0.join("dog");
+        assert_eq!(
+            skipped,
+            [
+                dog.join("broken.png"),
+                dog.join("empty.jpg"),
+                dog.join("text.png")
+            ]
+        );
+        assert!(
+            data.skipped
+                .iter()
+                .all(|(_, reason)| reason.starts_with("cannot decode the image: "))
+        );
+    }
+
+    #[test]
+    fn fail_names_the_first_broken_file() {
+        let tmp = TempDir::new("fail");
+        tree(&tmp.0);
+        let err = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Fail).unwrap_err();
+        let path = tmp.0.join("dog/broken.png").display().to_string();
+        assert!(
+            err.starts_with(&format!("{path}: cannot decode the image: ")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn greyscale_and_resize() {
+        let tmp = TempDir::new("grey");
+        tree(&tmp.0);
+        let data = read_image_folder(&tmp.0, 1, [4, 6], OnUnreadable::Skip).unwrap();
+        assert!(data.items.iter().all(|item| item.channels == 1));
+        assert_eq!(data.items[2].pixels, grey().into_raw());
+
+        let data = read_image_folder(&tmp.0, 3, [5, 9], OnUnreadable::Skip).unwrap();
+        for item in &data.items {
+            assert_eq!((item.channels, item.height, item.width), (3, 5, 9));
+            assert_eq!(item.pixels.len(), 3 * 5 * 9);
+        }
+    }
+
+    #[test]
+    fn bad_roots_and_arguments_are_errors() {
+        let tmp = TempDir::new("bad");
+        let gone = tmp.0.join("nowhere");
+        let err = read_image_folder(&gone, 3, [4, 4], OnUnreadable::Skip).unwrap_err();
+        assert!(err.contains(&gone.display().to_string()), "{err}");
+        assert!(err.contains("not found"), "{err}");
+
+        let err = read_image_folder(&tmp.0, 3, [4, 4], OnUnreadable::Skip).unwrap_err();
+        assert!(err.contains("no class subfolders"), "{err}");
+
+        std::fs::create_dir_all(tmp.0.join("cat")).unwrap();
+        std::fs::write(tmp.0.join("cat/notes.txt"), "text").unwrap();
+        let err = read_image_folder(&tmp.0, 3, [4, 4], OnUnreadable::Skip).unwrap_err();
+        assert!(err.contains(&tmp.0.display().to_string()), "{err}");
+        assert!(err.contains("no readable images"), "{err}");
+
+        let err = read_image_folder(&tmp.0, 2, [4, 4], OnUnreadable::Skip).unwrap_err();
+        assert!(err.contains("expected 1 (greyscale) or 3 (RGB)"), "{err}");
+        let err = read_image_folder(&tmp.0, 3, [0, 4], OnUnreadable::Skip).unwrap_err();
+        assert!(err.contains("positive height and width"), "{err}");
+    }
+}

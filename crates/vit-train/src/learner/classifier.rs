@@ -1,0 +1,109 @@
+//! Any zoo model as a classifier burn-train's Learner can train: cross-entropy (label
+//! smoothing, or the soft targets of Mixup/CutMix) on its logits, and for a distilled DeiT the
+//! DeiT loss against a teacher.
+
+use vit_core::model::VisionModel;
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor};
+use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+use vit_variants::zoo::ZooModel;
+
+use crate::data::batcher::ImageBatch;
+use crate::learner::loss::{DistillationLoss, soft_target_cross_entropy};
+
+/// The loss settings (constants of the module, not parameters).
+#[derive(Debug, Clone, Default)]
+pub struct LossSettings {
+    /// Label smoothing of the hard-label cross-entropy (0 = off).
+    pub label_smoothing: f64,
+    /// DeiT distillation (with `Classifier::teacher`).
+    pub distillation: Option<DistillationLoss>,
+}
+
+/// A zoo model with its training loss and, for distillation, a frozen teacher.
+#[derive(Module, Debug)]
+pub struct Classifier<B: Backend> {
+    /// The model being trained.
+    pub model: ZooModel<B>,
+    /// The teacher (no gradients; run without dropout on the inner backend).
+    pub teacher: Option<ZooModel<B>>,
+    /// Loss settings.
+    #[module(skip)]
+    pub loss: LossSettings,
+}
+
+fn cross_entropy<B: Backend>(
+    logits: Tensor<B, 2>,
+    labels: Tensor<B, 1, Int>,
+    smoothing: f64,
+) -> Tensor<B, 1> {
+    let mut loss = CrossEntropyLossConfig::new();
+    if smoothing > 0.0 {
+        loss = loss.with_smoothing(Some(smoothing as f32));
+    }
+    loss.init(&logits.device()).forward(logits, labels)
+}
+
+impl<B: Backend> Classifier<B> {
+    /// The loss of `logits` on the batch: soft targets when Mixup/CutMix made them, else the
+    /// labels with label smoothing.
+    fn base_loss(&self, logits: Tensor<B, 2>, batch: &ImageBatch<B>) -> Tensor<B, 1> {
+        match &batch.targets {
+            Some(targets) => soft_target_cross_entropy(logits, targets.clone()),
+            None => cross_entropy(logits, batch.labels.clone(), self.loss.label_smoothing),
+        }
+    }
+}
+
+impl<B: AutodiffBackend> Classifier<B> {
+    /// The training loss and the logits the metrics see (DeiT: the mean of both heads).
+    pub fn training_loss(&self, batch: &ImageBatch<B>) -> (Tensor<B, 1>, Tensor<B, 2>) {
+        let images = batch.images.clone();
+        let (cls, dist) = self.model.forward_train(images.clone());
+        match (dist, &self.teacher, &self.loss.distillation) {
+            (Some(dist), Some(teacher), Some(distillation)) => {
+                let base = self.base_loss(cls.clone(), batch);
+                // The teacher runs on the inner backend: no graph, no dropout.
+                let teacher_logits = Tensor::from_inner(teacher.valid().forward(images.inner()));
+                let loss = distillation.forward(base, dist.clone(), teacher_logits);
+                (loss, (cls + dist).div_scalar(2.0))
+            }
+            (dist, _, _) => {
+                // Without a teacher a distilled model trains the mean of its heads (its
+                // inference output).
+                let logits = match dist {
+                    Some(dist) => (cls + dist).div_scalar(2.0),
+                    None => cls,
+                };
+                (self.base_loss(logits.clone(), batch), logits)
+            }
+        }
+    }
+}
+
+impl<B: AutodiffBackend> TrainStep for Classifier<B> {
+    type Input = ImageBatch<B>;
+    type Output = ClassificationOutput<B>;
+
+    fn step(&self, batch: ImageBatch<B>) -> TrainOutput<ClassificationOutput<B>> {
+        // Dropout and stochastic depth draw from the backend's RNG: seeding it from the batch
+        // makes a resumed run repeat the uninterrupted one.
+        B::seed(&batch.images.device(), batch.seed);
+        let (loss, logits) = self.training_loss(&batch);
+        let out = ClassificationOutput::new(loss, logits, batch.labels);
+        TrainOutput::new(self, out.loss.backward(), out)
+    }
+}
+
+impl<B: Backend> InferenceStep for Classifier<B> {
+    type Input = ImageBatch<B>;
+    type Output = ClassificationOutput<B>;
+
+    fn step(&self, batch: ImageBatch<B>) -> ClassificationOutput<B> {
+        let logits = self.model.forward(batch.images);
+        let loss = cross_entropy(logits.clone(), batch.labels.clone(), 0.0);
+        ClassificationOutput::new(loss, logits, batch.labels)
+    }
+}

@@ -1,0 +1,66 @@
+//! Early stopping on the validation loss whose patience survives a resume: burn-train's
+//! `MetricEarlyStoppingStrategy` keeps the best epoch in memory only, so a resumed run would
+//! start counting afresh. This one starts from the run's logged history.
+
+use burn::train::EarlyStoppingStrategy;
+use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
+
+use crate::learner::progress::EpochRecord;
+
+/// The name burn-train's `LossMetric` logs under.
+const LOSS: &str = "Loss";
+
+/// Stop when the mean validation loss has not improved for `patience` epochs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidLossPatience {
+    patience: usize,
+    best: f64,
+    best_epoch: usize,
+}
+
+impl ValidLossPatience {
+    /// A strategy that has already seen `history` (the epochs before a resume; empty for a
+    /// new run).
+    pub fn new(patience: usize, history: &[EpochRecord]) -> Self {
+        let mut strategy = Self {
+            patience,
+            best: f64::INFINITY,
+            best_epoch: 0,
+        };
+        for record in history {
+            if let Some(&loss) = record.valid.get(LOSS) {
+                strategy.observe(record.epoch, loss);
+            }
+        }
+        strategy
+    }
+
+    /// Records epoch `epoch`'s validation loss; true when training should stop.
+    pub fn observe(&mut self, epoch: usize, loss: f64) -> bool {
+        if loss < self.best {
+            self.best = loss;
+            self.best_epoch = epoch;
+            return false;
+        }
+        epoch.saturating_sub(self.best_epoch) >= self.patience
+    }
+
+    /// The epoch whose validation loss is the lowest so far (0 before any).
+    pub fn best_epoch(&self) -> usize {
+        self.best_epoch
+    }
+
+    /// Whether a run whose last epoch is `epoch` had already stopped.
+    pub fn stopped_at(&self, epoch: usize) -> bool {
+        self.best_epoch > 0 && epoch.saturating_sub(self.best_epoch) >= self.patience
+    }
+}
+
+impl EarlyStoppingStrategy for ValidLossPatience {
+    fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
+        match store.find_metric(LOSS, epoch, Aggregate::Mean, &Split::Valid) {
+            Some(loss) => self.observe(epoch, loss),
+            None => false,
+        }
+    }
+}

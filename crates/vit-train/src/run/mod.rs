@@ -1,0 +1,437 @@
+//! One training run on burn-train's `SupervisedTraining` + `Learner`, as named steps: where to
+//! start (fresh or the resume point), the model, the data, the learner (AdamW with timm's
+//! groups, warm-up + cosine, metrics, atomic checkpoints, early stopping, several devices), the
+//! evaluation on the test split, and the saved model, logs and curves.
+
+pub mod evaluate;
+pub mod finetune;
+pub mod logs;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::module::Module;
+use burn::tensor::backend::{AutodiffBackend, Backend, DeviceId};
+use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
+use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
+use vit_core::atomic_file::write_atomic;
+use vit_core::model::ModelConfig;
+use vit_core::preprocess::PretrainedCfg;
+use vit_core::weights::pretrained::read_architecture;
+use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel};
+
+use crate::config::{RunPaths, TrainConfig};
+use crate::data::DataSplits;
+use crate::data::batcher::ImageBatcher;
+use crate::data::epoch_data::{EpochShuffled, InOrder};
+use crate::error::{Result, TrainError};
+use crate::learner::checkpoint::{AtomicRecorder, last_complete_epoch};
+use crate::learner::classifier::{Classifier, LossSettings};
+use crate::learner::early_stopping::ValidLossPatience;
+use crate::learner::progress::{EpochRecord, EpochRenderer};
+use crate::optim::adamw::{GroupedAdamW, GroupedAdamWConfig};
+use crate::optim::schedule::WarmupCosine;
+use crate::run::evaluate::{ClassAccuracy, evaluate};
+use crate::run::logs::{read_history, write_logs, write_plot};
+use crate::run::model::{Built, NO_MODEL, build_model, build_teacher};
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// Top-1 accuracy on the test split, in [0, 1].
+    pub test_accuracy: f64,
+    /// Per class.
+    pub per_class: Vec<ClassAccuracy>,
+    /// Per-epoch means of every metric (the whole run, also across a resume).
+    pub history: Vec<EpochRecord>,
+    /// The epoch training started at (> 1 after a resume).
+    pub first_epoch: usize,
+    /// Trainable parameters (fewer than the model's with a frozen backbone).
+    pub trainable_params: usize,
+    /// What was done to fit pretrained weights (fresh head, …); empty from scratch.
+    pub init_report: Vec<String>,
+    /// The saved model folder.
+    pub model_dir: PathBuf,
+    /// The per-epoch metrics file (CSV).
+    pub log: PathBuf,
+    /// The loss and accuracy curves (PNG).
+    pub plot: PathBuf,
+    /// Wall-clock seconds of this invocation (training and evaluation).
+    pub seconds: f64,
+}
+
+/// How to start: from scratch, or continuing the run in `out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Start {
+    /// A new run (an existing run in the folder is an error, so nothing is overwritten).
+    #[default]
+    Fresh,
+    /// Continue from the last complete epoch checkpointed in the folder.
+    Resume,
+}
+
+/// Trains `config` on `device` (and the next `config.devices − 1` devices of its kind),
+/// writing checkpoints, logs, the plot and the model under `out`.
+pub fn train<B: AutodiffBackend>(
+    config: &TrainConfig,
+    out: &Path,
+    device: B::Device,
+    start: Start,
+) -> Result<TrainSummary> {
+    let started = Instant::now();
+    let paths = RunPaths {
+        dir: out.to_path_buf(),
+    };
+    let first_epoch = resume_point(config, &paths, start)?;
+    std::fs::create_dir_all(out).map_err(TrainError::io(out))?;
+    B::seed(&device, config.seed);
+
+    let architecture = architecture(config)?;
+    config.validate(&architecture)?;
+    let input = architecture.input_size();
+    let data = config.data.load(input)?;
+    let built = build_model::<B>(config, data.class_names.len(), &device)?;
+    let [mean, std] = normalisation(config, built.pretrained_cfg.as_ref());
+    if start == Start::Fresh {
+        save_config(config, &paths)?;
+    }
+    let teacher = build_teacher::<B>(config, input, &data.class_names, &device)?;
+    let batcher = ImageBatcher::new([input[1], input[2]], mean.clone(), std.clone());
+
+    let history = Arc::new(Mutex::new(match start {
+        Start::Fresh => Vec::new(),
+        Start::Resume => read_history(&paths.history(), first_epoch)?,
+    }));
+    let Built {
+        config: model_config,
+        model,
+        report: init_report,
+        trainable_params,
+        ..
+    } = built;
+    let classifier = Classifier {
+        model,
+        teacher,
+        loss: LossSettings {
+            label_smoothing: config.label_smoothing,
+            distillation: config.distillation.as_ref().map(|d| d.loss()),
+        },
+    };
+    let trained = fit(
+        config,
+        &paths,
+        &device,
+        Fit {
+            classifier,
+            data: &data,
+            batcher: &batcher,
+            first_epoch,
+            history: history.clone(),
+        },
+    )?;
+
+    let test_device = trained
+        .devices()
+        .into_iter()
+        .next()
+        .ok_or_else(|| TrainError::Run("the trained model has no device".into()))?;
+    let (test_accuracy, per_class) = evaluate::<B::InnerBackend>(
+        &trained,
+        &data.test,
+        &data.class_names,
+        &batcher,
+        &test_device,
+    )?;
+    let history = history
+        .lock()
+        .map_err(|e| TrainError::Run(e.to_string()))?
+        .clone();
+    let trained = Trained {
+        model: trained,
+        config: model_config,
+        input,
+        mean,
+        std,
+        class_names: data.class_names,
+        epochs_run: history.last().map_or(0, |r| r.epoch),
+    };
+    save_results(trained, &history, &paths)?;
+    Ok(TrainSummary {
+        test_accuracy,
+        per_class,
+        history,
+        first_epoch,
+        trainable_params,
+        init_report,
+        model_dir: paths.model(),
+        log: paths.log(),
+        plot: paths.plot(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The first epoch to run: 1 for a fresh run (refused when the folder already holds one), the
+/// epoch after the last complete checkpoint for a resumed one (whose config must be the run's
+/// own).
+fn resume_point(config: &TrainConfig, paths: &RunPaths, start: Start) -> Result<usize> {
+    match start {
+        Start::Fresh => {
+            if last_complete_epoch(&paths.checkpoints()).is_some() {
+                return Err(TrainError::Run(format!(
+                    "{} already holds a run: continue it with --resume, or choose another \
+                     output folder",
+                    paths.dir.display()
+                )));
+            }
+            Ok(1)
+        }
+        Start::Resume => {
+            let saved = TrainConfig::load(&paths.config())?;
+            let differing = differing_fields(&saved, config);
+            if !differing.is_empty() {
+                return Err(TrainError::Run(format!(
+                    "--resume continues the run's own config ({}); the one given here differs \
+                     in: {}",
+                    paths.config().display(),
+                    differing.join(", ")
+                )));
+            }
+            let last = last_complete_epoch(&paths.checkpoints()).ok_or_else(|| {
+                TrainError::Run(format!(
+                    "{}: no complete checkpoint to resume from",
+                    paths.checkpoints().display()
+                ))
+            })?;
+            Ok(last + 1)
+        }
+    }
+}
+
+/// The architecture the run trains, which decides the input size the data is loaded at; a
+/// fine-tuning checkpoint names its own (read without its weights).
+fn architecture(config: &TrainConfig) -> Result<ZooConfig> {
+    match (&config.model, &config.init) {
+        (Some(model), None) => Ok(model.clone()),
+        (base, Some(init)) => read_architecture(&init.from, base.clone())
+            .map_err(TrainError::model_field("init.from")),
+        (None, None) => Err(TrainError::Config(NO_MODEL.into())),
+    }
+}
+
+/// The mean and std the batcher normalises with: the checkpoint's when fine-tuning and the
+/// config leaves them empty, else the config's.
+fn normalisation(config: &TrainConfig, checkpoint: Option<&PretrainedCfg>) -> [Vec<f32>; 2] {
+    match checkpoint {
+        Some(cfg) if config.mean.is_empty() => {
+            [&cfg.mean, &cfg.std].map(|v| v.iter().map(|&x| x as f32).collect())
+        }
+        _ => [config.mean.clone(), config.std.clone()],
+    }
+}
+
+/// Writes the run's config into its folder (what `--resume` continues).
+fn save_config(config: &TrainConfig, paths: &RunPaths) -> Result<()> {
+    let text = serde_json::to_string_pretty(config).expect("configs serialise");
+    write_atomic(&paths.config(), text.as_bytes()).map_err(TrainError::io(paths.config()))
+}
+
+/// What [`fit`] trains on.
+struct Fit<'a, B: AutodiffBackend> {
+    classifier: Classifier<B>,
+    data: &'a DataSplits,
+    batcher: &'a ImageBatcher,
+    first_epoch: usize,
+    history: Arc<Mutex<Vec<EpochRecord>>>,
+}
+
+/// Runs burn-train's learner over the epochs from `first_epoch`: data loaders, AdamW and its
+/// schedule, metrics, checkpoints, the epoch renderer (logs and curves after every epoch),
+/// early stopping and the devices. Returns the trained model (burn-train hands it back for
+/// inference, on the inner backend).
+fn fit<B: AutodiffBackend>(
+    config: &TrainConfig,
+    paths: &RunPaths,
+    device: &B::Device,
+    fit: Fit<'_, B>,
+) -> Result<ZooModel<B::InnerBackend>> {
+    let Fit {
+        classifier,
+        data,
+        batcher,
+        first_epoch,
+        history,
+    } = fit;
+    let num_classes = data.class_names.len();
+    let train_batcher = batcher.clone().with_augment(
+        config.augment.clone(),
+        num_classes,
+        config.label_smoothing as f32,
+    );
+    let loader_train = DataLoaderBuilder::new(train_batcher)
+        .batch_size(config.batch_size)
+        .num_workers(config.num_workers)
+        .build(EpochShuffled::new(data.train.clone(), config.seed, first_epoch));
+    let loader_valid = DataLoaderBuilder::new(batcher.clone())
+        .batch_size(config.batch_size)
+        .num_workers(config.num_workers)
+        .build(InOrder(data.test.clone()));
+
+    // burn-train splits each epoch's data between the devices and sums their gradients.
+    let steps_per_epoch = data
+        .train
+        .len()
+        .div_ceil(config.devices)
+        .div_ceil(config.batch_size);
+    let schedule = WarmupCosine {
+        base_lr: config.lr,
+        min_lr: config.min_lr,
+        warmup_steps: config.warmup_epochs * steps_per_epoch,
+        total_steps: config.epochs * steps_per_epoch,
+        step: 0,
+    };
+    let optimizer = GroupedAdamW::new(GroupedAdamWConfig {
+        weight_decay: config.weight_decay as f32,
+        max_grad_norm: config.grad_clip.map(|v| v as f32),
+        grad_scale: 1.0 / config.devices as f32,
+    });
+
+    let hook_paths = paths.clone();
+    let renderer = EpochRenderer::new(first_epoch, config.epochs, history.clone()).on_epoch(
+        Box::new(move |history| {
+            if let Err(e) =
+                write_logs(&hook_paths, history).and_then(|()| write_plot(&hook_paths, history))
+            {
+                eprintln!("warning: {e}");
+            }
+        }),
+    );
+    let mut training = SupervisedTraining::new(paths.learner(), loader_train, loader_valid)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metric_train_numeric(LearningRateMetric::new())
+        .with_file_checkpointer(AtomicRecorder::default())
+        .renderer(renderer)
+        .num_epochs(config.epochs);
+    if num_classes > 5 {
+        // Top-5 of five classes or fewer is always 100 % (and Burn's metric needs k < classes).
+        training = training
+            .metric_train_numeric(TopKAccuracyMetric::new(5))
+            .metric_valid_numeric(TopKAccuracyMetric::new(5));
+    }
+    if first_epoch > 1 {
+        training = training.checkpoint(first_epoch - 1);
+    }
+    if let Some(patience) = config.early_stopping_patience {
+        // Patience counts from the best epoch of the whole run, also across a resume.
+        let earlier = history
+            .lock()
+            .map_err(|e| TrainError::Run(e.to_string()))?
+            .clone();
+        let strategy = ValidLossPatience::new(patience, &earlier);
+        if let Some(last) = earlier.last()
+            && strategy.stopped_at(last.epoch)
+        {
+            return Err(TrainError::Run(format!(
+                "the run in {} stopped early at epoch {} (no better validation loss since epoch \
+                 {}): nothing to resume",
+                paths.dir.display(),
+                last.epoch,
+                strategy.best_epoch()
+            )));
+        }
+        training = training.early_stopping(strategy);
+    }
+    if config.devices > 1 {
+        training = training.with_training_strategy(
+            ExecutionStrategy::MultiDevice(
+                devices_like::<B>(device, config.devices)?,
+                MultiDeviceOptim::OptimMainDevice,
+            )
+            .into(),
+        );
+    }
+    let result = training.launch(Learner::new(classifier, optimizer, schedule));
+    Ok(result.model.model)
+}
+
+/// A trained model with what its saved folder records.
+struct Trained<B: Backend> {
+    model: ZooModel<B>,
+    config: ZooConfig,
+    input: [usize; 3],
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    class_names: Vec<String>,
+    epochs_run: usize,
+}
+
+/// Saves the trained model (preprocessed as the training did: squashed, bilinear, the run's
+/// normalisation), the logs and the curves.
+fn save_results<B: Backend>(
+    trained: Trained<B>,
+    history: &[EpochRecord],
+    paths: &RunPaths,
+) -> Result<()> {
+    let mut pretrained_cfg = trained.config.default_pretrained_cfg();
+    pretrained_cfg.input_size = trained.input;
+    pretrained_cfg.crop_pct = 1.0;
+    pretrained_cfg.crop_mode = "squash".into();
+    pretrained_cfg.interpolation = "bilinear".into();
+    pretrained_cfg.mean = trained.mean.iter().map(|&v| v as f64).collect();
+    pretrained_cfg.std = trained.std.iter().map(|&v| v as f64).collect();
+    let saved = PretrainedModel {
+        model: trained.model,
+        config: trained.config,
+        pretrained_cfg,
+        label_names: Some(trained.class_names),
+        report: Default::default(),
+        source: format!("vit train ({} epochs)", trained.epochs_run),
+    };
+    saved.save(&paths.model())?;
+    write_logs(paths, history)?;
+    if let Err(e) = write_plot(paths, history) {
+        eprintln!("warning: no plot: {e}");
+    }
+    Ok(())
+}
+
+/// `count` devices of the kind of `main` (indices counted up from it). A backend with one
+/// device that every index maps to (the CPU backends) gets `count` replicas of it — burn-train
+/// then runs them on parallel threads; a missing GPU is an error.
+fn devices_like<B: Backend>(main: &B::Device, count: usize) -> Result<Vec<B::Device>> {
+    use burn::tensor::backend::DeviceOps;
+    fn nth<D: DeviceOps>(id: DeviceId, i: usize) -> D {
+        D::from_id(DeviceId {
+            type_id: id.type_id,
+            index_id: id.index_id + i as u16,
+        })
+    }
+    let id = main.id();
+    let devices: Vec<B::Device> = (0..count).map(|i| nth(id, i)).collect();
+    let replicas = devices.iter().all(|d| d == main);
+    let available = B::device_count(id.type_id);
+    if !replicas && id.index_id as usize + count > available {
+        return Err(TrainError::Run(format!(
+            "devices is {count}, but the backend has {available} device(s) of this kind from \
+             index {}",
+            id.index_id
+        )));
+    }
+    Ok(devices)
+}
+
+/// The top-level fields in which two configs differ.
+fn differing_fields(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return vec!["(unreadable)".into()];
+    };
+    a.iter()
+        .filter(|(key, value)| b.get(*key) != Some(value))
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+

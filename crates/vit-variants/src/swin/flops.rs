@@ -1,0 +1,36 @@
+//! Analytic compute cost of a Swin forward pass (matmuls only, as vit-core's ViT count
+//! and the "GFLOPs" of timm's model cards).
+
+use crate::swin::model::SwinTransformerConfig;
+use crate::swin::block::SwinBlockConfig;
+
+impl SwinTransformerConfig {
+    /// Multiply-accumulates per image: patch projection; per block qkv, q·kᵀ and attention·v
+    /// within (padded) windows, projection and MLP; patch merging; head.
+    pub fn macs(&self) -> u64 {
+        let Ok(resolutions) = self.stage_resolutions() else {
+            return 0;
+        };
+        let p = self.patch_size as u64;
+        let [h0, w0] = resolutions[0];
+        let mut macs = (h0 * w0) as u64 * (self.in_chans as u64 * p * p) * self.embed_dim as u64;
+        for (stage, &[h, w]) in resolutions.iter().enumerate() {
+            let c = self.stage_dim(stage) as u64;
+            let tokens = (h * w) as u64;
+            if stage > 0 {
+                macs += tokens * 4 * (c / 2) * c; // merging: 4·(C/2) → C
+            }
+            let block = SwinBlockConfig::new(self.stage_dim(stage), [h, w], self.num_heads[stage])
+                .with_window_size(self.window_size);
+            let (window, _) = block.window_and_shift();
+            let padded =
+                (h.div_ceil(window[0]) * window[0] * w.div_ceil(window[1]) * window[1]) as u64;
+            let n = (window[0] * window[1]) as u64;
+            let hidden = (c as f64 * self.mlp_ratio) as u64;
+            let per_block =
+                padded * c * 3 * c + 2 * padded * n * c + padded * c * c + 2 * tokens * c * hidden;
+            macs += self.depths[stage] as u64 * per_block;
+        }
+        macs + (self.num_features() * self.num_classes) as u64
+    }
+}

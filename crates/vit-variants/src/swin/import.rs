@@ -1,0 +1,181 @@
+//! Loading timm (and original Microsoft) Swin checkpoints, with vit-core's all-or-nothing
+//! state-dict application and timm's fine-tuning adaptations.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::{TensorData, backend::Backend};
+use serde_json::{Map, Value, json};
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::weights::config_file::config_from_json;
+use vit_core::error::{Result, VitError};
+use vit_core::weights::state_dict::{LoadReport, adapt_head, apply_state_dict};
+use vit_core::weights::timm_folder::TimmConfig;
+use vit_core::vit::import::timm_img_size;
+
+use vit_core::weights::ModelFamily;
+
+use crate::swin::model::{SWIN_FAMILY, SwinTransformer, SwinTransformerConfig};
+use crate::swin::presets::SWIN_PRESETS;
+
+/// Loads a Swin state dict in timm's layout or the original Microsoft one (where each stage's
+/// patch merging belongs to the stage before and the classifier is `head`). Computed buffers
+/// (`relative_position_index`, `attn_mask`) in the file are ignored: they are derived here.
+pub fn load_swin_checkpoint<B: Backend>(
+    config: &SwinTransformerConfig,
+    checkpoint: Checkpoint,
+    device: &B::Device,
+) -> Result<(SwinTransformer<B>, LoadReport)> {
+    let model = config.try_init::<B>(device)?;
+    let Checkpoint { path, tensors } = checkpoint;
+    let mut report = LoadReport::default();
+    let microsoft = tensors.contains_key("layers.0.downsample.reduction.weight");
+    let mut tensors: BTreeMap<String, TensorData> = tensors
+        .into_iter()
+        .filter(|(k, _)| {
+            let buffer = k.ends_with("relative_position_index") || k.ends_with("attn_mask");
+            if buffer {
+                report.ignored.push(k.clone());
+            }
+            !buffer
+        })
+        .map(|(k, v)| {
+            if microsoft {
+                (microsoft_to_timm_key(&k), v)
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    if microsoft {
+        report
+            .adapted
+            .push("Microsoft layout: downsample moved to the next stage, head -> head.fc".into());
+    }
+    let new_head = adapt_head(&mut tensors, "head.fc", config.num_classes, &mut report);
+    report.loaded = tensors.len();
+    let (model, fresh) = apply_state_dict(model, tensors, &path, |k| {
+        new_head && k.starts_with("head.fc.")
+    })?;
+    report.fresh = fresh;
+    Ok((model, report))
+}
+
+/// `layers.{i}.downsample.*` → `layers.{i+1}.downsample.*`, `head.*` → `head.fc.*`.
+fn microsoft_to_timm_key(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix("layers.")
+        && let Some((index, tail)) = rest.split_once('.')
+        && tail.starts_with("downsample.")
+        && let Ok(i) = index.parse::<usize>()
+    {
+        return format!("layers.{}.{tail}", i + 1);
+    }
+    match key.strip_prefix("head.") {
+        Some(tail) if !tail.starts_with("fc.") => format!("head.fc.{tail}"),
+        _ => key.to_string(),
+    }
+}
+
+/// `base` with a timm Swin config's `model_args` and `num_classes` over it; arguments this
+/// implementation cannot honour are errors naming them.
+pub fn apply_timm_swin_args(
+    base: &SwinTransformerConfig,
+    timm: &TimmConfig,
+) -> Result<SwinTransformerConfig> {
+    let path = &timm.path;
+    let unsupported = |arg: &str, reason: String| VitError::ModelArg {
+        path: path.to_path_buf(),
+        arg: arg.to_string(),
+        reason,
+    };
+    const SAME_NAME: [&str; 12] = [
+        "patch_size",
+        "in_chans",
+        "num_classes",
+        "embed_dim",
+        "depths",
+        "num_heads",
+        "mlp_ratio",
+        "qkv_bias",
+        "drop_rate",
+        "proj_drop_rate",
+        "attn_drop_rate",
+        "drop_path_rate",
+    ];
+    let mut ours = Map::new();
+    for (arg, value) in &timm.model_args {
+        match arg.as_str() {
+            "weight_init" => {}
+            "img_size" => {
+                let size = timm_img_size(value).ok_or_else(|| {
+                    unsupported(arg, format!("expected an integer or [h, w], found {value}"))
+                })?;
+                ours.insert("img_size".into(), size);
+            }
+            "window_size" if value.is_u64() => {
+                ours.insert("window_size".into(), value.clone());
+            }
+            "global_pool" if value == "avg" => {}
+            "head_dim" | "norm_layer" if value.is_null() => {}
+            "always_partition" | "dynamic_img_size" if value == false => {}
+            "strict_img_size" if value == true => {}
+            a if SAME_NAME.contains(&a) => {
+                ours.insert(a.into(), value.clone());
+            }
+            _ => {
+                return Err(unsupported(
+                    arg,
+                    format!(
+                        "{value}: this timm argument (value) is not supported by the Swin here"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(n) = timm.num_classes {
+        ours.entry("num_classes").or_insert(json!(n));
+    }
+    config_from_json(&Value::Object(ours).to_string(), path, base)
+}
+
+impl ModelFamily for SwinTransformerConfig {
+    type Model<B: Backend> = SwinTransformer<B>;
+
+    fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
+        if family != SWIN_FAMILY {
+            return Err(VitError::ModelFolder {
+                path: path.to_path_buf(),
+                message: format!("holds a `{family}` model, not a Swin"),
+            });
+        }
+        Self::from_plain(&config.to_string(), path)
+    }
+
+    fn from_plain(text: &str, path: &Path) -> Result<Self> {
+        config_from_json(text, path, &SwinTransformerConfig::new())
+    }
+
+    fn from_timm(timm: &TimmConfig) -> Result<Self> {
+        let (_, base) = SWIN_PRESETS
+            .iter()
+            .find(|(name, _)| *name == timm.architecture)
+            .ok_or_else(|| VitError::UnknownArchitecture {
+                name: timm.architecture.clone(),
+                path: timm.path.clone(),
+                available: SWIN_PRESETS.iter().map(|(n, _)| n.to_string()).collect(),
+            })?;
+        apply_timm_swin_args(&base(), timm)
+    }
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
+        self.try_init(device)
+    }
+
+    fn load_checkpoint<B: Backend>(
+        &self,
+        checkpoint: Checkpoint,
+        device: &B::Device,
+    ) -> Result<(SwinTransformer<B>, LoadReport)> {
+        load_swin_checkpoint(self, checkpoint, device)
+    }
+}

@@ -1,0 +1,387 @@
+//! Swin Transformer V1 (Liu et al. 2021): a hierarchy of stages of shifted-window blocks, with
+//! patch merging between stages — timm's `SwinTransformer` structure and parameter names.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+use serde_json::Value;
+use vit_core::inspect::{AttentionWeights, PatchPositions};
+use vit_core::model::{ModelConfig, VisionModel};
+use vit_core::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
+use vit_core::layers::drop_path::drop_path_schedule;
+use vit_core::error::{Result, VitError};
+use vit_core::layers::init::timm_linear;
+use vit_core::layers::patch_embed::{PatchEmbed, PatchEmbedConfig, patch_grid};
+
+use crate::swin::patch_merging::{PatchMerging, PatchMergingConfig};
+use crate::swin::block::{SwinBlock, SwinBlockConfig};
+
+/// Configuration of a [`SwinTransformer`]; field names and defaults follow timm's
+/// `SwinTransformer` (defaults: Swin-T at 224, 1000 classes).
+#[derive(Config, Debug, PartialEq)]
+pub struct SwinTransformerConfig {
+    /// Input image size `[height, width]`.
+    #[config(default = "[224, 224]")]
+    pub img_size: [usize; 2],
+    /// Patch side (the first stage's token stride).
+    #[config(default = 4)]
+    pub patch_size: usize,
+    /// Input channels.
+    #[config(default = 3)]
+    pub in_chans: usize,
+    /// Classifier outputs; 0 means no head.
+    #[config(default = 1000)]
+    pub num_classes: usize,
+    /// Token dimension of the first stage; it doubles at every later stage.
+    #[config(default = 96)]
+    pub embed_dim: usize,
+    /// Blocks per stage.
+    #[config(default = "vec![2, 2, 6, 2]")]
+    pub depths: Vec<usize>,
+    /// Attention heads per stage.
+    #[config(default = "vec![3, 6, 12, 24]")]
+    pub num_heads: Vec<usize>,
+    /// Window side in tokens.
+    #[config(default = 7)]
+    pub window_size: usize,
+    /// MLP hidden size as a multiple of the stage's dimension.
+    #[config(default = 4.0)]
+    pub mlp_ratio: f64,
+    /// Bias on the qkv projections.
+    #[config(default = true)]
+    pub qkv_bias: bool,
+    /// Dropout before the head.
+    #[config(default = 0.0)]
+    pub drop_rate: f64,
+    /// Dropout after projections.
+    #[config(default = 0.0)]
+    pub proj_drop_rate: f64,
+    /// Dropout on attention weights.
+    #[config(default = 0.0)]
+    pub attn_drop_rate: f64,
+    /// Stochastic depth of the last block, rising linearly over all blocks (timm's default 0.1).
+    #[config(default = 0.1)]
+    pub drop_path_rate: f64,
+    /// LayerNorm epsilon (PyTorch's default; ViT uses 1e-6).
+    #[config(default = 1e-5)]
+    pub norm_eps: f64,
+}
+
+/// A stage: optional patch merging (all stages but the first), then its blocks.
+#[derive(Module, Debug)]
+pub struct SwinStage<B: Backend> {
+    /// Patch merging at the start of the stage (timm layout).
+    pub downsample: Option<PatchMerging<B>>,
+    /// The blocks, alternating regular and shifted windows.
+    pub blocks: Vec<SwinBlock<B>>,
+}
+
+/// Pooling and classifier (timm's `ClassifierHead`: the classifier is `head.fc`).
+#[derive(Module, Debug)]
+pub struct ClassifierHead<B: Backend> {
+    /// Dropout before the classifier.
+    pub drop: Dropout,
+    /// The classifier (absent when `num_classes = 0`).
+    pub fc: Option<Linear<B>>,
+}
+
+/// A Swin Transformer.
+#[derive(Module, Debug)]
+pub struct SwinTransformer<B: Backend> {
+    /// Patch partition + linear embedding + LayerNorm.
+    pub patch_embed: PatchEmbed<B>,
+    /// The stages.
+    pub layers: Vec<SwinStage<B>>,
+    /// Final norm.
+    pub norm: LayerNorm<B>,
+    /// Average pooling and classifier.
+    pub head: ClassifierHead<B>,
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> VitError {
+    VitError::InvalidConfig {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl SwinTransformerConfig {
+    /// Checks every field the model cannot be built with, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        patch_grid(self.img_size, self.patch_size)?;
+        if self.depths.is_empty() || self.depths.len() != self.num_heads.len() {
+            return Err(invalid(
+                "num_heads",
+                format!(
+                    "needs one entry per stage: depths has {}, num_heads {}",
+                    self.depths.len(),
+                    self.num_heads.len()
+                ),
+            ));
+        }
+        for (stage, &heads) in self.num_heads.iter().enumerate() {
+            let dim = self.stage_dim(stage);
+            if heads == 0 || dim % heads != 0 {
+                return Err(invalid(
+                    "num_heads",
+                    format!("stage {stage}: dimension {dim} is not a multiple of {heads} heads"),
+                ));
+            }
+        }
+        if self.window_size == 0 || self.embed_dim == 0 || self.in_chans == 0 {
+            return Err(invalid(
+                "window_size",
+                "window_size, embed_dim and in_chans must be at least 1",
+            ));
+        }
+        for (field, rate) in [
+            ("drop_rate", self.drop_rate),
+            ("proj_drop_rate", self.proj_drop_rate),
+            ("attn_drop_rate", self.attn_drop_rate),
+            ("drop_path_rate", self.drop_path_rate),
+        ] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(invalid(field, format!("must be in [0, 1), got {rate}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Token dimension of stage `i` (`embed_dim · 2^i`).
+    pub fn stage_dim(&self, stage: usize) -> usize {
+        self.embed_dim << stage
+    }
+
+    /// Token map `[height, width]` of each stage (halved, rounded up, after the first).
+    pub fn stage_resolutions(&self) -> Result<Vec<[usize; 2]>> {
+        let mut res = patch_grid(self.img_size, self.patch_size)?;
+        let mut all = Vec::with_capacity(self.depths.len());
+        for stage in 0..self.depths.len() {
+            if stage > 0 {
+                res = res.map(|r| r.div_ceil(2));
+            }
+            all.push(res);
+        }
+        Ok(all)
+    }
+
+    /// Width of the pooled features (the last stage's dimension).
+    pub fn num_features(&self) -> usize {
+        self.stage_dim(self.depths.len().saturating_sub(1))
+    }
+
+    /// Builds the model after [`Self::validate`].
+    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
+        self.validate()?;
+        let patch_embed = PatchEmbedConfig::new()
+            .with_img_size(self.img_size)
+            .with_patch_size(self.patch_size)
+            .with_in_chans(self.in_chans)
+            .with_embed_dim(self.embed_dim)
+            .with_norm(true)
+            .with_norm_eps(self.norm_eps)
+            .try_init(device)?;
+        let mut rates =
+            drop_path_schedule(self.drop_path_rate, self.depths.iter().sum()).into_iter();
+        let resolutions = self.stage_resolutions()?;
+        let layers = (0..self.depths.len())
+            .map(|stage| {
+                let dim = self.stage_dim(stage);
+                let downsample = (stage > 0).then(|| {
+                    PatchMergingConfig::new(self.stage_dim(stage - 1), dim)
+                        .with_norm_eps(self.norm_eps)
+                        .init(device)
+                });
+                let blocks = (0..self.depths[stage])
+                    .map(|i| {
+                        SwinBlockConfig::new(dim, resolutions[stage], self.num_heads[stage])
+                            .with_window_size(self.window_size)
+                            .with_shifted(i % 2 == 1)
+                            .with_mlp_ratio(self.mlp_ratio)
+                            .with_qkv_bias(self.qkv_bias)
+                            .with_proj_drop(self.proj_drop_rate)
+                            .with_attn_drop(self.attn_drop_rate)
+                            .with_drop_path(rates.next().unwrap_or(0.0))
+                            .with_norm_eps(self.norm_eps)
+                            .init(device)
+                    })
+                    .collect();
+                SwinStage { downsample, blocks }
+            })
+            .collect();
+        let features = self.num_features();
+        Ok(SwinTransformer {
+            patch_embed,
+            layers,
+            norm: LayerNormConfig::new(features)
+                .with_epsilon(self.norm_eps)
+                .init(device),
+            head: ClassifierHead {
+                drop: DropoutConfig::new(self.drop_rate).init(),
+                fc: (self.num_classes > 0)
+                    .then(|| timm_linear(features, self.num_classes, true, device)),
+            },
+        })
+    }
+
+    /// Builds the model.
+    ///
+    /// # Panics
+    /// On an invalid config; use [`Self::try_init`] for configs that come from users.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> SwinTransformer<B> {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl<B: Backend> SwinTransformer<B> {
+    /// Checks that `images` are `[batch, in_chans, height, width]` at the built size.
+    pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
+        self.patch_embed.check_size(dims, false, "")
+    }
+
+    /// Class logits `[batch, num_classes]` (pooled features when there is no head).
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.forward_head(self.forward_features(images), false)
+    }
+
+    /// [`Self::forward`] after [`Self::check_input`].
+    pub fn try_forward(&self, images: Tensor<B, 4>) -> Result<Tensor<B, 2>> {
+        self.check_input(images.dims())?;
+        Ok(self.forward(images))
+    }
+
+    /// The last stage's normed token map `[batch, height, width, dim]` (timm's NHWC features).
+    pub fn forward_features(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, _, h, w] = images.dims();
+        let p = self.patch_embed.patch_size;
+        let tokens = self.patch_embed.forward(images);
+        let dim = tokens.dims()[2];
+        let mut x = tokens.reshape([b, h / p, w / p, dim]);
+        for stage in &self.layers {
+            if let Some(merge) = &stage.downsample {
+                x = merge.forward(x);
+            }
+            for block in &stage.blocks {
+                x = block.forward(x);
+            }
+        }
+        self.norm.forward(x)
+    }
+
+    /// Average-pools features `[batch, H, W, dim]`; with `pre_logits` returns the pooled vector.
+    pub fn forward_head(&self, features: Tensor<B, 4>, pre_logits: bool) -> Tensor<B, 2> {
+        let [b, h, w, d] = features.dims();
+        let pooled = features.reshape([b, h * w, d]).mean_dim(1).reshape([b, d]);
+        let pooled = self.head.drop.forward(pooled);
+        match (&self.head.fc, pre_logits) {
+            (Some(fc), false) => fc.forward(pooled),
+            _ => pooled,
+        }
+    }
+}
+
+/// Swin has no class token and no global patch grid: attention maps and position embeddings
+/// are not defined for it.
+fn no_global_attention(operation: &str) -> VitError {
+    VitError::Unsupported {
+        operation: operation.into(),
+        family: SWIN_FAMILY.into(),
+        reason: "Swin attends within shifted windows, without a class token or a global patch \
+                 grid; use a ViT or DeiT model"
+            .into(),
+    }
+}
+
+impl<B: Backend> VisionModel<B> for SwinTransformer<B> {
+    fn check_input(&self, dims: [usize; 4]) -> Result<()> {
+        SwinTransformer::check_input(self, dims)
+    }
+
+    fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        SwinTransformer::forward(self, images)
+    }
+
+    fn forward_features(&self, images: Tensor<B, 4>) -> TensorData {
+        SwinTransformer::forward_features(self, images).into_data()
+    }
+
+    fn num_classes(&self) -> usize {
+        self.head
+            .fc
+            .as_ref()
+            .map_or(0, |fc| fc.weight.lazy_shape()[1])
+    }
+
+    fn num_features(&self) -> usize {
+        self.norm.gamma.lazy_shape()[0]
+    }
+
+    fn reset_classifier(&mut self, num_classes: usize, device: &B::Device) -> Vec<String> {
+        let dim = VisionModel::num_features(self);
+        self.head.fc = (num_classes > 0).then(|| timm_linear(dim, num_classes, true, device));
+        if num_classes == 0 {
+            return Vec::new();
+        }
+        vec!["head.fc.weight".into(), "head.fc.bias".into()]
+    }
+
+    fn enable_dynamic_img_size(&mut self) -> bool {
+        false
+    }
+
+    fn attention_weights(&self, _images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {
+        Err(no_global_attention("attention maps"))
+    }
+
+    fn patch_positions(&self) -> Result<PatchPositions> {
+        Err(no_global_attention("the position embedding"))
+    }
+}
+
+/// The family name Swin models carry in a saved model card.
+pub const SWIN_FAMILY: &str = "swin";
+
+impl ModelConfig for SwinTransformerConfig {
+    fn family(&self) -> &'static str {
+        SWIN_FAMILY
+    }
+
+    fn validate(&self) -> Result<()> {
+        SwinTransformerConfig::validate(self)
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn set_num_classes(&mut self, num_classes: usize) {
+        self.num_classes = num_classes;
+    }
+
+    fn set_drop_path_rate(&mut self, rate: f64) {
+        self.drop_path_rate = rate;
+    }
+
+    fn input_size(&self) -> [usize; 3] {
+        [self.in_chans, self.img_size[0], self.img_size[1]]
+    }
+
+    fn macs(&self) -> u64 {
+        SwinTransformerConfig::macs(self)
+    }
+
+    fn default_pretrained_cfg(&self) -> PretrainedCfg {
+        // timm's Swin configs normalise with ImageNet's statistics.
+        let mut cfg = PretrainedCfg::vit_default(self.in_chans, self.img_size);
+        if self.in_chans == 3 {
+            cfg.mean = IMAGENET_DEFAULT_MEAN.to_vec();
+            cfg.std = IMAGENET_DEFAULT_STD.to_vec();
+        }
+        cfg
+    }
+
+    fn card_config(&self) -> Value {
+        serde_json::to_value(self).expect("configs serialise")
+    }
+}
