@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
-use vit_core::preprocess::EvalTransform;
+use vit_core::model::ModelConfig;
 use vit_variants::zoo::PretrainedModel;
 
 /// One preprocessed image.
@@ -42,21 +42,7 @@ pub fn load_image<B: Backend>(
     };
     let (iw, ih) = decoded.dimensions();
     let cfg = &model.pretrained_cfg;
-    let per_rgb = |values: &[f64]| -> Vec<f64> {
-        if values.len() == 1 {
-            vec![values[0]; 3]
-        } else {
-            values.to_vec()
-        }
-    };
-    let transform = EvalTransform {
-        input_size: [h, w],
-        crop_pct: cfg.crop_pct,
-        crop_mode: cfg.crop_mode.clone(),
-        interpolation: cfg.interpolation.clone(),
-        mean: per_rgb(&cfg.mean),
-        std: per_rgb(&cfg.std),
-    };
+    let transform = cfg.eval_transform([h, w]);
     let rgb_pixels = transform
         .apply(decoded.as_raw(), [ih as usize, iw as usize])
         .map_err(|e| format!("{}: pretrained_cfg.{e}", path.display()))?;

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
 use clap::Args;
+use vit_core::model::ModelConfig;
 use vit_core::weights::timm_folder::TimmConfig;
-use vit_variants::zoo::{PretrainedModel, ZooConfig, load_model, zoo_preset};
+use vit_variants::zoo::{PretrainedModel, ZooConfig};
 
 /// Where a model's weights and architecture come from.
 #[derive(Args, Debug, Clone)]
@@ -32,11 +33,11 @@ impl ModelSource {
         device: &B::Device,
     ) -> Result<PretrainedModel<B>, Box<dyn std::error::Error>> {
         let base = match (&self.preset, &self.config) {
-            (Some(name), _) => Some(zoo_preset(name)?),
+            (Some(name), _) => Some(ZooConfig::preset(name)?),
             (None, Some(path)) => Some(ZooConfig::load_file(path)?),
             (None, None) => None,
         };
-        let mut vit = load_model::<B>(&self.model, base, self.num_classes, device)?;
+        let mut vit = PretrainedModel::<B>::load(&self.model, base, self.num_classes, device)?;
         // A timm config.json given for a bare checkpoint also says how to preprocess.
         if let Some(path) = &self.config
             && let Ok(timm) = TimmConfig::read(path)

@@ -7,7 +7,7 @@
 use burn::backend::Wgpu;
 use burn::tensor::{Tensor, TensorData};
 use vit_core::weights::checkpoint::Checkpoint;
-use vit_variants::zoo::load_model;
+use vit_variants::zoo::PretrainedModel;
 
 fn max_abs_diff(a: TensorData, b: &TensorData) -> f32 {
     assert_eq!(a.shape, b.shape);
@@ -31,7 +31,7 @@ fn timm_fixtures_match_timm_on_wgpu() {
         "deit_distilled",
         "swin_2stage",
     ] {
-        let loaded = load_model::<Wgpu>(&root.join(case), None, None, &device).unwrap();
+        let loaded = PretrainedModel::<Wgpu>::load(&root.join(case), None, None, &device).unwrap();
         let mut io = Checkpoint::read(root.join(case).join("io.safetensors")).unwrap();
         let input = Tensor::<Wgpu, 4>::from_data(io.take("input").unwrap(), &device);
         let features = max_abs_diff(

@@ -8,12 +8,12 @@ use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
 use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::{Start, train};
-use vit_variants::zoo::load_model;
+use vit_variants::zoo::PretrainedModel;
 
 type B = NdArray<f32>;
 
 fn logits(model_dir: &std::path::Path) -> Vec<f32> {
-    let model = load_model::<B>(model_dir, None, None, &Default::default()).unwrap();
+    let model = PretrainedModel::<B>::load(model_dir, None, None, &Default::default()).unwrap();
     let items = DigitsDataset::new(Split::Test).into_items();
     let pixels: Vec<f32> = items[..32]
         .iter()

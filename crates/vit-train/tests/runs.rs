@@ -13,7 +13,7 @@ use vit_train::config::DataSpec;
 use vit_train::run::finetune::InitSpec;
 use vit_train::{Start, train};
 use vit_variants::deit::DeitConfig;
-use vit_variants::zoo::{PretrainedModel, ZooConfig, load_model};
+use vit_variants::zoo::{PretrainedModel, ZooConfig};
 
 type B = NdArray<f32>;
 type AB = Autodiff<B>;
@@ -38,7 +38,7 @@ fn a_short_run_lowers_the_loss_and_writes_model_logs_and_plot() {
         summary.per_class.iter().map(|c| c.images).sum::<usize>(),
         297
     );
-    let loaded = load_model::<B>(&summary.model_dir, None, None, &Default::default()).unwrap();
+    let loaded = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
     assert_eq!(loaded.label_names.unwrap().len(), 10);
     let csv = std::fs::read_to_string(&summary.log).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
@@ -162,7 +162,7 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
     );
     assert_eq!(summary.per_class.iter().map(|c| c.images).sum::<usize>(), 6);
 
-    let tuned = load_model::<B>(&summary.model_dir, None, None, &Default::default()).unwrap();
+    let tuned = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
     assert_eq!(
         tuned.label_names.as_deref(),
         Some(&["blue".to_string(), "red".to_string()][..])
@@ -174,7 +174,7 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
         "the checkpoint's normalisation"
     );
     let original =
-        load_model::<B>(&fixture("vit_p4_d3_h4"), None, Some(2), &Default::default()).unwrap();
+        PretrainedModel::<B>::load(&fixture("vit_p4_d3_h4"), None, Some(2), &Default::default()).unwrap();
     let (before, after) = (param_values(&original.model), param_values(&tuned.model));
     for (key, v) in &before {
         if !key.starts_with("head") {
@@ -241,7 +241,7 @@ fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
         let summary = train::<AB>(&config, &out, Default::default(), Start::Fresh).unwrap();
         let loss = |e: usize| summary.history[e].train["Loss"];
         assert!(loss(1) < loss(0), "{kind}: loss {} -> {}", loss(0), loss(1));
-        let student = load_model::<B>(&summary.model_dir, None, None, &Default::default()).unwrap();
+        let student = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
         assert_eq!(student.config.family(), "deit");
     }
     // A teacher for other classes is refused by name.

@@ -70,7 +70,7 @@ fn swin_and_models_without_position_embedding_are_errors_naming_why() {
             .learned
     );
 
-    let ZooConfig::Swin(swin) = zoo_preset("swin_tiny_patch4_window7_224").unwrap() else {
+    let ZooConfig::Swin(swin) = ZooConfig::preset("swin_tiny_patch4_window7_224").unwrap() else {
         panic!("a Swin preset")
     };
     let swin = ZooConfig::Swin(

@@ -32,7 +32,7 @@ fn max_diff(a: TensorData, b: &TensorData) -> f32 {
 }
 
 fn load(path: &Path, base: Option<ZooConfig>) -> PretrainedModel<B> {
-    load_model::<B>(path, base, None, &Default::default()).unwrap()
+    PretrainedModel::<B>::load(path, base, None, &Default::default()).unwrap()
 }
 
 /// Features and logits of `model` on `case`'s input against timm's.
@@ -106,7 +106,7 @@ fn saved_deit_and_swin_round_trip() {
 
 #[test]
 fn fine_tuning_gives_fresh_heads_of_the_new_size() {
-    let deit = load_model::<B>(
+    let deit = PretrainedModel::<B>::load(
         &fixture("deit_distilled"),
         None,
         Some(3),
@@ -115,7 +115,7 @@ fn fine_tuning_gives_fresh_heads_of_the_new_size() {
     .unwrap();
     assert_eq!(deit.report.fresh.len(), 4, "{:?}", deit.report);
     let swin =
-        load_model::<B>(&fixture("swin_3stage"), None, Some(4), &Default::default()).unwrap();
+        PretrainedModel::<B>::load(&fixture("swin_3stage"), None, Some(4), &Default::default()).unwrap();
     assert_eq!(swin.report.fresh, ["head.fc.weight", "head.fc.bias"]);
     let input = Tensor::<B, 4>::from_data(
         io("swin_3stage").take("input").unwrap(),
@@ -144,7 +144,7 @@ fn presets_have_timms_parameter_counts() {
         ("swin_base_patch4_window12_384", 87_903_584),
         ("swin_large_patch4_window12_384", 196_735_516),
     ] {
-        let got = zoo_preset(name).unwrap().num_params::<B>(&device).unwrap();
+        let got = ZooConfig::preset(name).unwrap().num_params::<B>(&device).unwrap();
         assert_eq!(got, count, "{name}");
     }
     assert!(zoo_presets().len() >= 33);

@@ -9,14 +9,14 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Tensor, TensorData};
-use vit_core::attention_maps::{
+use vit_viz::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
-use vit_core::weights::config_file::write_atomic;
+use vit_core::atomic_file::write_atomic;
 use vit_train::data::digits::{DigitsDataset, Split};
-use vit_train::viz;
-use vit_variants::inspect::ImageAttention;
-use vit_variants::zoo::load_model;
+use vit_viz::figures;
+use vit_core::inspect::ImageAttention;
+use vit_variants::zoo::PretrainedModel;
 
 #[cfg(feature = "ndarray")]
 type B = burn::backend::NdArray;
@@ -41,7 +41,7 @@ fn main() {
 
 fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let device = Default::default();
-    let model = load_model::<B>(model_dir, None, None, &device)?;
+    let model = PretrainedModel::<B>::load(model_dir, None, None, &device)?;
     std::fs::create_dir_all(out)?;
 
     // A few test digits as 8×8 PNGs: inputs for `vit predict/attention/attention-distance`.
@@ -56,7 +56,7 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // The first digit at the model's input size, as training fed it (bilinear, [0,1], normalised).
     let [_, h, w] = model.config.input_size();
     let digit = &digits[0];
-    let unit = vit_train::resize::resize_bilinear(&digit.to_unit_f32(), 1, [8, 8], [h, w]);
+    let unit = vit_core::preprocess::bilinear::resize_bilinear(&digit.to_unit_f32(), 1, [8, 8], [h, w]);
     let (mean, std) = (
         model.pretrained_cfg.mean[0] as f32,
         model.pretrained_cfg.std[0] as f32,
@@ -80,7 +80,7 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let title = format!("digit {}: attention rollout", digit.label);
     write_atomic(
         &out.join("rollout.png"),
-        &viz::heatmap_overlay_png(&title, &rgb, [h, w], &map, weights.grid)?,
+        &figures::heatmap_overlay_png(&title, &rgb, [h, w], &map, weights.grid)?,
     )?;
 
     // How similar each patch's position embedding is to the others'.
@@ -88,7 +88,7 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let similarity = cosine_similarity_matrix(&pos.vectors, pos.grid[0] * pos.grid[1], pos.dim)?;
     write_atomic(
         &out.join("pos_embed.png"),
-        &viz::similarity_grid_png("Position embedding similarity", &similarity, pos.grid)?,
+        &figures::similarity_grid_png("Position embedding similarity", &similarity, pos.grid)?,
     )?;
 
     // How far each head looks, per layer (one image here; `vit attention-distance` averages).
@@ -108,7 +108,7 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let diagonal = ((h * h + w * w) as f32).sqrt();
     write_atomic(
         &out.join("attention_distance.png"),
-        &viz::attention_distance_png("Mean attention distance", &distances, diagonal)?,
+        &figures::attention_distance_png("Mean attention distance", &distances, diagonal)?,
     )?;
     println!(
         "wrote 8 digit PNGs, rollout.png, pos_embed.png and attention_distance.png to {}",

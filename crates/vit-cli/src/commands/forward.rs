@@ -1,26 +1,34 @@
 //! `vit forward`: run a model on a preprocessed NCHW float32 `.npy` tensor, write `.npy` outputs.
 
+use clap::Args;
 use std::path::PathBuf;
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
-use vit_core::weights::config_file::write_atomic;
+use vit_core::model::{ModelConfig, VisionModel};
+use vit_core::atomic_file::write_atomic;
 
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;
 use crate::npy;
 
 /// The `forward` command's arguments.
+#[derive(Args, Debug)]
 pub struct Forward {
     /// The model to run.
+    #[command(flatten)]
     pub source: ModelSource,
     /// Input `[batch, channels, height, width]` (or one image `[channels, height, width]`).
+    #[arg(long, short)]
     pub input: PathBuf,
     /// Where the output goes.
+    #[arg(long, short)]
     pub output: PathBuf,
     /// Write the features (ViT/DeiT tokens `[batch, tokens, dim]`, Swin's map
     /// `[batch, height, width, dim]`) instead of the logits.
+    #[arg(long)]
     pub features: bool,
     /// Images per forward pass.
+    #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
 }
 

@@ -1,18 +1,23 @@
 //! `vit convert`: a timm folder or checkpoint → a folder of ours (Burnpack weights + model.json).
 
+use clap::Args;
 use std::path::PathBuf;
 
 use burn::tensor::backend::Backend;
+use vit_core::model::ModelConfig;
 use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
 
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;
 
 /// The `convert` command's arguments.
+#[derive(Args, Debug)]
 pub struct Convert {
     /// The model to convert.
+    #[command(flatten)]
     pub source: ModelSource,
     /// The folder to write.
+    #[arg(long, short)]
     pub output: PathBuf,
 }
 

@@ -5,12 +5,14 @@
 use std::time::Instant;
 
 use burn::backend::Autodiff;
+use clap::Args;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
 use serde_json::json;
+use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::VisionTransformerConfig;
-use vit_variants::zoo::{ZooConfig, zoo_preset};
+use vit_variants::zoo::ZooConfig;
 
 use crate::backend::BackendJob;
 
@@ -36,14 +38,42 @@ pub enum BenchTarget {
     },
 }
 
-/// A timing job: warm-up runs, then timed runs.
+/// `vit bench` arguments: what to time, warm-up runs, then timed runs.
+#[derive(Args, Debug)]
 pub struct Bench {
-    /// What to time.
-    pub target: BenchTarget,
+    /// Preset name, or `vit_32px` (the 32×32 training-step model).
+    #[arg(long, conflicts_with = "matmul", required_unless_present = "matmul")]
+    pub model: Option<String>,
+    /// Images per step.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Time one training step (forward, backward, AdamW) instead of inference.
+    #[arg(long)]
+    pub train: bool,
+    /// Time an `[n, n] × [n, n]` float32 matmul instead: the backend's ceiling.
+    #[arg(long)]
+    pub matmul: Option<usize>,
     /// Untimed runs first (kernel compilation, autotuning, allocator warm-up).
+    #[arg(long, default_value_t = 2)]
     pub warmup: usize,
-    /// Timed runs.
+    /// Timed runs (the median is reported).
+    #[arg(long, default_value_t = 5)]
     pub runs: usize,
+}
+
+impl Bench {
+    /// What the arguments ask to time.
+    pub fn target(&self) -> Result<BenchTarget, String> {
+        match (&self.model, self.matmul) {
+            (_, Some(n)) => Ok(BenchTarget::Matmul { n }),
+            (Some(name), None) => Ok(BenchTarget::Model {
+                name: name.clone(),
+                batch: self.batch,
+                train: self.train,
+            }),
+            (None, None) => Err("bench needs --model NAME or --matmul N".into()),
+        }
+    }
 }
 
 /// The config of a benchmark model name.
@@ -59,7 +89,7 @@ pub fn bench_config(name: &str) -> Result<ZooConfig, String> {
                 .with_num_classes(10),
         ));
     }
-    zoo_preset(name).map_err(|e| e.to_string())
+    ZooConfig::preset(name).map_err(|e| e.to_string())
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
@@ -88,7 +118,7 @@ impl BackendJob for Bench {
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
         B::seed(&device, 0);
-        let (times, flops, images, label) = match &self.target {
+        let (times, flops, images, label) = match &self.target()? {
             BenchTarget::Matmul { n } => {
                 let n = *n;
                 let a = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);

@@ -1,20 +1,22 @@
 //! `vit attention`, `vit pos-embed` and `vit attention-distance`: what a ViT or DeiT looks at,
 //! drawn as PNGs (and a CSV of the distances).
 
+use clap::Args;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use vit_core::attention_maps::{
+use vit_core::model::{ModelConfig, VisionModel};
+use vit_viz::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
-use vit_core::weights::config_file::write_atomic;
-use vit_variants::inspect::{AttentionWeights, ImageAttention};
+use vit_core::atomic_file::write_atomic;
+use vit_core::inspect::{AttentionWeights, ImageAttention};
 use vit_variants::zoo::PretrainedModel;
 
 use crate::backend::BackendJob;
 use crate::image_input::{ModelInput, batch, load_image};
 use crate::model_source::ModelSource;
-use vit_train::viz;
+use vit_viz::figures;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -64,12 +66,16 @@ fn output_row(matrix: &[f32], tokens: usize, num_prefix: usize, class_token: boo
 }
 
 /// `vit attention`: attention rollout and the last layer's class-token attention per head.
+#[derive(Args, Debug)]
 pub struct AttentionView {
     /// The model (ViT or DeiT).
+    #[command(flatten)]
     pub source: ModelSource,
     /// Images.
+    #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// Output folder.
+    #[arg(long, short, default_value = ".")]
     pub output: PathBuf,
 }
 
@@ -107,7 +113,7 @@ impl BackendJob for AttentionView {
             );
             write(
                 &rollout_png,
-                &viz::heatmap_overlay_png(&title, &input.rgb, input.size, &rollout_map, grid)?,
+                &figures::heatmap_overlay_png(&title, &input.rgb, input.size, &rollout_map, grid)?,
             )?;
             written.push(rollout_png);
 
@@ -127,7 +133,7 @@ impl BackendJob for AttentionView {
             let title = format!("{name}: rollout and the last layer's {who} attention per head");
             write(
                 &heads_png,
-                &viz::overlay_panels_png(&title, &input.rgb, input.size, &panels, grid)?,
+                &figures::overlay_panels_png(&title, &input.rgb, input.size, &panels, grid)?,
             )?;
             written.push(heads_png);
         }
@@ -140,10 +146,13 @@ impl BackendJob for AttentionView {
 }
 
 /// `vit pos-embed`: cosine similarity of each patch's position embedding to all the others.
+#[derive(Args, Debug)]
 pub struct PosEmbedView {
     /// The model (ViT or DeiT with a position embedding).
+    #[command(flatten)]
     pub source: ModelSource,
     /// Output PNG.
+    #[arg(long, short, default_value = "pos_embed.png")]
     pub output: PathBuf,
 }
 
@@ -166,19 +175,23 @@ impl BackendJob for PosEmbedView {
         );
         write(
             &self.output,
-            &viz::similarity_grid_png(&title, &similarity, pos.grid)?,
+            &figures::similarity_grid_png(&title, &similarity, pos.grid)?,
         )?;
         Ok(format!("wrote {}", self.output.display()))
     }
 }
 
 /// `vit attention-distance`: mean attention distance per head and layer, averaged over images.
+#[derive(Args, Debug)]
 pub struct DistanceView {
     /// The model (ViT or DeiT).
+    #[command(flatten)]
     pub source: ModelSource,
     /// Images to average over.
+    #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// Output folder (`attention_distance.png`, `attention_distance.csv`).
+    #[arg(long, short, default_value = ".")]
     pub output: PathBuf,
 }
 
@@ -233,7 +246,7 @@ impl BackendJob for DistanceView {
         );
         write(
             &png,
-            &viz::attention_distance_png(&title, &means, diagonal)?,
+            &figures::attention_distance_png(&title, &means, diagonal)?,
         )?;
         write(&csv_path, csv.as_bytes())?;
         Ok(format!(

@@ -1,10 +1,12 @@
 //! `vit predict`: the top classes of images, with their probabilities.
 
+use clap::Args;
 use std::path::PathBuf;
 
 use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend;
 use serde_json::json;
+use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::preprocess::imagenet::IMAGENET_CLASSES;
 
 use crate::backend::BackendJob;
@@ -12,14 +14,19 @@ use crate::image_input::{batch, load_image};
 use crate::model_source::ModelSource;
 
 /// The `predict` command's arguments.
+#[derive(Args, Debug)]
 pub struct Predict {
     /// The model.
+    #[command(flatten)]
     pub source: ModelSource,
     /// Image files (PNG, JPEG).
+    #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// Classes to show per image.
+    #[arg(long, default_value_t = 5)]
     pub top: usize,
     /// Print JSON instead of text.
+    #[arg(long)]
     pub json: bool,
 }
 

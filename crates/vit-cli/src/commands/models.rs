@@ -1,7 +1,8 @@
 //! `vit models`: the table of presets.
 
 use burn::tensor::backend::Backend;
-use vit_variants::zoo::{ZooPreset, zoo_presets};
+use vit_core::model::ModelConfig;
+use vit_variants::registry::zoo_presets;
 
 use crate::backend::BackendJob;
 
@@ -21,7 +22,8 @@ pub struct ModelRow {
     pub num_classes: usize,
 }
 
-/// Builds every preset (lazily: no weight is allocated) to count its parameters.
+/// `vit models`: builds every preset (lazily: no weight is allocated) to count its parameters.
+#[derive(clap::Args, Debug)]
 pub struct ListModels;
 
 impl BackendJob for ListModels {
@@ -29,8 +31,7 @@ impl BackendJob for ListModels {
 
     fn run<B: Backend>(self, device: B::Device) -> Vec<ModelRow> {
         zoo_presets()
-            .into_iter()
-            .map(|ZooPreset { name, config }| {
+            .map(|(name, config)| {
                 let [_, h, w] = config.input_size();
                 ModelRow {
                     name,
