@@ -9,11 +9,11 @@ use vit_core::layers::pooling::GlobalPool;
 use vit_core::model::ModelConfig;
 use vit_variants::zoo::ZooConfig;
 
+use crate::augment::mixup::MixupConfig;
 use crate::augment::{RandAugmentConfig, RandomErasingConfig, RandomResizedCropConfig};
 pub use crate::data::DataSpec;
-use crate::run::finetune::InitSpec;
 use crate::learner::loss::{DistillationKind, DistillationLoss};
-use crate::augment::mixup::MixupConfig;
+use crate::run::finetune::InitSpec;
 
 /// The per-image and per-batch augmentations of the training split, each optional.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -182,9 +182,14 @@ impl TrainConfig {
 
     /// Reads a config file; an unknown or mistyped field is an error naming it and the file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| TrainError::Config(format!("{}: cannot read the training config: {e}", path.display())))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            TrainError::Config(format!(
+                "{}: cannot read the training config: {e}",
+                path.display()
+            ))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
     }
 
     /// Sets one field by its dotted path (`lr`, `augment.hflip`, `data.path`, …) from text
@@ -214,7 +219,8 @@ impl TrainConfig {
                 *node = serde_json::Value::Object(Default::default());
             }
         }
-        *self = serde_json::from_value(root).map_err(|e| TrainError::Config(format!("--set {path}: {e}")))?;
+        *self = serde_json::from_value(root)
+            .map_err(|e| TrainError::Config(format!("--set {path}: {e}")))?;
         Ok(())
     }
 
@@ -224,7 +230,9 @@ impl TrainConfig {
         model.validate()?;
         let [c, _, _] = model.input_size();
         if self.batch_size == 0 || self.epochs == 0 || self.devices == 0 {
-            return Err(TrainError::Config("batch_size, epochs and devices must be at least 1".into()));
+            return Err(TrainError::Config(
+                "batch_size, epochs and devices must be at least 1".into(),
+            ));
         }
         if self.batch_size > 1 << 16 {
             return Err(TrainError::Config(format!(
@@ -275,12 +283,16 @@ impl TrainConfig {
         if let Some(clip) = self.grad_clip
             && (clip.is_nan() || clip <= 0.0)
         {
-            return Err(TrainError::Config(format!("grad_clip must be > 0, got {clip}")));
+            return Err(TrainError::Config(format!(
+                "grad_clip must be > 0, got {clip}"
+            )));
         }
         if let Some(rate) = self.drop_path_rate
             && !(0.0..1.0).contains(&rate)
         {
-            return Err(TrainError::Config(format!("drop_path_rate must be in [0, 1), got {rate}")));
+            return Err(TrainError::Config(format!(
+                "drop_path_rate must be in [0, 1), got {rate}"
+            )));
         }
         self.data.validate(c)?;
         let augment = &self.augment;

@@ -159,8 +159,12 @@ impl ModelFamily for ZooConfig {
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
         match family {
-            "vit" => Ok(Self::Vit(VisionTransformerConfig::from_card(family, config, path)?)),
-            "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(family, config, path)?)),
+            "vit" => Ok(Self::Vit(VisionTransformerConfig::from_card(
+                family, config, path,
+            )?)),
+            "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(
+                family, config, path,
+            )?)),
             // Saved before the distillation token became a ViT option: `{"vit": {…}}`.
             "deit" => {
                 let vit = config.get("vit").ok_or_else(|| VitError::InvalidConfig {

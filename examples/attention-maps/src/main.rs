@@ -9,14 +9,15 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Tensor, TensorData};
+use vit_core::atomic_file::write_atomic;
+use vit_core::inspect::ImageAttention;
+use vit_core::model::{ModelConfig, VisionModel};
+use vit_train::data::digits::{DigitsDataset, Split};
+use vit_variants::zoo::PretrainedModel;
 use vit_viz::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
-use vit_core::atomic_file::write_atomic;
-use vit_train::data::digits::{DigitsDataset, Split};
 use vit_viz::figures;
-use vit_core::inspect::ImageAttention;
-use vit_variants::zoo::PretrainedModel;
 
 #[cfg(feature = "ndarray")]
 type B = burn::backend::NdArray;
@@ -56,7 +57,8 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     // The first digit at the model's input size, as training fed it (bilinear, [0,1], normalised).
     let [_, h, w] = model.config.input_size();
     let digit = &digits[0];
-    let unit = vit_core::preprocess::bilinear::resize_bilinear(&digit.to_unit_f32(), 1, [8, 8], [h, w]);
+    let unit =
+        vit_core::preprocess::bilinear::resize_bilinear(&digit.to_unit_f32(), 1, [8, 8], [h, w]);
     let (mean, std) = (
         model.pretrained_cfg.mean[0] as f32,
         model.pretrained_cfg.std[0] as f32,

@@ -10,7 +10,6 @@ use burn::backend::Autodiff;
 use vit_train::config::DistillationConfig;
 use vit_train::learner::loss::DistillationKind;
 use vit_train::{Start, TrainConfig, train};
-use vit_variants::deit::DeitConfig;
 use vit_variants::zoo::ZooConfig;
 
 #[cfg(feature = "ndarray")]
@@ -36,10 +35,9 @@ fn main() {
 
     // The student: the default digits ViT with DeiT's distillation token and second head.
     let mut config = TrainConfig::digits_default();
-    let Some(ZooConfig::Vit(vit)) = config.model.clone() else {
-        unreachable!("the default run trains a ViT")
-    };
-    config.model = Some(ZooConfig::Deit(DeitConfig::new(vit)));
+    if let Some(ZooConfig::Vit(vit)) = &mut config.model {
+        vit.distilled = true;
+    }
     config.distillation = Some(DistillationConfig {
         teacher,
         teacher_model: None,

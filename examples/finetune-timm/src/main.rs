@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use burn::backend::Autodiff;
 use vit_train::config::DataSpec;
-use vit_train::run::finetune::InitSpec;
 use vit_train::data::image_folder::OnUnreadable;
+use vit_train::run::finetune::InitSpec;
 use vit_train::{Start, TrainConfig, train};
 
 #[cfg(feature = "ndarray")]

@@ -3,9 +3,9 @@
 //! (`--no-default-features --features wgpu` for the GPU).
 
 use burn::tensor::{Distribution, Tensor};
+use vit_core::layers::GlobalPool;
+use vit_core::prelude::*;
 use vit_core::weights::param_count::count_params;
-use vit_core::layers::pooling::GlobalPool;
-use vit_core::vit::presets::vit_preset;
 
 #[cfg(feature = "ndarray")]
 type B = burn::backend::NdArray;
@@ -18,8 +18,7 @@ fn main() {
     let device = burn::tensor::Device::<B>::default();
 
     // A preset, changed like any Burn config: 10 classes, average pooling.
-    let config = vit_preset("vit_tiny_patch16_224")
-        .expect("preset exists")
+    let config = VisionTransformerConfig::vit_tiny_patch16_224()
         .with_num_classes(10)
         .with_class_token(false)
         .with_global_pool(GlobalPool::Avg);

@@ -5,13 +5,13 @@
 use std::time::Instant;
 
 use burn::backend::Autodiff;
-use clap::Args;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
+use clap::Args;
 use serde_json::json;
-use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::VisionTransformerConfig;
+use vit_core::model::{ModelConfig, VisionModel};
 use vit_variants::zoo::ZooConfig;
 
 use crate::backend::BackendJob;

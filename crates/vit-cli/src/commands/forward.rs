@@ -4,8 +4,8 @@ use clap::Args;
 use std::path::PathBuf;
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
-use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::atomic_file::write_atomic;
+use vit_core::model::{ModelConfig, VisionModel};
 
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;

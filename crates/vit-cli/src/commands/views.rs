@@ -5,13 +5,13 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
+use vit_core::atomic_file::write_atomic;
+use vit_core::inspect::{AttentionWeights, ImageAttention};
 use vit_core::model::{ModelConfig, VisionModel};
+use vit_variants::zoo::PretrainedModel;
 use vit_viz::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
-use vit_core::atomic_file::write_atomic;
-use vit_core::inspect::{AttentionWeights, ImageAttention};
-use vit_variants::zoo::PretrainedModel;
 
 use crate::backend::BackendJob;
 use crate::image_input::{ModelInput, batch, load_image};

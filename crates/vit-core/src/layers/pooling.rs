@@ -8,8 +8,8 @@ use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::attention::{AttentionPath, merge_heads, split_heads};
-use crate::layers::mlp::mlp_hidden;
 use crate::layers::init::{lazy_param, timm_linear, trunc_normal_timm};
+use crate::layers::mlp::mlp_hidden;
 use crate::layers::mlp::{Mlp, MlpConfig};
 
 /// How a ViT pools its tokens (timm's `global_pool`).

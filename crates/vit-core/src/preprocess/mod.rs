@@ -2,13 +2,13 @@
 //! resize, crop modes, normalisation), the `pretrained_cfg` that configures it, and the
 //! ImageNet-1k class names.
 
-pub mod eval_transform;
 pub mod bilinear;
+pub mod eval_transform;
 pub mod imagenet;
 pub mod pretrained_cfg;
 
 pub use eval_transform::{
-    CropMode, DEFAULT_CROP_PCT, EvalTransform, Filter, IMAGENET_DEFAULT_MEAN,
-    IMAGENET_DEFAULT_STD, center_crop_rgb8, resize_rgb8,
+    CropMode, DEFAULT_CROP_PCT, EvalTransform, Filter, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD,
+    center_crop_rgb8, resize_rgb8,
 };
 pub use pretrained_cfg::PretrainedCfg;

@@ -109,7 +109,6 @@ pub struct VisionTransformerConfig {
     pub dynamic_img_size: bool,
 }
 
-
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
     VitError::InvalidConfig {
         field: field.into(),
@@ -246,7 +245,8 @@ impl VisionTransformerConfig {
                 trunc_normal_timm([1, 1, d], TIMM_INIT_STD, device)
             })
         });
-        let head = || (self.num_classes > 0).then(|| timm_linear(d, self.num_classes, true, device));
+        let head =
+            || (self.num_classes > 0).then(|| timm_linear(d, self.num_classes, true, device));
         let (pos_embed, pos_embed_fixed) = match self.pos_embed {
             PosEmbedKind::Learn => (
                 Some(lazy_param([1, pos_tokens, d], device, move |device| {
@@ -311,7 +311,6 @@ impl VisionTransformerConfig {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }
-
 
 impl ModelConfig for VisionTransformerConfig {
     fn family(&self) -> &'static str {

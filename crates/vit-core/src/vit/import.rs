@@ -7,17 +7,17 @@ use std::path::Path;
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde_json::{Map, Value, json};
 
-use crate::weights::checkpoint::Checkpoint;
-use crate::weights::config_file::config_from_json;
 use crate::error::{Result, VitError};
 use crate::layers::patch_embed::PatchEmbedKind;
 use crate::layers::pos_embed::PosEmbedKind;
-use crate::vit::presets::VIT_PRESETS;
-use crate::weights::pretrained::{ModelFamily, Pretrained};
 use crate::layers::resample::resample_abs_pos_embed;
+use crate::vit::presets::VIT_PRESETS;
+use crate::vit::{VisionTransformer, VisionTransformerConfig};
+use crate::weights::checkpoint::Checkpoint;
+use crate::weights::config_file::config_from_json;
+use crate::weights::pretrained::{ModelFamily, Pretrained};
 use crate::weights::state_dict::{LoadReport, adapt_head, apply_state_dict, torch_params};
 use crate::weights::timm_folder::TimmConfig;
-use crate::vit::{VisionTransformer, VisionTransformerConfig};
 
 /// The model family name ViTs carry in a saved [`crate::weights::model_folder::ModelCard`].
 pub const VIT_FAMILY: &str = "vit";
@@ -229,8 +229,8 @@ pub fn load_vit_checkpoint<B: Backend>(
     let mut report = LoadReport::default();
 
     let new_head = adapt_head(&mut tensors, "head", config.num_classes, &mut report);
-    let new_dist = config.distilled
-        && adapt_head(&mut tensors, "head_dist", config.num_classes, &mut report);
+    let new_dist =
+        config.distilled && adapt_head(&mut tensors, "head_dist", config.num_classes, &mut report);
 
     let pos_len = expected.get("pos_embed").map(|shape| shape[1]);
     let prefix = config.num_embedded_prefix_tokens();

@@ -24,19 +24,37 @@ pub fn vit_config(
 }
 
 /// DeiT with distillation: a second prefix token and head.
-fn deit_distilled(patch: usize, dim: usize, depth: usize, heads: usize, img: usize) -> VisionTransformerConfig {
+fn deit_distilled(
+    patch: usize,
+    dim: usize,
+    depth: usize,
+    heads: usize,
+    img: usize,
+) -> VisionTransformerConfig {
     vit_config(patch, dim, depth, heads, img).with_distilled(true)
 }
 
 /// DeiT III: no position embedding for the class token, LayerScale 1e-6.
-fn deit3(patch: usize, dim: usize, depth: usize, heads: usize, img: usize) -> VisionTransformerConfig {
+fn deit3(
+    patch: usize,
+    dim: usize,
+    depth: usize,
+    heads: usize,
+    img: usize,
+) -> VisionTransformerConfig {
     vit_config(patch, dim, depth, heads, img)
         .with_no_embed_class(true)
         .with_init_values(Some(1e-6))
 }
 
 /// timm's only ViT-H/14 weights are the ImageNet-21k feature extractor: no head.
-fn vit_headless(patch: usize, dim: usize, depth: usize, heads: usize, img: usize) -> VisionTransformerConfig {
+fn vit_headless(
+    patch: usize,
+    dim: usize,
+    depth: usize,
+    heads: usize,
+    img: usize,
+) -> VisionTransformerConfig {
     vit_config(patch, dim, depth, heads, img).with_num_classes(0)
 }
 

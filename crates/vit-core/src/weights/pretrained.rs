@@ -8,14 +8,14 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use serde_json::Value;
 
-use crate::weights::checkpoint::{Checkpoint, CheckpointFormat};
 use crate::error::{Result, VitError};
 use crate::model::{ModelConfig, VisionModel};
+use crate::preprocess::PretrainedCfg;
+use crate::weights::checkpoint::{Checkpoint, CheckpointFormat};
 use crate::weights::model_folder::{
     MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
 };
 use crate::weights::state_dict::LoadReport;
-use crate::preprocess::PretrainedCfg;
 use crate::weights::timm_folder::{TimmConfig, TimmFolder};
 
 /// What a model config must provide, beyond [`ModelConfig`], to be built, loaded from files and
@@ -163,7 +163,9 @@ impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
         device: &B::Device,
     ) -> Result<Self> {
         let mut config = match Source::open(path, base)? {
-            Source::Saved(card, config) => return load_saved(path, card, config, num_classes, device),
+            Source::Saved(card, config) => {
+                return load_saved(path, card, config, num_classes, device);
+            }
             Source::Timm(folder, config) => {
                 return load_timm_folder(path, folder, config, num_classes, device);
             }

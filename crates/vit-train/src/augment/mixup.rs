@@ -41,12 +41,16 @@ impl MixupConfig {
             ("cutmix_alpha", self.cutmix_alpha),
         ] {
             if !(alpha >= 0.0 && alpha.is_finite()) {
-                return Err(TrainError::Config(format!("{name}: need a finite value >= 0, got {alpha}")));
+                return Err(TrainError::Config(format!(
+                    "{name}: need a finite value >= 0, got {alpha}"
+                )));
             }
         }
         for (name, p) in [("prob", self.prob), ("switch_prob", self.switch_prob)] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(TrainError::Config(format!("{name}: need 0 <= {name} <= 1, got {p}")));
+                return Err(TrainError::Config(format!(
+                    "{name}: need 0 <= {name} <= 1, got {p}"
+                )));
             }
         }
         Ok(())
@@ -226,7 +230,7 @@ mod tests {
             (0.8, 1.0, 1.0, 0.5)
         );
         cfg.validate().unwrap();
-        let err = |cfg: MixupConfig| cfg.validate().unwrap_err();
+        let err = |cfg: MixupConfig| cfg.validate().unwrap_err().to_string();
         assert!(
             err(MixupConfig {
                 mixup_alpha: -1.0,

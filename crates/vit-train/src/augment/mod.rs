@@ -127,7 +127,10 @@ impl RandomErasingConfig {
     /// `max_count >= 1`.
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.prob) {
-            return Err(TrainError::Config(format!("prob: need 0 <= prob <= 1, got {}", self.prob)));
+            return Err(TrainError::Config(format!(
+                "prob: need 0 <= prob <= 1, got {}",
+                self.prob
+            )));
         }
         if !(self.min_area > 0.0 && self.min_area <= self.max_area && self.max_area <= 1.0) {
             return Err(TrainError::Config(format!(
@@ -645,32 +648,47 @@ mod tests {
             scale: [0.9, 0.1],
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().starts_with("scale"));
+        assert!(bad.validate().unwrap_err().to_string().starts_with("scale"));
         let bad = RandomResizedCropConfig {
             ratio: [0.0, 1.0],
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().starts_with("ratio"));
+        assert!(bad.validate().unwrap_err().to_string().starts_with("ratio"));
         let bad = RandAugmentConfig {
             magnitude: 11.0,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().starts_with("magnitude"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("magnitude")
+        );
         let bad = RandAugmentConfig {
             magnitude_std: -1.0,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().starts_with("magnitude_std"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("magnitude_std")
+        );
         let bad = RandomErasingConfig {
             prob: 1.5,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().starts_with("prob"));
+        assert!(bad.validate().unwrap_err().to_string().starts_with("prob"));
         let bad = RandomErasingConfig {
             max_count: 0,
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().starts_with("max_count"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("max_count")
+        );
     }
 
     #[test]

@@ -7,11 +7,11 @@ use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::augment::mixup::mix_batch;
 use crate::augment::{rand_augment, random_erasing, random_resized_crop};
 use crate::config::AugmentConfig;
 use crate::data::epoch_data::{Sample, mix_seed};
 use crate::data::image_item::ImageItem;
-use crate::augment::mixup::mix_batch;
 use vit_core::preprocess::bilinear::resize_bilinear;
 
 /// A batch: images `[batch, channels, height, width]` (normalised) and class indices.

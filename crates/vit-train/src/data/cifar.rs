@@ -112,7 +112,10 @@ pub fn read_cifar(dir: &Path, kind: CifarKind, split: CifarSplit) -> Result<Cifa
         dir.to_path_buf()
     };
     if !dir.is_dir() {
-        return Err(TrainError::Data(format!("{} not found: expected {layout}", dir.display())));
+        return Err(TrainError::Data(format!(
+            "{} not found: expected {layout}",
+            dir.display()
+        )));
     }
 
     let record = labels.len() + PIXELS;
@@ -120,10 +123,13 @@ pub fn read_cifar(dir: &Path, kind: CifarKind, split: CifarSplit) -> Result<Cifa
     for name in files {
         let path = dir.join(name);
         if !path.is_file() {
-            return Err(TrainError::Data(format!("{} not found: expected {layout}", path.display())));
+            return Err(TrainError::Data(format!(
+                "{} not found: expected {layout}",
+                path.display()
+            )));
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| TrainError::Data(format!("{}: cannot read: {e}", path.display())))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| TrainError::Data(format!("{}: cannot read: {e}", path.display())))?;
         if bytes.is_empty() {
             return Err(TrainError::Data(format!(
                 "{}: empty file, expected {record}-byte records",
@@ -173,7 +179,12 @@ fn read_names(path: &Path, expected: usize) -> Result<Option<Vec<String>>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(TrainError::Data(format!("{}: cannot read: {e}", path.display()))),
+        Err(e) => {
+            return Err(TrainError::Data(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            )));
+        }
     };
     let names: Vec<String> = text
         .lines()
@@ -317,13 +328,17 @@ mod tests {
     fn missing_dir_or_file_names_the_path() {
         let tmp = TempDir::new("missing");
         let gone = tmp.0.join("nowhere");
-        let err = read_cifar(&gone, CifarKind::Cifar10, CifarSplit::Train).unwrap_err();
+        let err = read_cifar(&gone, CifarKind::Cifar10, CifarSplit::Train)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&gone.display().to_string()), "{err}");
         assert!(err.contains("cifar-10-binary.tar.gz"), "{err}");
 
         let dir = cifar10_tree(&tmp.0);
         std::fs::remove_file(dir.join("data_batch_4.bin")).unwrap();
-        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Train).unwrap_err();
+        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Train)
+            .unwrap_err()
+            .to_string();
         let path = dir.join("data_batch_4.bin").display().to_string();
         assert!(err.contains(&format!("{path} not found")), "{err}");
 
@@ -332,7 +347,8 @@ mod tests {
             CifarKind::Cifar100 { coarse: false },
             CifarSplit::Test,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("test.bin not found"), "{err}");
         assert!(err.contains("cifar-100-binary.tar.gz"), "{err}");
     }
@@ -347,7 +363,9 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.push(1);
         std::fs::write(&path, &bytes).unwrap();
-        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Test).unwrap_err();
+        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Test)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(
             err.contains("30731 bytes is not a whole number of 3073-byte records"),
@@ -356,7 +374,9 @@ mod tests {
         assert!(err.contains("record 10 is truncated"), "{err}");
 
         std::fs::write(&path, []).unwrap();
-        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Test).unwrap_err();
+        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Test)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(err.contains("empty file"), "{err}");
     }
@@ -367,7 +387,9 @@ mod tests {
         let dir = cifar10_tree(&tmp.0);
         let path = dir.join("data_batch_2.bin");
         write_records(&path, &[(vec![1], 0), (vec![12], 1)]);
-        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Train).unwrap_err();
+        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Train)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(
             err.contains("record 1 has label 12, expected 0..=9"),
@@ -382,7 +404,8 @@ mod tests {
             CifarKind::Cifar100 { coarse: false },
             CifarSplit::Test,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("record 1 has coarse label 20, expected 0..=19"),
             "{err}"
@@ -395,7 +418,9 @@ mod tests {
         let dir = cifar10_tree(&tmp.0);
         let path = dir.join("batches.meta.txt");
         std::fs::write(&path, "airplane\nautomobile\n").unwrap();
-        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Test).unwrap_err();
+        let err = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Test)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(err.contains("2 class names, expected 10"), "{err}");
     }

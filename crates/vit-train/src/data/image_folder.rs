@@ -103,7 +103,9 @@ pub fn read_image_folder(
                     label,
                 }),
                 Err(reason) => match on_unreadable {
-                    OnUnreadable::Fail => return Err(TrainError::Data(format!("{}: {reason}", path.display()))),
+                    OnUnreadable::Fail => {
+                        return Err(TrainError::Data(format!("{}: {reason}", path.display())));
+                    }
                     OnUnreadable::Skip => {
                         eprintln!("warning: skipping {}: {reason}", path.display());
                         skipped.push((path, reason));
@@ -294,7 +296,9 @@ mod tests {
     fn fail_names_the_first_broken_file() {
         let tmp = TempDir::new("fail");
         tree(&tmp.0);
-        let err = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Fail).unwrap_err();
+        let err = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Fail)
+            .unwrap_err()
+            .to_string();
         let path = tmp.0.join("dog/broken.png").display().to_string();
         assert!(
             err.starts_with(&format!("{path}: cannot decode the image: ")),
@@ -321,22 +325,32 @@ mod tests {
     fn bad_roots_and_arguments_are_errors() {
         let tmp = TempDir::new("bad");
         let gone = tmp.0.join("nowhere");
-        let err = read_image_folder(&gone, 3, [4, 4], OnUnreadable::Skip).unwrap_err();
+        let err = read_image_folder(&gone, 3, [4, 4], OnUnreadable::Skip)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&gone.display().to_string()), "{err}");
         assert!(err.contains("not found"), "{err}");
 
-        let err = read_image_folder(&tmp.0, 3, [4, 4], OnUnreadable::Skip).unwrap_err();
+        let err = read_image_folder(&tmp.0, 3, [4, 4], OnUnreadable::Skip)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no class subfolders"), "{err}");
 
         std::fs::create_dir_all(tmp.0.join("cat")).unwrap();
         std::fs::write(tmp.0.join("cat/notes.txt"), "text").unwrap();
-        let err = read_image_folder(&tmp.0, 3, [4, 4], OnUnreadable::Skip).unwrap_err();
+        let err = read_image_folder(&tmp.0, 3, [4, 4], OnUnreadable::Skip)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&tmp.0.display().to_string()), "{err}");
         assert!(err.contains("no readable images"), "{err}");
 
-        let err = read_image_folder(&tmp.0, 2, [4, 4], OnUnreadable::Skip).unwrap_err();
+        let err = read_image_folder(&tmp.0, 2, [4, 4], OnUnreadable::Skip)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected 1 (greyscale) or 3 (RGB)"), "{err}");
-        let err = read_image_folder(&tmp.0, 3, [0, 4], OnUnreadable::Skip).unwrap_err();
+        let err = read_image_folder(&tmp.0, 3, [0, 4], OnUnreadable::Skip)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("positive height and width"), "{err}");
     }
 }

@@ -133,9 +133,9 @@ impl DataSpec {
             Self::Digits if channels != 1 => Err(TrainError::Data(format!(
                 "the digits are greyscale: the model needs in_chans = 1, has {channels}"
             ))),
-            Self::Cifar10 { .. } | Self::Cifar100 { .. } if channels != 3 => Err(TrainError::Data(format!(
-                "CIFAR images are RGB: the model needs in_chans = 3, has {channels}"
-            ))),
+            Self::Cifar10 { .. } | Self::Cifar100 { .. } if channels != 3 => Err(TrainError::Data(
+                format!("CIFAR images are RGB: the model needs in_chans = 3, has {channels}"),
+            )),
             Self::ImageFolder { test_fraction, .. }
                 if !(*test_fraction > 0.0 && *test_fraction < 1.0) =>
             {

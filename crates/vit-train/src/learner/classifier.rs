@@ -2,12 +2,12 @@
 //! smoothing, or the soft targets of Mixup/CutMix) on its logits, and for a distilled DeiT the
 //! DeiT loss against a teacher.
 
-use vit_core::model::VisionModel;
 use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+use vit_core::model::VisionModel;
 use vit_variants::zoo::ZooModel;
 
 use crate::data::batcher::ImageBatch;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::config::RunPaths;
-use vit_viz::charts::{Panel, Series, line_panels_png};
 use crate::learner::progress::EpochRecord;
+use vit_viz::charts::{Panel, Series, line_panels_png};
 
 /// One split's metrics of an epoch.
 type Split = fn(&EpochRecord) -> &BTreeMap<String, f64>;
@@ -17,8 +17,8 @@ pub fn read_history(path: &Path, first_epoch: usize) -> Result<Vec<EpochRecord>>
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(Vec::new());
     };
-    let mut history: Vec<EpochRecord> =
-        serde_json::from_str(&text).map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+    let mut history: Vec<EpochRecord> = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
     history.retain(|r| r.epoch < first_epoch);
     Ok(history)
 }

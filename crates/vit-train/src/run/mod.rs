@@ -273,7 +273,11 @@ fn fit<B: AutodiffBackend>(
     let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
-        .build(EpochShuffled::new(data.train.clone(), config.seed, first_epoch));
+        .build(EpochShuffled::new(
+            data.train.clone(),
+            config.seed,
+            first_epoch,
+        ));
     let loader_valid = DataLoaderBuilder::new(batcher.clone())
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
@@ -434,4 +438,3 @@ fn differing_fields(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
         .map(|(key, _)| key.clone())
         .collect()
 }
-

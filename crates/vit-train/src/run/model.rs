@@ -81,10 +81,7 @@ pub fn build_model<B: Backend>(
         // The stochastic-depth rate is a constant of the module: build it anew with the
         // rate and move the loaded weights in.
         model.set_drop_path_rate(rate);
-        net = model
-            .try_init::<B>(device)
-            ?
-            .load_record(net.into_record());
+        net = model.try_init::<B>(device)?.load_record(net.into_record());
     }
     let mut trainable_params = net.num_params();
     if init.freeze_backbone {
@@ -118,18 +115,14 @@ pub fn build_teacher<B: Backend>(
     };
     let base = match &distillation.teacher_model {
         None => None,
-        Some(name) if Path::new(name).is_file() => {
-            Some(
-                ZooConfig::load_file(Path::new(name))
-                    .map_err(TrainError::model_field("distillation.teacher_model"))?,
-            )
-        }
-        Some(name) => {
-            Some(
-                ZooConfig::preset(name)
-                    .map_err(TrainError::model_field("distillation.teacher_model"))?,
-            )
-        }
+        Some(name) if Path::new(name).is_file() => Some(
+            ZooConfig::load_file(Path::new(name))
+                .map_err(TrainError::model_field("distillation.teacher_model"))?,
+        ),
+        Some(name) => Some(
+            ZooConfig::preset(name)
+                .map_err(TrainError::model_field("distillation.teacher_model"))?,
+        ),
     };
     let teacher = PretrainedModel::<B>::load(&distillation.teacher, base, None, device)
         .map_err(TrainError::model_field("distillation.teacher"))?;
@@ -159,4 +152,3 @@ pub fn build_teacher<B: Backend>(
     }
     Ok(Some(teacher.model.no_grad()))
 }
-

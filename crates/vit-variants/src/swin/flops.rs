@@ -1,8 +1,8 @@
 //! Analytic compute cost of a Swin forward pass (matmuls only, as vit-core's ViT count
 //! and the "GFLOPs" of timm's model cards).
 
-use crate::swin::model::SwinTransformerConfig;
 use crate::swin::block::SwinBlockConfig;
+use crate::swin::model::SwinTransformerConfig;
 
 impl SwinTransformerConfig {
     /// Multiply-accumulates per image: patch projection; per block qkv, q·kᵀ and attention·v

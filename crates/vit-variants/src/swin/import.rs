@@ -6,12 +6,12 @@ use std::path::Path;
 
 use burn::tensor::{TensorData, backend::Backend};
 use serde_json::{Map, Value, json};
+use vit_core::error::{Result, VitError};
+use vit_core::vit::import::timm_img_size;
 use vit_core::weights::checkpoint::Checkpoint;
 use vit_core::weights::config_file::config_from_json;
-use vit_core::error::{Result, VitError};
 use vit_core::weights::state_dict::{LoadReport, adapt_head, apply_state_dict};
 use vit_core::weights::timm_folder::TimmConfig;
-use vit_core::vit::import::timm_img_size;
 
 use vit_core::weights::ModelFamily;
 

@@ -6,16 +6,16 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use serde_json::Value;
-use vit_core::inspect::{AttentionWeights, PatchPositions};
-use vit_core::model::{ModelConfig, VisionModel};
-use vit_core::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
-use vit_core::layers::drop_path::drop_path_schedule;
 use vit_core::error::{Result, VitError};
+use vit_core::inspect::{AttentionWeights, PatchPositions};
+use vit_core::layers::drop_path::drop_path_schedule;
 use vit_core::layers::init::timm_linear;
 use vit_core::layers::patch_embed::{PatchEmbed, PatchEmbedConfig, patch_grid};
+use vit_core::model::{ModelConfig, VisionModel};
+use vit_core::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
 
-use crate::swin::patch_merging::{PatchMerging, PatchMergingConfig};
 use crate::swin::block::{SwinBlock, SwinBlockConfig};
+use crate::swin::patch_merging::{PatchMerging, PatchMergingConfig};
 
 /// Configuration of a [`SwinTransformer`]; field names and defaults follow timm's
 /// `SwinTransformer` (defaults: Swin-T at 224, 1000 classes).

@@ -2,17 +2,15 @@
 //! two CPU devices; fine-tuning a timm checkpoint with a frozen backbone on an image folder;
 //! DeiT distillation from a teacher; CIFAR-10 from its binary files.
 
-mod common;
-
 use std::path::Path;
 
 use burn::backend::{Autodiff, NdArray};
 use vit_core::VisionTransformerConfig;
+use vit_core::model::ModelConfig;
 use vit_core::weights::state_dict::torch_params;
 use vit_train::config::DataSpec;
 use vit_train::run::finetune::InitSpec;
 use vit_train::{Start, train};
-use vit_variants::deit::DeitConfig;
 use vit_variants::zoo::{PretrainedModel, ZooConfig};
 
 type B = NdArray<f32>;
@@ -26,8 +24,8 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_short_run_lowers_the_loss_and_writes_model_logs_and_plot() {
-    let dir = common::temp_dir("short");
-    let mut config = common::tiny_digits(3);
+    let dir = crate::common::temp_dir("short");
+    let mut config = crate::common::tiny_digits(3);
     config.grad_clip = Some(1.0);
     let summary = train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
     assert_eq!(summary.history.len(), 3);
@@ -38,7 +36,8 @@ fn a_short_run_lowers_the_loss_and_writes_model_logs_and_plot() {
         summary.per_class.iter().map(|c| c.images).sum::<usize>(),
         297
     );
-    let loaded = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
+    let loaded =
+        PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
     assert_eq!(loaded.label_names.unwrap().len(), 10);
     let csv = std::fs::read_to_string(&summary.log).unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
@@ -65,8 +64,8 @@ fn a_short_run_lowers_the_loss_and_writes_model_logs_and_plot() {
 
 #[test]
 fn early_stopping_ends_the_run_when_the_validation_loss_stalls() {
-    let dir = common::temp_dir("early");
-    let mut config = common::tiny_digits(6);
+    let dir = crate::common::temp_dir("early");
+    let mut config = crate::common::tiny_digits(6);
     // A learning rate below f32 resolution: the weights, so the validation loss, never change.
     config.lr = 1e-30;
     config.min_lr = 1e-30;
@@ -82,8 +81,8 @@ fn early_stopping_ends_the_run_when_the_validation_loss_stalls() {
 
 #[test]
 fn two_cpu_devices_train_data_parallel() {
-    let dir = common::temp_dir("multi");
-    let mut config = common::tiny_digits(2);
+    let dir = crate::common::temp_dir("multi");
+    let mut config = crate::common::tiny_digits(2);
     config.devices = 2;
     let summary = train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
     assert_eq!(summary.history.len(), 2);
@@ -111,7 +110,7 @@ fn colour_folder(root: &Path) {
 
 #[test]
 fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
-    let dir = common::temp_dir("empty-split");
+    let dir = crate::common::temp_dir("empty-split");
     colour_folder(&dir);
     let spec = DataSpec::ImageFolder {
         train: dir.clone(),
@@ -119,7 +118,7 @@ fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
         test_fraction: 0.01,
         on_unreadable: vit_train::data::image_folder::OnUnreadable::Skip,
     };
-    let err = spec.load([3, 24, 24]).unwrap_err();
+    let err = spec.load([3, 24, 24]).unwrap_err().to_string();
     assert!(
         err.contains("test split") && err.contains("test_fraction"),
         "{err}"
@@ -129,9 +128,9 @@ fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
 
 #[test]
 fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head() {
-    let dir = common::temp_dir("finetune");
+    let dir = crate::common::temp_dir("finetune");
     colour_folder(&dir.join("images"));
-    let mut config = common::tiny_digits(2);
+    let mut config = crate::common::tiny_digits(2);
     config.model = None;
     config.init = Some(InitSpec {
         from: fixture("vit_p4_d3_h4"),
@@ -162,7 +161,8 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
     );
     assert_eq!(summary.per_class.iter().map(|c| c.images).sum::<usize>(), 6);
 
-    let tuned = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
+    let tuned =
+        PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
     assert_eq!(
         tuned.label_names.as_deref(),
         Some(&["blue".to_string(), "red".to_string()][..])
@@ -174,7 +174,8 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
         "the checkpoint's normalisation"
     );
     let original =
-        PretrainedModel::<B>::load(&fixture("vit_p4_d3_h4"), None, Some(2), &Default::default()).unwrap();
+        PretrainedModel::<B>::load(&fixture("vit_p4_d3_h4"), None, Some(2), &Default::default())
+            .unwrap();
     let (before, after) = (param_values(&original.model), param_values(&tuned.model));
     for (key, v) in &before {
         if !key.starts_with("head") {
@@ -211,8 +212,8 @@ fn param_values(
 
 #[test]
 fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
-    let dir = common::temp_dir("distill");
-    let teacher_config = common::tiny_digits(1).model.unwrap();
+    let dir = crate::common::temp_dir("distill");
+    let teacher_config = crate::common::tiny_digits(1).model.unwrap();
     let teacher = PretrainedModel::<B> {
         model: teacher_config.try_init(&Default::default()).unwrap(),
         config: teacher_config.clone(),
@@ -225,8 +226,8 @@ fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
     let ZooConfig::Vit(vit) = teacher_config else {
         unreachable!()
     };
-    let mut config = common::tiny_digits(2);
-    config.model = Some(ZooConfig::Deit(DeitConfig::new(vit)));
+    let mut config = crate::common::tiny_digits(2);
+    config.model = Some(ZooConfig::Vit(vit.with_distilled(true)));
     for kind in ["soft", "hard"] {
         config
             .set(
@@ -241,11 +242,16 @@ fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
         let summary = train::<AB>(&config, &out, Default::default(), Start::Fresh).unwrap();
         let loss = |e: usize| summary.history[e].train["Loss"];
         assert!(loss(1) < loss(0), "{kind}: loss {} -> {}", loss(0), loss(1));
-        let student = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default()).unwrap();
-        assert_eq!(student.config.family(), "deit");
+        let student =
+            PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default())
+                .unwrap();
+        assert!(
+            matches!(&student.config, ZooConfig::Vit(v) if v.distilled),
+            "the saved student is a distilled ViT"
+        );
     }
     // A teacher for other classes is refused by name.
-    let mut wrong = common::tiny_digits(1).model.unwrap();
+    let mut wrong = crate::common::tiny_digits(1).model.unwrap();
     wrong.set_num_classes(4);
     let bad_teacher = PretrainedModel::<B> {
         model: wrong.try_init(&Default::default()).unwrap(),
@@ -265,7 +271,9 @@ fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
             ),
         )
         .unwrap();
-    let err = train::<AB>(&config, &dir.join("x"), Default::default(), Start::Fresh).unwrap_err();
+    let err = train::<AB>(&config, &dir.join("x"), Default::default(), Start::Fresh)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("distillation.teacher") && err.contains("4 classes"),
         "{err}"
@@ -275,7 +283,7 @@ fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
 
 #[test]
 fn cifar10_trains_from_its_binary_files() {
-    let dir = common::temp_dir("cifar");
+    let dir = crate::common::temp_dir("cifar");
     let bin = dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&bin).unwrap();
     let record = |label: u8, i: usize| {
@@ -294,7 +302,7 @@ fn cifar10_trains_from_its_binary_files() {
         let bytes: Vec<u8> = (0..n).flat_map(|i| record((i % 10) as u8, i)).collect();
         std::fs::write(bin.join(name), bytes).unwrap();
     }
-    let mut config = common::tiny_digits(1);
+    let mut config = crate::common::tiny_digits(1);
     config.model = Some(ZooConfig::Vit(
         VisionTransformerConfig::new()
             .with_img_size([32, 32])
@@ -320,8 +328,9 @@ fn cifar10_trains_from_its_binary_files() {
     // A truncated batch file is an error naming it.
     let truncated = std::fs::read(bin.join("data_batch_3.bin")).unwrap();
     std::fs::write(bin.join("data_batch_3.bin"), &truncated[..5000]).unwrap();
-    let err =
-        train::<AB>(&config, &dir.join("run2"), Default::default(), Start::Fresh).unwrap_err();
+    let err = train::<AB>(&config, &dir.join("run2"), Default::default(), Start::Fresh)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("data_batch_3.bin") && err.contains("record 1"),
         "{err}"

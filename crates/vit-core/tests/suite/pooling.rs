@@ -1,9 +1,7 @@
-mod common;
-
 use burn::tensor::{Tensor, TensorData};
-use common::{B, device, values};
 use vit_core::VisionTransformerConfig;
 use vit_core::layers::pooling::{AttentionPoolConfig, GlobalPool, pool_tokens};
+use vit_testing::{B, device, values};
 
 fn tokens() -> Tensor<B, 3> {
     // batch 1, 4 tokens (1 prefix), dim 2
@@ -44,11 +42,11 @@ fn attention_pool_returns_one_vector_per_image() {
     let pool = AttentionPoolConfig::new(16)
         .with_num_heads(4)
         .init::<B>(&device());
-    let x = common::pseudo_random([3, 9, 16], 1);
+    let x = vit_testing::pseudo_random([3, 9, 16], 1);
     assert_eq!(pool.forward(x.clone()).dims(), [3, 16]);
     // The pooled vector depends on the tokens, not only on the latent query.
-    let other = common::pseudo_random([3, 9, 16], 2);
-    assert!(common::max_abs_diff(&pool.forward(x), &pool.forward(other)) > 1e-4);
+    let other = vit_testing::pseudo_random([3, 9, 16], 2);
+    assert!(vit_testing::max_abs_diff(&pool.forward(x), &pool.forward(other)) > 1e-4);
 }
 
 fn small(pool: GlobalPool, class_token: bool) -> VisionTransformerConfig {
@@ -65,7 +63,7 @@ fn small(pool: GlobalPool, class_token: bool) -> VisionTransformerConfig {
 
 #[test]
 fn each_pooling_mode_gives_logits_with_timms_norm_placement() {
-    let x = common::pseudo_random([2, 3, 16, 16], 11);
+    let x = vit_testing::pseudo_random([2, 3, 16, 16], 11);
     for (pool, class_token, fc_norm) in [
         (GlobalPool::Token, true, false),
         (GlobalPool::Avg, false, true),
@@ -84,11 +82,11 @@ fn each_pooling_mode_gives_logits_with_timms_norm_placement() {
 #[test]
 fn gap_pre_logits_is_fc_norm_of_the_patch_mean() {
     let model = small(GlobalPool::Avg, true).init::<B>(&device());
-    let x = common::pseudo_random([2, 3, 16, 16], 12);
+    let x = vit_testing::pseudo_random([2, 3, 16, 16], 12);
     let features = model.forward_features(x.clone());
     let mean = features.narrow(1, 1, 16).mean_dim(1).squeeze_dim::<2>(1);
     let expected = model.fc_norm.as_ref().unwrap().forward(mean);
-    assert!(common::max_abs_diff(&model.forward_pre_logits(x), &expected) < 1e-5);
+    assert!(vit_testing::max_abs_diff(&model.forward_pre_logits(x), &expected) < 1e-5);
 }
 
 #[test]

@@ -2,10 +2,9 @@
 //! that was never interrupted. Its own test binary: the backend RNG is process-wide, so no
 //! other training may run beside it.
 
-mod common;
-
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
+use vit_core::model::VisionModel;
 use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::{Start, train};
 use vit_variants::zoo::PretrainedModel;
@@ -29,33 +28,35 @@ fn logits(model_dir: &std::path::Path) -> Vec<f32> {
 
 #[test]
 fn resuming_after_an_interruption_gives_the_uninterrupted_runs_state() {
-    let mut config = common::tiny_digits(2);
+    let mut config = crate::common::tiny_digits(2);
     // Everything random on: shuffling, shifts, flips, Mixup, random erasing, stochastic depth.
     config.augment.hflip = true;
     config.augment.mixup = Some(Default::default());
     config.augment.random_erasing = Some(Default::default());
-    let whole = common::temp_dir("resume-whole");
+    let whole = crate::common::temp_dir("resume-whole");
     let a = train::<Autodiff<B>>(&config, &whole, Default::default(), Start::Fresh).unwrap();
     assert_eq!(a.history.len(), 2);
 
     // The state after epoch 1 is what a crash during epoch 2 leaves behind.
-    let resumed = common::temp_dir("resume-part");
-    common::copy_tree(&whole, &resumed);
+    let resumed = crate::common::temp_dir("resume-part");
+    crate::common::copy_tree(&whole, &resumed);
     for name in ["model-2.mpk", "optim-2.mpk", "scheduler-2.mpk"] {
         std::fs::remove_file(resumed.join("learner/checkpoint").join(name)).unwrap();
     }
     std::fs::remove_dir_all(resumed.join("model")).unwrap();
 
-    let err =
-        train::<Autodiff<B>>(&config, &resumed, Default::default(), Start::Fresh).unwrap_err();
+    let err = train::<Autodiff<B>>(&config, &resumed, Default::default(), Start::Fresh)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("--resume"),
         "a fresh start never overwrites a run: {err}"
     );
     let mut other = config.clone();
     other.lr *= 2.0;
-    let err =
-        train::<Autodiff<B>>(&other, &resumed, Default::default(), Start::Resume).unwrap_err();
+    let err = train::<Autodiff<B>>(&other, &resumed, Default::default(), Start::Resume)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("train_config.json"), "{err}");
 
     let b = train::<Autodiff<B>>(&config, &resumed, Default::default(), Start::Resume).unwrap();

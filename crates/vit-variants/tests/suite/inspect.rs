@@ -1,13 +1,11 @@
 //! Attention weights and patch position embeddings of the zoo's models.
 
-use burn::backend::NdArray;
 use burn::tensor::{Distribution, Tensor};
 use vit_core::VisionTransformerConfig;
 use vit_core::layers::pos_embed::PosEmbedKind;
-use vit_variants::deit::DeitConfig;
-use vit_variants::zoo::{ZooConfig, zoo_preset};
-
-type B = NdArray<f32>;
+use vit_core::model::VisionModel;
+use vit_testing::B;
+use vit_variants::zoo::ZooConfig;
 
 fn small_vit() -> VisionTransformerConfig {
     VisionTransformerConfig::new()
@@ -25,7 +23,7 @@ fn attention_weights_have_one_stochastic_matrix_per_block_and_the_token_layout()
     let images = Tensor::<B, 4>::random([1, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
     for (config, prefix) in [
         (ZooConfig::Vit(small_vit()), 1),
-        (ZooConfig::Deit(DeitConfig::new(small_vit())), 2),
+        (ZooConfig::Vit(small_vit().with_distilled(true)), 2),
     ] {
         let model = config.try_init::<B>(&device).unwrap();
         let weights = model.attention_weights(images.clone()).unwrap();

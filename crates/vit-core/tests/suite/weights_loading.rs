@@ -1,17 +1,15 @@
 //! Loading weights: every way in (timm folder, bare safetensors/.bin with a config, our saved
 //! folder), timm's fine-tuning adaptations, and the promised errors for bad files.
 
-mod common;
-
 use std::path::Path;
 
 use burn::tensor::Tensor;
-use common::{B, device, max_abs_diff, temp_dir, timm_fixture};
+use vit_core::vit::import::{PretrainedVit, load_vit_checkpoint, vit_config_from_timm};
 use vit_core::weights::checkpoint::Checkpoint;
 use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
 use vit_core::weights::timm_folder::TimmFolder;
-use vit_core::vit::import::{PretrainedVit, load_vit, load_vit_checkpoint, vit_config_from_timm};
 use vit_core::{VisionTransformerConfig, VitError};
+use vit_testing::{B, device, max_abs_diff, temp_dir, timm_fixture};
 
 /// The fixture's input and timm's logits and pre-logits.
 fn io(case: &str) -> (Tensor<B, 4>, Tensor<B, 2>, Tensor<B, 2>) {
@@ -28,7 +26,7 @@ fn fixture_config(case: &str) -> VisionTransformerConfig {
 }
 
 fn load(path: &Path, base: Option<VisionTransformerConfig>) -> Result<PretrainedVit<B>, VitError> {
-    load_vit::<B>(path, base, None, &device())
+    PretrainedVit::<B>::load(path, base, None, &device())
 }
 
 fn assert_logits(vit: &PretrainedVit<B>, case: &str) {
@@ -114,7 +112,7 @@ fn saved_weights_for_another_config_or_truncated_are_refused() {
 
 #[test]
 fn other_class_count_gets_a_fresh_head_and_keeps_the_backbone() {
-    let vit = load_vit::<B>(&timm_fixture("vit_cls"), None, Some(4), &device()).unwrap();
+    let vit = PretrainedVit::<B>::load(&timm_fixture("vit_cls"), None, Some(4), &device()).unwrap();
     assert_eq!(vit.report.fresh, ["head.weight", "head.bias"]);
     assert_eq!(vit.label_names, None);
     let (input, _, pre_logits) = io("vit_cls");
@@ -125,7 +123,7 @@ fn other_class_count_gets_a_fresh_head_and_keeps_the_backbone() {
 
 #[test]
 fn headless_target_drops_the_head() {
-    let vit = load_vit::<B>(&timm_fixture("vit_cls"), None, Some(0), &device()).unwrap();
+    let vit = PretrainedVit::<B>::load(&timm_fixture("vit_cls"), None, Some(0), &device()).unwrap();
     assert_eq!(vit.report.ignored, ["head.weight", "head.bias"]);
     let (input, _, pre_logits) = io("vit_cls");
     let diff = max_abs_diff(&vit.model.forward(input), &pre_logits);

@@ -2,7 +2,6 @@
 //! loaded and run on the GPU backend must give timm's features and logits within 1e-4, as on
 //! ndarray. Runs with `--features vit-cli/wgpu`; without a GPU it needs Mesa's software Vulkan
 //! (`apt-get install mesa-vulkan-drivers libvulkan1`).
-#![cfg(feature = "wgpu")]
 
 use burn::backend::Wgpu;
 use burn::tensor::{Tensor, TensorData};

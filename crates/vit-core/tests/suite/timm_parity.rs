@@ -2,19 +2,17 @@
 //! fixed seed) loaded from their timm folders must reproduce timm's features, pre-logits and
 //! logits on the same input within 1e-4.
 
-mod common;
-
 use burn::tensor::Tensor;
-use common::{B, device, max_abs_diff, timm_fixture};
+use vit_core::vit::import::PretrainedVit;
 use vit_core::weights::checkpoint::Checkpoint;
-use vit_core::vit::import::load_vit;
+use vit_testing::{B, device, max_abs_diff, timm_fixture};
 
 const TOLERANCE: f32 = 1e-4;
 
 /// Loads `case`'s folder, runs its input and compares with timm's outputs.
 fn check_case(case: &str) {
     let dir = timm_fixture(case);
-    let vit = load_vit::<B>(&dir, None, None, &device()).unwrap();
+    let vit = PretrainedVit::<B>::load(&dir, None, None, &device()).unwrap();
     assert!(vit.report.fresh.is_empty(), "{case}: {:?}", vit.report);
     let mut io = Checkpoint::read(dir.join("io.safetensors")).unwrap();
     let mut take = |key: &str| io.take(key).unwrap();

@@ -1,10 +1,9 @@
 //! Alone in its own test binary: the backend RNG is process-global, so no other test may draw
 //! from it while this one runs.
-mod common;
 
 use burn::tensor::backend::Backend;
-use common::{B, device, values};
 use vit_core::VisionTransformerConfig;
+use vit_testing::{B, device, values};
 
 #[test]
 fn the_same_seed_builds_the_same_model_and_another_seed_does_not() {
@@ -15,7 +14,7 @@ fn the_same_seed_builds_the_same_model_and_another_seed_does_not() {
         .with_depth(2)
         .with_num_heads(2)
         .with_num_classes(3);
-    let x = common::pseudo_random([1, 3, 16, 16], 1);
+    let x = vit_testing::pseudo_random([1, 3, 16, 16], 1);
     let run = |seed| {
         B::seed(&device(), seed);
         values(&config.init::<B>(&device()).forward(x.clone()))

@@ -1,8 +1,6 @@
-mod common;
-
-use common::{B, device, max_abs_diff, pseudo_random};
 use vit_core::VitError;
 use vit_core::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, PatchProjection};
+use vit_testing::{B, device, max_abs_diff, pseudo_random};
 
 #[test]
 fn conv_and_linear_forms_give_the_same_output_from_the_same_weights() {
@@ -44,7 +42,7 @@ fn flattened_patches_are_channel_major_rows_in_raster_order() {
         burn::tensor::TensorData::new(data, [1, 2, 4, 4]),
         &device(),
     );
-    let patches = common::values(&embed.flatten_patches(images));
+    let patches = vit_testing::values(&embed.flatten_patches(images));
     // Second patch (row 0, col 1) covers x = 2..4, y = 0..2.
     let second = &patches[8..16];
     assert_eq!(second, &[2.0, 3.0, 12.0, 13.0, 102.0, 103.0, 112.0, 113.0]);

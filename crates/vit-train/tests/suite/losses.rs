@@ -181,10 +181,10 @@ fn clipping_scales_all_gradients_to_the_global_norm_as_pytorch() {
 
 #[test]
 fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
+    use vit_core::model::VisionModel;
     use vit_train::data::batcher::ImageBatch;
     use vit_train::learner::classifier::{Classifier, LossSettings};
-    use vit_variants::deit::DeitConfig;
-    use vit_variants::zoo::{ZooConfig, ZooModel};
+    use vit_variants::zoo::ZooConfig;
     let device = Default::default();
     let vit = VisionTransformerConfig::new()
         .with_img_size([8, 8])
@@ -194,7 +194,7 @@ fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
         .with_embed_dim(8)
         .with_depth(1)
         .with_num_heads(2);
-    let student = ZooConfig::Deit(DeitConfig::new(vit.clone()))
+    let student = ZooConfig::Vit(vit.clone().with_distilled(true))
         .try_init::<AB>(&device)
         .unwrap();
     let teacher = ZooConfig::Vit(vit).try_init::<AB>(&device).unwrap();
@@ -206,10 +206,8 @@ fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
         alpha: 0.4,
         tau: 3.0,
     };
-    let ZooModel::Deit(deit) = &student else {
-        unreachable!()
-    };
-    let (cls, dist) = deit.forward_train(images.clone());
+    let (cls, dist) = student.forward_train(images.clone());
+    let dist = dist.expect("a distilled student has a distillation head");
     let base = CrossEntropyLossConfig::new()
         .init(&device)
         .forward(cls, labels.clone());

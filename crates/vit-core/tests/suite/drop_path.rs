@@ -1,12 +1,10 @@
-mod common;
-
 use burn::tensor::Tensor;
-use common::{AB, B, device, values};
 use vit_core::layers::drop_path::{DropPath, drop_path_schedule};
+use vit_testing::{AB, B, device, values};
 
 #[test]
 fn drop_path_is_the_identity_at_inference() {
-    let x = common::pseudo_random([8, 5, 4], 1);
+    let x = vit_testing::pseudo_random([8, 5, 4], 1);
     let out = DropPath::new(0.5).forward(x.clone());
     assert_eq!(values(&out), values(&x));
 }

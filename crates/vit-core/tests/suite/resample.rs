@@ -1,12 +1,10 @@
 //! Position-embedding resampling against timm's `resample_abs_pos_embed` (fixtures from
 //! `scripts/make_timm_fixtures.py`): bicubic with antialias, prefix tokens kept apart.
 
-mod common;
-
 use burn::tensor::Tensor;
-use common::{B, device, max_abs_diff, timm_fixture, values};
-use vit_core::weights::checkpoint::Checkpoint;
 use vit_core::layers::resample::{bicubic_aa_weights, resample_abs_pos_embed};
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_testing::{B, device, max_abs_diff, timm_fixture, values};
 
 fn fixture(key: &str) -> Tensor<B, 3> {
     let mut file = Checkpoint::read(timm_fixture("resample.safetensors")).unwrap();

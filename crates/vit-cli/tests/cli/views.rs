@@ -3,22 +3,17 @@
 //! input is an error with exit status ≠ 0.
 
 use std::path::{Path, PathBuf};
-mod common;
 
 /// `vit` on the CPU backend: the WGPU path of the same model code is covered by
 /// `wgpu_parity.rs`, and lavapipe would make these runs slow.
 fn vit(args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["--backend", "ndarray"];
     all.extend_from_slice(args);
-    common::vit(&all)
+    crate::common::vit(&all)
 }
 
 fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/timm")
-        .join(name)
-        .display()
-        .to_string()
+    vit_testing::timm_fixture(name).display().to_string()
 }
 
 fn temp_dir(name: &str) -> PathBuf {

@@ -4,8 +4,8 @@
 use burn::backend::NdArray;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use vit_train::data::batcher::{ImageBatch, ImageBatcher};
 use vit_train::config::{AugmentConfig, TrainConfig};
+use vit_train::data::batcher::{ImageBatch, ImageBatcher};
 use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::data::epoch_data::{EpochShuffled, Sample};
 use vit_train::optim::schedule::WarmupCosine;
@@ -70,7 +70,7 @@ fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.json");
     std::fs::write(&path, value.to_string()).unwrap();
-    let err = TrainConfig::load(&path).unwrap_err();
+    let err = TrainConfig::load(&path).unwrap_err().to_string();
     assert!(
         err.contains("bad.json") && err.contains("unknown field `epoch`"),
         "{err}"
@@ -78,7 +78,7 @@ fn config_rejects_unknown_fields_by_name_and_the_shipped_file_is_the_default() {
     value.as_object_mut().unwrap().remove("epoch");
     value["augment"]["mixup"] = serde_json::json!({"alpha": 0.2});
     std::fs::write(&path, value.to_string()).unwrap();
-    let err = TrainConfig::load(&path).unwrap_err();
+    let err = TrainConfig::load(&path).unwrap_err().to_string();
     assert!(err.contains("unknown field `alpha`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
     let shipped =
@@ -107,9 +107,9 @@ fn set_overrides_one_field_by_path_and_rejects_unknown_ones() {
         config.data,
         vit_train::config::DataSpec::Cifar10 { .. }
     ));
-    let err = config.set("augment.hlfip", "true").unwrap_err();
+    let err = config.set("augment.hlfip", "true").unwrap_err().to_string();
     assert!(err.contains("hlfip"), "{err}");
-    let err = config.set("lr", "fast").unwrap_err();
+    let err = config.set("lr", "fast").unwrap_err().to_string();
     assert!(err.contains("--set lr"), "{err}");
 }
 
@@ -120,7 +120,7 @@ fn validation_names_the_field_at_fault() {
     let check = |edit: &dyn Fn(&mut TrainConfig)| {
         let mut c = config.clone();
         edit(&mut c);
-        c.validate(&model).unwrap_err()
+        c.validate(&model).unwrap_err().to_string()
     };
     assert!(check(&|c| c.grad_clip = Some(0.0)).contains("grad_clip"));
     assert!(check(&|c| c.drop_path_rate = Some(1.5)).contains("drop_path_rate"));

@@ -1,9 +1,7 @@
-mod common;
-
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
-use common::{B, device, values};
 use vit_core::layers::mlp::{MlpConfig, MlpKind};
+use vit_testing::{B, device, values};
 
 fn identity_weights(mlp: &mut vit_core::layers::mlp::Mlp<B>, n: usize) {
     let eye = Tensor::<B, 2>::eye(n, &device());

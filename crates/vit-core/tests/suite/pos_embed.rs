@@ -1,11 +1,9 @@
-mod common;
-
 use burn::module::Module;
-use common::{B, device, values};
 use vit_core::VisionTransformerConfig;
-use vit_core::weights::param_count::count_params;
 use vit_core::layers::pooling::GlobalPool;
 use vit_core::layers::pos_embed::{PosEmbedKind, sincos_2d, sincos_2d_values};
+use vit_core::weights::param_count::count_params;
+use vit_testing::{B, device, values};
 
 #[test]
 fn sincos_values_follow_the_formula() {
@@ -71,11 +69,11 @@ fn sincos_embedding_is_a_constant_not_a_parameter() {
     assert!(fixed.pos_embed.is_none() && fixed.pos_embed_fixed.is_some());
     assert!(none.pos_embed.is_none() && none.pos_embed_fixed.is_none());
     // The constant changes the output: position matters.
-    let x = common::pseudo_random([1, 3, 32, 32], 3);
+    let x = vit_testing::pseudo_random([1, 3, 32, 32], 3);
     let a = fixed.forward(x.clone());
     let mut shifted = fixed.clone();
     shifted.pos_embed_fixed = None;
-    assert!(common::max_abs_diff(&a, &shifted.forward(x)) > 1e-4);
+    assert!(vit_testing::max_abs_diff(&a, &shifted.forward(x)) > 1e-4);
 }
 
 #[test]

@@ -2,15 +2,12 @@
 //! per-epoch checkpoints ends cleanly and writes a loadable model. Guards the optimiser's
 //! checkpoint copy: without it, Burn 0.21's fusion runtime lost tensor handles when
 //! burn-train's checkpointer thread read the optimiser state (2 of 4 runs panicked).
-#![cfg(feature = "wgpu")]
-
-mod common;
 
 #[test]
 fn a_short_training_run_on_wgpu_checkpoints_and_saves_the_model() {
     let dir = std::env::temp_dir().join(format!("vit-wgpu-train-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (ok, stdout, _) = common::vit(&["train", "--print-config"]);
+    let (ok, stdout, _) = crate::common::vit(&["train", "--print-config"]);
     assert!(ok);
     let mut config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let model = &mut config["model"]["config"];
@@ -24,7 +21,7 @@ fn a_short_training_run_on_wgpu_checkpoints_and_saves_the_model() {
     let path = dir.join("tiny.json");
     std::fs::write(&path, config.to_string()).unwrap();
     let out = dir.join("run");
-    let (ok, stdout, stderr) = common::vit(&[
+    let (ok, stdout, stderr) = crate::common::vit(&[
         "--backend",
         "wgpu",
         "train",

@@ -1,9 +1,7 @@
-mod common;
-
 use burn::module::Param;
 use burn::tensor::Tensor;
-use common::{B, device, max_abs_diff, pseudo_random};
 use vit_core::layers::block::BlockConfig;
+use vit_testing::{B, device, max_abs_diff, pseudo_random};
 
 #[test]
 fn block_is_residual_around_both_branches() {

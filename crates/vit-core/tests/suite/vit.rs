@@ -1,12 +1,10 @@
-mod common;
-
 use burn::module::Module;
-use common::{B, device, max_abs_diff, pseudo_random, values};
+use vit_core::layers::pooling::GlobalPool;
+use vit_core::vit::VIT_PRESETS;
 use vit_core::weights::config_file::{config_from_json, save_config};
 use vit_core::weights::param_count::count_params;
-use vit_core::layers::pooling::GlobalPool;
-use vit_core::vit::presets::{vit_preset, vit_presets};
 use vit_core::{VisionTransformerConfig, VitError};
+use vit_testing::{B, device, max_abs_diff, pseudo_random, values};
 
 fn small() -> VisionTransformerConfig {
     VisionTransformerConfig::new()
@@ -28,11 +26,13 @@ fn presets_have_exactly_timms_parameter_counts() {
         ("vit_large_patch16_224", 304_326_632),
         ("vit_huge_patch14_224", 630_764_800),
     ] {
-        let model = vit_preset(name).unwrap().init::<B>(&device());
+        let model = VisionTransformerConfig::preset(name)
+            .unwrap()
+            .init::<B>(&device());
         assert_eq!(count_params(&model), expected, "{name}");
     }
     // ViT-H/14's timm default has no head; with an ImageNet-1k head it gains 1280·1000 + 1000.
-    let huge_1k = vit_preset("vit_huge_patch14_224")
+    let huge_1k = VisionTransformerConfig::preset("vit_huge_patch14_224")
         .unwrap()
         .with_num_classes(1000);
     assert_eq!(
@@ -49,9 +49,13 @@ fn counting_shapes_agrees_with_burns_count() {
 
 #[test]
 fn base_16_costs_timms_17_6_gmacs() {
-    let macs = vit_preset("vit_base_patch16_224").unwrap().macs();
+    let macs = VisionTransformerConfig::preset("vit_base_patch16_224")
+        .unwrap()
+        .macs();
     assert!((17.5e9..17.7e9).contains(&(macs as f64)), "{macs}");
-    let tiny = vit_preset("vit_tiny_patch16_224").unwrap().macs() as f64;
+    let tiny = VisionTransformerConfig::preset("vit_tiny_patch16_224")
+        .unwrap()
+        .macs() as f64;
     assert!((1.2e9..1.3e9).contains(&tiny), "{tiny}"); // timm: 1.3 GMACs
 }
 
@@ -101,7 +105,7 @@ fn logits_are_the_head_of_the_pre_logits() {
 
 #[test]
 fn timm_initialisation_statistics() {
-    let model = vit_preset("vit_small_patch16_224")
+    let model = VisionTransformerConfig::preset("vit_small_patch16_224")
         .unwrap()
         .init::<B>(&device());
     let qkv = values(&model.blocks[0].attn.qkv.weight.val());
@@ -188,11 +192,11 @@ fn configs_dir() -> std::path::PathBuf {
 
 #[test]
 fn every_preset_has_its_config_file() {
-    for preset in vit_presets() {
-        let path = configs_dir().join(format!("{}.json", preset.name));
+    for (name, build) in VIT_PRESETS {
+        let path = configs_dir().join(format!("{name}.json"));
         let loaded = VisionTransformerConfig::load_file(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(loaded, preset.config, "{}", path.display());
+        assert_eq!(loaded, build(), "{}", path.display());
     }
 }
 
@@ -238,6 +242,6 @@ fn missing_config_file_names_the_path() {
 
 #[test]
 fn unknown_preset_lists_the_available_ones() {
-    let err = vit_preset("vit_gigantic").unwrap_err();
+    let err = VisionTransformerConfig::preset("vit_gigantic").unwrap_err();
     assert!(err.to_string().contains("vit_tiny_patch16_224"), "{err}");
 }

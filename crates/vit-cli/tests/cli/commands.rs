@@ -1,8 +1,6 @@
 //! The `vit` binary as a user runs it.
 
-mod common;
-
-use common::vit;
+use crate::common::vit;
 
 #[test]
 fn models_prints_every_preset_with_timms_parameter_count() {
@@ -95,10 +93,7 @@ fn bad_input_is_a_clear_error_with_a_failing_status() {
 }
 
 fn fixture(path: &str) -> String {
-    format!(
-        "{}/../../tests/fixtures/timm/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    vit_testing::timm_fixture(path).display().to_string()
 }
 
 /// The float32 values of a C-ordered `.npy` file and its header.

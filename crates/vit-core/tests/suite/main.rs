@@ -1,0 +1,15 @@
+//! vit-core's tests, one binary (each Burn-linked test binary costs a long link on small
+//! machines). The backend is vit-testing's: ndarray, or flex/wgpu by its features.
+
+mod attention;
+mod block;
+mod drop_path;
+mod mlp;
+mod patch_embed;
+mod pooling;
+mod pos_embed;
+mod resample;
+mod seeded_init;
+mod timm_parity;
+mod vit;
+mod weights_loading;

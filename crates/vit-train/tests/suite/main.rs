@@ -1,0 +1,7 @@
+//! vit-train's tests, one binary: losses and optimiser steps, training runs, resume.
+
+mod common;
+mod losses;
+mod resume;
+mod runs;
+mod train;
