@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::backend::Autodiff;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 
 /// Inference backend of the tests.
 #[cfg(feature = "wgpu")]
@@ -99,4 +100,31 @@ pub fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// Gives every float parameter of `module` a cheap deterministic value (`0.02 · sin(0.7 · i)`
+/// over its elements) instead of a random draw, keeping its id; every parameter requires
+/// gradients (asking a lazy parameter whether it does would draw it). Shape and gradient-flow
+/// tests of large models then spend no time in the backend's RNG.
+pub fn patterned_weights<Bk: Backend, M: Module<Bk>>(module: M) -> M {
+    struct Patterned;
+    impl<Bk: Backend> ModuleMapper<Bk> for Patterned {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: Param<Tensor<Bk, D>>,
+        ) -> Param<Tensor<Bk, D>> {
+            let shape = param.lazy_shape();
+            let device = param.lazy_device();
+            let count = shape.num_elements() as i64;
+            let value = Tensor::<Bk, 1, Int>::arange(0..count, &device)
+                .float()
+                .mul_scalar(0.7)
+                .sin()
+                .mul_scalar(0.02)
+                .reshape(shape)
+                .require_grad();
+            Param::initialized(param.id, value)
+        }
+    }
+    module.map(&mut Patterned)
 }

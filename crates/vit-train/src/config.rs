@@ -319,8 +319,8 @@ impl TrainConfig {
             let distilled = matches!(model, ZooConfig::Vit(vit) if vit.distilled);
             if !distilled {
                 return Err(TrainError::Config(format!(
-                    "distillation.kind `{:?}` needs a distilled DeiT student (a ViT with \
-                     `distilled: true`), the model is a `{}` without a distillation token",
+                    "distillation.kind `{:?}` needs a distilled student (model family `deit`: a \
+                     ViT with `distilled: true`), the model is a `{}`",
                     d.kind,
                     model.family()
                 )));

@@ -26,10 +26,12 @@ use crate::registry::{zoo_preset, zoo_presets};
 use crate::swin::import::apply_timm_swin_args;
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
 
-/// The config of any zoo model; as JSON `{"family": "vit" | "swin", "config": {…}}`.
+/// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin", "config": {…}}`,
+/// read like a config file: fields left out keep the family's defaults, unknown fields are
+/// errors naming them.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "family", content = "config", rename_all = "lowercase")]
-#[serde(from = "LegacyZooConfig")]
+#[serde(try_from = "TaggedConfig")]
 pub enum ZooConfig {
     /// A ViT (also DeiT, distilled or not, and DeiT III).
     Vit(VisionTransformerConfig),
@@ -37,23 +39,19 @@ pub enum ZooConfig {
     Swin(SwinTransformerConfig),
 }
 
-/// What [`ZooConfig`] reads: its own form, and the `deit` family that files written before the
-/// distillation token became a ViT option carry (`{"family": "deit", "config": {"vit": …}}`).
+/// [`ZooConfig`] as written: a family and its config, read by the family's own reader.
 #[derive(Deserialize)]
-#[serde(tag = "family", content = "config", rename_all = "lowercase")]
-enum LegacyZooConfig {
-    Vit(VisionTransformerConfig),
-    Deit { vit: VisionTransformerConfig },
-    Swin(SwinTransformerConfig),
+struct TaggedConfig {
+    family: String,
+    config: Value,
 }
 
-impl From<LegacyZooConfig> for ZooConfig {
-    fn from(config: LegacyZooConfig) -> Self {
-        match config {
-            LegacyZooConfig::Vit(c) => Self::Vit(c),
-            LegacyZooConfig::Deit { vit } => Self::Vit(vit.with_distilled(true)),
-            LegacyZooConfig::Swin(c) => Self::Swin(c),
-        }
+impl TryFrom<TaggedConfig> for ZooConfig {
+    type Error = VitError;
+
+    fn try_from(tagged: TaggedConfig) -> Result<Self> {
+        let path = Path::new("the `model` config");
+        <Self as ModelFamily>::from_card(&tagged.family, &tagged.config, path)
     }
 }
 
@@ -158,26 +156,18 @@ impl ModelFamily for ZooConfig {
     type Model<B: Backend> = ZooModel<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
-        match family {
-            "vit" => Ok(Self::Vit(VisionTransformerConfig::from_card(
-                family, config, path,
-            )?)),
-            "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(
-                family, config, path,
-            )?)),
+        match (family, config.get("vit")) {
             // Saved before the distillation token became a ViT option: `{"vit": {…}}`.
-            "deit" => {
-                let vit = config.get("vit").ok_or_else(|| VitError::InvalidConfig {
-                    field: "config.vit".into(),
-                    reason: format!("missing in the `deit` model of {}", path.display()),
-                })?;
+            ("deit", Some(vit)) => {
                 let base = VisionTransformerConfig::new().with_distilled(true);
                 Ok(Self::Vit(config_from_json(&vit.to_string(), path, &base)?))
             }
-            other => Err(VitError::InvalidConfig {
-                field: "family".into(),
-                reason: format!("`{other}` in {}: expected vit or swin", path.display()),
-            }),
+            ("swin", _) => Ok(Self::Swin(SwinTransformerConfig::from_card(
+                family, config, path,
+            )?)),
+            _ => Ok(Self::Vit(VisionTransformerConfig::from_card(
+                family, config, path,
+            )?)),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
 use crate::model::ModelConfig;
 use crate::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
-use crate::vit::import::VIT_FAMILY;
+use crate::vit::import::{DEIT_FAMILY, VIT_FAMILY};
 use crate::vit::model::VisionTransformer;
 
 /// Configuration of a [`VisionTransformer`]; field names and defaults follow timm's
@@ -314,7 +314,11 @@ impl VisionTransformerConfig {
 
 impl ModelConfig for VisionTransformerConfig {
     fn family(&self) -> &'static str {
-        VIT_FAMILY
+        if self.distilled {
+            DEIT_FAMILY
+        } else {
+            VIT_FAMILY
+        }
     }
 
     fn validate(&self) -> Result<()> {

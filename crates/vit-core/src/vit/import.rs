@@ -21,6 +21,8 @@ use crate::weights::timm_folder::TimmConfig;
 
 /// The model family name ViTs carry in a saved [`crate::weights::model_folder::ModelCard`].
 pub const VIT_FAMILY: &str = "vit";
+/// The family name of a distilled ViT (DeiT): a ViT config with `distilled: true`.
+pub const DEIT_FAMILY: &str = "deit";
 
 /// A ViT with everything that came with its weights; load one with `PretrainedVit::load`.
 pub type PretrainedVit<B> = Pretrained<VisionTransformerConfig, B>;
@@ -29,13 +31,17 @@ impl ModelFamily for VisionTransformerConfig {
     type Model<B: Backend> = VisionTransformer<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
-        if family != VIT_FAMILY {
-            return Err(VitError::ModelFolder {
+        match family {
+            VIT_FAMILY => Self::from_plain(&config.to_string(), path),
+            DEIT_FAMILY => {
+                let base = VisionTransformerConfig::new().with_distilled(true);
+                config_from_json(&config.to_string(), path, &base)
+            }
+            _ => Err(VitError::ModelFolder {
                 path: path.to_path_buf(),
                 message: format!("holds a `{family}` model, not a ViT"),
-            });
+            }),
         }
-        Self::from_plain(&config.to_string(), path)
     }
 
     fn from_plain(text: &str, path: &Path) -> Result<Self> {

@@ -9,7 +9,6 @@ mod patch_embed;
 mod pooling;
 mod pos_embed;
 mod resample;
-mod seeded_init;
 mod timm_parity;
 mod vit;
 mod weights_loading;

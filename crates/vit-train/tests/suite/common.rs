@@ -2,19 +2,9 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 use vit_core::VisionTransformerConfig;
 use vit_train::TrainConfig;
 use vit_variants::zoo::ZooConfig;
-
-/// A fresh, empty temporary folder for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vit-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The digits run shrunk to seconds: 8×8 input, one block of width 16.
 pub fn tiny_digits(epochs: usize) -> TrainConfig {
@@ -34,18 +24,4 @@ pub fn tiny_digits(epochs: usize) -> TrainConfig {
     config.warmup_epochs = 0;
     config.num_workers = 1;
     config
-}
-
-/// Copies a folder tree.
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

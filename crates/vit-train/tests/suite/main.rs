@@ -2,6 +2,5 @@
 
 mod common;
 mod losses;
-mod resume;
 mod runs;
 mod train;

@@ -24,7 +24,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_short_run_lowers_the_loss_and_writes_model_logs_and_plot() {
-    let dir = crate::common::temp_dir("short");
+    let dir = vit_testing::temp_dir("short");
     let mut config = crate::common::tiny_digits(3);
     config.grad_clip = Some(1.0);
     let summary = train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
@@ -64,7 +64,7 @@ fn a_short_run_lowers_the_loss_and_writes_model_logs_and_plot() {
 
 #[test]
 fn early_stopping_ends_the_run_when_the_validation_loss_stalls() {
-    let dir = crate::common::temp_dir("early");
+    let dir = vit_testing::temp_dir("early");
     let mut config = crate::common::tiny_digits(6);
     // A learning rate below f32 resolution: the weights, so the validation loss, never change.
     config.lr = 1e-30;
@@ -81,7 +81,7 @@ fn early_stopping_ends_the_run_when_the_validation_loss_stalls() {
 
 #[test]
 fn two_cpu_devices_train_data_parallel() {
-    let dir = crate::common::temp_dir("multi");
+    let dir = vit_testing::temp_dir("multi");
     let mut config = crate::common::tiny_digits(2);
     config.devices = 2;
     let summary = train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
@@ -110,7 +110,7 @@ fn colour_folder(root: &Path) {
 
 #[test]
 fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
-    let dir = crate::common::temp_dir("empty-split");
+    let dir = vit_testing::temp_dir("empty-split");
     colour_folder(&dir);
     let spec = DataSpec::ImageFolder {
         train: dir.clone(),
@@ -128,7 +128,7 @@ fn an_image_folder_whose_test_split_comes_out_empty_is_an_error() {
 
 #[test]
 fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head() {
-    let dir = crate::common::temp_dir("finetune");
+    let dir = vit_testing::temp_dir("finetune");
     colour_folder(&dir.join("images"));
     let mut config = crate::common::tiny_digits(2);
     config.model = None;
@@ -212,7 +212,7 @@ fn param_values(
 
 #[test]
 fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
-    let dir = crate::common::temp_dir("distill");
+    let dir = vit_testing::temp_dir("distill");
     let teacher_config = crate::common::tiny_digits(1).model.unwrap();
     let teacher = PretrainedModel::<B> {
         model: teacher_config.try_init(&Default::default()).unwrap(),
@@ -283,7 +283,7 @@ fn deit_distillation_trains_a_distilled_student_from_a_saved_teacher() {
 
 #[test]
 fn cifar10_trains_from_its_binary_files() {
-    let dir = crate::common::temp_dir("cifar");
+    let dir = vit_testing::temp_dir("cifar");
     let bin = dir.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&bin).unwrap();
     let record = |label: u8, i: usize| {

@@ -2,6 +2,9 @@
 //! that was never interrupted. Its own test binary: the backend RNG is process-wide, so no
 //! other training may run beside it.
 
+#[path = "suite/common.rs"]
+mod common;
+
 use burn::backend::{Autodiff, NdArray};
 use burn::tensor::{Tensor, TensorData};
 use vit_core::model::VisionModel;
@@ -28,18 +31,18 @@ fn logits(model_dir: &std::path::Path) -> Vec<f32> {
 
 #[test]
 fn resuming_after_an_interruption_gives_the_uninterrupted_runs_state() {
-    let mut config = crate::common::tiny_digits(2);
+    let mut config = common::tiny_digits(2);
     // Everything random on: shuffling, shifts, flips, Mixup, random erasing, stochastic depth.
     config.augment.hflip = true;
     config.augment.mixup = Some(Default::default());
     config.augment.random_erasing = Some(Default::default());
-    let whole = crate::common::temp_dir("resume-whole");
+    let whole = vit_testing::temp_dir("resume-whole");
     let a = train::<Autodiff<B>>(&config, &whole, Default::default(), Start::Fresh).unwrap();
     assert_eq!(a.history.len(), 2);
 
     // The state after epoch 1 is what a crash during epoch 2 leaves behind.
-    let resumed = crate::common::temp_dir("resume-part");
-    crate::common::copy_tree(&whole, &resumed);
+    let resumed = vit_testing::temp_dir("resume-part");
+    vit_testing::copy_tree(&whole, &resumed);
     for name in ["model-2.mpk", "optim-2.mpk", "scheduler-2.mpk"] {
         std::fs::remove_file(resumed.join("learner/checkpoint").join(name)).unwrap();
     }
