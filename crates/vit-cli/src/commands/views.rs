@@ -8,7 +8,6 @@ use burn::tensor::backend::Backend;
 use vit_core::atomic_file::write_atomic;
 use vit_core::inspect::{AttentionWeights, ImageAttention};
 use vit_core::model::{ModelConfig, VisionModel};
-use vit_variants::zoo::PretrainedModel;
 use vit_viz::attention_maps::{
     attention_rollout, class_token_map, cosine_similarity_matrix, mean_attention_distance,
 };
@@ -34,16 +33,49 @@ fn stem(path: &Path) -> String {
         .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned())
 }
 
-/// Runs one image through the model keeping the attention.
-fn attend<B: Backend>(
-    model: &PretrainedModel<B>,
-    input: &ModelInput,
-    device: &B::Device,
-) -> Result<AttentionWeights<B>, Error> {
-    let [channels, _, _] = model.config.input_size();
-    Ok(model
-        .model
-        .attention_weights(batch::<B>(&[input], channels, device))?)
+/// What the attention views read: a model, images, and the folder the pictures go to.
+#[derive(Args, Debug)]
+pub struct ImageViewArgs {
+    /// The model (ViT or DeiT).
+    #[command(flatten)]
+    pub source: ModelSource,
+    /// Images (PNG/JPEG).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long, short, default_value = ".")]
+    pub output: PathBuf,
+}
+
+/// One image as the model saw it, with the model's attention on it.
+struct ImageView<B: Backend> {
+    path: PathBuf,
+    input: ModelInput,
+    weights: AttentionWeights<B>,
+    attention: ImageAttention,
+}
+
+impl ImageViewArgs {
+    /// Runs every image through the model keeping the attention.
+    fn views<B: Backend>(&self, device: &B::Device) -> Result<Vec<ImageView<B>>, Error> {
+        let model = self.source.load::<B>(device)?;
+        let [channels, _, _] = model.config.input_size();
+        self.images
+            .iter()
+            .map(|path| {
+                let input = load_image(path, &model)?;
+                let images = batch::<B>(&[&input], channels, device);
+                let weights = model.model.attention_weights(images)?;
+                let attention = weights.image(0)?;
+                Ok(ImageView {
+                    path: path.clone(),
+                    input,
+                    weights,
+                    attention,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The rows a "what the output looks at" map is read from: the class token's, or for a model
@@ -68,31 +100,28 @@ fn output_row(matrix: &[f32], tokens: usize, num_prefix: usize, class_token: boo
 /// `vit attention`: attention rollout and the last layer's class-token attention per head.
 #[derive(Args, Debug)]
 pub struct AttentionView {
-    /// The model (ViT or DeiT).
+    /// Model, images and output folder.
     #[command(flatten)]
-    pub source: ModelSource,
-    /// Images.
-    #[arg(required = true)]
-    pub images: Vec<PathBuf>,
-    /// Output folder.
-    #[arg(long, short, default_value = ".")]
-    pub output: PathBuf,
+    pub args: ImageViewArgs,
 }
 
 impl BackendJob for AttentionView {
     type Output = Result<String, Error>;
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        let model = self.source.load::<B>(&device)?;
         let mut written = Vec::new();
-        for path in &self.images {
-            let input = load_image(path, &model)?;
-            let weights = attend(&model, &input, &device)?;
-            let ImageAttention {
-                layers,
-                heads,
-                tokens,
-            } = weights.image(0)?;
+        for view in self.args.views::<B>(&device)? {
+            let ImageView {
+                path,
+                input,
+                weights,
+                attention:
+                    ImageAttention {
+                        layers,
+                        heads,
+                        tokens,
+                    },
+            } = view;
             let (prefix, grid) = (weights.num_prefix, weights.grid);
             let rollout = attention_rollout(&layers, heads, tokens)?;
             let rollout_map = class_token_map(
@@ -105,8 +134,8 @@ impl BackendJob for AttentionView {
             } else {
                 "mean of the patches"
             };
-            let name = stem(path);
-            let rollout_png = self.output.join(format!("{name}_rollout.png"));
+            let name = stem(&path);
+            let rollout_png = self.args.output.join(format!("{name}_rollout.png"));
             let title = format!(
                 "{name}: attention rollout over {} layers ({who})",
                 layers.len()
@@ -129,7 +158,7 @@ impl BackendJob for AttentionView {
                     class_token_map(&row, prefix, grid)?,
                 ));
             }
-            let heads_png = self.output.join(format!("{name}_heads.png"));
+            let heads_png = self.args.output.join(format!("{name}_heads.png"));
             let title = format!("{name}: rollout and the last layer's {who} attention per head");
             write(
                 &heads_png,
@@ -181,36 +210,34 @@ impl BackendJob for PosEmbedView {
     }
 }
 
-/// `vit attention-distance`: mean attention distance per head and layer, averaged over images.
+/// `vit attention-distance`: mean attention distance per head and layer, averaged over the
+/// images; writes `attention_distance.png` and `attention_distance.csv` in the output folder.
 #[derive(Args, Debug)]
 pub struct DistanceView {
-    /// The model (ViT or DeiT).
+    /// Model, images (averaged over) and output folder.
     #[command(flatten)]
-    pub source: ModelSource,
-    /// Images to average over.
-    #[arg(required = true)]
-    pub images: Vec<PathBuf>,
-    /// Output folder (`attention_distance.png`, `attention_distance.csv`).
-    #[arg(long, short, default_value = ".")]
-    pub output: PathBuf,
+    pub args: ImageViewArgs,
 }
 
 impl BackendJob for DistanceView {
     type Output = Result<String, Error>;
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        let model = self.source.load::<B>(&device)?;
         let mut sums: Vec<Vec<f32>> = Vec::new();
         let mut size = [0, 0];
-        for path in &self.images {
-            let input = load_image(path, &model)?;
+        for view in self.args.views::<B>(&device)? {
+            let ImageView {
+                input,
+                weights,
+                attention:
+                    ImageAttention {
+                        layers,
+                        heads,
+                        tokens,
+                    },
+                ..
+            } = view;
             size = input.size;
-            let weights = attend(&model, &input, &device)?;
-            let ImageAttention {
-                layers,
-                heads,
-                tokens,
-            } = weights.image(0)?;
             for (l, layer) in layers.iter().enumerate() {
                 let d = mean_attention_distance(
                     layer,
@@ -226,7 +253,7 @@ impl BackendJob for DistanceView {
                 }
             }
         }
-        let n = self.images.len() as f32;
+        let n = self.args.images.len() as f32;
         let means: Vec<Vec<f32>> = sums
             .into_iter()
             .map(|l| l.into_iter().map(|s| s / n).collect())
@@ -238,11 +265,11 @@ impl BackendJob for DistanceView {
             }
         }
         let diagonal = ((size[0] * size[0] + size[1] * size[1]) as f32).sqrt();
-        let png = self.output.join("attention_distance.png");
-        let csv_path = self.output.join("attention_distance.csv");
+        let png = self.args.output.join("attention_distance.png");
+        let csv_path = self.args.output.join("attention_distance.csv");
         let title = format!(
             "Mean attention distance per head ({} images)",
-            self.images.len()
+            self.args.images.len()
         );
         write(
             &png,

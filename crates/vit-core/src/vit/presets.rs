@@ -24,52 +24,32 @@ pub fn vit_config(
 }
 
 /// DeiT with distillation: a second prefix token and head.
-fn deit_distilled(
-    patch: usize,
-    dim: usize,
-    depth: usize,
-    heads: usize,
-    img: usize,
-) -> VisionTransformerConfig {
-    vit_config(patch, dim, depth, heads, img).with_distilled(true)
+fn distilled(config: VisionTransformerConfig) -> VisionTransformerConfig {
+    config.with_distilled(true)
 }
 
 /// DeiT III: no position embedding for the class token, LayerScale 1e-6.
-fn deit3(
-    patch: usize,
-    dim: usize,
-    depth: usize,
-    heads: usize,
-    img: usize,
-) -> VisionTransformerConfig {
-    vit_config(patch, dim, depth, heads, img)
+fn deit3(config: VisionTransformerConfig) -> VisionTransformerConfig {
+    config
         .with_no_embed_class(true)
         .with_init_values(Some(1e-6))
 }
 
 /// timm's only ViT-H/14 weights are the ImageNet-21k feature extractor: no head.
-fn vit_headless(
-    patch: usize,
-    dim: usize,
-    depth: usize,
-    heads: usize,
-    img: usize,
-) -> VisionTransformerConfig {
-    vit_config(patch, dim, depth, heads, img).with_num_classes(0)
+fn headless(config: VisionTransformerConfig) -> VisionTransformerConfig {
+    config.with_num_classes(0)
 }
 
 /// A named preset: timm's architecture name and the constructor of its config.
 pub type VitPreset = (&'static str, fn() -> VisionTransformerConfig);
 
 macro_rules! vit_presets {
-    ($($name:ident = $kind:ident($patch:expr, $dim:expr, $depth:expr, $heads:expr, $img:expr);)*) => {
+    ($($name:ident = $config:expr;)*) => {
         impl VisionTransformerConfig {
             $(
-                #[doc = concat!("timm's `", stringify!($name), "` (patch ", stringify!($patch),
-                    ", width ", stringify!($dim), ", depth ", stringify!($depth), ", ",
-                    stringify!($heads), " heads, ", stringify!($img), "²).")]
+                #[doc = concat!("timm's `", stringify!($name), "`: `", stringify!($config), "`.")]
                 pub fn $name() -> Self {
-                    $kind($patch, $dim, $depth, $heads, $img)
+                    $config
                 }
             )*
         }
@@ -81,6 +61,7 @@ macro_rules! vit_presets {
     };
 }
 
+// `vit_config(patch, dim, depth, heads, img)`.
 vit_presets! {
     vit_tiny_patch16_224 = vit_config(16, 192, 12, 3, 224);
     vit_tiny_patch16_384 = vit_config(16, 192, 12, 3, 384);
@@ -92,25 +73,24 @@ vit_presets! {
     vit_base_patch16_384 = vit_config(16, 768, 12, 12, 384);
     vit_base_patch8_224 = vit_config(8, 768, 12, 12, 224);
     vit_large_patch16_224 = vit_config(16, 1024, 24, 16, 224);
-    vit_huge_patch14_224 = vit_headless(14, 1280, 32, 16, 224);
+    vit_huge_patch14_224 = headless(vit_config(14, 1280, 32, 16, 224));
     deit_tiny_patch16_224 = vit_config(16, 192, 12, 3, 224);
     deit_small_patch16_224 = vit_config(16, 384, 12, 6, 224);
     deit_base_patch16_224 = vit_config(16, 768, 12, 12, 224);
     deit_base_patch16_384 = vit_config(16, 768, 12, 12, 384);
-    deit_tiny_distilled_patch16_224 = deit_distilled(16, 192, 12, 3, 224);
-    deit_small_distilled_patch16_224 = deit_distilled(16, 384, 12, 6, 224);
-    deit_base_distilled_patch16_224 = deit_distilled(16, 768, 12, 12, 224);
-    deit_base_distilled_patch16_384 = deit_distilled(16, 768, 12, 12, 384);
-    deit3_small_patch16_224 = deit3(16, 384, 12, 6, 224);
-    deit3_small_patch16_384 = deit3(16, 384, 12, 6, 384);
-    deit3_medium_patch16_224 = deit3(16, 512, 12, 8, 224);
-    deit3_base_patch16_224 = deit3(16, 768, 12, 12, 224);
-    deit3_base_patch16_384 = deit3(16, 768, 12, 12, 384);
-    deit3_large_patch16_224 = deit3(16, 1024, 24, 16, 224);
-    deit3_large_patch16_384 = deit3(16, 1024, 24, 16, 384);
-    deit3_huge_patch14_224 = deit3(14, 1280, 32, 16, 224);
+    deit_tiny_distilled_patch16_224 = distilled(vit_config(16, 192, 12, 3, 224));
+    deit_small_distilled_patch16_224 = distilled(vit_config(16, 384, 12, 6, 224));
+    deit_base_distilled_patch16_224 = distilled(vit_config(16, 768, 12, 12, 224));
+    deit_base_distilled_patch16_384 = distilled(vit_config(16, 768, 12, 12, 384));
+    deit3_small_patch16_224 = deit3(vit_config(16, 384, 12, 6, 224));
+    deit3_small_patch16_384 = deit3(vit_config(16, 384, 12, 6, 384));
+    deit3_medium_patch16_224 = deit3(vit_config(16, 512, 12, 8, 224));
+    deit3_base_patch16_224 = deit3(vit_config(16, 768, 12, 12, 224));
+    deit3_base_patch16_384 = deit3(vit_config(16, 768, 12, 12, 384));
+    deit3_large_patch16_224 = deit3(vit_config(16, 1024, 24, 16, 224));
+    deit3_large_patch16_384 = deit3(vit_config(16, 1024, 24, 16, 384));
+    deit3_huge_patch14_224 = deit3(vit_config(14, 1280, 32, 16, 224));
 }
-
 impl VisionTransformerConfig {
     /// The preset named `name` (timm's architecture name); the error lists every name.
     pub fn preset(name: &str) -> Result<Self> {

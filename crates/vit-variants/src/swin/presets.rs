@@ -28,9 +28,9 @@ macro_rules! swin_presets {
     ($($name:ident = ($dim:expr, $depths:expr, $heads:expr, $window:expr, $img:expr);)*) => {
         impl SwinTransformerConfig {
             $(
-                #[doc = concat!("timm's `", stringify!($name), "` (width ", stringify!($dim),
-                    ", depths ", stringify!($depths), ", window ", stringify!($window), ", ",
-                    stringify!($img), "²).")]
+                #[doc = concat!("timm's `", stringify!($name), "`: width ", stringify!($dim),
+                    ", depths ", stringify!($depths), ", heads ", stringify!($heads), ", window ",
+                    stringify!($window), ", ", stringify!($img), "².")]
                 pub fn $name() -> Self {
                     swin_config($dim, $depths, $heads, $window, $img)
                 }
