@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Map;
 use serde_json::Value;
 
-use crate::preprocess::EvalTransform;
+use crate::preprocess::{EvalTransform, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD};
 
 /// How a model expects its input preprocessed (timm's `pretrained_cfg`); it travels with the
 /// model from the folder into our own saved format. Fields not modelled here are kept verbatim.
@@ -67,6 +67,17 @@ impl PretrainedCfg {
 }
 
 impl PretrainedCfg {
+    /// timm's default for DeiT and Swin: [`Self::vit_default`] with ImageNet's mean and std
+    /// (for RGB inputs).
+    pub fn imagenet_default(in_chans: usize, img_size: [usize; 2]) -> Self {
+        let mut cfg = Self::vit_default(in_chans, img_size);
+        if in_chans == 3 {
+            cfg.mean = IMAGENET_DEFAULT_MEAN.to_vec();
+            cfg.std = IMAGENET_DEFAULT_STD.to_vec();
+        }
+        cfg
+    }
+
     /// The evaluation transform these settings describe, at the input size `[height, width]`
     /// (the model's, which may differ from the size the weights were trained at); a one-value
     /// mean or std (grey-scale models) applies to all three RGB channels.

@@ -15,7 +15,7 @@ use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, patch_grid};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
 use crate::model::ModelConfig;
-use crate::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
+use crate::preprocess::PretrainedCfg;
 use crate::vit::import::{DEIT_FAMILY, VIT_FAMILY};
 use crate::vit::model::VisionTransformer;
 
@@ -346,13 +346,12 @@ impl ModelConfig for VisionTransformerConfig {
     }
 
     fn default_pretrained_cfg(&self) -> PretrainedCfg {
-        let mut cfg = PretrainedCfg::vit_default(self.in_chans, self.img_size);
         // timm's DeiT (distilled) configs normalise with ImageNet's statistics.
-        if self.distilled && self.in_chans == 3 {
-            cfg.mean = IMAGENET_DEFAULT_MEAN.to_vec();
-            cfg.std = IMAGENET_DEFAULT_STD.to_vec();
+        if self.distilled {
+            PretrainedCfg::imagenet_default(self.in_chans, self.img_size)
+        } else {
+            PretrainedCfg::vit_default(self.in_chans, self.img_size)
         }
-        cfg
     }
 
     fn card_config(&self) -> Value {

@@ -27,7 +27,7 @@ pub const WEIGHTS_FILE: &str = "model.bpk";
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelCard {
-    /// Model family: `vit` (and later `deit`, `swin`).
+    /// Model family: `vit`, `deit` (a distilled ViT) or `swin`.
     pub family: String,
     /// The family's model config, as its config file holds it.
     pub config: Value,

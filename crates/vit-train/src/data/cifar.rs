@@ -9,7 +9,7 @@ use crate::error::{Result, TrainError};
 use std::io::ErrorKind;
 use std::path::Path;
 
-use crate::data::image_item::ImageItem;
+use crate::data::image_item::{ImageItem, LabelledImages};
 
 const SIDE: usize = 32;
 const PIXELS: usize = 3 * SIDE * SIDE;
@@ -49,22 +49,13 @@ pub enum CifarSplit {
     Test,
 }
 
-/// One split of a CIFAR data set: 3×32×32 images and the class names their labels index.
-#[derive(Debug, Clone)]
-pub struct CifarData {
-    /// The images, in file order.
-    pub items: Vec<ImageItem>,
-    /// Class names, indexed by label.
-    pub class_names: Vec<String>,
-}
-
 /// Reads one split of CIFAR-10 or CIFAR-100 from `dir`: the folder holding the `.bin` files or
 /// its parent (the folder the archive was unpacked into).
 ///
 /// Errors name the file and, for bad data, the record: a missing folder or file, an empty file,
 /// a file that is not a whole number of records, a label out of range, or a names file with the
 /// wrong number of names.
-pub fn read_cifar(dir: &Path, kind: CifarKind, split: CifarSplit) -> Result<CifarData> {
+pub fn read_cifar(dir: &Path, kind: CifarKind, split: CifarSplit) -> Result<LabelledImages> {
     let (folder, layout) = match kind {
         CifarKind::Cifar10 => (
             "cifar-10-batches-bin",
@@ -171,7 +162,7 @@ pub fn read_cifar(dir: &Path, kind: CifarKind, split: CifarSplit) -> Result<Cifa
         None if kind == CifarKind::Cifar10 => CIFAR10_CLASSES.map(String::from).to_vec(),
         None => (0..classes).map(|i| i.to_string()).collect(),
     };
-    Ok(CifarData { items, class_names })
+    Ok(LabelledImages { items, class_names })
 }
 
 /// The non-blank lines of a names file, `None` if it does not exist (the names are optional).

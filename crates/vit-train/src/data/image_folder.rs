@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, ImageReader, Pixel};
 
-use crate::data::image_item::ImageItem;
+use crate::data::image_item::{ImageItem, LabelledImages};
 
 /// What to do with an image file that cannot be opened or decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,13 +22,12 @@ pub enum OnUnreadable {
     Fail,
 }
 
-/// The images of an image folder and the class names their labels index.
+/// The images of an image folder — class by class (the subfolder names, sorted), each class's
+/// files in sorted order — and the files left out.
 #[derive(Debug, Clone)]
 pub struct ImageFolderData {
-    /// The images, class by class, each class's files in sorted order.
-    pub items: Vec<ImageItem>,
-    /// Class names (the subfolder names, sorted), indexed by label.
-    pub class_names: Vec<String>,
+    /// The images and their class names.
+    pub images: LabelledImages,
     /// Files left out under [`OnUnreadable::Skip`], with the reason.
     pub skipped: Vec<(PathBuf, String)>,
 }
@@ -122,8 +121,7 @@ pub fn read_image_folder(
         )));
     }
     Ok(ImageFolderData {
-        items,
-        class_names,
+        images: LabelledImages { items, class_names },
         skipped,
     })
 }
@@ -251,10 +249,10 @@ mod tests {
         let tmp = TempDir::new("skip");
         tree(&tmp.0);
         let data = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Skip).unwrap();
-        assert_eq!(data.class_names, ["bird", "cat", "dog"]);
-        let labels: Vec<_> = data.items.iter().map(|item| item.label).collect();
+        assert_eq!(data.images.class_names, ["bird", "cat", "dog"]);
+        let labels: Vec<_> = data.images.items.iter().map(|item| item.label).collect();
         assert_eq!(labels, [1, 1, 2]);
-        for item in &data.items {
+        for item in &data.images.items {
             assert_eq!((item.channels, item.height, item.width), (3, 4, 6));
             assert_eq!(item.pixels.len(), 3 * 4 * 6);
         }
@@ -262,12 +260,12 @@ mod tests {
         let expected: Vec<u8> = (0..3)
             .flat_map(|c| colour().pixels().map(move |p| p[c]).collect::<Vec<_>>())
             .collect();
-        assert_eq!(data.items[0].pixels, expected);
+        assert_eq!(data.images.items[0].pixels, expected);
         // A greyscale PNG read as RGB repeats its plane three times.
         let plane: Vec<u8> = grey().into_raw();
-        assert_eq!(data.items[2].pixels, plane.repeat(3));
+        assert_eq!(data.images.items[2].pixels, plane.repeat(3));
         // The JPEG is lossy: a flat colour comes back close to itself after resizing.
-        let jpeg = &data.items[1].pixels;
+        let jpeg = &data.images.items[1].pixels;
         for (c, want) in [10i32, 120, 250].into_iter().enumerate() {
             assert!(
                 jpeg[c * 24..(c + 1) * 24]
@@ -311,11 +309,11 @@ mod tests {
         let tmp = TempDir::new("grey");
         tree(&tmp.0);
         let data = read_image_folder(&tmp.0, 1, [4, 6], OnUnreadable::Skip).unwrap();
-        assert!(data.items.iter().all(|item| item.channels == 1));
-        assert_eq!(data.items[2].pixels, grey().into_raw());
+        assert!(data.images.items.iter().all(|item| item.channels == 1));
+        assert_eq!(data.images.items[2].pixels, grey().into_raw());
 
         let data = read_image_folder(&tmp.0, 3, [5, 9], OnUnreadable::Skip).unwrap();
-        for item in &data.items {
+        for item in &data.images.items {
             assert_eq!((item.channels, item.height, item.width), (3, 5, 9));
             assert_eq!(item.pixels.len(), 3 * 5 * 9);
         }

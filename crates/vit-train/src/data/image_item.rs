@@ -22,3 +22,12 @@ impl ImageItem {
         self.pixels.iter().map(|&v| v as f32 / 255.0).collect()
     }
 }
+
+/// Images with the class names their labels index: what every data-set reader returns.
+#[derive(Debug, Clone)]
+pub struct LabelledImages {
+    /// The images, in the reader's order.
+    pub items: Vec<ImageItem>,
+    /// Class names, indexed by label.
+    pub class_names: Vec<String>,
+}

@@ -100,7 +100,10 @@ impl DataSpec {
                 test_fraction,
                 on_unreadable,
             } => {
-                let read = |root| read_image_folder(root, channels, [h, w], *on_unreadable);
+                let read = |root| {
+                    read_image_folder(root, channels, [h, w], *on_unreadable)
+                        .map(|data| data.images)
+                };
                 let train_data = read(train)?;
                 let (train_items, test_items) = match test {
                     Some(test) => {

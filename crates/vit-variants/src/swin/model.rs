@@ -12,7 +12,7 @@ use vit_core::layers::drop_path::drop_path_schedule;
 use vit_core::layers::init::timm_linear;
 use vit_core::layers::patch_embed::{PatchEmbed, PatchEmbedConfig, patch_grid};
 use vit_core::model::{ModelConfig, VisionModel};
-use vit_core::preprocess::{IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PretrainedCfg};
+use vit_core::preprocess::PretrainedCfg;
 
 use crate::swin::block::{SwinBlock, SwinBlockConfig};
 use crate::swin::patch_merging::{PatchMerging, PatchMergingConfig};
@@ -372,13 +372,7 @@ impl ModelConfig for SwinTransformerConfig {
     }
 
     fn default_pretrained_cfg(&self) -> PretrainedCfg {
-        // timm's Swin configs normalise with ImageNet's statistics.
-        let mut cfg = PretrainedCfg::vit_default(self.in_chans, self.img_size);
-        if self.in_chans == 3 {
-            cfg.mean = IMAGENET_DEFAULT_MEAN.to_vec();
-            cfg.std = IMAGENET_DEFAULT_STD.to_vec();
-        }
-        cfg
+        PretrainedCfg::imagenet_default(self.in_chans, self.img_size)
     }
 
     fn card_config(&self) -> Value {
