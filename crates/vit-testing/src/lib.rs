@@ -128,3 +128,20 @@ pub fn patterned_weights<Bk: Backend, M: Module<Bk>>(module: M) -> M {
     }
     module.map(&mut Patterned)
 }
+
+/// A fresh, empty temporary folder ([`temp_dir`]) that is removed when dropped, also when the
+/// test fails; the path is `.0`.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates the folder for `name` (unique to this process).
+    pub fn new(name: &str) -> Self {
+        Self(temp_dir(name))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -12,12 +12,7 @@ use vit_train::data::image_folder::OnUnreadable;
 use vit_train::run::finetune::InitSpec;
 use vit_train::{Start, TrainConfig, train};
 
-#[cfg(feature = "ndarray")]
-type B = burn::backend::NdArray;
-#[cfg(all(feature = "wgpu", not(feature = "ndarray")))]
-type B = burn::backend::Wgpu;
-#[cfg(all(feature = "cuda", not(any(feature = "ndarray", feature = "wgpu"))))]
-type B = burn::backend::Cuda;
+use example_backend::B;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

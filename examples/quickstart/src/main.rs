@@ -7,12 +7,7 @@ use vit_core::layers::GlobalPool;
 use vit_core::prelude::*;
 use vit_core::weights::param_count::count_params;
 
-#[cfg(feature = "ndarray")]
-type B = burn::backend::NdArray;
-#[cfg(all(feature = "wgpu", not(feature = "ndarray")))]
-type B = burn::backend::Wgpu;
-#[cfg(all(feature = "cuda", not(any(feature = "ndarray", feature = "wgpu"))))]
-type B = burn::backend::Cuda;
+use example_backend::B;
 
 fn main() {
     let device = burn::tensor::Device::<B>::default();

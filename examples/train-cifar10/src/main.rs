@@ -13,12 +13,7 @@ use vit_train::config::{AugmentConfig, DataSpec};
 use vit_train::{Start, TrainConfig, train};
 use vit_variants::zoo::ZooConfig;
 
-#[cfg(feature = "ndarray")]
-type B = burn::backend::NdArray;
-#[cfg(all(feature = "wgpu", not(feature = "ndarray")))]
-type B = burn::backend::Wgpu;
-#[cfg(all(feature = "cuda", not(any(feature = "ndarray", feature = "wgpu"))))]
-type B = burn::backend::Cuda;
+use example_backend::B;
 
 fn main() {
     let mut args = std::env::args().skip(1);

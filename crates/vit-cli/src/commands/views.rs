@@ -110,18 +110,14 @@ impl BackendJob for AttentionView {
 
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
         let mut written = Vec::new();
-        for view in self.args.views::<B>(&device)? {
-            let ImageView {
-                path,
-                input,
-                weights,
-                attention:
-                    ImageAttention {
-                        layers,
-                        heads,
-                        tokens,
-                    },
-            } = view;
+        for ImageView {
+            path,
+            input,
+            weights,
+            attention,
+        } in self.args.views::<B>(&device)?
+        {
+            let (layers, heads, tokens) = (attention.layers, attention.heads, attention.tokens);
             let (prefix, grid) = (weights.num_prefix, weights.grid);
             let rollout = attention_rollout(&layers, heads, tokens)?;
             let rollout_map = class_token_map(
@@ -226,23 +222,13 @@ impl BackendJob for DistanceView {
         let mut sums: Vec<Vec<f32>> = Vec::new();
         let mut size = [0, 0];
         for view in self.args.views::<B>(&device)? {
-            let ImageView {
-                input,
-                weights,
-                attention:
-                    ImageAttention {
-                        layers,
-                        heads,
-                        tokens,
-                    },
-                ..
-            } = view;
-            size = input.size;
-            for (l, layer) in layers.iter().enumerate() {
+            size = view.input.size;
+            let (weights, attention) = (&view.weights, &view.attention);
+            for (l, layer) in attention.layers.iter().enumerate() {
                 let d = mean_attention_distance(
                     layer,
-                    heads,
-                    tokens,
+                    attention.heads,
+                    attention.tokens,
                     weights.num_prefix,
                     weights.grid,
                     weights.patch_size,

@@ -199,24 +199,7 @@ mod tests {
 
     use super::*;
 
-    /// A fresh directory under the system temp dir, removed on drop (also when a test fails).
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let path =
-                std::env::temp_dir().join(format!("vit-cifar-test-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Self(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use vit_testing::TempDir;
 
     /// Pixel bytes that differ from record to record, so a mix-up shows.
     fn pixels(seed: usize) -> Vec<u8> {
@@ -251,7 +234,7 @@ mod tests {
 
     #[test]
     fn reads_cifar10_labels_pixels_and_default_names() {
-        let tmp = TempDir::new("c10");
+        let tmp = TempDir::new("cifar-c10");
         let dir = cifar10_tree(&tmp.0);
         let train = read_cifar(&dir, CifarKind::Cifar10, CifarSplit::Train).unwrap();
         assert_eq!(train.items.len(), 15);
@@ -269,7 +252,7 @@ mod tests {
 
     #[test]
     fn accepts_parent_dir_and_reads_names_file() {
-        let tmp = TempDir::new("c10-parent");
+        let tmp = TempDir::new("cifar-c10-parent");
         let dir = cifar10_tree(&tmp.0);
         let names: String = (0..10).map(|i| format!("class{i}\n")).collect();
         std::fs::write(dir.join("batches.meta.txt"), names + "\n\n").unwrap();
@@ -281,7 +264,7 @@ mod tests {
 
     #[test]
     fn reads_cifar100_fine_and_coarse_labels() {
-        let tmp = TempDir::new("c100");
+        let tmp = TempDir::new("cifar-c100");
         let dir = tmp.0.join("cifar-100-binary");
         std::fs::create_dir_all(&dir).unwrap();
         let records = [(vec![19, 99], 0), (vec![3, 42], 1)];
@@ -317,7 +300,7 @@ mod tests {
 
     #[test]
     fn missing_dir_or_file_names_the_path() {
-        let tmp = TempDir::new("missing");
+        let tmp = TempDir::new("cifar-missing");
         let gone = tmp.0.join("nowhere");
         let err = read_cifar(&gone, CifarKind::Cifar10, CifarSplit::Train)
             .unwrap_err()
@@ -346,7 +329,7 @@ mod tests {
 
     #[test]
     fn truncated_and_empty_files_name_file_and_record() {
-        let tmp = TempDir::new("truncated");
+        let tmp = TempDir::new("cifar-truncated");
         let dir = cifar10_tree(&tmp.0);
         let path = dir.join("test_batch.bin");
         let records: Vec<_> = (0..10).map(|i| (vec![i as u8], i)).collect();
@@ -374,7 +357,7 @@ mod tests {
 
     #[test]
     fn label_out_of_range_names_file_and_record() {
-        let tmp = TempDir::new("label");
+        let tmp = TempDir::new("cifar-label");
         let dir = cifar10_tree(&tmp.0);
         let path = dir.join("data_batch_2.bin");
         write_records(&path, &[(vec![1], 0), (vec![12], 1)]);
@@ -405,7 +388,7 @@ mod tests {
 
     #[test]
     fn names_file_with_wrong_count_is_an_error() {
-        let tmp = TempDir::new("names");
+        let tmp = TempDir::new("cifar-names");
         let dir = cifar10_tree(&tmp.0);
         let path = dir.join("batches.meta.txt");
         std::fs::write(&path, "airplane\nautomobile\n").unwrap();

@@ -194,26 +194,7 @@ mod tests {
 
     use super::*;
 
-    /// A fresh directory under the system temp dir, removed on drop (also when a test fails).
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "vit-image-folder-test-{}-{name}",
-                std::process::id()
-            ));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Self(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use vit_testing::TempDir;
 
     /// A 6-wide, 4-high RGB image whose channels differ.
     fn colour() -> RgbImage {
@@ -246,7 +227,7 @@ mod tests {
 
     #[test]
     fn skip_keeps_good_images_and_lists_broken_ones() {
-        let tmp = TempDir::new("skip");
+        let tmp = TempDir::new("image-folder-skip");
         tree(&tmp.0);
         let data = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Skip).unwrap();
         assert_eq!(data.images.class_names, ["bird", "cat", "dog"]);
@@ -292,7 +273,7 @@ mod tests {
 
     #[test]
     fn fail_names_the_first_broken_file() {
-        let tmp = TempDir::new("fail");
+        let tmp = TempDir::new("image-folder-fail");
         tree(&tmp.0);
         let err = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Fail)
             .unwrap_err()
@@ -306,7 +287,7 @@ mod tests {
 
     #[test]
     fn greyscale_and_resize() {
-        let tmp = TempDir::new("grey");
+        let tmp = TempDir::new("image-folder-grey");
         tree(&tmp.0);
         let data = read_image_folder(&tmp.0, 1, [4, 6], OnUnreadable::Skip).unwrap();
         assert!(data.images.items.iter().all(|item| item.channels == 1));
@@ -321,7 +302,7 @@ mod tests {
 
     #[test]
     fn bad_roots_and_arguments_are_errors() {
-        let tmp = TempDir::new("bad");
+        let tmp = TempDir::new("image-folder-bad");
         let gone = tmp.0.join("nowhere");
         let err = read_image_folder(&gone, 3, [4, 4], OnUnreadable::Skip)
             .unwrap_err()
