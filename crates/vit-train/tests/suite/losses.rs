@@ -65,7 +65,8 @@ fn soft_target_cross_entropy_matches_timm() {
     assert!((loss - 1.215_126_3).abs() < 1e-6, "{loss}");
 }
 
-fn tiny_vit() -> vit_core::VisionTransformer<AB> {
+/// A one-block ViT on 8×8 grey images with 3 classes.
+fn tiny_vit_config() -> VisionTransformerConfig {
     VisionTransformerConfig::new()
         .with_img_size([8, 8])
         .with_patch_size(4)
@@ -74,7 +75,10 @@ fn tiny_vit() -> vit_core::VisionTransformer<AB> {
         .with_embed_dim(8)
         .with_depth(1)
         .with_num_heads(2)
-        .init(&Default::default())
+}
+
+fn tiny_vit() -> vit_core::VisionTransformer<AB> {
+    tiny_vit_config().init(&Default::default())
 }
 
 /// Gradients equal to `value` for every parameter.
@@ -186,14 +190,7 @@ fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
     use vit_train::learner::classifier::{Classifier, LossSettings};
     use vit_variants::zoo::ZooConfig;
     let device = Default::default();
-    let vit = VisionTransformerConfig::new()
-        .with_img_size([8, 8])
-        .with_patch_size(4)
-        .with_in_chans(1)
-        .with_num_classes(3)
-        .with_embed_dim(8)
-        .with_depth(1)
-        .with_num_heads(2);
+    let vit = tiny_vit_config();
     let student = ZooConfig::Vit(vit.clone().with_distilled(true))
         .try_init::<AB>(&device)
         .unwrap();
