@@ -5,14 +5,13 @@
 #[path = "suite/common.rs"]
 mod common;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use burn::tensor::{Tensor, TensorData};
 use vit_core::model::VisionModel;
+use vit_testing::B;
 use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::{Start, train};
 use vit_variants::zoo::PretrainedModel;
-
-type B = NdArray<f32>;
 
 fn logits(model_dir: &std::path::Path) -> Vec<f32> {
     let model = PretrainedModel::<B>::load(model_dir, None, None, &Default::default()).unwrap();

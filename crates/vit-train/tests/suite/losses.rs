@@ -14,17 +14,14 @@
 //! torch.sum(-tg * F.log_softmax(s_cls, -1), -1).mean()                    # 1.2151262760
 //! ```
 
-use burn::backend::{Autodiff, NdArray};
 use burn::module::{Module, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::{Int, Tensor};
 use vit_core::VisionTransformerConfig;
+use vit_testing::{AB, B};
 use vit_train::learner::loss::{DistillationKind, DistillationLoss, soft_target_cross_entropy};
 use vit_train::optim::adamw::{GroupedAdamW, GroupedAdamWConfig, clip_grad_norm, global_grad_norm};
-
-type B = NdArray<f32>;
-type AB = Autodiff<B>;
 
 fn tensor(rows: [[f32; 3]; 2]) -> Tensor<B, 2> {
     Tensor::from_data(rows, &Default::default())

@@ -4,17 +4,14 @@
 
 use std::path::Path;
 
-use burn::backend::{Autodiff, NdArray};
 use vit_core::VisionTransformerConfig;
 use vit_core::model::ModelConfig;
 use vit_core::weights::state_dict::torch_params;
+use vit_testing::{AB, B};
 use vit_train::config::DataSpec;
 use vit_train::run::finetune::InitSpec;
 use vit_train::{Start, train};
 use vit_variants::zoo::{PretrainedModel, ZooConfig};
-
-type B = NdArray<f32>;
-type AB = Autodiff<B>;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

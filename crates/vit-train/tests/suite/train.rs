@@ -1,16 +1,14 @@
 //! vit-train: the embedded data, the schedule, the config and the batcher (short runs are in
 //! `runs.rs`).
 
-use burn::backend::NdArray;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
+use vit_testing::B;
 use vit_train::config::{AugmentConfig, TrainConfig};
 use vit_train::data::batcher::{ImageBatch, ImageBatcher};
 use vit_train::data::digits::{DigitsDataset, Split};
 use vit_train::data::epoch_data::{EpochShuffled, Sample};
 use vit_train::optim::schedule::WarmupCosine;
-
-type B = NdArray<f32>;
 
 #[test]
 fn embedded_digits_have_the_fixed_split_and_all_classes() {
