@@ -81,3 +81,27 @@ pub trait ModelConfig {
     /// The config as a saved model card stores it (JSON).
     fn card_config(&self) -> Value;
 }
+
+/// The [`ModelConfig`] methods that only read or write the fields every family's config has
+/// under timm's names (`num_classes`, `drop_path_rate`, `in_chans`, `img_size`): invoke it inside
+/// `impl ModelConfig for YourConfig { … }`.
+#[macro_export]
+macro_rules! timm_config_fields {
+    () => {
+        fn num_classes(&self) -> usize {
+            self.num_classes
+        }
+
+        fn set_num_classes(&mut self, num_classes: usize) {
+            self.num_classes = num_classes;
+        }
+
+        fn set_drop_path_rate(&mut self, rate: f64) {
+            self.drop_path_rate = rate;
+        }
+
+        fn input_size(&self) -> [usize; 3] {
+            [self.in_chans, self.img_size[0], self.img_size[1]]
+        }
+    };
+}

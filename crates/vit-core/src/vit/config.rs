@@ -325,21 +325,7 @@ impl ModelConfig for VisionTransformerConfig {
         VisionTransformerConfig::validate(self)
     }
 
-    fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    fn set_num_classes(&mut self, num_classes: usize) {
-        self.num_classes = num_classes;
-    }
-
-    fn set_drop_path_rate(&mut self, rate: f64) {
-        self.drop_path_rate = rate;
-    }
-
-    fn input_size(&self) -> [usize; 3] {
-        [self.in_chans, self.img_size[0], self.img_size[1]]
-    }
+    crate::timm_config_fields!();
 
     fn macs(&self) -> u64 {
         VisionTransformerConfig::macs(self)
