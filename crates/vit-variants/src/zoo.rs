@@ -15,7 +15,6 @@ use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::preprocess::PretrainedCfg;
 use vit_core::vit::import::apply_timm_vit_args;
 use vit_core::weights::checkpoint::Checkpoint;
-use vit_core::weights::config_file::config_from_json;
 use vit_core::weights::param_count::count_params;
 use vit_core::weights::pretrained::{ModelFamily, Pretrained, load_config_file};
 use vit_core::weights::state_dict::LoadReport;
@@ -156,13 +155,8 @@ impl ModelFamily for ZooConfig {
     type Model<B: Backend> = ZooModel<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
-        match (family, config.get("vit")) {
-            // Saved before the distillation token became a ViT option: `{"vit": {…}}`.
-            ("deit", Some(vit)) => {
-                let base = VisionTransformerConfig::new().with_distilled(true);
-                Ok(Self::Vit(config_from_json(&vit.to_string(), path, &base)?))
-            }
-            ("swin", _) => Ok(Self::Swin(SwinTransformerConfig::from_card(
+        match family {
+            "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(
                 family, config, path,
             )?)),
             _ => Ok(Self::Vit(VisionTransformerConfig::from_card(

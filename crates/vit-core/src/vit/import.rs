@@ -34,8 +34,11 @@ impl ModelFamily for VisionTransformerConfig {
         match family {
             VIT_FAMILY => Self::from_plain(&config.to_string(), path),
             DEIT_FAMILY => {
+                // Files written before the distillation token became a ViT option hold the ViT
+                // under `vit`.
+                let vit = config.get("vit").unwrap_or(config);
                 let base = VisionTransformerConfig::new().with_distilled(true);
-                config_from_json(&config.to_string(), path, &base)
+                config_from_json(&vit.to_string(), path, &base)
             }
             _ => Err(VitError::ModelFolder {
                 path: path.to_path_buf(),
