@@ -1,0 +1,52 @@
+//! The ops on Burn's `Tensor`, for model code: `vit_ops::gelu(x)` instead of
+//! `burn::tensor::activation::gelu(x)`.
+
+use burn::tensor::{Tensor, TensorPrimitive};
+
+use crate::VitBackend;
+
+fn float<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> burn::tensor::ops::FloatTensor<B> {
+    x.into_primitive().tensor()
+}
+
+fn tensor<B: VitBackend, const D: usize>(x: burn::tensor::ops::FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(x))
+}
+
+/// Exact GELU (`x·Φ(x)`, the erf form timm uses), any shape.
+pub fn gelu<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    tensor(B::vit_gelu(float(x)))
+}
+
+/// Softmax over the last dimension.
+pub fn softmax_last<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    tensor(B::vit_softmax(float(x)))
+}
+
+/// LayerNorm over the last dimension with scale `gamma [d]` and optional shift `beta [d]`.
+pub fn layer_norm<B: VitBackend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    eps: f64,
+) -> Tensor<B, D> {
+    tensor(B::vit_layer_norm(
+        float(x),
+        float(gamma),
+        beta.map(float),
+        eps,
+    ))
+}
+
+/// `x·W + b` for `x [..., d_in]`, `weight [d_in, d_out]` (Burn's Linear layout), `bias [d_out]`.
+pub fn linear<B: VitBackend, const D: usize>(
+    x: Tensor<B, D>,
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    if D == 1 {
+        // One vector: the kernels work on rows, so give it one.
+        return linear(x.unsqueeze::<2>(), weight, bias).squeeze_dim(0);
+    }
+    tensor(B::vit_linear(float(x), float(weight), bias.map(float)))
+}

@@ -1,0 +1,87 @@
+//! [`VitBackend`]: the ViT's hot operations as an extension of Burn's `Backend`.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
+
+use crate::composed;
+
+/// A Burn backend with the operations a Vision Transformer spends its time in.
+///
+/// Every method has a default body composed from Burn ops ([`crate::composed`]); the CPU
+/// backends (NdArray, Flex) replace them with vectorised kernels, and `Autodiff<B>` records each
+/// op as one node whose backward pass calls `B`'s fused backward method. Implemented for every
+/// backend Burn 0.21 ships (each behind this crate's feature of the same name), so every zoo
+/// model runs on all of them.
+///
+/// Shapes: `x` is `[..., d]`; the ops work on the last dimension.
+pub trait VitBackend: Backend {
+    /// Whether `Autodiff<Self>` should record the ops below as single nodes with fused backward
+    /// passes (true where `Self` has kernels for them). Otherwise autodiff sees Burn's own
+    /// composition, as if this crate were not there.
+    fn vit_fused_autodiff() -> bool {
+        false
+    }
+
+    /// Exact GELU, `x·Φ(x)`.
+    fn vit_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed::gelu::<Self>(x)
+    }
+
+    /// `grad · gelu'(x)`.
+    fn vit_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed::gelu_backward::<Self>(x, grad)
+    }
+
+    /// Softmax over the last dimension.
+    fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed::softmax::<Self>(x)
+    }
+
+    /// Gradient of softmax from its output `y`: `y ⊙ (grad − Σ grad⊙y)`.
+    fn vit_softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed::softmax_backward::<Self>(y, grad)
+    }
+
+    /// LayerNorm over the last dimension: `(x − mean)/√(var + eps)·γ + β`, `γ`/`β` of shape `[d]`.
+    fn vit_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: Option<FloatTensor<Self>>,
+        eps: f64,
+    ) -> FloatTensor<Self> {
+        composed::layer_norm::<Self>(x, gamma, beta, eps)
+    }
+
+    /// Gradients of [`Self::vit_layer_norm`]: `(dx, dγ, dβ)`.
+    fn vit_layer_norm_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        eps: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        composed::layer_norm_backward::<Self>(x, gamma, grad, eps)
+    }
+
+    /// `x·W + b` with Burn's Linear layout: `W` is `[d_in, d_out]`, `b` is `[d_out]`.
+    fn vit_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        composed::linear::<Self>(x, weight, bias)
+    }
+
+    /// Gradients of [`Self::vit_linear`]: `(dx, dW, db)`, `db` when `with_bias`.
+    fn vit_linear_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        with_bias: bool,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        Option<FloatTensor<Self>>,
+    ) {
+        composed::linear_backward::<Self>(x, weight, grad, with_bias)
+    }
+}

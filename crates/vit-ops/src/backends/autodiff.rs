@@ -1,0 +1,195 @@
+//! `Autodiff<B>`: each op is one node of the graph whose backward pass calls `B`'s fused
+//! backward method — where `B` has kernels. Elsewhere (and with the fast path off) the ops are
+//! Burn's composed ones, differentiated by Burn as usual.
+
+use burn::tensor::Shape;
+use burn::tensor::ops::FloatTensor;
+use burn_autodiff::Autodiff;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+
+use crate::{VitBackend, composed, fast_path_enabled};
+
+/// Whether `Autodiff<B>` records the ops as fused nodes.
+fn fused<B: VitBackend>() -> bool {
+    B::vit_fused_autodiff() && fast_path_enabled()
+}
+
+#[derive(Debug)]
+struct GeluBackward;
+
+impl<B: VitBackend> Backward<B, 1> for GeluBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            grads.register::<B>(parent.id, B::vit_gelu_backward(ops.state, grad));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl<B: VitBackend> Backward<B, 1> for SoftmaxBackward {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            grads.register::<B>(parent.id, B::vit_softmax_backward(ops.state, grad));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LayerNormBackward {
+    eps: f64,
+}
+
+impl<B: VitBackend> Backward<B, 3> for LayerNormBackward {
+    /// The input and γ.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, gamma) = ops.state;
+        let (dx, dgamma, dbeta) = B::vit_layer_norm_backward(x, gamma, grad, self.eps);
+        let [x_node, gamma_node, beta_node] = ops.parents;
+        for (node, value) in [(x_node, dx), (gamma_node, dgamma), (beta_node, dbeta)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LinearBackward;
+
+impl<B: VitBackend> Backward<B, 3> for LinearBackward {
+    /// The input and the weight.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight) = ops.state;
+        let [x_node, w_node, b_node] = ops.parents;
+        let (dx, dw, db) = B::vit_linear_backward(x, weight, grad, b_node.is_some());
+        if let Some(node) = x_node {
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = w_node {
+            grads.register::<B>(node.id, dw);
+        }
+        if let (Some(node), Some(db)) = (b_node, db) {
+            grads.register::<B>(node.id, db);
+        }
+    }
+}
+
+/// A constant stand-in for an absent optional input (β, the bias): a node that never needs a
+/// gradient, so its parent slot stays empty.
+fn absent<B: VitBackend, C: CheckpointStrategy>(
+    like: &FloatTensor<Autodiff<B, C>>,
+) -> FloatTensor<Autodiff<B, C>> {
+    use burn::tensor::ops::FloatTensorOps;
+    <Autodiff<B, C> as FloatTensorOps<Autodiff<B, C>>>::float_zeros(
+        Shape::new([1]),
+        &<Autodiff<B, C> as FloatTensorOps<Autodiff<B, C>>>::float_device(like),
+        burn::tensor::FloatDType::F32,
+    )
+}
+
+impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
+    fn vit_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::gelu::<Self>(x);
+        }
+        match GeluBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_gelu(x.primitive.clone());
+                prep.finish(x.primitive, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::vit_gelu(x.primitive)),
+        }
+    }
+
+    fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::softmax::<Self>(x);
+        }
+        match SoftmaxBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_softmax(x.primitive);
+                prep.finish(out.clone(), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::vit_softmax(x.primitive)),
+        }
+    }
+
+    fn vit_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: Option<FloatTensor<Self>>,
+        eps: f64,
+    ) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::layer_norm::<Self>(x, gamma, beta, eps);
+        }
+        let beta_node = beta.clone().unwrap_or_else(|| absent::<B, C>(&x));
+        let nodes = [x.node.clone(), gamma.node.clone(), beta_node.node.clone()];
+        let beta = beta.map(|b| b.primitive);
+        match (LayerNormBackward { eps })
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out =
+                    B::vit_layer_norm(x.primitive.clone(), gamma.primitive.clone(), beta, eps);
+                prep.finish((x.primitive, gamma.primitive), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::vit_layer_norm(x.primitive, gamma.primitive, beta, eps))
+            }
+        }
+    }
+
+    fn vit_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::linear::<Self>(x, weight, bias);
+        }
+        let bias_node = bias.clone().unwrap_or_else(|| absent::<B, C>(&x));
+        let nodes = [x.node.clone(), weight.node.clone(), bias_node.node.clone()];
+        let bias = bias.map(|b| b.primitive);
+        match LinearBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_linear(x.primitive.clone(), weight.primitive.clone(), bias);
+                prep.finish((x.primitive, weight.primitive), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::vit_linear(x.primitive, weight.primitive, bias))
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The glue between CPU backends' tensors and the kernels: each CPU backend says how to read a
+//! tensor as a contiguous `f32` slice and how to wrap a `Vec<f32>` as a tensor; the op bodies
+//! here are written once for all of them. Anything that is not `f32` (or with the fast path
+//! switched off) goes to Burn's composed ops.
+
+use std::mem::MaybeUninit;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{DType, Shape, TensorMetadata};
+
+use crate::kernels;
+use crate::{composed, fast_path_enabled};
+
+/// A CPU backend whose float tensors the kernels can read and write.
+pub(crate) trait HostTensors: Backend {
+    /// Calls `f` with `t`'s elements in row-major order (copied only if `t` is a strided view).
+    /// `t` must be `f32` (checked by the callers).
+    fn read<R>(t: &FloatTensor<Self>, f: impl FnOnce(&[f32]) -> R) -> R;
+    /// A tensor of `shape` holding `data` (row-major), on the backend's device.
+    fn wrap(shape: Shape, data: Vec<f32>, device: &Self::Device) -> FloatTensor<Self>;
+}
+
+/// Whether the kernels handle these tensors.
+fn fast<B: Backend>(tensors: &[&FloatTensor<B>]) -> bool {
+    fast_path_enabled() && tensors.iter().all(|t| t.dtype() == DType::F32)
+}
+
+/// A fresh output buffer of `n` elements that the kernel `fill` overwrites completely.
+fn output(n: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut out = Vec::with_capacity(n);
+    fill(&mut out.spare_capacity_mut()[..n]);
+    // SAFETY: every kernel writes each element of its output buffer.
+    unsafe { out.set_len(n) };
+    out
+}
+
+fn last_dim(shape: &Shape) -> usize {
+    shape.last().copied().unwrap_or(1)
+}
+
+pub(crate) fn gelu<B: HostTensors>(x: FloatTensor<B>) -> FloatTensor<B> {
+    if !fast::<B>(&[&x]) {
+        return composed::gelu::<B>(x);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        output(x.len(), |y| kernels::elementwise::gelu(x, y))
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn gelu_backward<B: HostTensors>(
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    if !fast::<B>(&[&x, &grad]) || x.shape() != grad.shape() {
+        return composed::gelu_backward::<B>(x, grad);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        B::read(&grad, |g| {
+            output(x.len(), |dx| kernels::elementwise::gelu_backward(x, g, dx))
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn softmax<B: HostTensors>(x: FloatTensor<B>) -> FloatTensor<B> {
+    if !fast::<B>(&[&x]) {
+        return composed::softmax::<B>(x);
+    }
+    let shape = x.shape();
+    let d = last_dim(&shape);
+    let data = B::read(&x, |x| {
+        output(x.len(), |y| kernels::softmax::softmax(x, y, d))
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn softmax_backward<B: HostTensors>(
+    y: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    if !fast::<B>(&[&y, &grad]) || y.shape() != grad.shape() {
+        return composed::softmax_backward::<B>(y, grad);
+    }
+    let shape = y.shape();
+    let d = last_dim(&shape);
+    let data = B::read(&y, |y| {
+        B::read(&grad, |g| {
+            output(y.len(), |dx| {
+                kernels::softmax::softmax_backward(y, g, dx, d)
+            })
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&y))
+}
+
+pub(crate) fn layer_norm<B: HostTensors>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: Option<FloatTensor<B>>,
+    eps: f64,
+) -> FloatTensor<B> {
+    let mut all = vec![&x, &gamma];
+    all.extend(beta.as_ref());
+    if !fast::<B>(&all) {
+        return composed::layer_norm::<B>(x, gamma, beta, eps);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        B::read(&gamma, |gamma| {
+            let run = |beta: Option<&[f32]>| {
+                output(x.len(), |y| {
+                    kernels::layer_norm::layer_norm(x, gamma, beta, eps as f32, y)
+                })
+            };
+            match &beta {
+                Some(beta) => B::read(beta, |beta| run(Some(beta))),
+                None => run(None),
+            }
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn layer_norm_backward<B: HostTensors>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    eps: f64,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    if !fast::<B>(&[&x, &gamma, &grad]) || x.shape() != grad.shape() {
+        return composed::layer_norm_backward::<B>(x, gamma, grad, eps);
+    }
+    let shape = x.shape();
+    let d = last_dim(&shape);
+    let device = B::float_device(&x);
+    let (dx, dgamma, dbeta) = B::read(&x, |x| {
+        B::read(&gamma, |gamma| {
+            B::read(&grad, |g| {
+                let mut affine = None;
+                let dx = output(x.len(), |dx| {
+                    affine = Some(kernels::layer_norm::layer_norm_backward(
+                        x, gamma, g, eps as f32, dx,
+                    ))
+                });
+                let (dgamma, dbeta) = affine.expect("the kernel ran");
+                (dx, dgamma, dbeta)
+            })
+        })
+    });
+    (
+        B::wrap(shape, dx, &device),
+        B::wrap(Shape::new([d]), dgamma, &device),
+        B::wrap(Shape::new([d]), dbeta, &device),
+    )
+}
+
+/// `(rows, d_in, d_out)` of a linear layer on `x`, if the shapes agree.
+fn linear_dims(x: &Shape, weight: &Shape) -> Option<(usize, usize, usize)> {
+    let k = last_dim(x);
+    let [wk, n] = weight[..] else {
+        return None;
+    };
+    (wk == k && x.num_dims() >= 1).then(|| (x.num_elements() / k.max(1), k, n))
+}
+
+pub(crate) fn linear<B: HostTensors>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let mut all = vec![&x, &weight];
+    all.extend(bias.as_ref());
+    let dims = linear_dims(&x.shape(), &weight.shape());
+    let Some((m, k, n)) = dims.filter(|&(_, k, _)| k > 0 && fast::<B>(&all)) else {
+        return composed::linear::<B>(x, weight, bias);
+    };
+    let mut shape = x.shape();
+    *shape.last_mut().expect("x has a last dimension") = n;
+    let data = B::read(&x, |x| {
+        B::read(&weight, |w| {
+            let run = |b: Option<&[f32]>| {
+                output(m * n, |y| kernels::linear::linear(x, w, b, (m, k, n), y))
+            };
+            match &bias {
+                Some(bias) => B::read(bias, |b| run(Some(b))),
+                None => run(None),
+            }
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn linear_backward<B: HostTensors>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    with_bias: bool,
+) -> (FloatTensor<B>, FloatTensor<B>, Option<FloatTensor<B>>) {
+    let dims = linear_dims(&x.shape(), &weight.shape());
+    let Some((m, k, n)) = dims.filter(|_| fast::<B>(&[&x, &weight, &grad])) else {
+        return composed::linear_backward::<B>(x, weight, grad, with_bias);
+    };
+    let x_shape = x.shape();
+    let device = B::float_device(&x);
+    let (dx, dw, db) = B::read(&x, |x| {
+        B::read(&weight, |w| {
+            B::read(&grad, |g| {
+                kernels::linear::linear_backward(x, w, g, (m, k, n), with_bias)
+            })
+        })
+    });
+    (
+        B::wrap(x_shape, dx, &device),
+        B::wrap(Shape::new([k, n]), dw, &device),
+        db.map(|db| B::wrap(Shape::new([n]), db, &device)),
+    )
+}
+
+/// Implements [`VitBackend`](crate::VitBackend) for a [`HostTensors`] backend with the kernels.
+macro_rules! host_vit_backend {
+    ([$($generics:tt)*] $backend:ty $(where $($bounds:tt)*)?) => {
+        impl<$($generics)*> $crate::VitBackend for $backend $(where $($bounds)*)? {
+            fn vit_fused_autodiff() -> bool {
+                true
+            }
+            fn vit_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+                host::gelu::<Self>(x)
+            }
+            fn vit_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+                host::gelu_backward::<Self>(x, grad)
+            }
+            fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+                host::softmax::<Self>(x)
+            }
+            fn vit_softmax_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+                host::softmax_backward::<Self>(y, grad)
+            }
+            fn vit_layer_norm(
+                x: FloatTensor<Self>,
+                gamma: FloatTensor<Self>,
+                beta: Option<FloatTensor<Self>>,
+                eps: f64,
+            ) -> FloatTensor<Self> {
+                host::layer_norm::<Self>(x, gamma, beta, eps)
+            }
+            fn vit_layer_norm_backward(
+                x: FloatTensor<Self>,
+                gamma: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                eps: f64,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+                host::layer_norm_backward::<Self>(x, gamma, grad, eps)
+            }
+            fn vit_linear(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                bias: Option<FloatTensor<Self>>,
+            ) -> FloatTensor<Self> {
+                host::linear::<Self>(x, weight, bias)
+            }
+            fn vit_linear_backward(
+                x: FloatTensor<Self>,
+                weight: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                with_bias: bool,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>, Option<FloatTensor<Self>>) {
+                host::linear_backward::<Self>(x, weight, grad, with_bias)
+            }
+        }
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use host_vit_backend;

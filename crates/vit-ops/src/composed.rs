@@ -1,0 +1,127 @@
+//! Each op as the composition of Burn ops it replaces: the default body of every
+//! [`VitBackend`](crate::VitBackend) method, what GPU backends run (their fusion compiles these
+//! chains), and the reference the kernels are tested against.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Shape, TensorMetadata};
+
+/// `x` viewed as `[rows, last]`.
+fn as_rows<B: Backend>(x: FloatTensor<B>) -> (FloatTensor<B>, Shape) {
+    let shape = x.shape();
+    let last = shape.last().copied().unwrap_or(1);
+    let rows = shape.num_elements() / last.max(1);
+    (B::float_reshape(x, Shape::new([rows, last])), shape)
+}
+
+/// Exact GELU: Burn's own op.
+pub fn gelu<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::gelu(x)
+}
+
+/// `grad · (Φ(x) + x·φ(x))`, the derivative of the exact GELU (Burn's default `gelu_backward`
+/// on NdArray is the tanh approximation's).
+pub fn gelu_backward<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    let cdf = B::float_mul_scalar(
+        B::float_add_scalar(
+            B::float_erf(B::float_mul_scalar(
+                x.clone(),
+                std::f64::consts::FRAC_1_SQRT_2.into(),
+            )),
+            1.0.into(),
+        ),
+        0.5.into(),
+    );
+    let pdf = B::float_mul_scalar(
+        B::float_exp(B::float_mul_scalar(
+            B::float_mul(x.clone(), x.clone()),
+            (-0.5).into(),
+        )),
+        (1.0 / (2.0 * std::f64::consts::PI).sqrt()).into(),
+    );
+    B::float_mul(grad, B::float_add(cdf, B::float_mul(x, pdf)))
+}
+
+/// Softmax over the last dimension: Burn's own op.
+pub fn softmax<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let last = x.shape().num_dims() - 1;
+    B::softmax(x, last)
+}
+
+/// `y ⊙ (grad − Σ_last grad⊙y)`.
+pub fn softmax_backward<B: Backend>(y: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    let last = y.shape().num_dims() - 1;
+    let dot = B::float_sum_dim(B::float_mul(grad.clone(), y.clone()), last);
+    B::float_mul(y, B::float_sub(grad, dot))
+}
+
+/// LayerNorm over the last dimension: Burn's own op.
+pub fn layer_norm<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: Option<FloatTensor<B>>,
+    eps: f64,
+) -> FloatTensor<B> {
+    B::layer_norm(x, gamma, beta, eps)
+}
+
+/// Gradients of LayerNorm: `(dx, dγ, dβ)`.
+pub fn layer_norm_backward<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    eps: f64,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let (x, shape) = as_rows::<B>(x);
+    let (grad, _) = as_rows::<B>(grad);
+    let d = shape.last().copied().unwrap_or(1);
+    let gamma = B::float_reshape(gamma, Shape::new([1, d]));
+    let mean = B::float_mean_dim(x.clone(), 1);
+    let centered = B::float_sub(x, mean);
+    let var = B::float_mean_dim(B::float_mul(centered.clone(), centered.clone()), 1);
+    let rstd = B::float_powf_scalar(B::float_add_scalar(var, eps.into()), (-0.5).into());
+    let xhat = B::float_mul(centered, rstd.clone());
+    let g_hat = B::float_mul(grad.clone(), gamma);
+    let mean_g = B::float_mean_dim(g_hat.clone(), 1);
+    let mean_gx = B::float_mean_dim(B::float_mul(g_hat.clone(), xhat.clone()), 1);
+    let dx = B::float_mul(
+        rstd,
+        B::float_sub(
+            B::float_sub(g_hat, mean_g),
+            B::float_mul(xhat.clone(), mean_gx),
+        ),
+    );
+    let dgamma = B::float_reshape(
+        B::float_sum_dim(B::float_mul(grad.clone(), xhat), 0),
+        Shape::new([d]),
+    );
+    let dbeta = B::float_reshape(B::float_sum_dim(grad, 0), Shape::new([d]));
+    (B::float_reshape(dx, shape), dgamma, dbeta)
+}
+
+/// `x·W + b` (`W` is `[in, out]`): Burn's own op.
+pub fn linear<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    B::linear(x, weight, bias)
+}
+
+/// Gradients of `linear`: `(dx, dW, db)` (`db` when `with_bias`).
+pub fn linear_backward<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    with_bias: bool,
+) -> (FloatTensor<B>, FloatTensor<B>, Option<FloatTensor<B>>) {
+    let dx = B::linear_x_backward(weight, grad.clone());
+    let (x, _) = as_rows::<B>(x);
+    let (grad, _) = as_rows::<B>(grad);
+    let db = with_bias.then(|| {
+        let d = grad.shape()[1];
+        B::float_reshape(B::float_sum_dim(grad.clone(), 0), Shape::new([d]))
+    });
+    let dw = B::linear_weight_backward(x, grad);
+    (dx, dw, db)
+}

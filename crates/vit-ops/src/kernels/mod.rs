@@ -1,0 +1,10 @@
+//! The CPU kernels: plain functions over contiguous `f32` buffers, independent of any backend.
+//! Outputs are `MaybeUninit` buffers that each kernel overwrites completely (no zero-fill).
+
+pub mod elementwise;
+pub mod layer_norm;
+pub mod linear;
+pub mod math;
+pub mod parallel;
+pub mod simd;
+pub mod softmax;

@@ -1,0 +1,328 @@
+//! Every op of `VitBackend` against the Burn composition it replaces, forward and gradients,
+//! on both CPU backends: odd sizes, size 1, strided (transposed) inputs, large magnitudes.
+//! The composition runs in f64 (NdArray<f64>) on the same values, so that the comparison
+//! measures the kernels' error rather than the f32 rounding of the reference.
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor, TensorData, activation};
+use burn_flex::Flex;
+use burn_ndarray::NdArray;
+use vit_ops::VitBackend;
+
+/// The f64 reference backend.
+type R = NdArray<f64>;
+
+/// The same values on the f64 reference backend.
+fn f64_copy<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Tensor<R, D> {
+    let data = t.to_data().convert::<f64>();
+    Tensor::from_data(data, &Default::default())
+}
+
+/// `|a − b| ≤ 1e-5·|b| + atol` everywhere; `atol` covers the f32 rounding of the inputs where
+/// the result is a difference of larger terms (stated per op below).
+fn assert_close<B: Backend, const D: usize>(
+    got: Tensor<B, D>,
+    want: Tensor<R, D>,
+    atol: f64,
+    what: &str,
+) {
+    assert_eq!(got.dims(), want.dims(), "{what}: shapes differ");
+    let got = got.into_data().convert::<f64>().to_vec::<f64>().unwrap();
+    let want = want.into_data().to_vec::<f64>().unwrap();
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        let ok = (g - w).abs() <= 1e-5 * w.abs() + atol || (g.is_nan() && w.is_nan());
+        assert!(ok, "{what}: element {i}: got {g}, want {w}");
+    }
+}
+
+fn random<B: Backend, const D: usize>(shape: [usize; D], scale: f64, seed: u64) -> Tensor<B, D> {
+    B::seed(&Default::default(), seed);
+    Tensor::random(
+        shape,
+        Distribution::Uniform(-scale, scale),
+        &Default::default(),
+    )
+}
+
+fn gelu_reference<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    x.clone() * (x.div_scalar(std::f32::consts::SQRT_2).erf() + 1.0) * 0.5
+}
+
+fn layer_norm_reference<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    beta: Option<Tensor<B, 1>>,
+    eps: f64,
+) -> Tensor<B, D> {
+    let mean = x.clone().mean_dim(D - 1);
+    let centered = x - mean;
+    let var = centered.clone().powi_scalar(2).mean_dim(D - 1);
+    let y = centered / (var + eps).sqrt() * gamma.unsqueeze();
+    match beta {
+        Some(beta) => y + beta.unsqueeze(),
+        None => y,
+    }
+}
+
+fn linear_reference<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    w: Tensor<B, 2>,
+    b: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    let y = x.matmul(w.unsqueeze());
+    match b {
+        Some(b) => y + b.unsqueeze(),
+        None => y,
+    }
+}
+
+/// Shapes to try for an op over the last dimension, with a scale of the values.
+const SHAPES: [([usize; 3], f64); 5] = [
+    ([1, 1, 1], 1.0),
+    ([1, 7, 13], 3.0),
+    ([2, 3, 65], 1.0),
+    ([3, 17, 197], 8.0),
+    ([2, 5, 384], 100.0),
+];
+
+fn forward_ops_match_burn<B: VitBackend>() {
+    for (i, (shape, scale)) in SHAPES.into_iter().enumerate() {
+        let x = random::<B, 3>(shape, scale, i as u64);
+        let xr = f64_copy(&x);
+        assert_close(
+            vit_ops::gelu(x.clone()),
+            gelu_reference(xr.clone()),
+            1e-7,
+            "gelu",
+        );
+        assert_close(
+            vit_ops::softmax_last(x.clone()),
+            activation::softmax(xr.clone(), 2),
+            1e-8,
+            "softmax",
+        );
+        let d = shape[2];
+        let gamma = random::<B, 1>([d], 2.0, 100 + i as u64);
+        let beta = random::<B, 1>([d], 1.0, 200 + i as u64);
+        // An offset ten times the spread: the mean must be removed accurately.
+        let shifted = x.clone() + 10.0 * scale;
+        for beta in [Some(beta), None] {
+            assert_close(
+                vit_ops::layer_norm(shifted.clone(), gamma.clone(), beta.clone(), 1e-6),
+                layer_norm_reference(
+                    f64_copy(&shifted),
+                    f64_copy(&gamma),
+                    beta.as_ref().map(f64_copy),
+                    1e-6,
+                ),
+                1e-5,
+                "layer_norm",
+            );
+        }
+        for out in [1, 5, 64] {
+            let w = random::<B, 2>([d, out], 1.0, 300 + i as u64);
+            let b = random::<B, 1>([out], 1.0, 400 + i as u64);
+            for b in [Some(b), None] {
+                // A sum of d products of size ≤ scale: f32 rounding grows with both.
+                let atol = 1e-6 * scale * d as f64;
+                assert_close(
+                    vit_ops::linear(x.clone(), w.clone(), b.clone()),
+                    linear_reference(xr.clone(), f64_copy(&w), b.as_ref().map(f64_copy)),
+                    atol,
+                    "linear",
+                );
+            }
+        }
+        // Strided views: the transpose of the two leading dims, and a narrowed one.
+        let t = x.clone().swap_dims(0, 1);
+        let tr = xr.clone().swap_dims(0, 1);
+        assert_close(
+            vit_ops::gelu(t.clone()),
+            gelu_reference(tr.clone()),
+            1e-7,
+            "gelu (strided)",
+        );
+        assert_close(
+            vit_ops::softmax_last(t.clone()),
+            activation::softmax(tr, 2),
+            1e-8,
+            "softmax (strided)",
+        );
+        let half = shape[1].div_ceil(2);
+        let n = x.clone().narrow(1, 0, half);
+        assert_close(
+            vit_ops::gelu(n),
+            gelu_reference(xr.narrow(1, 0, half)),
+            1e-7,
+            "gelu (narrowed)",
+        );
+    }
+}
+
+/// Gradients of `Σ op(x)·r` for a random `r`, through vit-ops (f32, under `Autodiff<B>`) and
+/// through the composed reference (f64, under `Autodiff<NdArray<f64>>`).
+fn gradients_match_burn<B: VitBackend>()
+where
+    Autodiff<B>: VitBackend,
+{
+    type A<B> = Autodiff<B>;
+    type AR = Autodiff<R>;
+    for (i, (shape, scale)) in SHAPES.into_iter().enumerate() {
+        let d = shape[2];
+        let x0 = random::<B, 3>(shape, scale, 10 + i as u64);
+        let r = random::<B, 3>(shape, 1.0, 20 + i as u64);
+        let got = |f: &dyn Fn(Tensor<A<B>, 3>) -> Tensor<A<B>, 3>| {
+            let x = Tensor::<A<B>, 3>::from_inner(x0.clone()).require_grad();
+            let g = (f(x.clone()) * Tensor::from_inner(r.clone()))
+                .sum()
+                .backward();
+            x.grad(&g).unwrap()
+        };
+        let want = |f: &dyn Fn(Tensor<AR, 3>) -> Tensor<AR, 3>| {
+            let x = Tensor::<AR, 3>::from_inner(f64_copy(&x0)).require_grad();
+            let g = (f(x.clone()) * Tensor::from_inner(f64_copy(&r)))
+                .sum()
+                .backward();
+            x.grad(&g).unwrap()
+        };
+        assert_close(
+            got(&|x| vit_ops::gelu(x)),
+            want(&|x| gelu_reference(x)),
+            1e-7,
+            "d gelu",
+        );
+        assert_close(
+            got(&|x| vit_ops::softmax_last(x)),
+            want(&|x| activation::softmax(x, 2)),
+            1e-7,
+            "d softmax",
+        );
+
+        // LayerNorm: x, γ, β.
+        let gamma0 = random::<B, 1>([d], 2.0, 30 + i as u64);
+        let beta0 = random::<B, 1>([d], 1.0, 40 + i as u64);
+        let x = Tensor::<A<B>, 3>::from_inner(x0.clone()).require_grad();
+        let gamma = Tensor::<A<B>, 1>::from_inner(gamma0.clone()).require_grad();
+        let beta = Tensor::<A<B>, 1>::from_inner(beta0.clone()).require_grad();
+        let y = vit_ops::layer_norm(x.clone(), gamma.clone(), Some(beta.clone()), 1e-5);
+        let g = (y * Tensor::from_inner(r.clone())).sum().backward();
+        let xr = Tensor::<AR, 3>::from_inner(f64_copy(&x0)).require_grad();
+        let gammar = Tensor::<AR, 1>::from_inner(f64_copy(&gamma0)).require_grad();
+        let betar = Tensor::<AR, 1>::from_inner(f64_copy(&beta0)).require_grad();
+        let yr = layer_norm_reference(xr.clone(), gammar.clone(), Some(betar.clone()), 1e-5);
+        let gr = (yr * Tensor::from_inner(f64_copy(&r))).sum().backward();
+        let rows = (shape[0] * shape[1]) as f64;
+        assert_close(
+            x.grad(&g).unwrap(),
+            xr.grad(&gr).unwrap(),
+            1e-6 / scale,
+            "d layer_norm / dx",
+        );
+        assert_close(
+            gamma.grad(&g).unwrap(),
+            gammar.grad(&gr).unwrap(),
+            1e-6 * rows,
+            "d layer_norm / dγ",
+        );
+        assert_close(
+            beta.grad(&g).unwrap(),
+            betar.grad(&gr).unwrap(),
+            1e-6 * rows,
+            "d layer_norm / dβ",
+        );
+
+        // Linear: x, W, b.
+        let out = 7;
+        let w0 = random::<B, 2>([d, out], 1.0, 50 + i as u64);
+        let b0 = random::<B, 1>([out], 1.0, 60 + i as u64);
+        let r_out = random::<B, 3>([shape[0], shape[1], out], 1.0, 70);
+        let x = Tensor::<A<B>, 3>::from_inner(x0.clone()).require_grad();
+        let w = Tensor::<A<B>, 2>::from_inner(w0.clone()).require_grad();
+        let b = Tensor::<A<B>, 1>::from_inner(b0.clone()).require_grad();
+        let g = (vit_ops::linear(x.clone(), w.clone(), Some(b.clone()))
+            * Tensor::from_inner(r_out.clone()))
+        .sum()
+        .backward();
+        let xr = Tensor::<AR, 3>::from_inner(f64_copy(&x0)).require_grad();
+        let wr = Tensor::<AR, 2>::from_inner(f64_copy(&w0)).require_grad();
+        let br = Tensor::<AR, 1>::from_inner(f64_copy(&b0)).require_grad();
+        let gr = (linear_reference(xr.clone(), wr.clone(), Some(br.clone()))
+            * Tensor::from_inner(f64_copy(&r_out)))
+        .sum()
+        .backward();
+        assert_close(
+            x.grad(&g).unwrap(),
+            xr.grad(&gr).unwrap(),
+            1e-6 * out as f64,
+            "d linear / dx",
+        );
+        assert_close(
+            w.grad(&g).unwrap(),
+            wr.grad(&gr).unwrap(),
+            1e-6 * scale * rows,
+            "d linear / dW",
+        );
+        assert_close(
+            b.grad(&g).unwrap(),
+            br.grad(&gr).unwrap(),
+            1e-6 * rows,
+            "d linear / db",
+        );
+    }
+}
+
+/// A frozen bias and an input without gradient: only the gradients asked for come back.
+fn partial_gradients<B: VitBackend>()
+where
+    Autodiff<B>: VitBackend,
+{
+    let x = Tensor::<Autodiff<B>, 2>::from_inner(random::<B, 2>([4, 6], 1.0, 1));
+    let w = Tensor::<Autodiff<B>, 2>::from_inner(random::<B, 2>([6, 3], 1.0, 2)).require_grad();
+    let b = Tensor::<Autodiff<B>, 1>::from_inner(random::<B, 1>([3], 1.0, 3));
+    let g = vit_ops::linear(x.clone(), w.clone(), Some(b.clone()))
+        .sum()
+        .backward();
+    assert!(w.grad(&g).is_some());
+    assert!(x.grad(&g).is_none() && b.grad(&g).is_none());
+    let want = f64_copy(&x.inner())
+        .sum_dim(0)
+        .reshape([6, 1])
+        .expand([6, 3]);
+    assert_close(w.grad(&g).unwrap(), want, 1e-6, "dW of Σ(xW + b)");
+}
+
+/// Values from `TensorData` keep working when not f32 (f64 tensors go to Burn's ops).
+fn other_dtypes_fall_back<B: VitBackend>() {
+    let x = Tensor::<B, 2>::from_data(TensorData::from([[0.5f64, -1.0, 2.0]]), &Default::default())
+        .cast(burn::tensor::FloatDType::F64);
+    let y = vit_ops::gelu(x.clone());
+    assert_eq!(y.dtype(), x.dtype());
+}
+
+macro_rules! backend_tests {
+    ($module:ident, $backend:ty) => {
+        mod $module {
+            use super::*;
+            #[test]
+            fn forward_ops_match_burn() {
+                super::forward_ops_match_burn::<$backend>();
+            }
+            #[test]
+            fn gradients_match_burn() {
+                super::gradients_match_burn::<$backend>();
+            }
+            #[test]
+            fn partial_gradients() {
+                super::partial_gradients::<$backend>();
+            }
+            #[test]
+            fn other_dtypes_fall_back() {
+                super::other_dtypes_fall_back::<$backend>();
+            }
+        }
+    };
+}
+
+backend_tests!(ndarray, NdArray<f32>);
+backend_tests!(flex, Flex);
