@@ -1,7 +1,7 @@
 //! The backends compiled into this binary (cargo features) and running a job on one of them.
 
-use burn::tensor::backend::Backend;
 use clap::ValueEnum;
+use vit_core::VitBackend;
 
 #[cfg(not(any(
     feature = "ndarray",
@@ -46,7 +46,7 @@ pub trait BackendJob {
     /// What the job returns.
     type Output;
     /// Runs the job on `device`.
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output;
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output;
 }
 
 /// Runs `job` on the chosen backend's default device.

@@ -3,8 +3,9 @@
 //! cropped picture kept for drawing overlays on.
 
 use std::path::Path;
+use vit_core::VitBackend;
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 use vit_core::model::ModelConfig;
 use vit_variants::zoo::PretrainedModel;
 
@@ -19,7 +20,7 @@ pub struct ModelInput {
 }
 
 /// Decodes `path` and preprocesses it for `model` (greyscale models get the luma).
-pub fn load_image<B: Backend>(
+pub fn load_image<B: VitBackend>(
     path: &Path,
     model: &PretrainedModel<B>,
 ) -> Result<ModelInput, String> {
@@ -71,7 +72,7 @@ pub fn load_image<B: Backend>(
 }
 
 /// Stacks inputs into a batch `[n, channels, height, width]`.
-pub fn batch<B: Backend>(
+pub fn batch<B: VitBackend>(
     inputs: &[&ModelInput],
     channels: usize,
     device: &B::Device,

@@ -1,8 +1,8 @@
 //! The `--model` argument shared by the commands that load weights.
 
 use std::path::PathBuf;
+use vit_core::VitBackend;
 
-use burn::tensor::backend::Backend;
 use clap::Args;
 use vit_core::model::ModelConfig;
 use vit_core::weights::timm_folder::TimmConfig;
@@ -28,7 +28,7 @@ pub struct ModelSource {
 
 impl ModelSource {
     /// Loads the model on `device`, telling the user on stderr what the load adapted.
-    pub fn load<B: Backend>(
+    pub fn load<B: VitBackend>(
         &self,
         device: &B::Device,
     ) -> Result<PretrainedModel<B>, Box<dyn std::error::Error>> {

@@ -2,13 +2,14 @@
 //! to read them as maps, and the position embedding of the patch grid. Models produce them
 //! through [`crate::model::VisionModel`]; vit-viz turns them into pictures.
 
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
+use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
 
 /// The attention weights of one forward pass and how to read them.
 #[derive(Debug, Clone)]
-pub struct AttentionWeights<B: Backend> {
+pub struct AttentionWeights<B: VitBackend> {
     /// Every block's weights `[batch, heads, tokens, tokens]`, first block first.
     pub layers: Vec<Tensor<B, 4>>,
     /// Tokens before the patches (class token, DeiT's distillation token).
@@ -32,7 +33,7 @@ pub struct ImageAttention {
     pub tokens: usize,
 }
 
-impl<B: Backend> AttentionWeights<B> {
+impl<B: VitBackend> AttentionWeights<B> {
     /// The weights of image `index` of the batch, as plain numbers per block.
     pub fn image(&self, index: usize) -> Result<ImageAttention> {
         let invalid = |reason: String| VitError::InvalidConfig {

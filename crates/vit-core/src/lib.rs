@@ -41,6 +41,8 @@ pub mod weights;
 
 pub use error::{Result, VitError};
 pub use vit::{VisionTransformer, VisionTransformerConfig, VitIntermediates};
+/// The backend bound of every model: Burn's `Backend` with the ViT's fused ops (see `vit-ops`).
+pub use vit_ops::{VitAutodiffBackend, VitBackend};
 
 /// The names most programs need: `use vit_core::prelude::*;`.
 pub mod prelude {
@@ -50,4 +52,5 @@ pub mod prelude {
     pub use crate::vit::import::PretrainedVit;
     pub use crate::vit::{VisionTransformer, VisionTransformerConfig};
     pub use crate::weights::{ModelFamily, Pretrained};
+    pub use vit_ops::{VitAutodiffBackend, VitBackend};
 }

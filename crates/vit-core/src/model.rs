@@ -2,8 +2,9 @@
 //! [`ModelConfig`] for its configuration. The zoo, the `vit` command and training talk to models
 //! only through these, so a new family is one implementation of each.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
+use vit_ops::VitBackend;
 
 use crate::error::Result;
 use crate::inspect::{AttentionWeights, PatchPositions};
@@ -12,7 +13,7 @@ use crate::preprocess::PretrainedCfg;
 /// A built image model of any family (ViT, DeiT, Swin, …).
 ///
 /// Object-safe: the zoo hands out `&dyn VisionModel<B>`.
-pub trait VisionModel<B: Backend> {
+pub trait VisionModel<B: VitBackend> {
     /// Checks an input shape `[batch, channels, height, width]` against the model, naming what
     /// was expected.
     fn check_input(&self, dims: [usize; 4]) -> Result<()>;

@@ -4,9 +4,10 @@
 //! only matches over the families are the ones that hand those out.
 
 use std::path::Path;
+use vit_core::VitBackend;
 
 use burn::module::Module;
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vit_core::error::{Result, VitError};
@@ -58,7 +59,7 @@ impl TryFrom<TaggedConfig> for ZooConfig {
 // A model is built once and moved rarely; boxing would need `Module` for `Box`, which Burn lacks.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub enum ZooModel<B: Backend> {
+pub enum ZooModel<B: VitBackend> {
     /// A ViT (DeiT included).
     Vit(VisionTransformer<B>),
     /// A Swin Transformer.
@@ -94,7 +95,7 @@ impl ZooConfig {
     }
 
     /// Builds the model (weights drawn lazily on first use).
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
+    pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
         Ok(match self {
             Self::Vit(c) => ZooModel::Vit(c.try_init(device)?),
             Self::Swin(c) => ZooModel::Swin(c.try_init(device)?),
@@ -102,7 +103,7 @@ impl ZooConfig {
     }
 
     /// Number of parameters, without drawing any weight (any backend gives the same count).
-    pub fn num_params<B: Backend>(&self, device: &B::Device) -> Result<usize> {
+    pub fn num_params<B: VitBackend>(&self, device: &B::Device) -> Result<usize> {
         Ok(count_params(&self.try_init::<B>(device)?))
     }
 
@@ -152,7 +153,7 @@ impl ModelConfig for ZooConfig {
 }
 
 impl ModelFamily for ZooConfig {
-    type Model<B: Backend> = ZooModel<B>;
+    type Model<B: VitBackend> = ZooModel<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
         match family {
@@ -181,11 +182,11 @@ impl ModelFamily for ZooConfig {
         })
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
+    fn build<B: VitBackend>(&self, device: &B::Device) -> Result<ZooModel<B>> {
         self.try_init(device)
     }
 
-    fn load_checkpoint<B: Backend>(
+    fn load_checkpoint<B: VitBackend>(
         &self,
         checkpoint: Checkpoint,
         device: &B::Device,
@@ -203,7 +204,7 @@ impl ModelFamily for ZooConfig {
     }
 }
 
-impl<B: Backend> ZooModel<B> {
+impl<B: VitBackend> ZooModel<B> {
     /// The family's model behind the one interface.
     pub fn as_model(&self) -> &dyn VisionModel<B> {
         match self {
@@ -221,7 +222,7 @@ impl<B: Backend> ZooModel<B> {
     }
 }
 
-impl<B: Backend> VisionModel<B> for ZooModel<B> {
+impl<B: VitBackend> VisionModel<B> for ZooModel<B> {
     fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         self.as_model().check_input(dims)
     }

@@ -3,11 +3,12 @@
 //! per row, so every row gets a fresh process and its own peak memory.
 
 use std::time::Instant;
+use vit_core::VitBackend;
 
 use burn::backend::Autodiff;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
-use burn::tensor::{Distribution, Int, Tensor, backend::Backend};
+use burn::tensor::{Distribution, Int, Tensor};
 use clap::Args;
 use serde_json::json;
 use vit_core::VisionTransformerConfig;
@@ -116,7 +117,7 @@ fn time_runs(warmup: usize, runs: usize, mut step: impl FnMut()) -> Vec<f64> {
 impl BackendJob for Bench {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         B::seed(&device, 0);
         let (times, flops, images, label) = match &self.target()? {
             BenchTarget::Matmul { n } => {
@@ -185,7 +186,7 @@ impl BackendJob for Bench {
 }
 
 /// Times forward + cross-entropy + backward + AdamW step on random images and labels.
-fn train_step_times<A: burn::tensor::backend::AutodiffBackend>(
+fn train_step_times<A: vit_core::VitAutodiffBackend>(
     config: &ZooConfig,
     batch: usize,
     device: &A::Device,

@@ -2,8 +2,8 @@
 
 use clap::Args;
 use std::path::PathBuf;
+use vit_core::VitBackend;
 
-use burn::tensor::backend::Backend;
 use vit_core::model::ModelConfig;
 use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
 
@@ -24,7 +24,7 @@ pub struct Convert {
 impl BackendJob for Convert {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let vit = self.source.load::<B>(&device)?;
         let summary = format!(
             "{} tensors from {} -> {}/{{{WEIGHTS_FILE}, {MODEL_CARD_FILE}}} ({} at {:?}, {} classes)",

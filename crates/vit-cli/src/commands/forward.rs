@@ -2,8 +2,9 @@
 
 use clap::Args;
 use std::path::PathBuf;
+use vit_core::VitBackend;
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 use vit_core::atomic_file::write_atomic;
 use vit_core::model::{ModelConfig, VisionModel};
 
@@ -35,7 +36,7 @@ pub struct Forward {
 impl BackendJob for Forward {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let mut input = npy::read(&self.input)?;
         if input.shape.len() == 3 {
             input.shape.insert(0, 1);

@@ -1,6 +1,6 @@
 //! `vit models`: the table of presets.
 
-use burn::tensor::backend::Backend;
+use vit_core::VitBackend;
 use vit_core::model::ModelConfig;
 use vit_variants::registry::zoo_presets;
 
@@ -29,7 +29,7 @@ pub struct ListModels;
 impl BackendJob for ListModels {
     type Output = Vec<ModelRow>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Vec<ModelRow> {
+    fn run<B: VitBackend>(self, device: B::Device) -> Vec<ModelRow> {
         zoo_presets()
             .map(|(name, config)| {
                 let [_, h, w] = config.input_size();

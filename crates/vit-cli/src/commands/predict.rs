@@ -2,9 +2,9 @@
 
 use clap::Args;
 use std::path::PathBuf;
+use vit_core::VitBackend;
 
 use burn::tensor::activation::softmax;
-use burn::tensor::backend::Backend;
 use serde_json::json;
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::preprocess::imagenet::IMAGENET_CLASSES;
@@ -44,7 +44,7 @@ pub fn class_names(label_names: Option<&[String]>, classes: usize) -> Vec<String
 impl BackendJob for Predict {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let model = self.source.load::<B>(&device)?;
         let classes = model.config.num_classes();
         if classes == 0 {

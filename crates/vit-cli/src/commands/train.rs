@@ -2,9 +2,9 @@
 //! overrides of single fields.
 
 use std::path::PathBuf;
+use vit_core::VitBackend;
 
 use burn::backend::Autodiff;
-use burn::tensor::backend::Backend;
 use clap::Args;
 use vit_train::{Start, TrainConfig, train};
 
@@ -56,7 +56,7 @@ pub struct TrainJob(pub TrainArgs);
 impl BackendJob for TrainJob {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let args = self.0;
         let saved = args.output.join("train_config.json");
         let mut config = match &args.config {

@@ -3,8 +3,8 @@
 
 use clap::Args;
 use std::path::{Path, PathBuf};
+use vit_core::VitBackend;
 
-use burn::tensor::backend::Backend;
 use vit_core::atomic_file::write_atomic;
 use vit_core::inspect::{AttentionWeights, ImageAttention};
 use vit_core::model::{ModelConfig, VisionModel};
@@ -48,7 +48,7 @@ pub struct ImageViewArgs {
 }
 
 /// One image as the model saw it, with the model's attention on it.
-struct ImageView<B: Backend> {
+struct ImageView<B: VitBackend> {
     path: PathBuf,
     input: ModelInput,
     weights: AttentionWeights<B>,
@@ -57,7 +57,7 @@ struct ImageView<B: Backend> {
 
 impl ImageViewArgs {
     /// Runs every image through the model keeping the attention.
-    fn views<B: Backend>(&self, device: &B::Device) -> Result<Vec<ImageView<B>>, Error> {
+    fn views<B: VitBackend>(&self, device: &B::Device) -> Result<Vec<ImageView<B>>, Error> {
         let model = self.source.load::<B>(device)?;
         let [channels, _, _] = model.config.input_size();
         self.images
@@ -108,7 +108,7 @@ pub struct AttentionView {
 impl BackendJob for AttentionView {
     type Output = Result<String, Error>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let mut written = Vec::new();
         for ImageView {
             path,
@@ -184,7 +184,7 @@ pub struct PosEmbedView {
 impl BackendJob for PosEmbedView {
     type Output = Result<String, Error>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let model = self.source.load::<B>(&device)?;
         let pos = model.model.patch_positions()?;
         let count = pos.grid[0] * pos.grid[1];
@@ -218,7 +218,7 @@ pub struct DistanceView {
 impl BackendJob for DistanceView {
     type Output = Result<String, Error>;
 
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let mut sums: Vec<Vec<f32>> = Vec::new();
         let mut size = [0, 0];
         for view in self.args.views::<B>(&device)? {

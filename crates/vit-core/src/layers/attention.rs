@@ -4,12 +4,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
-use burn::tensor::activation::softmax;
+use burn::tensor::Tensor;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Tensor, backend::Backend};
+use vit_ops::VitBackend;
 
 use crate::layers::init::timm_linear;
+use crate::layers::linear::linear;
 
 /// How the attention scores are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +29,7 @@ impl AttentionPath {
     /// heads: ndarray 47 ms fused vs 46 ms materialised, flex 56 ms vs 41 ms (whole ViT-Ti/16
     /// forward at batch 8 on flex: 425 vs 355 ms). The CPU backends gain nothing from fusion, so
     /// they materialise; GPU backends (CubeCL: wgpu, cuda) get flash-attention kernels.
-    pub fn preferred<B: Backend>(device: &B::Device) -> Self {
+    pub fn preferred<B: VitBackend>(device: &B::Device) -> Self {
         let name = B::name(device);
         if name.contains("ndarray") || name.contains("flex") {
             Self::Materialized
@@ -42,7 +43,7 @@ impl AttentionPath {
     ///
     /// `bias` (Swin's relative position bias plus its shift mask) must broadcast to
     /// `[batch, heads, q_tokens, k_tokens]`.
-    pub fn attend<B: Backend>(
+    pub fn attend<B: VitBackend>(
         self,
         [q, k, v]: [Tensor<B, 4>; 3],
         bias: Option<Tensor<B, 4>>,
@@ -65,7 +66,7 @@ impl AttentionPath {
         if let Some(bias) = bias {
             scores = scores + bias;
         }
-        let weights = softmax(scores, 3);
+        let weights = vit_ops::softmax_last(scores);
         let out = attn_drop.forward(weights.clone()).matmul(v);
         (out, need_weights.then_some(weights))
     }
@@ -73,7 +74,10 @@ impl AttentionPath {
 
 /// Splits a fused projection `[batch, tokens, G·heads·head_dim]` into its `G` parts, each
 /// `[batch, heads, tokens, head_dim]` — timm's layout: `qkv` is `[q | k | v]`, each head-major.
-pub fn split_heads<B: Backend, const G: usize>(x: Tensor<B, 3>, heads: usize) -> [Tensor<B, 4>; G] {
+pub fn split_heads<B: VitBackend, const G: usize>(
+    x: Tensor<B, 3>,
+    heads: usize,
+) -> [Tensor<B, 4>; G] {
     let [b, n, width] = x.dims();
     let head_dim = width / (G * heads);
     let x = x.reshape([b, n, G * heads, head_dim]).swap_dims(1, 2);
@@ -81,7 +85,7 @@ pub fn split_heads<B: Backend, const G: usize>(x: Tensor<B, 3>, heads: usize) ->
 }
 
 /// Joins per-head outputs `[batch, heads, tokens, head_dim]` into `[batch, tokens, heads·head_dim]`.
-pub fn merge_heads<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
+pub fn merge_heads<B: VitBackend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
     let [b, h, n, hd] = x.dims();
     x.swap_dims(1, 2).reshape([b, n, h * hd])
 }
@@ -108,7 +112,7 @@ pub struct AttentionConfig {
 /// Multi-head self-attention: one `qkv` Linear (`dim → 3·dim`, timm's parameter layout),
 /// scale `1/√head_dim`, softmax, output projection `proj`.
 #[derive(Module, Debug)]
-pub struct Attention<B: Backend> {
+pub struct Attention<B: VitBackend> {
     /// Fused query/key/value projection, output ordered `[q | k | v]`, each head-major.
     pub qkv: Linear<B>,
     /// Output projection.
@@ -128,7 +132,7 @@ impl AttentionConfig {
     ///
     /// # Panics
     /// If `num_heads` does not divide `dim` (checked earlier by the ViT config's validation).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Attention<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> Attention<B> {
         assert!(
             self.num_heads > 0 && self.dim % self.num_heads == 0,
             "attention dim {} is not divisible by num_heads {}",
@@ -146,7 +150,7 @@ impl AttentionConfig {
     }
 }
 
-impl<B: Backend> Attention<B> {
+impl<B: VitBackend> Attention<B> {
     /// Self-attention over `x [batch, tokens, dim]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         self.forward_inner(x, false).0
@@ -189,7 +193,7 @@ impl<B: Backend> Attention<B> {
 /// The layers of a timm-layout multi-head self-attention, borrowed from the module that owns
 /// them (ViT's [`Attention`], Swin's window attention), so that every model runs the same code.
 #[derive(Debug, Clone, Copy)]
-pub struct QkvAttention<'a, B: Backend> {
+pub struct QkvAttention<'a, B: VitBackend> {
     /// Fused query/key/value projection `dim → 3·dim`, output `[q | k | v]`, each head-major.
     pub qkv: &'a Linear<B>,
     /// Output projection.
@@ -204,7 +208,7 @@ pub struct QkvAttention<'a, B: Backend> {
     pub path: AttentionPath,
 }
 
-impl<B: Backend> QkvAttention<'_, B> {
+impl<B: VitBackend> QkvAttention<'_, B> {
     /// Self-attention over `x [batch, tokens, dim]` with an optional additive `bias` on the
     /// scores (`[1 | batch, heads, tokens, tokens]`: Swin's relative position bias and shift
     /// mask); the weights `[batch, heads, tokens, tokens]` come back when `need_weights`.
@@ -214,9 +218,9 @@ impl<B: Backend> QkvAttention<'_, B> {
         bias: Option<Tensor<B, 4>>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let qkv = split_heads(self.qkv.forward(x), self.num_heads);
+        let qkv = split_heads(linear(self.qkv, x), self.num_heads);
         let (out, weights) = self.path.attend(qkv, bias, self.attn_drop, need_weights);
-        let out = self.proj_drop.forward(self.proj.forward(merge_heads(out)));
+        let out = self.proj_drop.forward(linear(self.proj, merge_heads(out)));
         (out, weights)
     }
 }

@@ -1,9 +1,10 @@
 //! The pre-norm transformer encoder block.
 
+use crate::layers::{LayerNorm, LayerNormConfig};
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{LayerNorm, LayerNormConfig};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
+use vit_ops::VitBackend;
 
 use crate::layers::attention::{Attention, AttentionConfig};
 use crate::layers::drop_path::DropPath;
@@ -45,7 +46,7 @@ pub struct BlockConfig {
 
 /// `x + DropPath(LS(Attn(LN(x))))`, then `x + DropPath(LS(MLP(LN(x))))` (timm's `Block`).
 #[derive(Module, Debug)]
-pub struct Block<B: Backend> {
+pub struct Block<B: VitBackend> {
     /// Norm before attention.
     pub norm1: LayerNorm<B>,
     /// Multi-head self-attention.
@@ -64,7 +65,7 @@ pub struct Block<B: Backend> {
 
 impl BlockConfig {
     /// Builds the block with timm's initialisation.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Block<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> Block<B> {
         let norm = || {
             LayerNormConfig::new(self.dim)
                 .with_epsilon(self.norm_eps)
@@ -94,7 +95,7 @@ impl BlockConfig {
     }
 }
 
-impl<B: Backend> Block<B> {
+impl<B: VitBackend> Block<B> {
     /// Runs the block on `x [batch, tokens, dim]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let attn = self.attn.forward(self.norm1.forward(x.clone()));
@@ -117,7 +118,7 @@ impl<B: Backend> Block<B> {
     }
 }
 
-fn scale<B: Backend>(ls: &Option<LayerScale<B>>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+fn scale<B: VitBackend>(ls: &Option<LayerScale<B>>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     match ls {
         Some(ls) => ls.forward(x),
         None => x,

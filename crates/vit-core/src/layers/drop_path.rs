@@ -1,7 +1,8 @@
 //! Stochastic depth: drop a residual branch for whole samples while training.
 
 use burn::module::Module;
-use burn::tensor::{Distribution, Tensor, backend::Backend};
+use burn::tensor::{Distribution, Tensor};
+use vit_ops::VitBackend;
 
 /// Per-sample stochastic depth ("DropPath"), as timm's `DropPath(scale_by_keep=True)`.
 ///
@@ -24,7 +25,7 @@ impl DropPath {
     }
 
     /// Applies stochastic depth to a residual branch `[batch, ...]`.
-    pub fn forward<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+    pub fn forward<B: VitBackend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         if self.prob == 0.0 || !B::ad_enabled(&x.device()) {
             return x;
         }

@@ -2,7 +2,8 @@
 
 use burn::module::{Initializer, Param, ParamId};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::{Distribution, Shape, Tensor, backend::Backend};
+use burn::tensor::{Distribution, Shape, Tensor};
+use vit_ops::VitBackend;
 
 /// Standard deviation timm uses for Linear weights, tokens' neighbours and position embeddings.
 pub const TIMM_INIT_STD: f64 = 0.02;
@@ -12,7 +13,7 @@ pub const TIMM_INIT_STD: f64 = 0.02;
 /// Values that fall outside are redrawn (a few rounds), and whatever is still outside after that
 /// is clamped, so the result always lies in the interval. timm's `trunc_normal_(std=.02)` uses the
 /// absolute bounds `[-2, 2]`; [`trunc_normal_timm`] follows it.
-pub fn trunc_normal<B: Backend, const D: usize>(
+pub fn trunc_normal<B: VitBackend, const D: usize>(
     shape: impl Into<Shape>,
     mean: f64,
     std: f64,
@@ -35,7 +36,7 @@ pub fn trunc_normal<B: Backend, const D: usize>(
 }
 
 /// timm's default: `trunc_normal_(tensor, std)` with bounds `[-2, 2]`.
-pub fn trunc_normal_timm<B: Backend, const D: usize>(
+pub fn trunc_normal_timm<B: VitBackend, const D: usize>(
     shape: impl Into<Shape>,
     std: f64,
     device: &B::Device,
@@ -45,7 +46,7 @@ pub fn trunc_normal_timm<B: Backend, const D: usize>(
 
 /// A Linear layer initialised as timm's `init_weights_vit_timm`: weight ~ trunc-normal(0.02),
 /// bias = 0. Burn stores the weight as `[d_input, d_output]`.
-pub fn timm_linear<B: Backend>(
+pub fn timm_linear<B: VitBackend>(
     d_input: usize,
     d_output: usize,
     bias: bool,
@@ -63,7 +64,7 @@ pub fn timm_linear<B: Backend>(
 
 /// A parameter initialised on first use by `init`, as Burn's own initialisers do: building a
 /// model whose weights are about to be loaded (or only counted) allocates nothing.
-pub fn lazy_param<B: Backend, const D: usize, F>(
+pub fn lazy_param<B: VitBackend, const D: usize, F>(
     shape: [usize; D],
     device: &B::Device,
     init: F,

@@ -3,11 +3,13 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
-use burn::tensor::activation::{gelu, silu};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
+use burn::tensor::activation::silu;
 use serde::{Deserialize, Serialize};
+use vit_ops::VitBackend;
 
 use crate::layers::init::timm_linear;
+use crate::layers::linear::linear;
 
 /// Which feed-forward network a block uses.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -42,7 +44,7 @@ pub struct MlpConfig {
 
 /// Feed-forward network with timm's parameter names (`fc1`, `fc2`; `fc1_g`, `fc1_x` for SwiGLU).
 #[derive(Module, Debug)]
-pub struct Mlp<B: Backend> {
+pub struct Mlp<B: VitBackend> {
     /// First projection (GELU form).
     pub fc1: Option<Linear<B>>,
     /// Gate projection (SwiGLU form).
@@ -57,7 +59,7 @@ pub struct Mlp<B: Backend> {
 
 impl MlpConfig {
     /// Builds the MLP with timm's initialisation.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Mlp<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> Mlp<B> {
         let linear_in = || Some(timm_linear(self.dim, self.hidden, true, device));
         let (fc1, fc1_g, fc1_x) = match self.kind {
             MlpKind::Gelu => (linear_in(), None, None),
@@ -73,15 +75,15 @@ impl MlpConfig {
     }
 }
 
-impl<B: Backend> Mlp<B> {
+impl<B: VitBackend> Mlp<B> {
     /// Applies the MLP to `x [..., dim]`.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         let hidden = match (&self.fc1, &self.fc1_g, &self.fc1_x) {
-            (Some(fc1), _, _) => gelu(fc1.forward(x)),
-            (None, Some(gate), Some(value)) => silu(gate.forward(x.clone())) * value.forward(x),
+            (Some(fc1), _, _) => vit_ops::gelu(linear(fc1, x)),
+            (None, Some(gate), Some(value)) => silu(linear(gate, x.clone())) * linear(value, x),
             _ => unreachable!("an Mlp holds either fc1 or both fc1_g and fc1_x"),
         };
         self.drop
-            .forward(self.fc2.forward(self.drop.forward(hidden)))
+            .forward(linear(&self.fc2, self.drop.forward(hidden)))
     }
 }

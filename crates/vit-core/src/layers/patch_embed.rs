@@ -1,13 +1,16 @@
 //! Patch embedding: cut the image into `patch × patch` squares and project each to `embed_dim`.
 
+use crate::layers::{LayerNorm, LayerNormConfig};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
+use crate::layers::linear::linear;
 
 /// How the patch projection is computed. Both forms hold the same numbers and give the same output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -51,7 +54,7 @@ pub struct PatchEmbedConfig {
 
 /// The patch projection in either of its two forms.
 #[derive(Module, Debug)]
-pub enum PatchProjection<B: Backend> {
+pub enum PatchProjection<B: VitBackend> {
     /// Conv2d, weight `[embed_dim, in_chans, patch, patch]`.
     Conv(Conv2d<B>),
     /// Linear on flattened patches, weight `[in_chans·patch·patch, embed_dim]`.
@@ -60,7 +63,7 @@ pub enum PatchProjection<B: Backend> {
 
 /// Turns images `[batch, channels, height, width]` into patch tokens `[batch, patches, embed_dim]`.
 #[derive(Module, Debug)]
-pub struct PatchEmbed<B: Backend> {
+pub struct PatchEmbed<B: VitBackend> {
     /// The projection (timm key `patch_embed.proj`).
     pub proj: PatchProjection<B>,
     /// Optional LayerNorm after the projection (timm key `patch_embed.norm`).
@@ -102,7 +105,7 @@ impl PatchEmbedConfig {
     }
 
     /// Builds the module, checking the sizes first.
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<PatchEmbed<B>> {
+    pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<PatchEmbed<B>> {
         self.grid_size()?;
         let p = self.patch_size;
         // PyTorch's default init for both forms (U(±1/√fan_in)), as timm leaves the patch conv.
@@ -138,12 +141,12 @@ impl PatchEmbedConfig {
     /// # Panics
     /// If the image size is not a multiple of the patch size; use [`Self::try_init`] for input
     /// that comes from a user.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> PatchEmbed<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> PatchEmbed<B> {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
-impl<B: Backend> PatchEmbed<B> {
+impl<B: VitBackend> PatchEmbed<B> {
     /// Token width (`embed_dim`), read off the projection's shape without drawing its weights.
     pub fn embed_dim(&self) -> usize {
         match &self.proj {
@@ -157,10 +160,15 @@ impl<B: Backend> PatchEmbed<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
         let tokens = match &self.proj {
             PatchProjection::Conv(conv) => {
-                // [B, D, gh, gw] -> [B, D, N] -> [B, N, D]
-                conv.forward(images).flatten::<3>(2, 3).swap_dims(1, 2)
+                // kernel = stride = patch: the convolution is one GEMM of the flattened patches
+                // `[B·N, C·p·p]` with the kernel `[D, C·p·p]ᵀ` — no im2col, no per-patch loop.
+                let weight = conv.weight.val();
+                let [d, c, p, q] = weight.dims();
+                let weight = weight.reshape([d, c * p * q]).transpose();
+                let bias = conv.bias.as_ref().map(Param::val);
+                vit_ops::linear(self.flatten_patches(images), weight, bias)
             }
-            PatchProjection::Linear(linear) => linear.forward(self.flatten_patches(images)),
+            PatchProjection::Linear(layer) => linear(layer, self.flatten_patches(images)),
         };
         match &self.norm {
             Some(norm) => norm.forward(tokens),

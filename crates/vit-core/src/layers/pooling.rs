@@ -1,14 +1,17 @@
 //! Turning the token sequence into one vector per image: class token, average, max, or a
 //! learned attention pool (timm's `global_pool`).
 
+use crate::layers::{LayerNorm, LayerNormConfig};
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+use vit_ops::VitBackend;
 
 use crate::layers::attention::{AttentionPath, merge_heads, split_heads};
 use crate::layers::init::{lazy_param, timm_linear, trunc_normal_timm};
+use crate::layers::linear::linear;
 use crate::layers::mlp::mlp_hidden;
 use crate::layers::mlp::{Mlp, MlpConfig};
 
@@ -39,7 +42,7 @@ impl GlobalPool {
 ///
 /// # Panics
 /// For [`GlobalPool::Map`], which needs its module ([`AttentionPool`]).
-pub fn pool_tokens<B: Backend>(
+pub fn pool_tokens<B: VitBackend>(
     x: Tensor<B, 3>,
     pool: GlobalPool,
     num_prefix_tokens: usize,
@@ -79,7 +82,7 @@ pub struct AttentionPoolConfig {
 /// Learned attention pooling (timm's `AttentionPoolLatent`, one latent query): the latent
 /// attends over all tokens, then `x + mlp(norm(x))`; the result is the pooled vector.
 #[derive(Module, Debug)]
-pub struct AttentionPool<B: Backend> {
+pub struct AttentionPool<B: VitBackend> {
     /// The learned query `[1, 1, dim]`.
     pub latent: Param<Tensor<B, 3>>,
     /// Query projection.
@@ -102,7 +105,7 @@ pub struct AttentionPool<B: Backend> {
 
 impl AttentionPoolConfig {
     /// Builds the pool with timm's initialisation (latent ~ trunc-normal(dim^-½)).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> AttentionPool<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> AttentionPool<B> {
         let d = self.dim;
         AttentionPool {
             latent: lazy_param([1, 1, d], device, move |device| {
@@ -122,17 +125,17 @@ impl AttentionPoolConfig {
     }
 }
 
-impl<B: Backend> AttentionPool<B> {
+impl<B: VitBackend> AttentionPool<B> {
     /// Pools `x [batch, tokens, dim]` to `[batch, dim]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 2> {
         let [b, _, d] = x.dims();
         let latent = self.latent.val().expand([b, 1, d]);
-        let [q] = split_heads(self.q.forward(latent), self.num_heads);
-        let [k, v] = split_heads(self.kv.forward(x), self.num_heads);
+        let [q] = split_heads(linear(&self.q, latent), self.num_heads);
+        let [k, v] = split_heads(linear(&self.kv, x), self.num_heads);
         let (out, _) = self.path.attend([q, k, v], None, &self.attn_drop, false);
         // [b, 1, d] -> [b, d] before the Linear layers: Burn 0.21's fused WGPU backend gets
         // Linear → GELU → Linear wrong on [b > 1, 1, d] inputs (found by the timm parity test).
-        let out = self.proj.forward(merge_heads(out).squeeze_dim::<2>(1));
+        let out = linear(&self.proj, merge_heads(out).squeeze_dim::<2>(1));
         out.clone() + self.mlp.forward(self.norm.forward(out))
     }
 }

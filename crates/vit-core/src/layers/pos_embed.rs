@@ -1,7 +1,8 @@
 //! Position embeddings: learned 1D (timm's `pos_embed`), fixed 2D sin-cos, or none.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+use vit_ops::VitBackend;
 
 /// Which position embedding a ViT adds to its tokens.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -47,7 +48,7 @@ pub fn sincos_2d_values(grid: [usize; 2], dim: usize, temperature: f64) -> Vec<f
 
 /// [`sincos_2d_values`] as a tensor `[1, prefix + rows·cols, dim]`, with zeros for the
 /// `prefix` tokens (class/distillation tokens get no position, as in MAE).
-pub fn sincos_2d<B: Backend>(
+pub fn sincos_2d<B: VitBackend>(
     grid: [usize; 2],
     dim: usize,
     prefix: usize,

@@ -6,7 +6,8 @@
 //! same code resamples a checkpoint at load time and the live parameter at run time (dynamic image
 //! size), on any backend and under autodiff.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
+use vit_ops::VitBackend;
 
 /// PyTorch's antialiased bicubic filter: Keys' cubic convolution with `a = -0.5` (as PIL), not
 /// the `a = -0.75` of non-antialiased bicubic.
@@ -47,7 +48,7 @@ pub fn bicubic_aa_weights(input: usize, output: usize) -> Vec<f32> {
 }
 
 /// Resamples grid tokens `[batch, rows·cols, dim]` (row-major) from grid `from` to grid `to`.
-pub fn resample_grid<B: Backend>(
+pub fn resample_grid<B: VitBackend>(
     tokens: Tensor<B, 3>,
     from: [usize; 2],
     to: [usize; 2],
@@ -87,7 +88,7 @@ pub fn resample_grid<B: Backend>(
 /// timm's `resample_abs_pos_embed`: the first `num_prefix_tokens` tokens of `pos_embed`
 /// `[1, prefix + rows·cols, dim]` are kept as they are, the rest are resampled from grid `from`
 /// to grid `to`.
-pub fn resample_abs_pos_embed<B: Backend>(
+pub fn resample_abs_pos_embed<B: VitBackend>(
     pos_embed: Tensor<B, 3>,
     from: [usize; 2],
     to: [usize; 2],

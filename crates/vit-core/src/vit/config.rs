@@ -1,10 +1,12 @@
 //! The configuration of a [`VisionTransformer`], its validation and its construction with timm's
 //! initialisation.
 
+use crate::layers::LayerNormConfig;
 use burn::config::Config;
-use burn::nn::{DropoutConfig, LayerNormConfig};
-use burn::tensor::{Distribution, Tensor, backend::Backend};
+use burn::nn::DropoutConfig;
+use burn::tensor::{Distribution, Tensor};
 use serde_json::Value;
+use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
 use crate::layers::block::BlockConfig;
@@ -211,7 +213,7 @@ impl VisionTransformerConfig {
     }
 
     /// Builds the model after [`Self::validate`], with timm's initialisation.
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
+    pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
         self.validate()?;
         let d = self.embed_dim;
         let grid = self.grid_size()?;
@@ -307,7 +309,7 @@ impl VisionTransformerConfig {
     /// # Panics
     /// On an invalid config, with [`Self::validate`]'s message; use [`Self::try_init`] for
     /// configs that come from users.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> VisionTransformer<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> VisionTransformer<B> {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }

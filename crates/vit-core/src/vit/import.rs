@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use vit_ops::VitBackend;
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Result, VitError};
@@ -28,7 +29,7 @@ pub const DEIT_FAMILY: &str = "deit";
 pub type PretrainedVit<B> = Pretrained<VisionTransformerConfig, B>;
 
 impl ModelFamily for VisionTransformerConfig {
-    type Model<B: Backend> = VisionTransformer<B>;
+    type Model<B: VitBackend> = VisionTransformer<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
         match family {
@@ -55,11 +56,11 @@ impl ModelFamily for VisionTransformerConfig {
         vit_config_from_timm(timm)
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
+    fn build<B: VitBackend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
         self.try_init(device)
     }
 
-    fn load_checkpoint<B: Backend>(
+    fn load_checkpoint<B: VitBackend>(
         &self,
         checkpoint: Checkpoint,
         device: &B::Device,
@@ -224,7 +225,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
 /// initialised, a head the model does not have is dropped, a position embedding for another grid
 /// is resampled, a conv patch projection is flattened for the linear form. Anything else that
 /// does not fit is an error listing every key.
-pub fn load_vit_checkpoint<B: Backend>(
+pub fn load_vit_checkpoint<B: VitBackend>(
     config: &VisionTransformerConfig,
     checkpoint: Checkpoint,
     device: &B::Device,
@@ -257,7 +258,7 @@ pub fn load_vit_checkpoint<B: Backend>(
 /// The ViT-specific adaptations of a timm state dict (timm key names), shared by ViT and DeiT: a
 /// position embedding for another grid (`pos_len` tokens wanted, the first `prefix` of them not
 /// on the grid) is resampled as timm does; a conv patch kernel is flattened for the linear form.
-pub fn adapt_vit_state_dict<B: Backend>(
+pub fn adapt_vit_state_dict<B: VitBackend>(
     config: &VisionTransformerConfig,
     prefix: usize,
     pos_len: Option<usize>,

@@ -1,14 +1,17 @@
 //! The Vision Transformer (Dosovitskiy et al. 2021) with timm's structure and parameter names,
 //! and DeiT's distillation token and head as an option (Touvron et al. 2021).
 
+use crate::layers::LayerNorm;
 use burn::module::{Module, Param};
-use burn::nn::{Dropout, LayerNorm, Linear};
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::nn::{Dropout, Linear};
+use burn::tensor::{Tensor, TensorData};
+use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
 use crate::inspect::{AttentionWeights, PatchPositions};
 use crate::layers::block::Block;
 use crate::layers::init::timm_linear;
+use crate::layers::linear::linear;
 use crate::layers::patch_embed::PatchEmbed;
 use crate::layers::pooling::{AttentionPool, GlobalPool, pool_tokens};
 use crate::layers::pos_embed::sincos_2d;
@@ -18,7 +21,7 @@ use crate::model::VisionModel;
 /// A Vision Transformer. Build it from a [`VisionTransformerConfig`] or a preset
 /// ([`crate::vit::presets`]); parameter names match timm's so checkpoints map one to one.
 #[derive(Module, Debug)]
-pub struct VisionTransformer<B: Backend> {
+pub struct VisionTransformer<B: VitBackend> {
     /// Patch embedding.
     pub patch_embed: PatchEmbed<B>,
     /// Class token `[1, 1, dim]`.
@@ -59,7 +62,7 @@ pub struct VisionTransformer<B: Backend> {
 
 /// What [`VisionTransformer::forward_intermediates`] hands back.
 #[derive(Debug, Clone)]
-pub struct VitIntermediates<B: Backend> {
+pub struct VitIntermediates<B: VitBackend> {
     /// All tokens after the final norm `[batch, tokens, dim]` (as `forward_features`).
     pub features: Tensor<B, 3>,
     /// Every block's output `[batch, tokens, dim]`, before the final norm.
@@ -67,7 +70,7 @@ pub struct VitIntermediates<B: Backend> {
     /// Every block's attention weights `[batch, heads, tokens, tokens]` (when requested).
     pub attentions: Vec<Tensor<B, 4>>,
 }
-impl<B: Backend> VisionTransformer<B> {
+impl<B: VitBackend> VisionTransformer<B> {
     /// Checks that `images` fit the model: `[batch, in_chans, height, width]` at the built size,
     /// or at any size that splits into whole patches when `dynamic_img_size` is on.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
@@ -97,7 +100,7 @@ impl<B: Backend> VisionTransformer<B> {
         match (&self.head, &self.head_dist) {
             (Some(head), Some(head_dist)) => {
                 let [cls, dist] = self.distilled_tokens(features);
-                (head.forward(cls), Some(head_dist.forward(dist)))
+                (linear(head, cls), Some(linear(head_dist, dist)))
             }
             _ => (self.forward_head(features, false), None),
         }
@@ -120,7 +123,7 @@ impl<B: Backend> VisionTransformer<B> {
             let [cls, dist] = self.distilled_tokens(features);
             return match (&self.head, &self.head_dist, pre_logits) {
                 (Some(head), Some(head_dist), false) => {
-                    (head.forward(cls) + head_dist.forward(dist)) / 2.0
+                    (linear(head, cls) + linear(head_dist, dist)) / 2.0
                 }
                 _ => (cls + dist) / 2.0,
             };
@@ -135,7 +138,7 @@ impl<B: Backend> VisionTransformer<B> {
         };
         let pooled = self.head_drop.forward(pooled);
         match (&self.head, pre_logits) {
-            (Some(head), false) => head.forward(pooled),
+            (Some(head), false) => linear(head, pooled),
             _ => pooled,
         }
     }
@@ -256,7 +259,7 @@ impl<B: Backend> VisionTransformer<B> {
     }
 }
 
-impl<B: Backend> VisionModel<B> for VisionTransformer<B> {
+impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
     fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         VisionTransformer::check_input(self, dims)
     }

@@ -7,9 +7,9 @@
 //! every tensor's path and shape and reports what does not fit.
 
 use std::path::{Path, PathBuf};
+use vit_ops::VitBackend;
 
 use burn::module::Module;
-use burn::tensor::backend::Backend;
 use burn_store::{BurnpackStore, KeyRemapper, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -62,7 +62,7 @@ impl ModelCard {
 }
 
 /// Writes a model folder: the card and the weights (each atomically; the folder is created).
-pub fn save_model_folder<B: Backend, M: Module<B>>(
+pub fn save_model_folder<B: VitBackend, M: Module<B>>(
     dir: &Path,
     card: &ModelCard,
     model: M,
@@ -85,7 +85,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Saves a module's weights in Burn's native Burnpack format (burn-store), atomically: the
 /// file is written beside the target and renamed over it.
-pub fn save_weights<B: Backend, M: Module<B>>(model: M, path: &Path) -> Result<()> {
+pub fn save_weights<B: VitBackend, M: Module<B>>(model: M, path: &Path) -> Result<()> {
     let fail = |message: String| VitError::File {
         path: path.to_path_buf(),
         message,
@@ -113,7 +113,7 @@ impl From<std::io::Error> for WriteError {
 /// Loads weights saved by [`save_weights`] into `model` (built from the matching config). A file
 /// that is not such a file, or whose tensors do not fit the model (missing, surplus or of
 /// another shape), is an error naming the file — the model is never half loaded.
-pub fn load_weights<B: Backend, M: Module<B>>(model: M, path: &Path) -> Result<M> {
+pub fn load_weights<B: VitBackend, M: Module<B>>(model: M, path: &Path) -> Result<M> {
     let fail = |message: String| VitError::File {
         path: path.to_path_buf(),
         message,

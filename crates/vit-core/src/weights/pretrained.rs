@@ -3,9 +3,9 @@
 //! the zoo of DeiT and Swin in vit-variants) supplies only what differs through [`ModelFamily`].
 
 use std::path::Path;
+use vit_ops::VitBackend;
 
 use burn::module::Module;
-use burn::tensor::backend::Backend;
 use serde_json::Value;
 
 use crate::error::{Result, VitError};
@@ -22,7 +22,7 @@ use crate::weights::timm_folder::{TimmConfig, TimmFolder};
 /// saved: the loaders of one family (ViT here; the zoo of ViT and Swin in vit-variants).
 pub trait ModelFamily: ModelConfig + Sized + Clone {
     /// The model the config builds.
-    type Model<B: Backend>: Module<B> + VisionModel<B>;
+    type Model<B: VitBackend>: Module<B> + VisionModel<B>;
     /// The config of a saved card (`family` + `config` from `path`); other families are errors.
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self>;
     /// A config file without a family (`configs/vit_*.json`: a plain ViT config).
@@ -30,9 +30,9 @@ pub trait ModelFamily: ModelConfig + Sized + Clone {
     /// The config timm would build from a timm `config.json`.
     fn from_timm(timm: &TimmConfig) -> Result<Self>;
     /// Builds the model with fresh weights.
-    fn build<B: Backend>(&self, device: &B::Device) -> Result<Self::Model<B>>;
+    fn build<B: VitBackend>(&self, device: &B::Device) -> Result<Self::Model<B>>;
     /// Builds the model from a timm-layout checkpoint.
-    fn load_checkpoint<B: Backend>(
+    fn load_checkpoint<B: VitBackend>(
         &self,
         checkpoint: Checkpoint,
         device: &B::Device,
@@ -61,7 +61,7 @@ pub fn load_config_file<C: ModelFamily>(path: &Path) -> Result<C> {
 
 /// A model with everything that came with its weights.
 #[derive(Debug)]
-pub struct Pretrained<C: ModelFamily, B: Backend> {
+pub struct Pretrained<C: ModelFamily, B: VitBackend> {
     /// The model, weights loaded.
     pub model: C::Model<B>,
     /// The config it was built from.
@@ -76,7 +76,7 @@ pub struct Pretrained<C: ModelFamily, B: Backend> {
     pub source: String,
 }
 
-impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
+impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
     /// Saves as a folder of ours (`model.json` + `model.bpk`), atomically.
     pub fn save(self, dir: &Path) -> Result<()> {
         let card = ModelCard {
@@ -147,7 +147,7 @@ pub fn read_architecture<C: ModelFamily>(path: &Path, base: Option<C>) -> Result
     })
 }
 
-impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
+impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
     /// Loads a model from `path`:
     /// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
     /// - a folder we saved (`model.json` + `model.bpk`);
@@ -203,7 +203,7 @@ impl<C: ModelFamily, B: Backend> Pretrained<C, B> {
 }
 
 /// Loads a folder written by [`Pretrained::save`].
-fn load_saved<C: ModelFamily, B: Backend>(
+fn load_saved<C: ModelFamily, B: VitBackend>(
     dir: &Path,
     card: ModelCard,
     config: C,
@@ -225,7 +225,7 @@ fn load_saved<C: ModelFamily, B: Backend>(
 
 /// Loads a timm folder: the architecture's config, the folder's class count (or `num_classes` for
 /// a new head), then the weights.
-fn load_timm_folder<C: ModelFamily, B: Backend>(
+fn load_timm_folder<C: ModelFamily, B: VitBackend>(
     dir: &Path,
     folder: TimmFolder,
     mut config: C,

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use vit_ops::VitBackend;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::tensor::{Bool, Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 use burn_store::{ModuleSnapshot, PyTorchToBurnAdapter, TensorSnapshot};
 
 use crate::error::{Result, VitError};
@@ -51,7 +52,7 @@ impl Inventory {
     }
 }
 
-impl<B: Backend> ModuleVisitor<B> for Inventory {
+impl<B: VitBackend> ModuleVisitor<B> for Inventory {
     fn enter_module(&mut self, name: &str, container_type: &str) {
         self.containers.push(container_type.to_string());
         if !container_type.starts_with("Enum:") {
@@ -77,7 +78,7 @@ impl<B: Backend> ModuleVisitor<B> for Inventory {
 
 /// Every parameter of `module` with its PyTorch key and shape, in module order, without
 /// initialising lazy parameters.
-pub fn torch_params<B: Backend, M: Module<B>>(module: &M) -> Vec<TorchParam> {
+pub fn torch_params<B: VitBackend, M: Module<B>>(module: &M) -> Vec<TorchParam> {
     torch_param_ids(module)
         .into_iter()
         .map(|(p, _)| p)
@@ -86,7 +87,7 @@ pub fn torch_params<B: Backend, M: Module<B>>(module: &M) -> Vec<TorchParam> {
 
 /// [`torch_params`] with each parameter's id, for code that picks parameters by name (weight-decay
 /// groups, freezing a backbone).
-pub fn torch_param_ids<B: Backend, M: Module<B>>(module: &M) -> Vec<(TorchParam, ParamId)> {
+pub fn torch_param_ids<B: VitBackend, M: Module<B>>(module: &M) -> Vec<(TorchParam, ParamId)> {
     let mut inventory = Inventory::default();
     module.visit(&mut inventory);
     inventory.params
@@ -166,7 +167,7 @@ pub struct LoadReport {
 /// `may_stay_fresh` is true, and every tensor must belong to a parameter; otherwise nothing is
 /// applied and the error lists all missing, unexpected and mis-shaped keys. `source` names the file
 /// in errors.
-pub fn apply_state_dict<B: Backend, M: Module<B>>(
+pub fn apply_state_dict<B: VitBackend, M: Module<B>>(
     module: M,
     tensors: BTreeMap<String, TensorData>,
     source: &Path,

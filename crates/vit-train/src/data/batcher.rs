@@ -3,9 +3,10 @@
 //! RandAugment → normalise → random erasing, then Mixup/CutMix over the batch.
 
 use burn::data::dataloader::batcher::Batcher;
-use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use vit_core::VitBackend;
 
 use crate::augment::mixup::mix_batch;
 use crate::augment::{rand_augment, random_erasing, random_resized_crop};
@@ -16,7 +17,7 @@ use vit_core::preprocess::bilinear::resize_bilinear;
 
 /// A batch: images `[batch, channels, height, width]` (normalised) and class indices.
 #[derive(Debug, Clone)]
-pub struct ImageBatch<B: Backend> {
+pub struct ImageBatch<B: VitBackend> {
     /// Normalised images.
     pub images: Tensor<B, 4>,
     /// Class indices `[batch]`.
@@ -134,7 +135,7 @@ fn shift(pixels: &[f32], c: usize, [h, w]: [usize; 2], [dy, dx]: [i64; 2]) -> Ve
     out
 }
 
-impl<B: Backend> Batcher<B, Sample, ImageBatch<B>> for ImageBatcher {
+impl<B: VitBackend> Batcher<B, Sample, ImageBatch<B>> for ImageBatcher {
     fn batch(&self, samples: Vec<Sample>, device: &B::Device) -> ImageBatch<B> {
         let [h, w] = self.img_size;
         let n = samples.len();

@@ -6,11 +6,11 @@
 //! complete when all three exist.
 
 use std::path::{Path, PathBuf};
+use vit_core::VitBackend;
 
 use burn::record::{
     FileRecorder, FullPrecisionSettings, NamedMpkFileRecorder, Recorder, RecorderError,
 };
-use burn::tensor::backend::Backend;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,7 +26,7 @@ pub struct AtomicRecorder {
     inner: Inner,
 }
 
-impl<B: Backend> Recorder<B> for AtomicRecorder {
+impl<B: VitBackend> Recorder<B> for AtomicRecorder {
     type Settings = FullPrecisionSettings;
     type RecordArgs = PathBuf;
     type RecordOutput = ();
@@ -55,7 +55,7 @@ impl<B: Backend> Recorder<B> for AtomicRecorder {
     }
 }
 
-impl<B: Backend> FileRecorder<B> for AtomicRecorder {
+impl<B: VitBackend> FileRecorder<B> for AtomicRecorder {
     fn file_extension() -> &'static str {
         <Inner as FileRecorder<B>>::file_extension()
     }

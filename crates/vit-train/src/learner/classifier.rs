@@ -4,10 +4,10 @@
 
 use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use vit_core::model::VisionModel;
+use vit_core::{VitAutodiffBackend, VitBackend};
 use vit_variants::zoo::ZooModel;
 
 use crate::data::batcher::ImageBatch;
@@ -24,7 +24,7 @@ pub struct LossSettings {
 
 /// A zoo model with its training loss and, for distillation, a frozen teacher.
 #[derive(Module, Debug)]
-pub struct Classifier<B: Backend> {
+pub struct Classifier<B: VitBackend> {
     /// The model being trained.
     pub model: ZooModel<B>,
     /// The teacher (no gradients; run without dropout on the inner backend).
@@ -34,7 +34,7 @@ pub struct Classifier<B: Backend> {
     pub loss: LossSettings,
 }
 
-fn cross_entropy<B: Backend>(
+fn cross_entropy<B: VitBackend>(
     logits: Tensor<B, 2>,
     labels: Tensor<B, 1, Int>,
     smoothing: f64,
@@ -46,7 +46,7 @@ fn cross_entropy<B: Backend>(
     loss.init(&logits.device()).forward(logits, labels)
 }
 
-impl<B: Backend> Classifier<B> {
+impl<B: VitBackend> Classifier<B> {
     /// The loss of `logits` on the batch: soft targets when Mixup/CutMix made them, else the
     /// labels with label smoothing.
     fn base_loss(&self, logits: Tensor<B, 2>, batch: &ImageBatch<B>) -> Tensor<B, 1> {
@@ -57,7 +57,7 @@ impl<B: Backend> Classifier<B> {
     }
 }
 
-impl<B: AutodiffBackend> Classifier<B> {
+impl<B: VitAutodiffBackend> Classifier<B> {
     /// The training loss and the logits the metrics see (DeiT: the mean of both heads).
     pub fn training_loss(&self, batch: &ImageBatch<B>) -> (Tensor<B, 1>, Tensor<B, 2>) {
         let images = batch.images.clone();
@@ -83,7 +83,7 @@ impl<B: AutodiffBackend> Classifier<B> {
     }
 }
 
-impl<B: AutodiffBackend> TrainStep for Classifier<B> {
+impl<B: VitAutodiffBackend> TrainStep for Classifier<B> {
     type Input = ImageBatch<B>;
     type Output = ClassificationOutput<B>;
 
@@ -97,7 +97,7 @@ impl<B: AutodiffBackend> TrainStep for Classifier<B> {
     }
 }
 
-impl<B: Backend> InferenceStep for Classifier<B> {
+impl<B: VitBackend> InferenceStep for Classifier<B> {
     type Input = ImageBatch<B>;
     type Output = ClassificationOutput<B>;
 

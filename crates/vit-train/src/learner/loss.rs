@@ -3,12 +3,13 @@
 //! reference code).
 
 use crate::error::{Result, TrainError};
+use burn::tensor::Tensor;
 use burn::tensor::activation::{log_softmax, softmax};
-use burn::tensor::{Tensor, backend::Backend};
 use serde::{Deserialize, Serialize};
+use vit_core::VitBackend;
 
 /// Mean over the batch of `−Σ target · log_softmax(logits)`.
-pub fn soft_target_cross_entropy<B: Backend>(
+pub fn soft_target_cross_entropy<B: VitBackend>(
     logits: Tensor<B, 2>,
     targets: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
@@ -42,7 +43,7 @@ pub struct DistillationLoss {
 impl DistillationLoss {
     /// Mixes `base_loss` (the class head's loss on the labels) with the teacher term on the
     /// distillation head's logits `student_dist`.
-    pub fn forward<B: Backend>(
+    pub fn forward<B: VitBackend>(
         &self,
         base_loss: Tensor<B, 1>,
         student_dist: Tensor<B, 2>,

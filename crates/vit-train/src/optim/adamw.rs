@@ -4,12 +4,12 @@
 //! parameter and clips each tensor on its own, so this wraps two of Burn's AdamW steppers.
 
 use std::collections::HashSet;
+use vit_core::VitAutodiffBackend;
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, MultiGradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, Record};
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use vit_core::weights::state_dict::{TorchParam, torch_param_ids};
 
@@ -30,7 +30,7 @@ pub fn excluded_from_decay(param: &TorchParam) -> bool {
 }
 
 /// The ids of `module`'s parameters that get no weight decay.
-pub fn no_decay_ids<B: AutodiffBackend, M: AutodiffModule<B>>(module: &M) -> HashSet<ParamId> {
+pub fn no_decay_ids<B: VitAutodiffBackend, M: AutodiffModule<B>>(module: &M) -> HashSet<ParamId> {
     torch_param_ids(module)
         .into_iter()
         .filter(|(p, _)| excluded_from_decay(p))
@@ -52,7 +52,7 @@ pub struct GroupedAdamWConfig {
 
 /// AdamW (β = 0.9, 0.999, ε = 1e-8, as PyTorch) with timm's two parameter groups.
 #[derive(Clone)]
-pub struct GroupedAdamW<M: AutodiffModule<B>, B: AutodiffBackend> {
+pub struct GroupedAdamW<M: AutodiffModule<B>, B: VitAutodiffBackend> {
     decay: OptimizerAdaptor<AdamW, M, B>,
     no_decay: OptimizerAdaptor<AdamW, M, B>,
     config: GroupedAdamWConfig,
@@ -60,7 +60,7 @@ pub struct GroupedAdamW<M: AutodiffModule<B>, B: AutodiffBackend> {
     device: Option<B::Device>,
 }
 
-impl<M: AutodiffModule<B>, B: AutodiffBackend> GroupedAdamW<M, B> {
+impl<M: AutodiffModule<B>, B: VitAutodiffBackend> GroupedAdamW<M, B> {
     /// An optimiser; each step puts the parameters of the module it is given into the groups
     /// by name and shape (ids change when a checkpoint is loaded, names do not).
     pub fn new(config: GroupedAdamWConfig) -> Self {
@@ -80,12 +80,12 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> GroupedAdamW<M, B> {
 }
 
 /// Sum of squares of every gradient of `module`'s parameters.
-struct SquaredNorm<'a, B: AutodiffBackend> {
+struct SquaredNorm<'a, B: VitAutodiffBackend> {
     grads: &'a GradientsParams,
     total: Option<Tensor<B::InnerBackend, 1>>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNorm<'_, B> {
+impl<B: VitAutodiffBackend> ModuleVisitor<B> for SquaredNorm<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
             let squares = grad.powi_scalar(2).sum();
@@ -101,7 +101,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for SquaredNorm<'_, B> {
 }
 
 /// Scales every gradient and moves the no-decay ones into their own set.
-struct ScaleAndSplit<'a, B: AutodiffBackend> {
+struct ScaleAndSplit<'a, B: VitAutodiffBackend> {
     grads: &'a mut GradientsParams,
     no_decay: GradientsParams,
     no_decay_ids: &'a HashSet<ParamId>,
@@ -109,7 +109,7 @@ struct ScaleAndSplit<'a, B: AutodiffBackend> {
     _backend: std::marker::PhantomData<B>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for ScaleAndSplit<'_, B> {
+impl<B: VitAutodiffBackend> ModuleVisitor<B> for ScaleAndSplit<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         let Some(mut grad) = self.grads.remove::<B::InnerBackend, D>(param.id) else {
             return;
@@ -126,7 +126,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for ScaleAndSplit<'_, B> {
 }
 
 /// The global L2 norm of `module`'s gradients (0 when there are none).
-pub fn global_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
+pub fn global_grad_norm<B: VitAutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: &GradientsParams,
 ) -> f32 {
@@ -146,7 +146,7 @@ pub fn clip_coefficient(norm: f32, max_norm: f32) -> f32 {
 /// PyTorch's `clip_grad_norm_` over all of `module`'s gradients after multiplying them by
 /// `pre_scale`: scales them together so their global norm is at most `max_norm`; returns them and
 /// the (pre-scaled) norm before clipping.
-pub fn clip_grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
+pub fn clip_grad_norm<B: VitAutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     mut grads: GradientsParams,
     max_norm: f32,
@@ -170,7 +170,7 @@ struct MergeDevices<'a> {
     merged: GradientsParams,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for MergeDevices<'_> {
+impl<B: VitAutodiffBackend> ModuleVisitor<B> for MergeDevices<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some((grad, _)) = self.multi.remove::<B::InnerBackend, D>(param.id) {
             self.merged.register(param.id, grad);
@@ -178,7 +178,7 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for MergeDevices<'_> {
     }
 }
 
-impl<M: AutodiffModule<B>, B: AutodiffBackend> Optimizer<M, B> for GroupedAdamW<M, B> {
+impl<M: AutodiffModule<B>, B: VitAutodiffBackend> Optimizer<M, B> for GroupedAdamW<M, B> {
     type Record = (
         <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,
         <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,

@@ -1,7 +1,7 @@
 //! The final evaluation: top-1 accuracy on the test split, overall and per class.
 
 use burn::data::dataloader::batcher::Batcher;
-use burn::tensor::backend::Backend;
+use vit_core::VitBackend;
 use vit_core::model::VisionModel;
 use vit_variants::zoo::ZooModel;
 
@@ -22,7 +22,7 @@ pub struct ClassAccuracy {
 }
 
 /// Top-1 accuracy over `items` and per class.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: VitBackend>(
     model: &ZooModel<B>,
     items: &[ImageItem],
     class_names: &[String],

@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use vit_core::VitBackend;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use vit_core::weights::state_dict::torch_param_ids;
 use vit_variants::zoo::ZooModel;
@@ -32,7 +33,7 @@ struct Freeze {
     frozen: HashSet<ParamId>,
 }
 
-impl<B: Backend> ModuleMapper<B> for Freeze {
+impl<B: VitBackend> ModuleMapper<B> for Freeze {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         if self.frozen.contains(&param.id) {
             param.set_require_grad(false)
@@ -44,7 +45,7 @@ impl<B: Backend> ModuleMapper<B> for Freeze {
 
 /// Stops gradients to every parameter but the classifier head(s); returns the model and how
 /// many parameters stay trainable.
-pub fn freeze_backbone<B: Backend>(model: ZooModel<B>) -> (ZooModel<B>, usize) {
+pub fn freeze_backbone<B: VitBackend>(model: ZooModel<B>) -> (ZooModel<B>, usize) {
     let params = torch_param_ids(&model);
     let trainable = params
         .iter()

@@ -11,10 +11,11 @@ pub mod model;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use vit_core::{VitAutodiffBackend, VitBackend};
 
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend, DeviceId};
+use burn::tensor::backend::DeviceId;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 use vit_core::atomic_file::write_atomic;
@@ -75,7 +76,7 @@ pub enum Start {
 
 /// Trains `config` on `device` (and the next `config.devices − 1` devices of its kind),
 /// writing checkpoints, logs, the plot and the model under `out`.
-pub fn train<B: AutodiffBackend>(
+pub fn train<B: VitAutodiffBackend>(
     config: &TrainConfig,
     out: &Path,
     device: B::Device,
@@ -239,7 +240,7 @@ fn save_config(config: &TrainConfig, paths: &RunPaths) -> Result<()> {
 }
 
 /// What [`fit`] trains on.
-struct Fit<'a, B: AutodiffBackend> {
+struct Fit<'a, B: VitAutodiffBackend> {
     classifier: Classifier<B>,
     data: &'a DataSplits,
     batcher: &'a ImageBatcher,
@@ -251,7 +252,7 @@ struct Fit<'a, B: AutodiffBackend> {
 /// schedule, metrics, checkpoints, the epoch renderer (logs and curves after every epoch),
 /// early stopping and the devices. Returns the trained model (burn-train hands it back for
 /// inference, on the inner backend).
-fn fit<B: AutodiffBackend>(
+fn fit<B: VitAutodiffBackend>(
     config: &TrainConfig,
     paths: &RunPaths,
     device: &B::Device,
@@ -361,7 +362,7 @@ fn fit<B: AutodiffBackend>(
 }
 
 /// A trained model with what its saved folder records.
-struct Trained<B: Backend> {
+struct Trained<B: VitBackend> {
     model: ZooModel<B>,
     config: ZooConfig,
     input: [usize; 3],
@@ -373,7 +374,7 @@ struct Trained<B: Backend> {
 
 /// Saves the trained model (preprocessed as the training did: squashed, bilinear, the run's
 /// normalisation), the logs and the curves.
-fn save_results<B: Backend>(
+fn save_results<B: VitBackend>(
     trained: Trained<B>,
     history: &[EpochRecord],
     paths: &RunPaths,
@@ -404,7 +405,7 @@ fn save_results<B: Backend>(
 /// `count` devices of the kind of `main` (indices counted up from it). A backend with one
 /// device that every index maps to (the CPU backends) gets `count` replicas of it — burn-train
 /// then runs them on parallel threads; a missing GPU is an error.
-fn devices_like<B: Backend>(main: &B::Device, count: usize) -> Result<Vec<B::Device>> {
+fn devices_like<B: VitBackend>(main: &B::Device, count: usize) -> Result<Vec<B::Device>> {
     use burn::tensor::backend::DeviceOps;
     fn nth<D: DeviceOps>(id: DeviceId, i: usize) -> D {
         D::from_id(DeviceId {

@@ -2,9 +2,9 @@
 //! optionally a frozen backbone — and the distillation teacher.
 
 use std::path::Path;
+use vit_core::VitBackend;
 
 use burn::module::Module;
-use burn::tensor::backend::Backend;
 use vit_core::model::ModelConfig;
 use vit_core::preprocess::PretrainedCfg;
 use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel};
@@ -18,7 +18,7 @@ pub const NO_MODEL: &str =
     "the config needs `model` (an architecture) or `init` (pretrained weights)";
 
 /// The model a run trains.
-pub struct Built<B: Backend> {
+pub struct Built<B: VitBackend> {
     /// Its config (with the run's stochastic-depth rate).
     pub config: ZooConfig,
     /// The model, weights drawn or loaded.
@@ -33,7 +33,7 @@ pub struct Built<B: Backend> {
 
 /// The model to train, built from `model` or loaded from `init`, with its head sized for
 /// `num_classes`.
-pub fn build_model<B: Backend>(
+pub fn build_model<B: VitBackend>(
     config: &TrainConfig,
     num_classes: usize,
     device: &B::Device,
@@ -103,7 +103,7 @@ pub fn build_model<B: Backend>(
 
 /// Loads the distillation teacher and checks it takes the student's input and predicts the
 /// data set's classes.
-pub fn build_teacher<B: Backend>(
+pub fn build_teacher<B: VitBackend>(
     config: &TrainConfig,
     input: [usize; 3],
     class_names: &[String],

@@ -2,10 +2,11 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{LayerNorm, LayerNormConfig};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
+use vit_core::VitBackend;
 use vit_core::layers::drop_path::DropPath;
 use vit_core::layers::mlp::{Mlp, MlpConfig};
+use vit_core::layers::{LayerNorm, LayerNormConfig};
 
 use crate::swin::window_attention::{WindowAttention, WindowAttentionConfig};
 use crate::swin::windows::{shifted_window_mask, window_partition, window_reverse};
@@ -47,7 +48,7 @@ pub struct SwinBlockConfig {
 
 /// One Swin block (timm's `SwinTransformerBlock`, same keys).
 #[derive(Module, Debug)]
-pub struct SwinBlock<B: Backend> {
+pub struct SwinBlock<B: VitBackend> {
     /// Norm before attention.
     pub norm1: LayerNorm<B>,
     /// Window attention.
@@ -85,7 +86,7 @@ impl SwinBlockConfig {
     }
 
     /// Builds the block.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> SwinBlock<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> SwinBlock<B> {
         let (window, shift) = self.window_and_shift();
         let norm = || {
             LayerNormConfig::new(self.dim)
@@ -113,7 +114,7 @@ impl SwinBlockConfig {
     }
 }
 
-impl<B: Backend> SwinBlock<B> {
+impl<B: VitBackend> SwinBlock<B> {
     /// `x [batch, height, width, dim]` → same shape.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let attended = self.window_attention(self.norm1.forward(x.clone()));

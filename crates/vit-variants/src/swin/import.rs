@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use vit_core::VitBackend;
 
-use burn::tensor::{TensorData, backend::Backend};
+use burn::tensor::TensorData;
 use serde_json::{Map, Value, json};
 use vit_core::error::{Result, VitError};
 use vit_core::vit::import::timm_img_size;
@@ -21,7 +22,7 @@ use crate::swin::presets::SWIN_PRESETS;
 /// Loads a Swin state dict in timm's layout or the original Microsoft one (where each stage's
 /// patch merging belongs to the stage before and the classifier is `head`). Computed buffers
 /// (`relative_position_index`, `attn_mask`) in the file are ignored: they are derived here.
-pub fn load_swin_checkpoint<B: Backend>(
+pub fn load_swin_checkpoint<B: VitBackend>(
     config: &SwinTransformerConfig,
     checkpoint: Checkpoint,
     device: &B::Device,
@@ -139,7 +140,7 @@ pub fn apply_timm_swin_args(
 }
 
 impl ModelFamily for SwinTransformerConfig {
-    type Model<B: Backend> = SwinTransformer<B>;
+    type Model<B: VitBackend> = SwinTransformer<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
         if family != SWIN_FAMILY {
@@ -167,11 +168,11 @@ impl ModelFamily for SwinTransformerConfig {
         apply_timm_swin_args(&base(), timm)
     }
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
+    fn build<B: VitBackend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
         self.try_init(device)
     }
 
-    fn load_checkpoint<B: Backend>(
+    fn load_checkpoint<B: VitBackend>(
         &self,
         checkpoint: Checkpoint,
         device: &B::Device,

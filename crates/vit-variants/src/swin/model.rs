@@ -3,14 +3,17 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
+use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::inspect::{AttentionWeights, PatchPositions};
 use vit_core::layers::drop_path::drop_path_schedule;
 use vit_core::layers::init::timm_linear;
+use vit_core::layers::linear;
 use vit_core::layers::patch_embed::{PatchEmbed, PatchEmbedConfig, patch_grid};
+use vit_core::layers::{LayerNorm, LayerNormConfig};
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::preprocess::PretrainedCfg;
 
@@ -70,7 +73,7 @@ pub struct SwinTransformerConfig {
 
 /// A stage: optional patch merging (all stages but the first), then its blocks.
 #[derive(Module, Debug)]
-pub struct SwinStage<B: Backend> {
+pub struct SwinStage<B: VitBackend> {
     /// Patch merging at the start of the stage (timm layout).
     pub downsample: Option<PatchMerging<B>>,
     /// The blocks, alternating regular and shifted windows.
@@ -79,7 +82,7 @@ pub struct SwinStage<B: Backend> {
 
 /// Pooling and classifier (timm's `ClassifierHead`: the classifier is `head.fc`).
 #[derive(Module, Debug)]
-pub struct ClassifierHead<B: Backend> {
+pub struct ClassifierHead<B: VitBackend> {
     /// Dropout before the classifier.
     pub drop: Dropout,
     /// The classifier (absent when `num_classes = 0`).
@@ -88,7 +91,7 @@ pub struct ClassifierHead<B: Backend> {
 
 /// A Swin Transformer.
 #[derive(Module, Debug)]
-pub struct SwinTransformer<B: Backend> {
+pub struct SwinTransformer<B: VitBackend> {
     /// Patch partition + linear embedding + LayerNorm.
     pub patch_embed: PatchEmbed<B>,
     /// The stages.
@@ -172,7 +175,7 @@ impl SwinTransformerConfig {
     }
 
     /// Builds the model after [`Self::validate`].
-    pub fn try_init<B: Backend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
+    pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
         self.validate()?;
         let patch_embed = PatchEmbedConfig::new()
             .with_img_size(self.img_size)
@@ -229,12 +232,12 @@ impl SwinTransformerConfig {
     ///
     /// # Panics
     /// On an invalid config; use [`Self::try_init`] for configs that come from users.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> SwinTransformer<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> SwinTransformer<B> {
         self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
-impl<B: Backend> SwinTransformer<B> {
+impl<B: VitBackend> SwinTransformer<B> {
     /// Checks that `images` are `[batch, in_chans, height, width]` at the built size.
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         self.patch_embed.check_size(dims, false, "")
@@ -275,7 +278,7 @@ impl<B: Backend> SwinTransformer<B> {
         let pooled = features.reshape([b, h * w, d]).mean_dim(1).reshape([b, d]);
         let pooled = self.head.drop.forward(pooled);
         match (&self.head.fc, pre_logits) {
-            (Some(fc), false) => fc.forward(pooled),
+            (Some(fc), false) => linear(fc, pooled),
             _ => pooled,
         }
     }
@@ -293,7 +296,7 @@ fn no_global_attention(operation: &str) -> VitError {
     }
 }
 
-impl<B: Backend> VisionModel<B> for SwinTransformer<B> {
+impl<B: VitBackend> VisionModel<B> for SwinTransformer<B> {
     fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         SwinTransformer::check_input(self, dims)
     }

@@ -2,9 +2,12 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::{Tensor, backend::Backend};
+use burn::nn::Linear;
+use burn::tensor::Tensor;
+use vit_core::VitBackend;
 use vit_core::layers::init::timm_linear;
+use vit_core::layers::linear;
+use vit_core::layers::{LayerNorm, LayerNormConfig};
 
 /// Configuration of a [`PatchMerging`].
 #[derive(Config, Debug)]
@@ -21,7 +24,7 @@ pub struct PatchMergingConfig {
 /// LayerNorm on the concatenated 2×2 neighbours (4C) and a bias-free Linear 4C → out
 /// (timm's `PatchMerging`, same keys).
 #[derive(Module, Debug)]
-pub struct PatchMerging<B: Backend> {
+pub struct PatchMerging<B: VitBackend> {
     /// Norm over the 4C concatenation.
     pub norm: LayerNorm<B>,
     /// Linear 4C → out, no bias.
@@ -30,7 +33,7 @@ pub struct PatchMerging<B: Backend> {
 
 impl PatchMergingConfig {
     /// Builds the module.
-    pub fn init<B: Backend>(&self, device: &B::Device) -> PatchMerging<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> PatchMerging<B> {
         PatchMerging {
             norm: LayerNormConfig::new(4 * self.dim)
                 .with_epsilon(self.norm_eps)
@@ -40,7 +43,7 @@ impl PatchMergingConfig {
     }
 }
 
-impl<B: Backend> PatchMerging<B> {
+impl<B: VitBackend> PatchMerging<B> {
     /// `[B, H, W, C]` → `[B, ⌈H/2⌉, ⌈W/2⌉, out]`; odd sides are zero-padded first. The
     /// concatenation order is timm's: (0,0), (1,0), (0,1), (1,1) — rows vary fastest.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
@@ -58,6 +61,6 @@ impl<B: Backend> PatchMerging<B> {
             .reshape([b, h / 2, 2, w / 2, 2, c])
             .permute([0, 1, 3, 4, 2, 5])
             .reshape([b, h / 2, w / 2, 4 * c]);
-        self.reduction.forward(self.norm.forward(merged))
+        linear(&self.reduction, self.norm.forward(merged))
     }
 }

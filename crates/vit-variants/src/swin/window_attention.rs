@@ -5,7 +5,8 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Linear};
-use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData};
+use vit_core::VitBackend;
 use vit_core::layers::attention::{AttentionPath, QkvAttention};
 use vit_core::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
 
@@ -31,7 +32,7 @@ pub struct WindowAttentionConfig {
 
 /// Window attention with a relative position bias (timm's `WindowAttention`, same keys).
 #[derive(Module, Debug)]
-pub struct WindowAttention<B: Backend> {
+pub struct WindowAttention<B: VitBackend> {
     /// Fused query/key/value projection.
     pub qkv: Linear<B>,
     /// Output projection.
@@ -69,7 +70,7 @@ pub fn relative_position_index(window: [usize; 2]) -> Vec<i64> {
 
 impl WindowAttentionConfig {
     /// Builds the module (bias table trunc-normal(0.02) as timm).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> WindowAttention<B> {
+    pub fn init<B: VitBackend>(&self, device: &B::Device) -> WindowAttention<B> {
         let [wh, ww] = self.window;
         let table = [(2 * wh - 1) * (2 * ww - 1), self.num_heads];
         let index = relative_position_index(self.window);
@@ -90,7 +91,7 @@ impl WindowAttentionConfig {
     }
 }
 
-impl<B: Backend> WindowAttention<B> {
+impl<B: VitBackend> WindowAttention<B> {
     /// The relative position bias `[heads, N, N]` of one window.
     pub fn relative_position_bias(&self) -> Tensor<B, 3> {
         let n = self.window[0] * self.window[1];

@@ -1,10 +1,11 @@
 //! Cutting a `[batch, H, W, C]` token map into windows and back, and the mask that keeps
 //! shifted windows from attending across the image's wrapped-around edges.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, TensorData};
+use vit_core::VitBackend;
 
 /// `[B, H, W, C]` (H, W multiples of the window) → `[B·windows, wh·ww, C]`, windows row-major.
-pub fn window_partition<B: Backend>(x: Tensor<B, 4>, window: [usize; 2]) -> Tensor<B, 3> {
+pub fn window_partition<B: VitBackend>(x: Tensor<B, 4>, window: [usize; 2]) -> Tensor<B, 3> {
     let [b, h, w, c] = x.dims();
     let [wh, ww] = window;
     x.reshape([b, h / wh, wh, w / ww, ww, c])
@@ -13,7 +14,7 @@ pub fn window_partition<B: Backend>(x: Tensor<B, 4>, window: [usize; 2]) -> Tens
 }
 
 /// Inverse of [`window_partition`] for a `[height, width]` map.
-pub fn window_reverse<B: Backend>(
+pub fn window_reverse<B: VitBackend>(
     windows: Tensor<B, 3>,
     window: [usize; 2],
     size: [usize; 2],
@@ -30,7 +31,7 @@ pub fn window_reverse<B: Backend>(
 
 /// timm's shifted-window mask for a (padded) `[height, width]` map: `[windows, N, N]` with 0
 /// where query and key come from the same region of the cyclically shifted image, −100 elsewhere.
-pub fn shifted_window_mask<B: Backend>(
+pub fn shifted_window_mask<B: VitBackend>(
     size: [usize; 2],
     window: [usize; 2],
     shift: [usize; 2],
