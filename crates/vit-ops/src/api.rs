@@ -50,3 +50,15 @@ pub fn linear<B: VitBackend, const D: usize>(
     }
     tensor(B::vit_linear(float(x), float(weight), bias.map(float)))
 }
+
+/// Multi-head self-attention from timm's fused projection `qkv [batch, tokens, 3·heads·d]`:
+/// `softmax(scale·q·kᵀ + bias)·v`, heads merged, `[batch, tokens, heads·d]`. `bias` (Swin's
+/// relative position bias and shift mask) is `[1 | batch, 1 | heads, tokens, tokens]`.
+pub fn attention<B: VitBackend>(
+    qkv: Tensor<B, 3>,
+    heads: usize,
+    scale: f64,
+    bias: Option<Tensor<B, 4>>,
+) -> Tensor<B, 3> {
+    tensor(B::vit_attention(float(qkv), heads, scale, bias.map(float)))
+}

@@ -84,4 +84,40 @@ pub trait VitBackend: Backend {
     ) {
         composed::linear_backward::<Self>(x, weight, grad, with_bias)
     }
+
+    /// Multi-head self-attention from timm's fused projection `qkv [b, n, 3·heads·d]` (q, k, v
+    /// parts, each head-major): `softmax(scale·q·kᵀ + bias)·v` with the heads merged back,
+    /// `[b, n, heads·d]`. `bias` is `[1 | b, 1 | heads, n, n]` (Swin's relative position bias and
+    /// shift mask).
+    fn vit_attention(
+        qkv: FloatTensor<Self>,
+        heads: usize,
+        scale: f64,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        composed::attention::<Self>(qkv, heads, scale, bias)
+    }
+
+    /// [`Self::vit_attention`] that also returns the weights `[b, heads, n, n]`.
+    fn vit_attention_with_weights(
+        qkv: FloatTensor<Self>,
+        heads: usize,
+        scale: f64,
+        bias: Option<FloatTensor<Self>>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::attention_with_weights::<Self>(qkv, heads, scale, bias)
+    }
+
+    /// Gradients of [`Self::vit_attention`] from its `weights` and the output gradient:
+    /// `(dqkv, dscores)`, `dscores [b, heads, n, n]` when `with_scores`.
+    fn vit_attention_backward(
+        qkv: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
+        scale: f64,
+        with_scores: bool,
+    ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
+        composed::attention_backward::<Self>(qkv, weights, grad, heads, scale, with_scores)
+    }
 }

@@ -3,8 +3,8 @@
 //! chains), and the reference the kernels are tested against.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Shape, TensorMetadata};
+use burn::tensor::ops::{AttentionModuleOptions, FloatTensor};
+use burn::tensor::{Shape, Tensor, TensorMetadata, TensorPrimitive};
 
 /// `x` viewed as `[rows, last]`.
 fn as_rows<B: Backend>(x: FloatTensor<B>) -> (FloatTensor<B>, Shape) {
@@ -124,4 +124,90 @@ pub fn linear_backward<B: Backend>(
     });
     let dw = B::linear_weight_backward(x, grad);
     (dx, dw, db)
+}
+
+fn tensor<B: Backend, const D: usize>(x: FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(x))
+}
+
+fn primitive<B: Backend, const D: usize>(x: Tensor<B, D>) -> FloatTensor<B> {
+    x.into_primitive().tensor()
+}
+
+/// `qkv [b, n, 3·h·d]` (timm's layout) as `[q, k, v]`, each `[b, h, n, d]`.
+fn split_qkv<B: Backend>(qkv: FloatTensor<B>, heads: usize) -> [Tensor<B, 4>; 3] {
+    let qkv = tensor::<B, 3>(qkv);
+    let [b, n, w] = qkv.dims();
+    let x = qkv
+        .reshape([b, n, 3 * heads, w / (3 * heads)])
+        .swap_dims(1, 2);
+    std::array::from_fn(|part| x.clone().narrow(1, part * heads, heads))
+}
+
+/// `[b, h, n, d]` → `[b, n, h·d]`.
+fn merge_heads<B: Backend>(x: Tensor<B, 4>) -> FloatTensor<B> {
+    let [b, h, n, d] = x.dims();
+    primitive(x.swap_dims(1, 2).reshape([b, n, h * d]))
+}
+
+/// Self-attention from the fused `qkv`: Burn's attention op (flash-attention kernels on the
+/// CubeCL backends).
+pub fn attention<B: Backend>(
+    qkv: FloatTensor<B>,
+    heads: usize,
+    scale: f64,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let [q, k, v] = split_qkv::<B>(qkv, heads);
+    let [b, h, n, _] = q.dims();
+    let bias = bias.map(|bias| tensor::<B, 4>(bias).expand([b, h, n, n]));
+    let options = AttentionModuleOptions {
+        scale: Some(scale),
+        ..Default::default()
+    };
+    merge_heads(burn::tensor::module::attention(
+        q, k, v, None, bias, options,
+    ))
+}
+
+/// Self-attention with the scores materialised: `(out, weights)`, weights `[b, h, n, n]`.
+pub fn attention_with_weights<B: Backend>(
+    qkv: FloatTensor<B>,
+    heads: usize,
+    scale: f64,
+    bias: Option<FloatTensor<B>>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let [q, k, v] = split_qkv::<B>(qkv, heads);
+    let mut scores = q.mul_scalar(scale).matmul(k.swap_dims(2, 3));
+    if let Some(bias) = bias {
+        scores = scores + tensor::<B, 4>(bias);
+    }
+    let weights = burn::tensor::activation::softmax(scores, 3);
+    let out = merge_heads(weights.clone().matmul(v));
+    (out, primitive(weights))
+}
+
+/// Gradients of attention from its weights: `(dqkv, dscores)` (`dscores [b, h, n, n]` when
+/// `with_scores`: the gradient of the scores, hence of an additive bias before broadcasting).
+pub fn attention_backward<B: Backend>(
+    qkv: FloatTensor<B>,
+    weights: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    heads: usize,
+    scale: f64,
+    with_scores: bool,
+) -> (FloatTensor<B>, Option<FloatTensor<B>>) {
+    let [q, k, v] = split_qkv::<B>(qkv, heads);
+    let p = tensor::<B, 4>(weights);
+    let [b, h, n, d] = q.dims();
+    let go = tensor::<B, 3>(grad).reshape([b, n, h, d]).swap_dims(1, 2);
+    let dv = p.clone().swap_dims(2, 3).matmul(go.clone());
+    let dp = go.matmul(v.swap_dims(2, 3));
+    let ds = p.clone() * (dp.clone() - (dp * p).sum_dim(3));
+    let dq = ds.clone().matmul(k).mul_scalar(scale);
+    let dk = ds.clone().swap_dims(2, 3).matmul(q).mul_scalar(scale);
+    let dqkv = Tensor::cat(vec![dq, dk, dv], 1)
+        .swap_dims(1, 2)
+        .reshape([b, n, 3 * h * d]);
+    (primitive(dqkv), with_scores.then(|| primitive(ds)))
 }

@@ -1,6 +1,7 @@
 //! # vit-ops
 //!
-//! The operations a Vision Transformer spends its time in — GELU, softmax, LayerNorm, Linear —
+//! The operations a Vision Transformer spends its time in — GELU, softmax, LayerNorm, Linear,
+//! multi-head attention —
 //! as a Burn backend extension ([`VitBackend`]), the way `burn-vision` extends Burn:
 //!
 //! - on the CPU backends (NdArray, Flex; features `ndarray`, `flex`) they run hand-written
@@ -32,7 +33,7 @@ pub mod composed;
 pub mod kernels;
 mod switch;
 
-pub use api::{gelu, layer_norm, linear, softmax_last};
+pub use api::{attention, gelu, layer_norm, linear, softmax_last};
 pub use backend::VitBackend;
 pub use switch::{ENV_VAR, fast_path_enabled, set_fast_path};
 

@@ -272,6 +272,94 @@ where
     }
 }
 
+/// Attention from `qkv [b, n, 3·h·d]` written out in Burn ops: split, scores, softmax, merge.
+fn attention_reference<B: Backend>(
+    qkv: Tensor<B, 3>,
+    heads: usize,
+    scale: f64,
+    bias: Option<Tensor<B, 4>>,
+) -> Tensor<B, 3> {
+    let [b, n, w] = qkv.dims();
+    let d = w / (3 * heads);
+    let x = qkv.reshape([b, n, 3, heads, d]).permute([2, 0, 3, 1, 4]);
+    let part = |i: usize| x.clone().narrow(0, i, 1).squeeze_dim::<4>(0);
+    let mut scores = part(0).matmul(part(1).swap_dims(2, 3)) * scale;
+    if let Some(bias) = bias {
+        scores = scores + bias;
+    }
+    activation::softmax(scores, 3)
+        .matmul(part(2))
+        .swap_dims(1, 2)
+        .reshape([b, n, heads * d])
+}
+
+/// Attention shapes `[batch, tokens, heads, head_dim]` with each bias layout.
+const ATTENTION: [[usize; 4]; 4] = [[1, 1, 1, 4], [2, 17, 4, 16], [3, 50, 3, 7], [1, 197, 6, 64]];
+
+fn attention_matches_burn<B: VitBackend>()
+where
+    Autodiff<B>: VitBackend,
+{
+    type AR = Autodiff<R>;
+    for (i, [b, n, h, d]) in ATTENTION.into_iter().enumerate() {
+        let qkv = random::<B, 3>([b, n, 3 * h * d], 2.0, 500 + i as u64);
+        let scale = (d as f64).powf(-0.5);
+        let biases = [
+            None,
+            Some([1, h, n, n]),
+            Some([b, 1, n, n]),
+            Some([b, h, n, n]),
+        ];
+        for (j, bias_shape) in biases.into_iter().enumerate() {
+            let bias = bias_shape.map(|shape| random::<B, 4>(shape, 3.0, 600 + j as u64));
+            // Forward, on a contiguous and on a strided qkv.
+            let want = attention_reference(f64_copy(&qkv), h, scale, bias.as_ref().map(f64_copy));
+            let got = vit_ops::attention(qkv.clone(), h, scale, bias.clone());
+            assert_close(got, want.clone(), 1e-6, "attention");
+            let strided = qkv.clone().swap_dims(0, 1).swap_dims(0, 1);
+            assert_close(
+                vit_ops::attention(strided, h, scale, bias.clone()),
+                want,
+                1e-6,
+                "attention (strided)",
+            );
+
+            // Gradients of Σ out·r for qkv and the bias.
+            let r = random::<B, 3>([b, n, h * d], 1.0, 700);
+            let x = Tensor::<Autodiff<B>, 3>::from_inner(qkv.clone()).require_grad();
+            let bb = bias
+                .clone()
+                .map(|t| Tensor::<Autodiff<B>, 4>::from_inner(t).require_grad());
+            let g = (vit_ops::attention(x.clone(), h, scale, bb.clone())
+                * Tensor::from_inner(r.clone()))
+            .sum()
+            .backward();
+            let xr = Tensor::<AR, 3>::from_inner(f64_copy(&qkv)).require_grad();
+            let br = bias
+                .as_ref()
+                .map(|t| Tensor::<AR, 4>::from_inner(f64_copy(t)).require_grad());
+            let gr = (attention_reference(xr.clone(), h, scale, br.clone())
+                * Tensor::from_inner(f64_copy(&r)))
+            .sum()
+            .backward();
+            assert_close(
+                x.grad(&g).unwrap(),
+                xr.grad(&gr).unwrap(),
+                1e-6 * n as f64,
+                "d attention / dqkv",
+            );
+            if let (Some(bb), Some(br)) = (bb, br) {
+                assert_close(
+                    bb.grad(&g).unwrap(),
+                    br.grad(&gr).unwrap(),
+                    1e-6 * b as f64,
+                    "d attention / dbias",
+                );
+            }
+        }
+    }
+}
+
 /// A frozen bias and an input without gradient: only the gradients asked for come back.
 fn partial_gradients<B: VitBackend>()
 where
@@ -311,6 +399,10 @@ macro_rules! backend_tests {
             #[test]
             fn gradients_match_burn() {
                 super::gradients_match_burn::<$backend>();
+            }
+            #[test]
+            fn attention_matches_burn() {
+                super::attention_matches_burn::<$backend>();
             }
             #[test]
             fn partial_gradients() {

@@ -15,27 +15,22 @@ use crate::layers::linear::linear;
 /// How the attention scores are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttentionPath {
-    /// Burn's fused attention op (flash-attention kernels on CubeCL backends). Falls back to
+    /// The backend's fused attention ([`vit_ops::attention`]): vit-ops' kernel straight from the
+    /// `qkv` buffer on the CPU backends, Burn's flash-attention op on CubeCL ones. Falls back to
     /// [`Self::Materialized`] when the weights are wanted or attention dropout is active.
     Fused,
-    /// Scores materialised as a `[batch, heads, tokens, tokens]` tensor, then softmax.
+    /// Scores materialised as a `[batch, heads, tokens, tokens]` tensor with Burn ops, then
+    /// softmax.
     Materialized,
 }
 
 impl AttentionPath {
-    /// The faster path on the backend of `device` — the one place that tells CPU backends apart.
-    ///
-    /// Measured with Burn 0.21 on a 2-core x86 CPU, ViT-S/16 attention on `[8, 197, 384]`, 6
-    /// heads: ndarray 47 ms fused vs 46 ms materialised, flex 56 ms vs 41 ms (whole ViT-Ti/16
-    /// forward at batch 8 on flex: 425 vs 355 ms). The CPU backends gain nothing from fusion, so
-    /// they materialise; GPU backends (CubeCL: wgpu, cuda) get flash-attention kernels.
-    pub fn preferred<B: VitBackend>(device: &B::Device) -> Self {
-        let name = B::name(device);
-        if name.contains("ndarray") || name.contains("flex") {
-            Self::Materialized
-        } else {
-            Self::Fused
-        }
+    /// The faster path: [`Self::Fused`] on every backend. On the CPU backends Burn's own fused
+    /// op was no faster than materialising (2026-11-26, ViT-S/16 `[8, 197, 384]`: ndarray 47 vs
+    /// 46 ms), but vit-ops' kernel avoids the split/merge copies and runs the whole block per
+    /// (image, head) (see `cargo xtask bench`).
+    pub fn preferred<B: VitBackend>(_device: &B::Device) -> Self {
+        Self::Fused
     }
 
     /// `softmax(q·kᵀ/√head_dim + bias)·v` over `[batch, heads, tokens, head_dim]` tensors
@@ -218,9 +213,19 @@ impl<B: VitBackend> QkvAttention<'_, B> {
         bias: Option<Tensor<B, 4>>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let qkv = split_heads(linear(self.qkv, x), self.num_heads);
-        let (out, weights) = self.path.attend(qkv, bias, self.attn_drop, need_weights);
-        let out = self.proj_drop.forward(linear(self.proj, merge_heads(out)));
-        (out, weights)
+        let qkv = linear(self.qkv, x);
+        let dropout_active = self.attn_drop.prob > 0.0 && B::ad_enabled(&qkv.device());
+        let (out, weights) =
+            if self.path == AttentionPath::Fused && !need_weights && !dropout_active {
+                let head_dim = qkv.dims()[2] / (3 * self.num_heads);
+                let scale = (head_dim as f64).powf(-0.5);
+                (vit_ops::attention(qkv, self.num_heads, scale, bias), None)
+            } else {
+                let qkv = split_heads(qkv, self.num_heads);
+                let path = AttentionPath::Materialized;
+                let (out, weights) = path.attend(qkv, bias, self.attn_drop, need_weights);
+                (merge_heads(out), weights)
+            };
+        (self.proj_drop.forward(linear(self.proj, out)), weights)
     }
 }

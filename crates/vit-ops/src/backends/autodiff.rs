@@ -2,8 +2,8 @@
 //! backward method — where `B` has kernels. Elsewhere (and with the fast path off) the ops are
 //! Burn's composed ones, differentiated by Burn as usual.
 
-use burn::tensor::Shape;
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Shape, TensorMetadata};
 use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -87,6 +87,39 @@ impl<B: VitBackend> Backward<B, 3> for LinearBackward {
         }
         if let (Some(node), Some(db)) = (b_node, db) {
             grads.register::<B>(node.id, db);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AttentionBackward {
+    heads: usize,
+    scale: f64,
+}
+
+impl<B: VitBackend> Backward<B, 2> for AttentionBackward {
+    /// `qkv`, the softmax weights, and the bias's shape (to sum its gradient over the
+    /// dimensions it was broadcast along).
+    type State = (FloatTensor<B>, FloatTensor<B>, Option<Shape>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (qkv, weights, bias_shape) = ops.state;
+        let [qkv_node, bias_node] = ops.parents;
+        let with_scores = bias_node.is_some();
+        let (dqkv, dscores) =
+            B::vit_attention_backward(qkv, weights, grad, self.heads, self.scale, with_scores);
+        if let Some(node) = qkv_node {
+            grads.register::<B>(node.id, dqkv);
+        }
+        if let (Some(node), Some(mut ds), Some(shape)) = (bias_node, dscores, bias_shape) {
+            let full = ds.shape();
+            for dim in 0..2 {
+                if shape[dim] == 1 && full[dim] != 1 {
+                    ds = B::float_sum_dim(ds, dim);
+                }
+            }
+            grads.register::<B>(node.id, ds);
         }
     }
 }
@@ -189,6 +222,35 @@ impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::vit_linear(x.primitive, weight.primitive, bias))
+            }
+        }
+    }
+
+    fn vit_attention(
+        qkv: FloatTensor<Self>,
+        heads: usize,
+        scale: f64,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::attention::<Self>(qkv, heads, scale, bias);
+        }
+        let bias_node = bias.clone().unwrap_or_else(|| absent::<B, C>(&qkv));
+        let nodes = [qkv.node.clone(), bias_node.node.clone()];
+        let bias_shape = bias.as_ref().map(|b| b.primitive.shape());
+        let bias = bias.map(|b| b.primitive);
+        match (AttentionBackward { heads, scale })
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (out, weights) =
+                    B::vit_attention_with_weights(qkv.primitive.clone(), heads, scale, bias);
+                prep.finish((qkv.primitive, weights, bias_shape), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::vit_attention(qkv.primitive, heads, scale, bias))
             }
         }
     }

@@ -10,6 +10,7 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{DType, Shape, TensorMetadata};
 
 use crate::kernels;
+use crate::kernels::attention::{AttentionDims, ScoreBias};
 use crate::{composed, fast_path_enabled};
 
 /// A CPU backend whose float tensors the kernels can read and write.
@@ -220,6 +221,189 @@ pub(crate) fn linear_backward<B: HostTensors>(
     )
 }
 
+/// The attention sizes of `qkv [b, n, 3·heads·d]` and the layout of `bias`, if the kernels
+/// handle them (bias `[1 | b, 1 | heads, n, n]`).
+fn attention_dims(
+    qkv: &Shape,
+    heads: usize,
+    bias: Option<&Shape>,
+) -> Option<(AttentionDims, Option<(bool, bool)>)> {
+    let [batch, tokens, width] = qkv[..] else {
+        return None;
+    };
+    if heads == 0 || width % (3 * heads) != 0 {
+        return None;
+    }
+    let d = AttentionDims {
+        batch,
+        tokens,
+        heads,
+        head_dim: width / (3 * heads),
+    };
+    let layout = match bias {
+        None => None,
+        Some(shape) => {
+            let [bb, bh, n1, n2] = shape[..] else {
+                return None;
+            };
+            let ok = (bb == 1 || bb == batch)
+                && (bh == 1 || bh == heads)
+                && n1 == tokens
+                && n2 == tokens;
+            if !ok {
+                return None;
+            }
+            Some((bb == batch && batch > 1, bh == heads && heads > 1))
+        }
+    };
+    Some((d, layout))
+}
+
+/// Runs the attention kernel; `with_weights` also returns the probabilities.
+fn run_attention<B: HostTensors>(
+    qkv: &FloatTensor<B>,
+    d: AttentionDims,
+    scale: f64,
+    bias: Option<(&FloatTensor<B>, (bool, bool))>,
+    with_weights: bool,
+) -> (FloatTensor<B>, Option<FloatTensor<B>>) {
+    let device = B::float_device(qkv);
+    let out_len = d.batch * d.tokens * d.heads * d.head_dim;
+    let weights_len = d.batch * d.heads * d.tokens * d.tokens;
+    let (out, weights) = B::read(qkv, |qkv| {
+        let run = |bias: Option<ScoreBias<'_>>| {
+            let mut weights = with_weights.then(|| Vec::with_capacity(weights_len));
+            let out = output(out_len, |out| {
+                let w = weights
+                    .as_mut()
+                    .map(|w: &mut Vec<f32>| &mut w.spare_capacity_mut()[..weights_len]);
+                kernels::attention::attention(qkv, d, scale as f32, bias, out, w)
+            });
+            if let Some(w) = weights.as_mut() {
+                // SAFETY: the kernel wrote every weight.
+                unsafe { w.set_len(weights_len) };
+            }
+            (out, weights)
+        };
+        match bias {
+            Some((bias, (per_image, per_head))) => B::read(bias, |data| {
+                run(Some(ScoreBias {
+                    data,
+                    per_image,
+                    per_head,
+                }))
+            }),
+            None => run(None),
+        }
+    });
+    (
+        B::wrap(
+            Shape::new([d.batch, d.tokens, d.heads * d.head_dim]),
+            out,
+            &device,
+        ),
+        weights.map(|w| {
+            B::wrap(
+                Shape::new([d.batch, d.heads, d.tokens, d.tokens]),
+                w,
+                &device,
+            )
+        }),
+    )
+}
+
+pub(crate) fn attention<B: HostTensors>(
+    qkv: FloatTensor<B>,
+    heads: usize,
+    scale: f64,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let mut all = vec![&qkv];
+    all.extend(bias.as_ref());
+    let dims = attention_dims(
+        &qkv.shape(),
+        heads,
+        bias.as_ref().map(|b| b.shape()).as_ref(),
+    );
+    match dims.filter(|_| fast::<B>(&all)) {
+        Some((d, layout)) => run_attention::<B>(&qkv, d, scale, bias.as_ref().zip(layout), false).0,
+        None => composed::attention::<B>(qkv, heads, scale, bias),
+    }
+}
+
+pub(crate) fn attention_with_weights<B: HostTensors>(
+    qkv: FloatTensor<B>,
+    heads: usize,
+    scale: f64,
+    bias: Option<FloatTensor<B>>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let mut all = vec![&qkv];
+    all.extend(bias.as_ref());
+    let dims = attention_dims(
+        &qkv.shape(),
+        heads,
+        bias.as_ref().map(|b| b.shape()).as_ref(),
+    );
+    match dims.filter(|_| fast::<B>(&all)) {
+        Some((d, layout)) => {
+            let (out, weights) =
+                run_attention::<B>(&qkv, d, scale, bias.as_ref().zip(layout), true);
+            (out, weights.expect("weights were asked for"))
+        }
+        None => composed::attention_with_weights::<B>(qkv, heads, scale, bias),
+    }
+}
+
+pub(crate) fn attention_backward<B: HostTensors>(
+    qkv: FloatTensor<B>,
+    weights: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    heads: usize,
+    scale: f64,
+    with_scores: bool,
+) -> (FloatTensor<B>, Option<FloatTensor<B>>) {
+    let dims = attention_dims(&qkv.shape(), heads, None)
+        .map(|(d, _)| d)
+        .filter(|d| {
+            weights.shape()[..] == [d.batch, d.heads, d.tokens, d.tokens]
+                && grad.shape()[..] == [d.batch, d.tokens, d.heads * d.head_dim]
+        });
+    let Some(d) = dims.filter(|_| fast::<B>(&[&qkv, &weights, &grad])) else {
+        return composed::attention_backward::<B>(qkv, weights, grad, heads, scale, with_scores);
+    };
+    let device = B::float_device(&qkv);
+    let qkv_shape = qkv.shape();
+    let scores_len = d.batch * d.heads * d.tokens * d.tokens;
+    let (dqkv, dscores) = B::read(&qkv, |qkv| {
+        B::read(&weights, |p| {
+            B::read(&grad, |g| {
+                let mut dscores = with_scores.then(|| Vec::with_capacity(scores_len));
+                let dqkv = output(qkv.len(), |dqkv| {
+                    let ds = dscores
+                        .as_mut()
+                        .map(|v: &mut Vec<f32>| &mut v.spare_capacity_mut()[..scores_len]);
+                    kernels::attention::attention_backward(qkv, p, g, d, scale as f32, dqkv, ds)
+                });
+                if let Some(ds) = dscores.as_mut() {
+                    // SAFETY: the kernel wrote every element.
+                    unsafe { ds.set_len(scores_len) };
+                }
+                (dqkv, dscores)
+            })
+        })
+    });
+    (
+        B::wrap(qkv_shape, dqkv, &device),
+        dscores.map(|ds| {
+            B::wrap(
+                Shape::new([d.batch, d.heads, d.tokens, d.tokens]),
+                ds,
+                &device,
+            )
+        }),
+    )
+}
+
 /// Implements [`VitBackend`](crate::VitBackend) for a [`HostTensors`] backend with the kernels.
 macro_rules! host_vit_backend {
     ([$($generics:tt)*] $backend:ty $(where $($bounds:tt)*)?) => {
@@ -261,6 +445,32 @@ macro_rules! host_vit_backend {
                 bias: Option<FloatTensor<Self>>,
             ) -> FloatTensor<Self> {
                 host::linear::<Self>(x, weight, bias)
+            }
+            fn vit_attention(
+                qkv: FloatTensor<Self>,
+                heads: usize,
+                scale: f64,
+                bias: Option<FloatTensor<Self>>,
+            ) -> FloatTensor<Self> {
+                host::attention::<Self>(qkv, heads, scale, bias)
+            }
+            fn vit_attention_with_weights(
+                qkv: FloatTensor<Self>,
+                heads: usize,
+                scale: f64,
+                bias: Option<FloatTensor<Self>>,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host::attention_with_weights::<Self>(qkv, heads, scale, bias)
+            }
+            fn vit_attention_backward(
+                qkv: FloatTensor<Self>,
+                weights: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                heads: usize,
+                scale: f64,
+                with_scores: bool,
+            ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
+                host::attention_backward::<Self>(qkv, weights, grad, heads, scale, with_scores)
             }
             fn vit_linear_backward(
                 x: FloatTensor<Self>,

@@ -8,9 +8,13 @@ pub const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 pub const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
 /// `2^k` for an integer-valued `k` in `[-126, 127]`, built from its exponent bits.
+///
+/// Adding 2²³ puts the integer `k + 127` in the low mantissa bits, which the shift moves into
+/// the exponent field (the rest shifts out). Unlike `k as i32` — a saturating conversion that
+/// LLVM emits lane by lane — this stays in vector registers.
 #[inline(always)]
 fn pow2i(k: f32) -> f32 {
-    f32::from_bits(((k as i32 + 127) as u32) << 23)
+    f32::from_bits((k + (127.0 + 8_388_608.0)).to_bits() << 23)
 }
 
 /// `eˣ`: `2ⁿ·e^r` with `n = round(x·log₂e)`, `r` reduced in two steps (Cody–Waite) and `e^r` from

@@ -1,7 +1,9 @@
 //! The CPU kernels: plain functions over contiguous `f32` buffers, independent of any backend.
 //! Outputs are `MaybeUninit` buffers that each kernel overwrites completely (no zero-fill).
 
+pub mod attention;
 pub mod elementwise;
+pub mod gemm;
 pub mod layer_norm;
 pub mod linear;
 pub mod math;
