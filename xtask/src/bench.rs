@@ -16,6 +16,7 @@ pub const USAGE: &str = "usage: cargo xtask bench [options]
   --runs N                  timed runs per row, median reported (default 5)
   --warmup N                untimed runs first (default 2)
   --reference-python PATH   a Python with torch + timm: run every row in PyTorch too, interleaved
+  --main-job-epochs N       epochs of the main-job row (default 40, the config's; 0 skips it)
   --quick                   a tiny smoke configuration (seconds; debug build, so its times mean
                             nothing): what CI runs so the harness cannot rot
   --output FILE             where the JSON goes (default target/bench/bench-<backend>-<time>.json)";
@@ -28,6 +29,7 @@ struct Options {
     python: Option<PathBuf>,
     quick: bool,
     output: Option<PathBuf>,
+    main_job_epochs: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -39,6 +41,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         python: None,
         quick: false,
         output: None,
+        main_job_epochs: 40,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -63,6 +66,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--warmup" => o.warmup = number("--warmup", value("--warmup")?)?,
             "--reference-python" => o.python = Some(value("--reference-python")?.into()),
             "--output" => o.output = Some(value("--output")?.into()),
+            "--main-job-epochs" => {
+                o.main_job_epochs = number("--main-job-epochs", value("--main-job-epochs")?)?
+            }
             "--quick" => o.quick = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
@@ -131,8 +137,12 @@ fn build(o: &Options) -> Result<PathBuf, String> {
         // The test build's features, so CI reuses what `cargo test` compiled.
         cmd.args(["--features", "wgpu"]);
     } else {
-        cmd.args(["--release", "--no-default-features", "--features"])
-            .arg(&o.backend);
+        // Both CPU backends in one binary: switching between them needs no second build.
+        let features = match o.backend.as_str() {
+            "ndarray" | "flex" => "ndarray,flex",
+            other => other,
+        };
+        cmd.args(["--release", "--no-default-features", "--features", features]);
     }
     eprintln!(
         "building vit ({}, {})…",
@@ -286,6 +296,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         }
         results.push(entry);
     }
+    let epochs = if o.quick { 1 } else { o.main_job_epochs };
+    if epochs > 0 {
+        let entry = main_job(&o, &vit, epochs)?;
+        results.push(entry);
+    }
     println!(
         "spread = (max − min) / median of the timed runs; ours/pt = PyTorch time / our time (>1: we are faster)"
     );
@@ -315,4 +330,73 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     println!("saved {}", path.display());
     Ok(())
+}
+
+/// The main job: `vit train` with the default config (configs/train_digits.json) for `epochs`,
+/// wall time and test accuracy, beside the same recipe in PyTorch + timm (xtask/train_torch.py).
+fn main_job(o: &Options, vit: &Path, epochs: usize) -> Result<Value, String> {
+    let run_dir = target_dir()
+        .join("bench")
+        .join(format!("main-job-{}", std::process::id()));
+    let start = std::time::Instant::now();
+    let out = Command::new(vit)
+        .args([
+            "--backend",
+            &o.backend,
+            "train",
+            "--epochs",
+            &epochs.to_string(),
+            "-o",
+        ])
+        .arg(&run_dir)
+        .output()
+        .map_err(|e| format!("vit train: cannot start: {e}"))?;
+    let wall = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&run_dir);
+    if !out.status.success() {
+        return Err(format!(
+            "vit train failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let accuracy = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("test accuracy "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| format!("vit train printed no test accuracy:\n{stdout}"))?;
+    let ours = json!({"main_job": "train_digits", "epochs": epochs, "wall_s": wall, "test_accuracy": accuracy / 100.0});
+    let reference = match &o.python {
+        Some(python) => {
+            let mut cmd = Command::new(python);
+            cmd.arg(workspace_root().join("xtask/train_torch.py"))
+                .args(["--epochs", &epochs.to_string()]);
+            Some(run_json(cmd, "train_torch.py")?)
+        }
+        None => None,
+    };
+    let ratio = reference
+        .as_ref()
+        .and_then(|r| Some(f(r, "wall_s")? / wall));
+    let torch_acc = reference.as_ref().and_then(|r| f(r, "test_accuracy"));
+    println!(
+        "{:<44} {:>10.0} {:>8} {:>9} {:>8} {:>9} {:>10} {:>7}",
+        format!(
+            "main job: vit train, {epochs} epochs (acc {:.1} %)",
+            accuracy
+        ),
+        wall * 1e3,
+        "-",
+        "-",
+        "-",
+        "-",
+        torch_acc.map_or("-".into(), |a| format!("acc {:.1}%", a * 100.0)),
+        ratio.map_or("-".into(), |r| format!("{r:.2}")),
+    );
+    let mut entry = json!({"ours": ours, "pytorch": reference});
+    if let Some(r) = ratio {
+        entry["speed_ours_over_pytorch"] = json!(r);
+    }
+    Ok(entry)
 }

@@ -2,6 +2,7 @@
 
 #![warn(missing_docs)]
 
+mod allocator;
 mod backend;
 mod commands;
 mod image_input;
@@ -27,6 +28,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     let cli = Cli::parse();
     let backend = cli.backend.unwrap_or_else(BackendKind::preferred);
     match cli.command.run(backend) {

@@ -51,7 +51,9 @@ pub struct Bench {
     /// Time one training step (forward, backward, AdamW) instead of inference.
     #[arg(long)]
     pub train: bool,
-    /// Time an `[n, n] × [n, n]` float32 matmul instead: the backend's ceiling.
+    /// Time an `[n, n] × [n, n]` float32 product instead, as the models' Linear layers run it
+    /// (`vit_ops::linear`: vit-ops' GEMM on the CPU backends, Burn's matmul elsewhere or with
+    /// `VIT_OPS=burn`): the GEMM ceiling.
     #[arg(long)]
     pub matmul: Option<usize>,
     /// Untimed runs first (kernel compilation, autotuning, allocator warm-up).
@@ -125,7 +127,7 @@ impl BackendJob for Bench {
                 let a = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);
                 let b = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);
                 let times = time_runs(self.warmup, self.runs, || {
-                    let c = a.clone().matmul(b.clone());
+                    let c = vit_ops::linear(a.clone(), b.clone(), None);
                     let _ = c.slice([0..1, 0..1]).into_data();
                 });
                 (times, 2.0 * (n as f64).powi(3), 0, json!({"matmul": n}))

@@ -130,12 +130,18 @@ pub fn layer_norm_backward(
     if x.len() < PARALLEL_MIN_ELEMENTS {
         return partial(x, grad);
     }
+    // Fixed blocks, partial sums collected in order and added in order: the result does not
+    // depend on how rayon schedules the blocks (training stays reproducible).
     let rows = x.len() / d;
     let block = rows.div_ceil(rayon::current_num_threads().max(1)) * d;
-    x.par_chunks(block)
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = x
+        .par_chunks(block)
         .zip(grad.par_chunks(block))
         .map(|(x, g)| partial(x, g))
-        .reduce_with(|(mut ga, mut ba), (gb, bb)| {
+        .collect();
+    partials
+        .into_iter()
+        .reduce(|(mut ga, mut ba), (gb, bb)| {
             ga.iter_mut().zip(gb).for_each(|(a, b)| *a += b);
             ba.iter_mut().zip(bb).for_each(|(a, b)| *a += b);
             (ga, ba)
