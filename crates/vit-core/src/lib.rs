@@ -41,6 +41,9 @@ pub mod weights;
 
 pub use error::{Result, VitError};
 pub use vit::{VisionTransformer, VisionTransformerConfig, VitIntermediates};
+/// The fused ops the models run on, and the switch back to Burn's composed ops
+/// (`vit_core::ops::set_fast_path(false)`).
+pub use vit_ops as ops;
 /// The backend bound of every model: Burn's `Backend` with the ViT's fused ops (see `vit-ops`).
 pub use vit_ops::{VitAutodiffBackend, VitBackend};
 

@@ -360,6 +360,21 @@ where
     }
 }
 
+/// A product big enough to be split over threads by the GEMM, against the f64 reference.
+fn large_linear_matches_burn<B: VitBackend>() {
+    let (m, k, n) = (300, 512, 384);
+    let x = random::<B, 2>([m, k], 1.0, 900);
+    let w = random::<B, 2>([k, n], 1.0, 901);
+    let b = random::<B, 1>([n], 1.0, 902);
+    let want = linear_reference(f64_copy(&x), f64_copy(&w), Some(f64_copy(&b)));
+    assert_close(
+        vit_ops::linear(x, w, Some(b)),
+        want,
+        1e-6 * k as f64,
+        "large linear",
+    );
+}
+
 /// A frozen bias and an input without gradient: only the gradients asked for come back.
 fn partial_gradients<B: VitBackend>()
 where
@@ -403,6 +418,10 @@ macro_rules! backend_tests {
             #[test]
             fn attention_matches_burn() {
                 super::attention_matches_burn::<$backend>();
+            }
+            #[test]
+            fn large_linear_matches_burn() {
+                super::large_linear_matches_burn::<$backend>();
             }
             #[test]
             fn partial_gradients() {
