@@ -70,6 +70,13 @@ struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
+impl SharedOut {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper, not the raw field).
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
 multiversion! {
     /// Adds `bias` to each row of `scores` and turns the rows into probabilities, in place.
     fn softmax_rows_in_place(scores: &mut [f32], bias: Option<&[f32]>, n: usize) {
@@ -125,7 +132,6 @@ pub fn attention(
         let k = Strided::transposed(&qkv[d.qkv_at(image, 1, head)..], d.qkv_width());
         let v = Strided::rows(&qkv[d.qkv_at(image, 2, head)..], d.qkv_width());
         let out_at = image * n * d.out_width() + head * d.head_dim;
-        let out_ptr = out_ptr;
         // SAFETY: `p` is this task's n×n buffer; the output block (rows of this image, columns
         // of this head) is written by this task only; extents are asserted inside gemm_into.
         unsafe {
@@ -143,7 +149,7 @@ pub fn attention(
             let p = Strided::rows(p, n);
             gemm_into(
                 (n, d.head_dim, n),
-                out_ptr.0.add(out_at),
+                out_ptr.at(out_at),
                 d.out_width(),
                 false,
                 p,
@@ -206,7 +212,6 @@ pub fn attention_backward(
             d.out_width(),
         );
         let at = |part| d.qkv_at(image, part, head);
-        let dqkv_ptr = dqkv_ptr;
         // SAFETY: `ds` is this task's n×n buffer; this task alone writes the q, k and v column
         // blocks of its (image, head) in `dqkv`; extents are asserted inside gemm_into.
         unsafe {
@@ -224,7 +229,7 @@ pub fn attention_backward(
             );
             softmax_grad_in_place(ds, p, n);
             let ds = Strided::rows(ds, n);
-            let dst = |part| dqkv_ptr.0.add(at(part));
+            let dst = |part| dqkv_ptr.at(at(part));
             // dV = Pᵀ·dO, dQ = scale·dS·K, dK = scale·dSᵀ·Q.
             gemm_into(
                 (n, d.head_dim, n),

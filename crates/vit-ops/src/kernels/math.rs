@@ -53,7 +53,7 @@ fn erfc_nonneg(z: f32) -> f32 {
     let mut p = 0.170_872_77_f32;
     p = p * t - 0.822_152_23;
     p = p * t + 1.488_515_9;
-    p = p * t - 1.135_203_98;
+    p = p * t - 1.135_204;
     p = p * t + 0.278_868_07;
     p = p * t - 0.186_288_06;
     p = p * t + 0.096_784_18;
@@ -75,7 +75,7 @@ fn erf_series_over_x(x: f32) -> f32 {
     p = p * x2 - 2.686_617_1e-2;
     p = p * x2 + 0.112_837_92;
     p = p * x2 - 0.376_126_4;
-    p * x2 + 1.128_379_2
+    p * x2 + std::f32::consts::FRAC_2_SQRT_PI
 }
 
 /// Below this |x| erf comes from its series, above from `1 − erfc`.
