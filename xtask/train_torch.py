@@ -36,6 +36,7 @@ def main() -> None:
     p.add_argument("--config", default=str(ROOT / "configs/train_digits.json"))
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--warmup-epochs", type=int)
     a = p.parse_args()
     cfg = json.loads(pathlib.Path(a.config).read_text())
     m = cfg["model"]["config"]
@@ -67,7 +68,8 @@ def main() -> None:
     batch = cfg["batch_size"]
     steps_per_epoch = math.ceil(len(ytr) / batch)
     total = steps_per_epoch * epochs
-    warmup = steps_per_epoch * cfg["warmup_epochs"]
+    warmup_epochs = cfg["warmup_epochs"] if a.warmup_epochs is None else a.warmup_epochs
+    warmup = steps_per_epoch * warmup_epochs
 
     def lr_at(step):
         if step < warmup:

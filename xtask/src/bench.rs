@@ -346,8 +346,10 @@ fn main_job(o: &Options, vit: &Path, epochs: usize) -> Result<Value, String> {
             "train",
             "--epochs",
             &epochs.to_string(),
-            "-o",
         ])
+        // The recipe's warm-up (3 epochs), shortened only when the run is shorter than that.
+        .args(["--set", &format!("warmup_epochs={}", warmup_epochs(epochs))])
+        .arg("-o")
         .arg(&run_dir)
         .output()
         .map_err(|e| format!("vit train: cannot start: {e}"))?;
@@ -371,7 +373,8 @@ fn main_job(o: &Options, vit: &Path, epochs: usize) -> Result<Value, String> {
         Some(python) => {
             let mut cmd = Command::new(python);
             cmd.arg(workspace_root().join("xtask/train_torch.py"))
-                .args(["--epochs", &epochs.to_string()]);
+                .args(["--epochs", &epochs.to_string()])
+                .args(["--warmup-epochs", &warmup_epochs(epochs).to_string()]);
             Some(run_json(cmd, "train_torch.py")?)
         }
         None => None,
@@ -399,4 +402,9 @@ fn main_job(o: &Options, vit: &Path, epochs: usize) -> Result<Value, String> {
         entry["speed_ours_over_pytorch"] = json!(r);
     }
     Ok(entry)
+}
+
+/// The default config's warm-up (3 epochs), or one less than a shorter run's epochs.
+fn warmup_epochs(epochs: usize) -> usize {
+    3.min(epochs.saturating_sub(1))
 }

@@ -31,11 +31,20 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// The backend used when none is named: the first compiled of cuda, wgpu, flex, ndarray,
-    /// so `--no-default-features --features wgpu` runs on wgpu without a flag.
+    /// The backend used when none is named: the first compiled of cuda, wgpu, ndarray, flex,
+    /// so `--no-default-features --features wgpu` runs on wgpu without a flag. ndarray comes
+    /// before flex because it is the faster CPU backend with vit-ops (`cargo xtask bench`,
+    /// README → Benchmarks).
     pub fn preferred() -> Self {
-        Self::value_variants()
-            .last()
+        const ORDER: [&str; 4] = ["cuda", "wgpu", "ndarray", "flex"];
+        ORDER
+            .iter()
+            .find_map(|name| {
+                Self::value_variants().iter().find(|kind| {
+                    kind.to_possible_value()
+                        .is_some_and(|v| v.get_name() == *name)
+                })
+            })
             .copied()
             .expect("at least one backend is compiled in")
     }

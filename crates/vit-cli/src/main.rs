@@ -20,7 +20,7 @@ use commands::Command;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Backend to run on (those compiled in; default: the first of cuda, wgpu, flex, ndarray).
+    /// Backend to run on (those compiled in; default: the first of cuda, wgpu, ndarray, flex).
     #[arg(long, global = true, value_enum)]
     backend: Option<BackendKind>,
     #[command(subcommand)]
