@@ -134,8 +134,9 @@ fn build(o: &Options) -> Result<PathBuf, String> {
     cmd.current_dir(workspace_root())
         .args(["build", "-p", "vit-cli"]);
     if o.quick {
-        // The test build's features, so CI reuses what `cargo test` compiled.
-        cmd.args(["--features", "wgpu"]);
+        // The test build's features, so CI reuses what `cargo test` compiled (vit-ops' own tests
+        // turn on its `flex` feature in that build).
+        cmd.args(["--features", "wgpu,vit-ops/flex"]);
     } else {
         // Both CPU backends in one binary: switching between them needs no second build.
         let features = match o.backend.as_str() {

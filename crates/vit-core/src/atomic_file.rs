@@ -1,7 +1,19 @@
-//! Atomic file writes: a file is written beside its target and renamed over it, so a reader (or
-//! a killed run) never sees half a file.
+//! Writing outputs without ever losing what the user had.
+//!
+//! - A regular file (or a new path) is written beside its target, flushed to disk, and renamed
+//!   over it, and the rename itself is flushed: a reader, a crash or a killed run never sees half
+//!   a file, and a concurrent writer never shares the temporary file (one per process).
+//! - A symbolic link is followed: the file it points to is replaced atomically, the link stays.
+//! - Anything else that exists at the path — a FIFO, a character device, a socket — is written
+//!   to as a stream, never replaced by a file; a directory is an error.
+//! - The path `-` is standard output.
 
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+/// How many symbolic links are followed before giving up (as Linux's `ELOOP` limit).
+const MAX_LINKS: usize = 40;
 
 /// The hidden temporary path beside `path` that a write goes to before its rename
 /// (`dir/.name.tmp<pid>`: one per process, so concurrent writers do not share it).
@@ -15,21 +27,156 @@ pub fn temp_path_beside(path: &Path) -> std::io::Result<PathBuf> {
     Ok(path.with_file_name(tmp_name))
 }
 
-/// Writes through `write` into a temporary file beside `path`, then renames it over `path`; the
-/// temporary file is removed when anything fails.
+/// Whether `name` is a temporary file left by a write of this module (`.name.tmp<pid>`), e.g.
+/// after the process was killed mid-write.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(".tmp")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Where a write to `path` really goes.
+enum Target {
+    /// A regular file or a new path: replaced atomically.
+    File(PathBuf),
+    /// Something to write into, not replace (FIFO, device, socket, standard output).
+    Stream(PathBuf),
+}
+
+/// Follows symbolic links from `path` to what a write should reach.
+fn resolve(path: &Path) -> std::io::Result<Target> {
+    if path == Path::new("-") {
+        return Ok(Target::Stream(path.to_path_buf()));
+    }
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let meta = match std::fs::symlink_metadata(&current) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::File(current)),
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let link = std::fs::read_link(&current)?;
+            current = match current.parent() {
+                Some(dir) if link.is_relative() => dir.join(link),
+                _ => link,
+            };
+        } else if kind.is_file() {
+            return Ok(Target::File(current));
+        } else if kind.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                format!("{} is a directory, not a file", current.display()),
+            ));
+        } else {
+            return Ok(Target::Stream(current));
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "{}: more than {MAX_LINKS} symbolic links",
+        path.display()
+    )))
+}
+
+/// Flushes `path`'s contents (or, for a directory, its entries) to disk.
+fn sync(path: &Path) -> std::io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// Writes through `write` to `path` as the module documentation says: into a temporary file
+/// beside it, synced, renamed over it, the directory synced; the temporary file is removed when
+/// anything fails. For a stream target `write` still writes a (private) temporary file, whose
+/// bytes are then copied into the stream.
 pub fn write_atomic_with<E: From<std::io::Error>>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
-    let tmp = temp_path_beside(path)?;
-    let written = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(E::from));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match resolve(path)? {
+        Target::File(target) => {
+            let tmp = temp_path_beside(&target)?;
+            let written = write(&tmp)
+                .and_then(|()| sync(&tmp).map_err(E::from))
+                .and_then(|()| std::fs::rename(&tmp, &target).map_err(E::from));
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            written?;
+            // The rename is durable once the directory entry is; some file systems cannot
+            // sync a directory, which loses nothing the rename had not already promised.
+            if let Some(dir) = target.parent() {
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                let _ = sync(dir);
+            }
+            Ok(())
+        }
+        Target::Stream(target) => {
+            let tmp = std::env::temp_dir().join(format!(
+                "vit-stream-{}-{}",
+                std::process::id(),
+                STREAM_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let written = write(&tmp).and_then(|()| copy_to_stream(&tmp, &target).map_err(E::from));
+            let _ = std::fs::remove_file(&tmp);
+            written
+        }
     }
-    written
 }
 
-/// Writes `bytes` to `path` atomically (see [`write_atomic_with`]).
+static STREAM_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Copies the file `from` into the stream `to` (`-`: standard output), opened without
+/// truncating or creating anything.
+fn copy_to_stream(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut bytes = Vec::new();
+    File::open(from)?.read_to_end(&mut bytes)?;
+    if to == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)?;
+        return out.flush();
+    }
+    let mut out = std::fs::OpenOptions::new().write(true).open(to)?;
+    out.write_all(&bytes)?;
+    out.flush()
+}
+
+/// Writes `bytes` to `path` (see [`write_atomic_with`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |tmp| std::fs::write(tmp, bytes))
+}
+
+/// Removes the temporary files that killed writes left in `dir` (not recursively); returns how
+/// many. Only files named as this module names them are touched, and only when no live process
+/// could still be writing them (their pid is not running).
+pub fn remove_orphan_temps(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !is_temp_name(name) || !entry.file_type()?.is_file() {
+            continue;
+        }
+        let pid = name.rsplit_once(".tmp").map(|(_, pid)| pid).unwrap_or("");
+        if pid_is_running(pid) {
+            continue;
+        }
+        std::fs::remove_file(entry.path())?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+/// Whether a process with this pid runs (Linux: `/proc/<pid>`; elsewhere assume it might).
+fn pid_is_running(pid: &str) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid).exists()
+    } else {
+        true
+    }
 }

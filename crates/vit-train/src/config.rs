@@ -77,6 +77,9 @@ fn one_f64() -> f64 {
     1.0
 }
 
+/// The largest learning rate a config may ask for.
+pub const MAX_LR: f64 = 1.0;
+
 /// Everything a training run needs.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +227,12 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// The warm-up actually run: `warmup_epochs`, shortened to leave at least one epoch of decay
+    /// when the run is not longer than its warm-up (`--epochs 1` or `2` with the default 3).
+    pub fn effective_warmup_epochs(&self) -> usize {
+        self.warmup_epochs.min(self.epochs.saturating_sub(1))
+    }
+
     /// Checks what serde cannot: sizes, rates, and that the parts fit together.
     /// `model` is the architecture actually trained (from `model` or `init`).
     pub fn validate(&self, model: &ZooConfig) -> Result<()> {
@@ -238,12 +247,6 @@ impl TrainConfig {
             return Err(TrainError::Config(format!(
                 "batch_size {} is too large (at most 65536)",
                 self.batch_size
-            )));
-        }
-        if self.warmup_epochs > self.epochs {
-            return Err(TrainError::Config(format!(
-                "warmup_epochs ({}) is more than epochs ({})",
-                self.warmup_epochs, self.epochs
             )));
         }
         let from_checkpoint = self.init.is_some() && self.mean.is_empty() && self.std.is_empty();
@@ -268,9 +271,17 @@ impl TrainConfig {
                 self.weight_decay
             )));
         }
-        if !(self.lr > 0.0 && self.min_lr >= 0.0 && self.min_lr <= self.lr) {
+        // Non-finite values would train to NaN and exit as if it were a result; an lr above 1
+        // diverges with AdamW on any model here (1e6 gave NaN in the first step).
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
             return Err(TrainError::Config(format!(
-                "need 0 <= min_lr <= lr and lr > 0, got lr {} min_lr {}",
+                "lr must be a finite number in (0, {MAX_LR}], got {}",
+                self.lr
+            )));
+        }
+        if !(self.min_lr.is_finite() && self.min_lr >= 0.0 && self.min_lr <= self.lr) {
+            return Err(TrainError::Config(format!(
+                "min_lr must be finite and in [0, lr = {}], got {}",
                 self.lr, self.min_lr
             )));
         }
@@ -281,10 +292,10 @@ impl TrainConfig {
             )));
         }
         if let Some(clip) = self.grad_clip
-            && (clip.is_nan() || clip <= 0.0)
+            && !(clip.is_finite() && clip > 0.0)
         {
             return Err(TrainError::Config(format!(
-                "grad_clip must be > 0, got {clip}"
+                "grad_clip must be a finite number > 0 (or null for none), got {clip}"
             )));
         }
         if let Some(rate) = self.drop_path_rate

@@ -21,16 +21,17 @@ pub struct Forward {
     /// Input `[batch, channels, height, width]` (or one image `[channels, height, width]`).
     #[arg(long, short)]
     pub input: PathBuf,
-    /// Where the output goes.
+    /// Where the output goes (`-`: standard output; a symlink is followed, a FIFO or device
+    /// written to, never replaced).
     #[arg(long, short)]
     pub output: PathBuf,
     /// Write the features (ViT/DeiT tokens `[batch, tokens, dim]`, Swin's map
     /// `[batch, height, width, dim]`) instead of the logits.
     #[arg(long)]
     pub features: bool,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 16)]
-    pub batch_size: usize,
+    /// Images per forward pass (at least 1).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
 }
 
 impl BackendJob for Forward {
@@ -48,6 +49,23 @@ impl BackendJob for Forward {
                 input.shape
             )
         })?;
+        if dims[0] == 0 {
+            return Err(format!(
+                "{}: the array holds no images (shape {:?}): nothing to run",
+                self.input.display(),
+                input.shape
+            )
+            .into());
+        }
+        let non_finite = input.data.iter().filter(|v| !v.is_finite()).count();
+        if non_finite > 0 {
+            eprintln!(
+                "warning: {}: {non_finite} of {} values are NaN or infinite; the outputs they \
+                 reach will be too",
+                self.input.display(),
+                input.data.len()
+            );
+        }
         let mut vit = self.source.load::<B>(&device)?;
         let [_, _, h, w] = dims;
         let [_, eh, ew] = vit.config.input_size();
@@ -63,7 +81,7 @@ impl BackendJob for Forward {
 
         let images = Tensor::<B, 4>::from_data(TensorData::new(input.data, dims), &device);
         let mut outputs = Vec::new();
-        let batch_size = self.batch_size.max(1);
+        let batch_size = usize::try_from(self.batch_size).unwrap_or(usize::MAX);
         for start in (0..dims[0]).step_by(batch_size) {
             let end = (start + batch_size).min(dims[0]);
             let chunk = images.clone().narrow(0, start, end - start);
@@ -88,10 +106,12 @@ impl BackendJob for Forward {
         let array = npy::Array { shape, data };
         write_atomic(&self.output, &npy::encode(&array))
             .map_err(|e| format!("{}: cannot write: {e}", self.output.display()))?;
-        Ok(format!(
-            "wrote {what} {:?} to {}",
-            array.shape,
-            self.output.display()
-        ))
+        // (This report goes to standard error, so `-o -` leaves standard output to the array.)
+        let to = if self.output == std::path::Path::new("-") {
+            "standard output".to_string()
+        } else {
+            self.output.display().to_string()
+        };
+        Ok(format!("wrote {what} {:?} to {to}", array.shape))
     }
 }

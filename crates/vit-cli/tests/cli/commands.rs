@@ -256,3 +256,112 @@ fn train_overrides_fields_and_names_the_unknown_ones() {
         "nothing to resume: {stderr}"
     );
 }
+
+#[test]
+fn forward_refuses_empty_batches_and_zero_batch_sizes_and_warns_on_nan() {
+    let dir = std::env::temp_dir().join(format!("vit-cli-forward-edges-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = fixture("vit_cls");
+    let input = fixture("vit_cls/input.npy");
+    let out = dir.join("out.npy");
+
+    // An array of shape [0, C, H, W]: a clear error, not an index panic.
+    let (shape, _) = read_npy(std::path::Path::new(&input));
+    let mut empty_shape = shape.clone();
+    empty_shape[0] = 0;
+    let empty = dir.join("empty.npy");
+    let bytes = crate::npy::encode(&crate::npy::Array {
+        shape: empty_shape,
+        data: vec![],
+    });
+    std::fs::write(&empty, bytes).unwrap();
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &model,
+        "-i",
+        empty.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("holds no images") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &model,
+        "-i",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--batch-size",
+        "0",
+    ]);
+    assert!(!ok && stderr.contains("batch-size"), "{stderr}");
+    assert!(!out.exists());
+
+    // NaN in the input: a warning on standard error, the run itself goes on.
+    let (shape, mut data) = read_npy(std::path::Path::new(&input));
+    data[0] = f32::NAN;
+    let nan = dir.join("nan.npy");
+    std::fs::write(&nan, crate::npy::encode(&crate::npy::Array { shape, data })).unwrap();
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &model,
+        "-i",
+        nan.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        ok && stderr.contains("warning") && stderr.contains("NaN or infinite"),
+        "{stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn forward_writes_to_standard_output_and_through_symlinks() {
+    let dir = std::env::temp_dir().join(format!("vit-cli-forward-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = fixture("vit_cls");
+    let input = fixture("vit_cls/input.npy");
+
+    let (ok, stdout, stderr) = vit(&["forward", "-m", &model, "-i", &input, "-o", "-"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("NUMPY") && stderr.contains("standard output"),
+        "{stderr}"
+    );
+
+    let real = dir.join("real.npy");
+    std::fs::write(&real, b"old").unwrap();
+    let link = dir.join("link.npy");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &model,
+        "-i",
+        &input,
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays"
+    );
+    assert!(
+        std::fs::read(&real).unwrap().starts_with(b"\x93NUMPY"),
+        "the target got the array"
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 pub mod finetune;
+pub mod lock;
 pub mod logs;
 pub mod model;
 
@@ -18,7 +19,7 @@ use burn::module::Module;
 use burn::tensor::backend::DeviceId;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
-use vit_core::atomic_file::write_atomic;
+use vit_core::atomic_file::{remove_orphan_temps, write_atomic};
 use vit_core::model::ModelConfig;
 use vit_core::preprocess::PretrainedCfg;
 use vit_core::weights::pretrained::read_architecture;
@@ -36,6 +37,7 @@ use crate::learner::progress::{EpochRecord, EpochRenderer};
 use crate::optim::adamw::{GroupedAdamW, GroupedAdamWConfig};
 use crate::optim::schedule::WarmupCosine;
 use crate::run::evaluate::{ClassAccuracy, evaluate};
+use crate::run::lock::RunLock;
 use crate::run::logs::{read_history, write_logs, write_plot};
 use crate::run::model::{Built, NO_MODEL, build_model, build_teacher};
 
@@ -86,8 +88,15 @@ pub fn train<B: VitAutodiffBackend>(
     let paths = RunPaths {
         dir: out.to_path_buf(),
     };
-    let first_epoch = resume_point(config, &paths, start)?;
     std::fs::create_dir_all(out).map_err(TrainError::io(out))?;
+    // Held until this function returns: a second run on the folder is refused, not interleaved.
+    let _lock = RunLock::acquire(out)?;
+    for dir in [paths.dir.clone(), paths.checkpoints()] {
+        if dir.is_dir() {
+            remove_orphan_temps(&dir).map_err(TrainError::io(&dir))?;
+        }
+    }
+    let first_epoch = resume_point(config, &paths, start)?;
     B::seed(&device, config.seed);
 
     let architecture = architecture(config)?;
@@ -293,7 +302,7 @@ fn fit<B: VitAutodiffBackend>(
     let schedule = WarmupCosine {
         base_lr: config.lr,
         min_lr: config.min_lr,
-        warmup_steps: config.warmup_epochs * steps_per_epoch,
+        warmup_steps: config.effective_warmup_epochs() * steps_per_epoch,
         total_steps: config.epochs * steps_per_epoch,
         step: 0,
     };

@@ -334,3 +334,28 @@ fn cifar10_trains_from_its_binary_files() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_second_run_on_a_locked_folder_is_refused_with_the_holder_named() {
+    let dir = vit_testing::temp_dir("locked");
+    // This test holds the folder as a concurrent `vit train -o DIR` would.
+    let lock = vit_train::run::lock::RunLock::acquire(&dir).unwrap();
+    let config = crate::common::tiny_digits(1);
+    let err = train::<AB>(&config, &dir, Default::default(), Start::Fresh)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("in use by another training run")
+            && err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    assert!(!dir.join("train_config.json").exists(), "nothing written");
+    drop(lock);
+    // Released (as when the holder exits): the run goes ahead, and a killed write's leftover
+    // temporary file is cleaned away.
+    let orphan = dir.join(".train_config.json.tmp4294967295");
+    std::fs::write(&orphan, b"half").unwrap();
+    train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
+    assert!(!orphan.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

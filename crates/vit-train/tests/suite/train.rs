@@ -137,6 +137,28 @@ fn validation_names_the_field_at_fault() {
     );
     let err = check(&|c| c.set("augment.random_erasing", r#"{"prob": 2.0}"#).unwrap());
     assert!(err.contains("prob"), "{err}");
+    // Non-finite and out-of-range hyper-parameters are refused before anything trains (an lr
+    // of inf or 1e6 used to train to NaN and exit 0).
+    for lr in [f64::INFINITY, f64::NAN, 1e6, 0.0, -1.0] {
+        assert!(check(&|c| c.lr = lr).contains("lr must be"), "lr {lr}");
+    }
+    assert!(check(&|c| c.min_lr = f64::NAN).contains("min_lr"));
+    assert!(check(&|c| c.weight_decay = f64::INFINITY).contains("weight_decay"));
+    assert!(check(&|c| c.grad_clip = Some(f64::INFINITY)).contains("grad_clip"));
+    assert!(check(&|c| c.label_smoothing = f64::NAN).contains("label_smoothing"));
+}
+
+#[test]
+fn short_runs_shorten_the_warm_up_instead_of_failing() {
+    let config = TrainConfig::digits_default();
+    let model = config.model.clone().unwrap();
+    assert_eq!(config.effective_warmup_epochs(), 3);
+    for (epochs, warmup) in [(1, 0), (2, 1), (3, 2), (4, 3)] {
+        let mut c = config.clone();
+        c.epochs = epochs;
+        c.validate(&model).unwrap();
+        assert_eq!(c.effective_warmup_epochs(), warmup, "{epochs} epochs");
+    }
 }
 
 fn sample(image: &vit_train::data::image_item::ImageItem, seed: u64) -> Sample {

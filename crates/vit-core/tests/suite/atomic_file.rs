@@ -1,0 +1,97 @@
+//! Outputs never replace what is not a regular file, and killed writes leave nothing behind
+//! that is taken for a result.
+
+use std::io::Read;
+use std::time::Duration;
+
+use vit_core::atomic_file::{is_temp_name, remove_orphan_temps, write_atomic};
+use vit_testing::temp_dir;
+
+#[test]
+fn a_regular_file_is_replaced_and_no_temporary_file_remains() {
+    let dir = temp_dir("atomic-regular");
+    let path = dir.join("out.bin");
+    std::fs::write(&path, b"old").unwrap();
+    write_atomic(&path, b"new").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.bin")]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_is_followed_and_kept() {
+    let dir = temp_dir("atomic-symlink");
+    let target = dir.join("real.txt");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.join("link.txt");
+    std::os::unix::fs::symlink("real.txt", &link).unwrap();
+    write_atomic(&link, b"through the link").unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"through the link");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_written_as_a_stream_not_replaced() {
+    let dir = temp_dir("atomic-fifo");
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader_path = fifo.clone();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        std::fs::File::open(reader_path)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        tx.send(text).unwrap();
+    });
+    write_atomic(&fifo, b"streamed").unwrap();
+    let text = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the reader got the bytes");
+    assert_eq!(text, "streamed");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+}
+
+#[test]
+fn a_directory_is_an_error_and_stays() {
+    let dir = temp_dir("atomic-dir");
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("keep"), b"x").unwrap();
+    let err = write_atomic(&sub, b"new").unwrap_err();
+    assert!(err.to_string().contains("is a directory"), "{err}");
+    assert_eq!(std::fs::read(sub.join("keep")).unwrap(), b"x");
+}
+
+#[test]
+fn orphan_temporary_files_of_dead_processes_are_removed() {
+    let dir = temp_dir("atomic-orphans");
+    let dead = dir.join(".model.bpk.tmp4294967295");
+    let ours = dir.join(format!(".log.csv.tmp{}", std::process::id()));
+    let user = dir.join(".notes.tmp");
+    for path in [&dead, &ours, &user] {
+        std::fs::write(path, b"x").unwrap();
+    }
+    assert!(is_temp_name(".model.bpk.tmp4294967295") && !is_temp_name(".notes.tmp"));
+    assert_eq!(remove_orphan_temps(&dir).unwrap(), 1);
+    assert!(!dead.exists() && ours.exists() && user.exists());
+}
