@@ -129,7 +129,7 @@ impl AttentionConfig {
     /// If `num_heads` does not divide `dim` (checked earlier by the ViT config's validation).
     pub fn init<B: VitBackend>(&self, device: &B::Device) -> Attention<B> {
         assert!(
-            self.num_heads > 0 && self.dim % self.num_heads == 0,
+            self.num_heads > 0 && self.dim.is_multiple_of(self.num_heads),
             "attention dim {} is not divisible by num_heads {}",
             self.dim,
             self.num_heads

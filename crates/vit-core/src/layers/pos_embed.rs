@@ -27,7 +27,7 @@ pub const SINCOS_TEMPERATURE: f64 = 10_000.0;
 /// `[sin(r·ω), cos(r·ω), sin(c·ω), cos(c·ω)]`, each block `q` wide. `dim` must be a multiple of 4.
 pub fn sincos_2d_values(grid: [usize; 2], dim: usize, temperature: f64) -> Vec<f32> {
     assert!(
-        dim % 4 == 0,
+        dim.is_multiple_of(4),
         "sin-cos embedding dim {dim} must be a multiple of 4"
     );
     let q = dim / 4;

@@ -125,7 +125,10 @@ impl VisionTransformerConfig {
         if self.in_chans == 0 {
             return Err(invalid("in_chans", "must be at least 1"));
         }
-        if self.embed_dim == 0 || self.num_heads == 0 || self.embed_dim % self.num_heads != 0 {
+        if self.embed_dim == 0
+            || self.num_heads == 0
+            || !self.embed_dim.is_multiple_of(self.num_heads)
+        {
             return Err(invalid(
                 "num_heads",
                 format!(
@@ -134,7 +137,7 @@ impl VisionTransformerConfig {
                 ),
             ));
         }
-        if self.pos_embed == PosEmbedKind::Sincos && self.embed_dim % 4 != 0 {
+        if self.pos_embed == PosEmbedKind::Sincos && !self.embed_dim.is_multiple_of(4) {
             return Err(invalid(
                 "pos_embed",
                 format!(

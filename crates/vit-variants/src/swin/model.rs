@@ -125,7 +125,7 @@ impl SwinTransformerConfig {
         }
         for (stage, &heads) in self.num_heads.iter().enumerate() {
             let dim = self.stage_dim(stage);
-            if heads == 0 || dim % heads != 0 {
+            if heads == 0 || !dim.is_multiple_of(heads) {
                 return Err(invalid(
                     "num_heads",
                     format!("stage {stage}: dimension {dim} is not a multiple of {heads} heads"),
