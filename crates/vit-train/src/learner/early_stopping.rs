@@ -2,6 +2,9 @@
 //! `MetricEarlyStoppingStrategy` keeps the best epoch in memory only, so a resumed run would
 //! start counting afresh. This one starts from the run's logged history.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use burn::train::EarlyStoppingStrategy;
 use burn::train::metric::store::{Aggregate, EventStoreClient, Split};
 
@@ -62,5 +65,48 @@ impl EarlyStoppingStrategy for ValidLossPatience {
             Some(loss) => self.observe(epoch, loss),
             None => false,
         }
+    }
+}
+
+/// The run's stopping rules: a loss that is no longer a number (NaN or infinite, train or
+/// validation) ends the run at once, and the epoch is remembered so the caller can report it
+/// and drop that epoch's checkpoint; otherwise the optional validation-loss patience decides.
+#[derive(Debug, Clone)]
+pub struct StopRules {
+    patience: Option<ValidLossPatience>,
+    diverged_at: Arc<AtomicUsize>,
+}
+
+impl StopRules {
+    /// Rules with an optional patience; [`Self::diverged_at`] reads the divergence epoch later.
+    pub fn new(patience: Option<ValidLossPatience>) -> Self {
+        Self {
+            patience,
+            diverged_at: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The epoch whose loss became non-finite, if one did (shared by every clone).
+    pub fn diverged_at(&self) -> Option<usize> {
+        match self.diverged_at.load(Ordering::Relaxed) {
+            0 => None,
+            epoch => Some(epoch),
+        }
+    }
+}
+
+impl EarlyStoppingStrategy for StopRules {
+    fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
+        for split in [Split::Train, Split::Valid] {
+            if let Some(loss) = store.find_metric(LOSS, epoch, Aggregate::Mean, &split)
+                && !loss.is_finite()
+            {
+                self.diverged_at.store(epoch, Ordering::Relaxed);
+                return true;
+            }
+        }
+        self.patience
+            .as_mut()
+            .is_some_and(|p| p.should_stop(epoch, store))
     }
 }

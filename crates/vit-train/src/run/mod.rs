@@ -32,7 +32,7 @@ use crate::data::epoch_data::{EpochShuffled, InOrder};
 use crate::error::{Result, TrainError};
 use crate::learner::checkpoint::{AtomicRecorder, last_complete_epoch};
 use crate::learner::classifier::{Classifier, LossSettings};
-use crate::learner::early_stopping::ValidLossPatience;
+use crate::learner::early_stopping::{StopRules, ValidLossPatience};
 use crate::learner::progress::{EpochRecord, EpochRenderer};
 use crate::optim::adamw::{GroupedAdamW, GroupedAdamWConfig};
 use crate::optim::schedule::WarmupCosine;
@@ -337,26 +337,31 @@ fn fit<B: VitAutodiffBackend>(
     if first_epoch > 1 {
         training = training.checkpoint(first_epoch - 1);
     }
-    if let Some(patience) = config.early_stopping_patience {
-        // Patience counts from the best epoch of the whole run, also across a resume.
-        let earlier = history
-            .lock()
-            .map_err(|e| TrainError::Run(e.to_string()))?
-            .clone();
-        let strategy = ValidLossPatience::new(patience, &earlier);
-        if let Some(last) = earlier.last()
-            && strategy.stopped_at(last.epoch)
-        {
-            return Err(TrainError::Run(format!(
-                "the run in {} stopped early at epoch {} (no better validation loss since epoch \
-                 {}): nothing to resume",
-                paths.dir.display(),
-                last.epoch,
-                strategy.best_epoch()
-            )));
+    let patience = match config.early_stopping_patience {
+        None => None,
+        Some(patience) => {
+            // Patience counts from the best epoch of the whole run, also across a resume.
+            let earlier = history
+                .lock()
+                .map_err(|e| TrainError::Run(e.to_string()))?
+                .clone();
+            let strategy = ValidLossPatience::new(patience, &earlier);
+            if let Some(last) = earlier.last()
+                && strategy.stopped_at(last.epoch)
+            {
+                return Err(TrainError::Run(format!(
+                    "the run in {} stopped early at epoch {} (no better validation loss since \
+                     epoch {}): nothing to resume",
+                    paths.dir.display(),
+                    last.epoch,
+                    strategy.best_epoch()
+                )));
+            }
+            Some(strategy)
         }
-        training = training.early_stopping(strategy);
-    }
+    };
+    let rules = StopRules::new(patience);
+    training = training.early_stopping(rules.clone());
     if config.devices > 1 {
         training = training.with_training_strategy(
             ExecutionStrategy::MultiDevice(
@@ -367,7 +372,41 @@ fn fit<B: VitAutodiffBackend>(
         );
     }
     let result = training.launch(Learner::new(classifier, optimizer, schedule));
+    if let Some(epoch) = rules.diverged_at() {
+        // The diverged epoch's checkpoint holds NaN weights: remove it, so that the last
+        // checkpoint on disk (and what --resume would continue) is the last good one.
+        let kept = remove_checkpoint(&paths.checkpoints(), epoch);
+        return Err(TrainError::Run(format!(
+            "the loss became NaN or infinite in epoch {epoch}: training stopped and no model was \
+             saved ({}); lower the learning rate (now {}) or set grad_clip",
+            match (kept, epoch > 1) {
+                (Ok(()), true) => format!(
+                    "the checkpoint of epoch {} in {} is the last good state",
+                    epoch - 1,
+                    paths.checkpoints().display()
+                ),
+                (Ok(()), false) => "no epoch finished with a finite loss".to_string(),
+                (Err(e), _) => format!("removing the diverged checkpoint failed: {e}"),
+            },
+            config.lr
+        )));
+    }
     Ok(result.model.model)
+}
+
+/// Removes the checkpoint files (`model-N`, `optim-N`, `scheduler-N`) of `epoch`.
+fn remove_checkpoint(dir: &Path, epoch: usize) -> std::io::Result<()> {
+    let suffix = format!("-{epoch}.mpk");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().ends_with(&suffix) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// A trained model with what its saved folder records.

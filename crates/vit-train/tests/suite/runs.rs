@@ -359,3 +359,29 @@ fn a_second_run_on_a_locked_folder_is_refused_with_the_holder_named() {
     assert!(!orphan.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_run_whose_loss_turns_non_finite_stops_with_an_error_and_saves_no_model() {
+    let dir = vit_testing::temp_dir("diverged");
+    let mut config = crate::common::tiny_digits(3);
+    // Finite and positive, so accepted up front, but (as f32, a subnormal) it turns every
+    // non-zero pixel into ±inf: the loss is NaN from the first step, as a diverging learning
+    // rate makes it later in a run.
+    config.mean = vec![0.0];
+    config.std = vec![1e-45];
+    let err = train::<AB>(&config, &dir, Default::default(), Start::Fresh)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("NaN or infinite in epoch 1"), "{err}");
+    assert!(!dir.join("model").exists(), "no model saved: {err}");
+    let checkpoints = dir.join("learner/checkpoint");
+    let left: Vec<_> = std::fs::read_dir(&checkpoints)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().ends_with("-1.mpk")),
+        "the diverged epoch's checkpoint is gone: {left:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
