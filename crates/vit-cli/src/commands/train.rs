@@ -26,7 +26,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Override `lr`.
-    #[arg(long)]
+    // Negative numbers reach the config's check (which names the field), not clap's
+    // "unexpected argument".
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Override `seed`.
     #[arg(long)]

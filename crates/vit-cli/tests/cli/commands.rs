@@ -365,3 +365,33 @@ fn forward_writes_to_standard_output_and_through_symlinks() {
         "the target got the array"
     );
 }
+
+#[test]
+fn missing_models_and_negative_values_get_errors_that_say_so() {
+    let input = fixture("vit_cls/input.npy");
+    let out = std::env::temp_dir().join(format!("vit-cli-missing-{}.npy", std::process::id()));
+    let out = out.to_str().unwrap();
+    for model in [
+        "/nonexistent/model.safetensors",
+        "vit_small_patch16_224.augreg_in21k",
+    ] {
+        let (ok, _, stderr) = vit(&["forward", "-m", model, "-i", &input, "-o", out]);
+        assert!(
+            !ok && stderr.contains(model) && stderr.contains("no such file or folder"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("bare weights file"), "{stderr}");
+    }
+    let run = std::env::temp_dir().join(format!("vit-cli-negative-lr-{}", std::process::id()));
+    let (ok, _, stderr) = vit(&[
+        "train",
+        "--lr",
+        "-1",
+        "--epochs",
+        "1",
+        "-o",
+        run.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("lr must be"), "{stderr}");
+    let _ = std::fs::remove_dir_all(run);
+}

@@ -131,6 +131,17 @@ impl<C: ModelFamily> Source<C> {
             let config = C::from_timm(&folder.config)?;
             return Ok(Self::Timm(folder, config));
         }
+        if !path.exists() {
+            let hint = if !path.is_absolute() && path.components().count() <= 2 {
+                " (names are read as paths: a preset's weights must be downloaded first)"
+            } else {
+                ""
+            };
+            return Err(VitError::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!("no such file or folder{hint}"),
+            });
+        }
         base.map(Self::Bare).ok_or_else(|| VitError::Checkpoint {
             path: path.to_path_buf(),
             message: "a bare weights file does not say which model it is: give a preset or a \
