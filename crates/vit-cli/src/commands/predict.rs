@@ -19,13 +19,13 @@ pub struct Predict {
     /// The model.
     #[command(flatten)]
     pub source: ModelSource,
-    /// Image files (PNG, JPEG).
+    /// Image files (PNG, JPEG) or folders of them (searched recursively, in sorted order).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// Classes to show per image.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Print JSON instead of text.
+    /// Print JSON Lines instead of text: one object per image.
     #[arg(long)]
     pub json: bool,
 }
@@ -54,13 +54,22 @@ impl BackendJob for Predict {
         }
         let names = class_names(model.label_names.as_deref(), classes);
         let [channels, _, _] = model.config.input_size();
-        let inputs = self
-            .images
-            .iter()
-            .map(|path| load_image(path, &model))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Every image that loads is classified; the ones that do not are reported at the end
+        // (and make the command fail) instead of losing every result.
+        let mut paths = Vec::new();
+        let mut inputs = Vec::new();
+        let mut failed = Vec::new();
+        for path in expand_images(&self.images)? {
+            match load_image(&path, &model) {
+                Ok(input) => {
+                    paths.push(path);
+                    inputs.push(input);
+                }
+                Err(e) => failed.push(e.to_string()),
+            }
+        }
         let mut results = Vec::new();
-        for (paths, chunk) in self.images.chunks(16).zip(inputs.chunks(16)) {
+        for (paths, chunk) in paths.chunks(16).zip(inputs.chunks(16)) {
             let refs: Vec<_> = chunk.iter().collect();
             let probs = softmax(model.model.forward(batch::<B>(&refs, channels, &device)), 1);
             let probs: Vec<f32> = probs
@@ -78,20 +87,45 @@ impl BackendJob for Predict {
                 ));
             }
         }
+        let text = self.render(&results, &names)?;
+        if failed.is_empty() {
+            return Ok(text);
+        }
+        if !text.is_empty() {
+            println!("{text}");
+        }
+        Err(format!(
+            "{} of {} images could not be classified:\n  {}",
+            failed.len(),
+            failed.len() + results.len(),
+            failed.join("\n  ")
+        )
+        .into())
+    }
+}
+
+impl Predict {
+    /// The results as text (or JSON Lines with `--json`: one object per image).
+    fn render(
+        &self,
+        results: &[(PathBuf, Vec<(usize, f32)>)],
+        names: &[String],
+    ) -> Result<String, Box<dyn std::error::Error>> {
         if self.json {
-            let value: Vec<_> = results
+            let lines: Vec<String> = results
                 .iter()
                 .map(|(path, top)| {
                     json!({
                         "image": path.display().to_string(),
                         "top": top.iter().map(|&(c, p)| json!({"class": c, "label": names[c], "probability": p})).collect::<Vec<_>>(),
                     })
+                    .to_string()
                 })
                 .collect();
-            return Ok(serde_json::to_string_pretty(&value)?);
+            return Ok(lines.join("\n"));
         }
         let mut text = String::new();
-        for (path, top) in &results {
+        for (path, top) in results {
             text += &format!("{}\n", path.display());
             for &(c, p) in top {
                 let name = &names[c];
@@ -105,4 +139,50 @@ impl BackendJob for Predict {
         }
         Ok(text.trim_end().to_string())
     }
+}
+
+/// The image files named by `args`: files as given, folders searched recursively (sorted, hidden
+/// entries skipped) for PNG and JPEG files.
+pub fn expand_images(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            let before = out.len();
+            collect_images(arg, &mut out)?;
+            if out.len() == before {
+                return Err(format!(
+                    "{}: no PNG or JPEG files in this folder",
+                    arg.display()
+                ));
+            }
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn collect_images(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: cannot read: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_images(&path, out)?;
+        } else if path.extension().is_some_and(|e| {
+            matches!(
+                e.to_ascii_lowercase().to_str(),
+                Some("png" | "jpg" | "jpeg")
+            )
+        }) {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

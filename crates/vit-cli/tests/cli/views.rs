@@ -70,8 +70,13 @@ fn predict_gives_the_top_classes_for_vit_deit_and_swin() {
             &png,
         ]);
         assert!(ok, "{model}: {stderr}");
+        assert_eq!(
+            stdout.lines().count(),
+            1,
+            "one JSON line per image: {stdout}"
+        );
         let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let top = value[0]["top"].as_array().unwrap();
+        let top = value["top"].as_array().unwrap();
         assert_eq!(top.len(), 3);
         let probs: Vec<f64> = top
             .iter()
@@ -84,6 +89,39 @@ fn predict_gives_the_top_classes_for_vit_deit_and_swin() {
             "no names: indices"
         );
     }
+    // A folder (recursively, sorted) with one unreadable file: the good images are classified
+    // and printed, the bad one is named, and the command fails.
+    let folder = dir.join("folder");
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    std::fs::copy(&png, folder.join("b.png")).unwrap();
+    std::fs::copy(&jpg, folder.join("sub/a.jpg")).unwrap();
+    std::fs::write(folder.join("broken.png"), b"not a png").unwrap();
+    let (ok, stdout, stderr) = vit(&[
+        "predict",
+        "--model",
+        &fixture("vit_cls"),
+        "--json",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(!ok, "a bad image fails the command");
+    let images: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["image"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(images.len(), 2, "{stdout}");
+    assert!(
+        images[0].ends_with("b.png") && images[1].ends_with("sub/a.jpg"),
+        "{images:?}"
+    );
+    assert!(
+        stderr.contains("broken.png") && stderr.contains("1 of 3"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
