@@ -33,6 +33,24 @@ fn stem(path: &Path) -> String {
         .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned())
 }
 
+/// A name per image for what is drawn from it: its stem, numbered (`x_1`, `x_2`, …) where two
+/// images share one (`a/x.png` and `b/x.png`), so no picture overwrites another.
+fn unique_stems<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Vec<String> {
+    let stems: Vec<String> = paths.into_iter().map(stem).collect();
+    let mut seen = std::collections::HashMap::<&str, usize>::new();
+    stems
+        .iter()
+        .map(|s| {
+            if stems.iter().filter(|t| *t == s).count() == 1 {
+                return s.clone();
+            }
+            let n = seen.entry(s.as_str()).or_insert(0);
+            *n += 1;
+            format!("{s}_{n}")
+        })
+        .collect()
+}
+
 /// What the attention views read: a model, images, and the folder the pictures go to.
 #[derive(Args, Debug)]
 pub struct ImageViewArgs {
@@ -110,12 +128,17 @@ impl BackendJob for AttentionView {
 
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let mut written = Vec::new();
-        for ImageView {
-            path,
-            input,
-            weights,
-            attention,
-        } in self.args.views::<B>(&device)?
+        let views = self.args.views::<B>(&device)?;
+        let names = unique_stems(views.iter().map(|v| v.path.as_path()));
+        for (
+            ImageView {
+                path: _,
+                input,
+                weights,
+                attention,
+            },
+            name,
+        ) in views.into_iter().zip(names)
         {
             let (layers, heads, tokens) = (attention.layers, attention.heads, attention.tokens);
             let (prefix, grid) = (weights.num_prefix, weights.grid);
@@ -130,7 +153,6 @@ impl BackendJob for AttentionView {
             } else {
                 "mean of the patches"
             };
-            let name = stem(&path);
             let rollout_png = self.args.output.join(format!("{name}_rollout.png"));
             let title = format!(
                 "{name}: attention rollout over {} layers ({who})",

@@ -144,6 +144,26 @@ fn attention_draws_rollout_and_heads_for_vit_and_deit() {
         assert!(w > 400 && h > 200, "{w}x{h}");
         not_blank(&out.join("square_heads.png"));
     }
+    // Two images with the same name from different folders: numbered, neither overwritten.
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let twin = other.join("square.png");
+    std::fs::copy(&png, &twin).unwrap();
+    let out = dir.join("twins");
+    let (ok, _, stderr) = vit(&[
+        "attention",
+        "--model",
+        &fixture("vit_cls"),
+        &png,
+        twin.to_str().unwrap(),
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert!(ok, "{stderr}");
+    for name in ["square_1", "square_2"] {
+        not_blank(&out.join(format!("{name}_rollout.png")));
+        not_blank(&out.join(format!("{name}_heads.png")));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
