@@ -86,6 +86,18 @@ fn resuming_after_an_interruption_gives_the_uninterrupted_runs_state() {
         "same weights after epoch 2: max |Δlogit| {diff}"
     );
     assert_eq!(a.test_accuracy, b.test_accuracy);
+
+    // A finished run is not silently "resumed" into nothing; more epochs extend it.
+    let err = train::<Autodiff<B>>(&config, &resumed, Default::default(), Start::Resume)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already finished its 2 epochs"), "{err}");
+    let mut longer = config.clone();
+    longer.epochs = 3;
+    let c = train::<Autodiff<B>>(&longer, &resumed, Default::default(), Start::Resume).unwrap();
+    assert_eq!((c.first_epoch, c.history.len()), (3, 3));
+    let saved = vit_train::TrainConfig::load(&resumed.join("train_config.json")).unwrap();
+    assert_eq!(saved.epochs, 3, "the run's config records the extension");
     std::fs::remove_dir_all(&whole).unwrap();
     std::fs::remove_dir_all(&resumed).unwrap();
 }

@@ -200,7 +200,13 @@ fn resume_point(config: &TrainConfig, paths: &RunPaths, start: Start) -> Result<
         }
         Start::Resume => {
             let saved = TrainConfig::load(&paths.config())?;
-            let differing = differing_fields(&saved, config);
+            let mut differing = differing_fields(&saved, config);
+            // More epochs than the run had: an extension (the cosine is stretched to the new
+            // length from here on, as timm does when resuming with a longer schedule).
+            let extends = config.epochs > saved.epochs;
+            if extends {
+                differing.retain(|field| field != "epochs");
+            }
             if !differing.is_empty() {
                 return Err(TrainError::Run(format!(
                     "--resume continues the run's own config ({}); the one given here differs \
@@ -215,6 +221,18 @@ fn resume_point(config: &TrainConfig, paths: &RunPaths, start: Start) -> Result<
                     paths.checkpoints().display()
                 ))
             })?;
+            if last >= config.epochs {
+                return Err(TrainError::Run(format!(
+                    "the run in {} already finished its {} epochs: to train on, resume with more \
+                     (--resume --epochs N, N > {})",
+                    paths.dir.display(),
+                    config.epochs,
+                    config.epochs
+                )));
+            }
+            if extends {
+                save_config(config, paths)?;
+            }
             Ok(last + 1)
         }
     }
