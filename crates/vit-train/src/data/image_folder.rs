@@ -30,6 +30,9 @@ pub struct ImageFolderData {
     pub images: LabelledImages,
     /// Files left out under [`OnUnreadable::Skip`], with the reason.
     pub skipped: Vec<(PathBuf, String)>,
+    /// What the user should know about the folder (also printed on standard error): hidden
+    /// class folders that were ignored, a single class.
+    pub warnings: Vec<String>,
 }
 
 /// Reads every `.png`, `.jpg` and `.jpeg` file (any case) in the class subfolders of `root`,
@@ -120,10 +123,45 @@ pub fn read_image_folder(
             skipped.len()
         )));
     }
+    let mut warnings = Vec::new();
+    let hidden = hidden_dirs(root)?;
+    if !hidden.is_empty() {
+        warnings.push(format!(
+            "{}: ignoring hidden folders {} (names starting with '.' are not classes)",
+            root.display(),
+            hidden.join(", ")
+        ));
+    }
+    if class_dirs.len() == 1 {
+        warnings.push(format!(
+            "{}: only one class ({}): every prediction is that class, so the accuracy will be \
+             100 % and mean nothing; a classifier needs at least two class folders",
+            root.display(),
+            class_dirs[0].display()
+        ));
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     Ok(ImageFolderData {
         images: LabelledImages { items, class_names },
         skipped,
+        warnings,
     })
+}
+
+/// The names of `dir`'s hidden subfolders (sorted).
+fn hidden_dirs(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| TrainError::Data(format!("{}: cannot list: {e}", dir.display())))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// The entries of `dir` without hidden ones, sorted so the order is the same on every machine.
@@ -231,6 +269,11 @@ mod tests {
         tree(&tmp.0);
         let data = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Skip).unwrap();
         assert_eq!(data.images.class_names, ["bird", "cat", "dog"]);
+        assert!(
+            data.warnings.len() == 1 && data.warnings[0].contains(".hidden"),
+            "{:?}",
+            data.warnings
+        );
         let labels: Vec<_> = data.images.items.iter().map(|item| item.label).collect();
         assert_eq!(labels, [1, 1, 2]);
         for item in &data.images.items {
@@ -331,5 +374,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("positive height and width"), "{err}");
+    }
+
+    #[test]
+    fn a_single_class_folder_is_read_with_a_warning() {
+        let tmp = TempDir::new("image-folder-one-class");
+        std::fs::create_dir_all(tmp.0.join("cat")).unwrap();
+        colour().save(tmp.0.join("cat/a.png")).unwrap();
+        let data = read_image_folder(&tmp.0, 3, [4, 6], OnUnreadable::Fail).unwrap();
+        assert_eq!(data.images.class_names, ["cat"]);
+        assert!(
+            data.warnings.iter().any(|w| w.contains("only one class")),
+            "{:?}",
+            data.warnings
+        );
     }
 }
