@@ -58,8 +58,12 @@ pub type EpochHook = Box<dyn FnMut(&[EpochRecord]) + Send + Sync>;
 pub struct EpochRenderer {
     names: HashMap<MetricId, String>,
     train: Sums,
+    /// The train means of the epoch whose last batch has been seen, until its validation ends.
+    completed_train: Option<BTreeMap<String, f64>>,
     valid: Sums,
     epoch: usize,
+    /// The last epoch written to the history (an epoch is closed once).
+    closed: usize,
     first_epoch: usize,
     epochs: usize,
     start: Instant,
@@ -82,8 +86,10 @@ impl EpochRenderer {
         Self {
             names: HashMap::new(),
             train: Sums::default(),
+            completed_train: None,
             valid: Sums::default(),
             epoch: 0,
+            closed: 0,
             first_epoch,
             epochs,
             start: Instant::now(),
@@ -108,12 +114,17 @@ impl EpochRenderer {
     }
 
     fn finish_epoch(&mut self) {
-        if self.epoch == 0 {
+        if self.epoch == 0 || self.epoch == self.closed {
             return;
         }
+        self.closed = self.epoch;
+        let train = match self.completed_train.take() {
+            Some(train) => train,
+            None => self.train.means(),
+        };
         let record = EpochRecord {
             epoch: self.epoch,
-            train: self.train.means(),
+            train,
             valid: self.valid.means(),
             elapsed_s: self.earlier_s + self.start.elapsed().as_secs_f64(),
         };
@@ -145,6 +156,12 @@ impl EpochRenderer {
 
 impl MetricsRendererTraining for EpochRenderer {
     fn update_train(&mut self, state: MetricState) {
+        // burn-train reports a batch's metrics before its progress: the first batch of a new
+        // epoch arrives here while the previous epoch is still open. Close that epoch first,
+        // so each epoch averages exactly its own batches.
+        if self.completed_train.is_some() {
+            self.finish_epoch();
+        }
         if let MetricState::Numeric(entry, value) = state {
             let name = self.name(&entry.metric_id);
             self.train.add(name, &value);
@@ -161,8 +178,16 @@ impl MetricsRendererTraining for EpochRenderer {
     fn render_train(&mut self, item: TrainingProgress, _: Vec<ProgressType>) {
         let epoch = item.global_progress.items_processed;
         if epoch != self.epoch {
+            // Usually closed already by `update_train`; without progress counts (see below)
+            // this is where it closes.
             self.finish_epoch();
             self.epoch = epoch;
+        }
+        if let Some(p) = &item.progress
+            && p.items_processed >= p.items_total
+        {
+            // The epoch's last batch: its train metrics are complete.
+            self.completed_train = Some(self.train.means());
         }
         if self.tty
             && let Some(p) = item.progress

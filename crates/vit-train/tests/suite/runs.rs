@@ -385,3 +385,28 @@ fn a_run_whose_loss_turns_non_finite_stops_with_an_error_and_saves_no_model() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn each_epochs_train_metrics_are_its_own_batches() {
+    // One batch per epoch: burn-train reports a batch's metrics before its progress, and the
+    // first batch of an epoch used to be counted in the previous one — leaving the last
+    // epoch's train columns empty.
+    let dir = vit_testing::temp_dir("epoch-metrics");
+    let mut config = crate::common::tiny_digits(2);
+    config.batch_size = 2048;
+    let summary = train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
+    assert_eq!(summary.history.len(), 2);
+    for record in &summary.history {
+        assert!(
+            record.train.contains_key("Loss") && record.valid.contains_key("Loss"),
+            "epoch {}: {:?}",
+            record.epoch,
+            record.train
+        );
+    }
+    // The learning rate logged for epoch 2 is epoch 2's (the schedule has one step per epoch
+    // here: warm-up 0, so epoch 1 runs at the peak and epoch 2 below it).
+    let lr = |e: usize| summary.history[e].train["Learning Rate"];
+    assert!(lr(1) < lr(0), "lr {} then {}", lr(0), lr(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
