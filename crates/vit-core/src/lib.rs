@@ -34,6 +34,7 @@ pub mod atomic_file;
 pub mod error;
 pub mod inspect;
 pub mod layers;
+pub mod memory;
 pub mod model;
 pub mod preprocess;
 pub mod vit;

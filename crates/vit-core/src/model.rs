@@ -76,6 +76,14 @@ pub trait ModelConfig {
     /// Multiply-accumulates of one forward pass on one image at the native size.
     fn macs(&self) -> u64;
 
+    /// Learnable parameters, computed from the config alone (nothing is allocated): what the
+    /// memory checks use ([`crate::memory`]).
+    fn param_estimate(&self) -> u64;
+
+    /// Floats one image's forward pass keeps for the backward pass (an estimate: the layer
+    /// inputs and activations, and the attention weights).
+    fn activation_estimate(&self) -> u64;
+
     /// The preprocessing timm gives the family when nothing else says (a bare weights file).
     fn default_pretrained_cfg(&self) -> PretrainedCfg;
 

@@ -127,6 +127,10 @@ pub struct TrainConfig {
     /// Stop when the validation loss has not improved for this many epochs; absent = off.
     #[serde(default)]
     pub early_stopping_patience: Option<usize>,
+    /// Epoch checkpoints kept in `learner/checkpoint`: the last this many, plus the one with
+    /// the lowest validation loss (older ones are deleted as training goes).
+    #[serde(default = "two")]
+    pub keep_checkpoints: usize,
     /// Data-parallel training on this many devices of the backend (burn-train's multi-device
     /// strategy; the gradients are averaged).
     #[serde(default = "one")]
@@ -139,6 +143,10 @@ pub struct TrainConfig {
 
 fn one() -> usize {
     1
+}
+
+fn two() -> usize {
+    2
 }
 
 impl TrainConfig {
@@ -177,6 +185,7 @@ impl TrainConfig {
             std: vec![0.5],
             distillation: None,
             early_stopping_patience: None,
+            keep_checkpoints: 2,
             devices: 1,
             seed: 42,
             num_workers: 1,
@@ -233,6 +242,40 @@ impl TrainConfig {
         self.warmup_epochs.min(self.epochs.saturating_sub(1))
     }
 
+    /// Refuses a run whose weights, gradients, AdamW state and one batch's activations
+    /// (estimated from the config) would not fit in the free memory, naming the field to change.
+    fn check_memory(&self, model: &ZooConfig) -> Result<()> {
+        use vit_core::memory::{available_bytes, human};
+        let Some(free) = available_bytes() else {
+            return Ok(());
+        };
+        // f32 weights, gradients and AdamW's two moments.
+        let state = model.param_estimate().saturating_mul(16);
+        let activations = model
+            .activation_estimate()
+            .saturating_mul(4)
+            .saturating_mul(self.batch_size as u64);
+        let needed = state.saturating_add(activations);
+        if needed <= free {
+            return Ok(());
+        }
+        let field = if activations > state {
+            "batch_size"
+        } else {
+            "model (depth / embed_dim)"
+        };
+        Err(TrainError::Config(format!(
+            "{field}: training this model needs ~{} ({} for weights, gradients and optimiser \
+             state, {} for a batch of {} images' activations), more than the {} of memory free \
+             here",
+            human(needed),
+            human(state),
+            human(activations),
+            self.batch_size,
+            human(free)
+        )))
+    }
+
     /// Checks what serde cannot: sizes, rates, and that the parts fit together.
     /// `model` is the architecture actually trained (from `model` or `init`).
     pub fn validate(&self, model: &ZooConfig) -> Result<()> {
@@ -241,6 +284,13 @@ impl TrainConfig {
         if self.batch_size == 0 || self.epochs == 0 || self.devices == 0 {
             return Err(TrainError::Config(
                 "batch_size, epochs and devices must be at least 1".into(),
+            ));
+        }
+        self.check_memory(model)?;
+        if self.keep_checkpoints == 0 {
+            return Err(TrainError::Config(
+                "keep_checkpoints must be at least 1 (the last epoch is what --resume needs)"
+                    .into(),
             ));
         }
         if self.batch_size > 1 << 16 {

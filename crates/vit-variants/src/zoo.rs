@@ -143,6 +143,14 @@ impl ModelConfig for ZooConfig {
         self.as_config().macs()
     }
 
+    fn param_estimate(&self) -> u64 {
+        self.as_config().param_estimate()
+    }
+
+    fn activation_estimate(&self) -> u64 {
+        self.as_config().activation_estimate()
+    }
+
     fn default_pretrained_cfg(&self) -> PretrainedCfg {
         self.as_config().default_pretrained_cfg()
     }

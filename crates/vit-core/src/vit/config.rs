@@ -218,6 +218,7 @@ impl VisionTransformerConfig {
     /// Builds the model after [`Self::validate`], with timm's initialisation.
     pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
         self.validate()?;
+        crate::memory::check_weights_fit(self, "depth / embed_dim")?;
         let d = self.embed_dim;
         let grid = self.grid_size()?;
         let prefix = self.num_prefix_tokens();
@@ -334,6 +335,14 @@ impl ModelConfig for VisionTransformerConfig {
 
     fn macs(&self) -> u64 {
         VisionTransformerConfig::macs(self)
+    }
+
+    fn param_estimate(&self) -> u64 {
+        VisionTransformerConfig::param_estimate(self)
+    }
+
+    fn activation_estimate(&self) -> u64 {
+        VisionTransformerConfig::activation_estimate(self)
     }
 
     fn default_pretrained_cfg(&self) -> PretrainedCfg {

@@ -39,4 +39,39 @@ impl VisionTransformerConfig {
     pub fn flops(&self) -> u64 {
         2 * self.macs()
     }
+
+    /// Learnable parameters from the config (as timm counts them), without building the model.
+    pub fn param_estimate(&self) -> u64 {
+        let [gh, gw] = self.grid_size().unwrap_or([0, 0]);
+        let d = self.embed_dim as u64;
+        let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
+        let p = self.patch_size as u64;
+        let patch_embed = self.in_chans as u64 * p * p * d + d;
+        let pos = ((gh * gw) as u64 + self.num_embedded_prefix_tokens() as u64) * d;
+        let tokens = self.num_prefix_tokens() as u64 * d;
+        let mlp_in = match self.mlp_kind {
+            MlpKind::Gelu => 1,
+            MlpKind::Swiglu => 2,
+        };
+        let layer_scale = if self.init_values.is_some() { 2 * d } else { 0 };
+        let per_block = 4 * d * d + 4 * d           // qkv and proj, with biases
+            + mlp_in * (d * hidden + hidden)        // fc1 (fc1_g, fc1_x)
+            + hidden * d + d                        // fc2
+            + 4 * d                                 // two LayerNorms
+            + layer_scale;
+        let heads = 1 + u64::from(self.distilled);
+        let head = heads * (d * self.num_classes as u64 + self.num_classes as u64);
+        patch_embed + pos + tokens + self.depth as u64 * per_block + 2 * d + head
+    }
+
+    /// Floats one image keeps for the backward pass (layer inputs, MLP activations, attention
+    /// weights), an estimate.
+    pub fn activation_estimate(&self) -> u64 {
+        let [gh, gw] = self.grid_size().unwrap_or([0, 0]);
+        let n = (gh * gw + self.num_prefix_tokens()) as u64;
+        let d = self.embed_dim as u64;
+        let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
+        let heads = self.num_heads as u64;
+        self.depth as u64 * (n * (10 * d + 3 * hidden) + 2 * heads * n * n)
+    }
 }

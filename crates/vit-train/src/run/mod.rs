@@ -17,6 +17,10 @@ use vit_core::{VitAutodiffBackend, VitBackend};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
 use burn::tensor::backend::DeviceId;
+use burn::train::checkpoint::{
+    ComposedCheckpointingStrategy, KeepLastNCheckpoints, MetricCheckpointingStrategy,
+};
+use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 use vit_core::atomic_file::{remove_orphan_temps, write_atomic};
@@ -344,6 +348,17 @@ fn fit<B: VitAutodiffBackend>(
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metric_train_numeric(LearningRateMetric::new())
         .with_file_checkpointer(AtomicRecorder::default())
+        .with_checkpointing_strategy(
+            ComposedCheckpointingStrategy::builder()
+                .add(KeepLastNCheckpoints::new(config.keep_checkpoints))
+                .add(MetricCheckpointingStrategy::new(
+                    &LossMetric::<B::InnerBackend>::new(),
+                    Aggregate::Mean,
+                    Direction::Lowest,
+                    Split::Valid,
+                ))
+                .build(),
+        )
         .renderer(renderer)
         .num_epochs(config.epochs);
     if num_classes > 5 {

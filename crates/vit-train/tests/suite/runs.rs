@@ -410,3 +410,32 @@ fn each_epochs_train_metrics_are_its_own_batches() {
     assert!(lr(1) < lr(0), "lr {} then {}", lr(0), lr(1));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn old_epoch_checkpoints_are_pruned_to_the_last_few_and_the_best() {
+    let dir = vit_testing::temp_dir("pruned");
+    let mut config = crate::common::tiny_digits(4);
+    config.keep_checkpoints = 1;
+    train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
+    let models: Vec<String> = std::fs::read_dir(dir.join("learner/checkpoint"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("model-"))
+        .collect();
+    assert!(models.contains(&"model-4.mpk".to_string()), "{models:?}");
+    assert!(
+        models.len() <= 2,
+        "the last one and the best one only: {models:?}"
+    );
+    config.keep_checkpoints = 0;
+    let err = train::<AB>(
+        &config,
+        &vit_testing::temp_dir("pruned-0"),
+        Default::default(),
+        Start::Fresh,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("keep_checkpoints"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

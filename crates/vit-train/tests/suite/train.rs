@@ -146,6 +146,17 @@ fn validation_names_the_field_at_fault() {
     assert!(check(&|c| c.weight_decay = f64::INFINITY).contains("weight_decay"));
     assert!(check(&|c| c.grad_clip = Some(f64::INFINITY)).contains("grad_clip"));
     assert!(check(&|c| c.label_smoothing = f64::NAN).contains("label_smoothing"));
+    // A batch whose activations cannot fit is refused up front, naming batch_size.
+    let big = vit_variants::zoo_preset("vit_base_patch16_224").unwrap();
+    let mut c = config.clone();
+    c.batch_size = 65536;
+    c.mean = vec![0.5; 3];
+    c.std = vec![0.5; 3];
+    let err_big = c.validate(&big).unwrap_err().to_string();
+    assert!(
+        err_big.contains("batch_size") && err_big.contains("memory"),
+        "{err_big}"
+    );
 }
 
 #[test]

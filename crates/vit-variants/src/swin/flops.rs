@@ -33,4 +33,49 @@ impl SwinTransformerConfig {
         }
         macs + (self.num_features() * self.num_classes) as u64
     }
+
+    /// Learnable parameters from the config (as timm counts them), without building the model.
+    pub fn param_estimate(&self) -> u64 {
+        let Ok(resolutions) = self.stage_resolutions() else {
+            return 0;
+        };
+        let p = self.patch_size as u64;
+        let c0 = self.embed_dim as u64;
+        let mut params = self.in_chans as u64 * p * p * c0 + c0 + 2 * c0; // conv + its norm
+        for (stage, &[h, w]) in resolutions.iter().enumerate() {
+            let c = self.stage_dim(stage) as u64;
+            if stage > 0 {
+                params += 2 * c * 2 + 2 * c * c; // merging: norm on 4·(C/2), Linear 4·(C/2) → C
+            }
+            let block = SwinBlockConfig::new(self.stage_dim(stage), [h, w], self.num_heads[stage])
+                .with_window_size(self.window_size);
+            let (window, _) = block.window_and_shift();
+            let table = ((2 * window[0] - 1) * (2 * window[1] - 1) * self.num_heads[stage]) as u64;
+            let hidden = (c as f64 * self.mlp_ratio) as u64;
+            let per_block = 4 * c * c + 4 * c + table + 2 * c * hidden + hidden + c + 4 * c;
+            params += self.depths[stage] as u64 * per_block;
+        }
+        let features = self.num_features() as u64;
+        params + 2 * features + features * self.num_classes as u64 + self.num_classes as u64
+    }
+
+    /// Floats one image keeps for the backward pass, an estimate.
+    pub fn activation_estimate(&self) -> u64 {
+        let Ok(resolutions) = self.stage_resolutions() else {
+            return 0;
+        };
+        let window = (self.window_size * self.window_size) as u64;
+        resolutions
+            .iter()
+            .enumerate()
+            .map(|(stage, &[h, w])| {
+                let c = self.stage_dim(stage) as u64;
+                let tokens = (h * w) as u64;
+                let hidden = (c as f64 * self.mlp_ratio) as u64;
+                let heads = self.num_heads[stage] as u64;
+                self.depths[stage] as u64
+                    * (tokens * (10 * c + 3 * hidden) + 2 * heads * tokens * window)
+            })
+            .sum()
+    }
 }

@@ -177,6 +177,7 @@ impl SwinTransformerConfig {
     /// Builds the model after [`Self::validate`].
     pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
         self.validate()?;
+        vit_core::memory::check_weights_fit(self, "depths / embed_dim")?;
         let patch_embed = PatchEmbedConfig::new()
             .with_img_size(self.img_size)
             .with_patch_size(self.patch_size)
@@ -358,6 +359,14 @@ impl ModelConfig for SwinTransformerConfig {
 
     fn macs(&self) -> u64 {
         SwinTransformerConfig::macs(self)
+    }
+
+    fn param_estimate(&self) -> u64 {
+        SwinTransformerConfig::param_estimate(self)
+    }
+
+    fn activation_estimate(&self) -> u64 {
+        SwinTransformerConfig::activation_estimate(self)
     }
 
     fn default_pretrained_cfg(&self) -> PretrainedCfg {

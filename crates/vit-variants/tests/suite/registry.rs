@@ -74,3 +74,37 @@ fn unknown_presets_are_errors_listing_every_name() {
         assert!(message.contains(name), "{name} missing from: {message}");
     }
 }
+
+#[test]
+fn parameter_estimates_from_configs_match_the_built_models() {
+    use vit_core::model::ModelConfig;
+    // timm's counts (as `presets_have_timms_parameter_counts` checks on built models).
+    for (name, timm) in [
+        ("vit_tiny_patch16_224", 5_717_416u64),
+        ("vit_base_patch16_224", 86_567_656),
+        ("deit_small_distilled_patch16_224", 22_436_432),
+        ("swin_tiny_patch4_window7_224", 28_288_354),
+        ("swin_base_patch4_window12_384", 87_903_584),
+    ] {
+        let config = vit_variants::zoo_preset(name).unwrap();
+        let estimate = config.param_estimate();
+        let off = (estimate as f64 - timm as f64).abs() / timm as f64;
+        assert!(off < 0.01, "{name}: estimate {estimate} vs timm {timm}");
+    }
+}
+
+#[test]
+fn a_config_too_large_for_memory_is_refused_before_allocating() {
+    use vit_core::VisionTransformerConfig;
+    let huge = VisionTransformerConfig::vit_base_patch16_224().with_depth(1_000_000);
+    let started = std::time::Instant::now();
+    let err = huge
+        .try_init::<vit_testing::B>(&Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("depth") && err.contains("memory"), "{err}");
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "refused up front, not after allocating"
+    );
+}
