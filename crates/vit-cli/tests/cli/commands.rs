@@ -395,3 +395,28 @@ fn missing_models_and_negative_values_get_errors_that_say_so() {
     assert!(!ok && stderr.contains("lr must be"), "{stderr}");
     let _ = std::fs::remove_dir_all(run);
 }
+
+#[test]
+fn the_readmes_models_table_is_what_vit_models_prints() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let block = readme
+        .split("`vit models` prints")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .expect("the README shows `vit models` output");
+    let (ok, stdout, stderr) = vit(&["models"]);
+    assert!(ok, "{stderr}");
+    let printed: Vec<&str> = stdout.lines().collect();
+    for line in block
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "...")
+    {
+        assert!(
+            printed.contains(&line),
+            "README line not in the output: {line:?}"
+        );
+    }
+}
