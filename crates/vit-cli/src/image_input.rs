@@ -30,8 +30,16 @@ pub fn load_image<B: VitBackend>(
             "the model takes {channels}-channel inputs; images are read as greyscale (1) or RGB (3)"
         ));
     }
-    let decoded = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("{}: cannot read the image: {e}", path.display()))?;
+    if vit_core::preprocess::jpeg::is_truncated_jpeg(&bytes) {
+        return Err(format!(
+            "{}: a truncated JPEG (no end-of-image marker): the file is incomplete",
+            path.display()
+        ));
+    }
+    let decoded = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
         .map_err(|e| format!("{}: cannot read the image: {e}", path.display()))?
         .decode()
         .map_err(|e| format!("{}: not a readable PNG/JPEG image: {e}", path.display()))?;

@@ -96,6 +96,8 @@ fn predict_gives_the_top_classes_for_vit_deit_and_swin() {
     std::fs::copy(&png, folder.join("b.png")).unwrap();
     std::fs::copy(&jpg, folder.join("sub/a.jpg")).unwrap();
     std::fs::write(folder.join("broken.png"), b"not a png").unwrap();
+    let jpeg = std::fs::read(&jpg).unwrap();
+    std::fs::write(folder.join("cut.jpg"), &jpeg[..jpeg.len() * 3 / 4]).unwrap();
     let (ok, stdout, stderr) = vit(&[
         "predict",
         "--model",
@@ -119,7 +121,9 @@ fn predict_gives_the_top_classes_for_vit_deit_and_swin() {
         "{images:?}"
     );
     assert!(
-        stderr.contains("broken.png") && stderr.contains("1 of 3"),
+        stderr.contains("broken.png")
+            && stderr.contains("2 of 4")
+            && stderr.contains("cut.jpg: a truncated JPEG"),
         "{stderr}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

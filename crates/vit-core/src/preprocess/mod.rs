@@ -5,6 +5,7 @@
 pub mod bilinear;
 pub mod eval_transform;
 pub mod imagenet;
+pub mod jpeg;
 pub mod pretrained_cfg;
 
 pub use eval_transform::{

@@ -191,9 +191,12 @@ fn is_image(path: &Path) -> bool {
 /// Decodes one image into channel-major pixels of the requested shape.
 /// The error is the reason alone: the caller puts it beside the path, to skip or to fail.
 fn load(path: &Path, channels: usize, height: u32, width: u32) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open the image: {e}"))?;
+    if vit_core::preprocess::jpeg::is_truncated_jpeg(&bytes) {
+        return Err("a truncated JPEG (no end-of-image marker): the file is incomplete".into());
+    }
     // The reader's default limits cap the allocation, so a hostile header cannot exhaust memory.
-    let image = ImageReader::open(path)
-        .map_err(|e| format!("cannot open the image: {e}"))?
+    let image = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("cannot decode the image: {e}"))?
         .decode()
@@ -243,8 +246,8 @@ mod tests {
         GrayImage::from_fn(6, 4, |x, y| Luma([(x * 10 + y * 50) as u8]))
     }
 
-    /// `bird/` (empty), `cat/a.png`, `cat/b.jpg`, `cat/notes.txt`, `dog/c.png` and three
-    /// unreadable files in `dog/`, plus hidden entries.
+    /// `bird/` (empty), `cat/a.png`, `cat/b.jpg`, `cat/notes.txt`, `dog/c.png` and four
+    /// unreadable files in `dog/` (one a truncated JPEG), plus hidden entries.
     fn tree(root: &Path) {
         for class in ["bird", "cat", "dog", ".hidden"] {
             std::fs::create_dir_all(root.join(class)).unwrap();
@@ -259,6 +262,9 @@ mod tests {
         grey().save(root.join("dog/.e.png")).unwrap();
         let png = std::fs::read(root.join("dog/c.png")).unwrap();
         std::fs::write(root.join("dog/broken.png"), &png[..png.len() / 2]).unwrap();
+        // A JPEG cut short: the decoder would fill the missing rows in grey and say nothing.
+        let jpg = std::fs::read(root.join("cat/b.JPG")).unwrap();
+        std::fs::write(root.join("dog/cut.jpg"), &jpg[..jpg.len() * 3 / 4]).unwrap();
         std::fs::write(root.join("dog/empty.jpg"), []).unwrap();
         std::fs::write(root.join("dog/text.png"), "hello, I am text").unwrap();
     }
@@ -303,15 +309,19 @@ mod tests {
             skipped,
             [
                 dog.join("broken.png"),
+                dog.join("cut.jpg"),
                 dog.join("empty.jpg"),
                 dog.join("text.png")
             ]
         );
-        assert!(
-            data.skipped
-                .iter()
-                .all(|(_, reason)| reason.starts_with("cannot decode the image: "))
-        );
+        for (path, reason) in &data.skipped {
+            let expected = if path.ends_with("cut.jpg") {
+                "a truncated JPEG"
+            } else {
+                "cannot decode the image: "
+            };
+            assert!(reason.starts_with(expected), "{}: {reason}", path.display());
+        }
     }
 
     #[test]
