@@ -323,6 +323,34 @@ fn normalize(rgb: &[u8], mean: &[f64; 3], std: &[f64; 3]) -> Vec<f32> {
     out
 }
 
+/// Resizes a channel-major image (`channels` planes of `h × w` bytes, 1 = greyscale or 3 = RGB)
+/// to `[out_h, out_w]` exactly as Pillow does — the resize training applies to data sets, so
+/// that a model sees the same pixels in training as `vit predict` gives it later.
+pub fn resize_planes_u8(
+    planes: &[u8],
+    channels: usize,
+    [h, w]: [usize; 2],
+    out: [usize; 2],
+    filter: Filter,
+) -> Result<Vec<u8>, String> {
+    if channels != 1 && channels != 3 || planes.len() != channels * h * w {
+        return Err(format!(
+            "resize: expected 1 or 3 planes of {h}x{w} bytes, got {} bytes for {channels} channels",
+            planes.len()
+        ));
+    }
+    // Pillow resizes each channel independently: a greyscale plane goes through as R = G = B.
+    let plane = h * w;
+    let rgb: Vec<u8> = (0..plane)
+        .flat_map(|i| (0..3).map(move |c| if channels == 1 { i } else { c * plane + i }))
+        .map(|at| planes[at])
+        .collect();
+    let resized = resize_rgb8(&rgb, [h, w], out, filter)?;
+    Ok((0..channels)
+        .flat_map(|c| resized.iter().skip(c).step_by(3).copied())
+        .collect())
+}
+
 /// Resizes an interleaved RGB image (HWC bytes) from `[h, w]` to `[out_h, out_w]` exactly as
 /// Pillow's `Image.resize(..., filter)` does for an RGB image.
 pub fn resize_rgb8(

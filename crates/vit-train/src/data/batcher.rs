@@ -13,7 +13,7 @@ use crate::augment::{rand_augment, random_erasing, random_resized_crop};
 use crate::config::AugmentConfig;
 use crate::data::epoch_data::{Sample, mix_seed};
 use crate::data::image_item::ImageItem;
-use vit_core::preprocess::bilinear::resize_bilinear;
+use vit_core::preprocess::{Filter, resize_planes_u8};
 
 /// A batch: images `[batch, channels, height, width]` (normalised) and class indices.
 #[derive(Debug, Clone)]
@@ -80,7 +80,23 @@ impl ImageBatcher {
     pub fn prepare(&self, item: &ImageItem, seed: u64) -> Vec<f32> {
         let [h, w] = self.img_size;
         let c = item.channels;
-        let mut pixels = resize_bilinear(&item.to_unit_f32(), c, [item.height, item.width], [h, w]);
+        // Pillow's bilinear resize on the bytes, as `vit predict` applies to a saved model's
+        // input (squash, bilinear): training and prediction see the same pixels.
+        let mut pixels = if [item.height, item.width] == [h, w] {
+            item.to_unit_f32()
+        } else {
+            resize_planes_u8(
+                &item.pixels,
+                c,
+                [item.height, item.width],
+                [h, w],
+                Filter::Bilinear,
+            )
+            .expect("the data readers give 1- or 3-channel images of their stated size")
+            .into_iter()
+            .map(|v| f32::from(v) / 255.0)
+            .collect()
+        };
         let mut rng = StdRng::seed_from_u64(seed);
         let augment = self.training.as_ref().map(|t| &t.augment);
         if let Some(augment) = augment {

@@ -6,8 +6,8 @@
 use crate::error::{Result, TrainError};
 use std::path::{Path, PathBuf};
 
-use image::imageops::{self, FilterType};
 use image::{ImageBuffer, ImageReader, Pixel};
+use vit_core::preprocess::{Filter, resize_planes_u8};
 
 use crate::data::image_item::{ImageItem, LabelledImages};
 
@@ -217,16 +217,24 @@ fn channel_major<P: Pixel<Subpixel = u8> + 'static>(
     height: u32,
     width: u32,
 ) -> Vec<u8> {
-    let image = if image.dimensions() == (width, height) {
-        image
-    } else {
-        imageops::resize(&image, width, height, FilterType::Triangle)
-    };
+    let (w0, h0) = image.dimensions();
     let c = usize::from(P::CHANNEL_COUNT);
     let raw = image.into_raw();
-    (0..c)
+    let planes: Vec<u8> = (0..c)
         .flat_map(|ch| raw.iter().skip(ch).step_by(c).copied())
-        .collect()
+        .collect();
+    if (w0, h0) == (width, height) {
+        return planes;
+    }
+    // Pillow's bilinear, as `vit predict` resizes (squash) for a model this run saves.
+    resize_planes_u8(
+        &planes,
+        c,
+        [h0 as usize, w0 as usize],
+        [height as usize, width as usize],
+        Filter::Bilinear,
+    )
+    .expect("decoded images have 1 or 3 channels and their stated size")
 }
 
 #[cfg(test)]
