@@ -236,6 +236,55 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// Trains on `data`, with the model following it where the config still has the default
+    /// digits model: `in_chans` becomes the data's, and a mean/std of the wrong length becomes
+    /// the data's usual one (CIFAR's statistics, 0.5 elsewhere). A model the user chose is left
+    /// alone (validation then names any mismatch).
+    pub fn with_data(mut self, data: DataSpec) -> Self {
+        let channels = data.channels();
+        if let Some(ZooConfig::Vit(vit)) = &mut self.model
+            && self.init.is_none()
+            && vit.in_chans != channels
+        {
+            vit.in_chans = channels;
+            if matches!(data, DataSpec::Cifar10 { .. } | DataSpec::Cifar100 { .. }) {
+                // CIFAR's native size, so nothing is resized.
+                vit.img_size = [32, 32];
+            }
+        }
+        if self.init.is_none() && self.mean.len() != channels {
+            let (mean, std) = match data {
+                DataSpec::Cifar10 { .. } | DataSpec::Cifar100 { .. } => {
+                    (vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616])
+                }
+                _ => (vec![0.5; channels], vec![0.5; channels]),
+            };
+            self.mean = mean;
+            self.std = std;
+        }
+        self.data = data;
+        self
+    }
+
+    /// Fine-tunes from `from` (a timm folder, a folder `vit train`/`vit convert` wrote, or a
+    /// bare weights file with a `model` given): the architecture, input size and normalisation
+    /// follow the checkpoint — the default model and the default mean/std are dropped.
+    pub fn with_init(mut self, from: impl Into<PathBuf>) -> Self {
+        let defaults = Self::digits_default();
+        if self.model == defaults.model {
+            self.model = None;
+        }
+        if self.mean == defaults.mean && self.std == defaults.std {
+            self.mean.clear();
+            self.std.clear();
+        }
+        self.init = Some(InitSpec {
+            from: from.into(),
+            freeze_backbone: false,
+        });
+        self
+    }
+
     /// The warm-up actually run: `warmup_epochs`, shortened to leave at least one epoch of decay
     /// when the run is not longer than its warm-up (`--epochs 1` or `2` with the default 3).
     pub fn effective_warmup_epochs(&self) -> usize {

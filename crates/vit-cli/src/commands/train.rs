@@ -6,6 +6,7 @@ use vit_core::VitBackend;
 
 use burn::backend::Autodiff;
 use clap::Args;
+use vit_train::config::DataSpec;
 use vit_train::{Start, TrainConfig, train};
 
 use crate::backend::BackendJob;
@@ -39,6 +40,16 @@ pub struct TrainArgs {
     /// Override `devices` (data-parallel on this many devices of the backend).
     #[arg(long)]
     pub devices: Option<usize>,
+    /// Fine-tune from pretrained weights: a timm folder, a folder `vit train`/`vit convert`
+    /// wrote, or a bare weights file (with `--set model=…`). The architecture, input size and
+    /// normalisation follow the checkpoint unless set explicitly.
+    #[arg(long, value_name = "MODEL")]
+    pub init: Option<PathBuf>,
+    /// The data: `digits`, `cifar10:PATH`, `cifar100:PATH`, `cifar100-coarse:PATH` or
+    /// `image-folder:PATH` (one subfolder per class). The default model's channels and
+    /// normalisation follow it.
+    #[arg(long, value_name = "SPEC")]
+    pub data: Option<String>,
     /// Override any field by its dotted path, e.g. `--set weight_decay=0.1`,
     /// `--set augment.hflip=true`, `--set 'data={"kind":"cifar10","path":"data/cifar"}'`.
     #[arg(long = "set", value_name = "FIELD=VALUE")]
@@ -83,6 +94,14 @@ impl BackendJob for TrainJob {
         }
         if let Some(v) = args.devices {
             config.devices = v;
+        }
+        // The one-flag paths: fine-tuning and data follow the checkpoint and the data unless
+        // --set says otherwise (applied after).
+        if let Some(from) = &args.init {
+            config = config.with_init(from);
+        }
+        if let Some(spec) = &args.data {
+            config = config.with_data(DataSpec::parse(spec)?);
         }
         for assignment in &args.set {
             let (field, value) = assignment

@@ -420,3 +420,65 @@ fn the_readmes_models_table_is_what_vit_models_prints() {
         );
     }
 }
+
+#[test]
+fn fine_tuning_and_other_data_are_one_flag_each() {
+    let dir = std::env::temp_dir().join(format!("vit-cli-finetune-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // An image folder of two colour classes.
+    for (class, colour) in [("red", [220u8, 30, 30]), ("blue", [30u8, 30, 220])] {
+        std::fs::create_dir_all(dir.join("images").join(class)).unwrap();
+        for i in 0..6u8 {
+            let img = image::RgbImage::from_fn(20, 20, |x, y| {
+                image::Rgb(colour.map(|c| c.saturating_add(((x + y) as u8 + i) % 20)))
+            });
+            img.save(dir.join("images").join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let images = format!("image-folder:{}", dir.join("images").display());
+
+    // --init alone: the architecture and the normalisation come from the checkpoint.
+    let model = fixture("vit_cls");
+    let (ok, stdout, stderr) = vit(&[
+        "train",
+        "--init",
+        &model,
+        "--data",
+        &images,
+        "--print-config",
+    ]);
+    assert!(ok, "{stderr}");
+    let config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(config["model"].is_null(), "{stdout}");
+    assert_eq!(config["init"]["from"], model.as_str());
+    assert_eq!(config["mean"], serde_json::json!([]));
+    assert_eq!(config["data"]["kind"], "image_folder", "{stdout}");
+
+    // And it trains, with no other flag.
+    let run = dir.join("run");
+    let (ok, stdout, stderr) = vit(&[
+        "train",
+        "--init",
+        &model,
+        "--data",
+        &images,
+        "--epochs",
+        "1",
+        "-o",
+        run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+
+    // --data cifar10:PATH on the default model: RGB, 32×32, CIFAR's statistics.
+    let (ok, stdout, stderr) = vit(&["train", "--data", "cifar10:/data/cifar", "--print-config"]);
+    assert!(ok, "{stderr}");
+    let config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(config["model"]["config"]["in_chans"], 3, "{stdout}");
+    assert_eq!(config["mean"].as_array().unwrap().len(), 3);
+
+    let (ok, _, stderr) = vit(&["train", "--data", "cifar10", "--print-config"]);
+    assert!(!ok && stderr.contains("cifar10:PATH"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

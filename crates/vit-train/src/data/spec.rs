@@ -67,6 +67,54 @@ pub struct DataSplits {
 }
 
 impl DataSpec {
+    /// Reads the command line's short form: `digits`, `cifar10:PATH`, `cifar100:PATH`,
+    /// `cifar100-coarse:PATH` or `image-folder:PATH` (a held-out fifth of each class is the
+    /// test split).
+    pub fn parse(spec: &str) -> Result<Self> {
+        let (kind, path) = spec.split_once(':').unwrap_or((spec, ""));
+        let path = PathBuf::from(path);
+        let need_path = |kind: &str| {
+            TrainError::Data(format!(
+                "--data {kind}:PATH needs the data set's folder after `:`"
+            ))
+        };
+        Ok(match kind {
+            "digits" => Self::Digits,
+            "cifar10" | "cifar100" | "cifar100-coarse" | "image-folder"
+                if path.as_os_str().is_empty() =>
+            {
+                return Err(need_path(kind));
+            }
+            "cifar10" => Self::Cifar10 { path },
+            "cifar100" => Self::Cifar100 {
+                path,
+                coarse: false,
+            },
+            "cifar100-coarse" => Self::Cifar100 { path, coarse: true },
+            "image-folder" => Self::ImageFolder {
+                train: path,
+                test: None,
+                test_fraction: default_test_fraction(),
+                on_unreadable: default_on_unreadable(),
+            },
+            other => {
+                return Err(TrainError::Data(format!(
+                    "--data {other}: expected digits, cifar10:PATH, cifar100:PATH, \
+                     cifar100-coarse:PATH or image-folder:PATH"
+                )));
+            }
+        })
+    }
+
+    /// The channels of the images: 1 for the digits, 3 for the rest (image folders are read as
+    /// RGB unless the model is greyscale).
+    pub fn channels(&self) -> usize {
+        match self {
+            Self::Digits => 1,
+            _ => 3,
+        }
+    }
+
     /// Loads both splits for a model with input `[channels, height, width]`; an empty split
     /// is an error.
     pub fn load(&self, input: [usize; 3]) -> Result<DataSplits> {
