@@ -39,19 +39,30 @@ pub enum ZooConfig {
     Swin(SwinTransformerConfig),
 }
 
-/// [`ZooConfig`] as written: a family and its config, read by the family's own reader.
+/// [`ZooConfig`] as written: `{"family": …, "config": {…}}`, read by the family's own reader —
+/// or a plain ViT config (what `vit config vit_*` prints and `configs/vit_*.json` hold), so that
+/// every config the tools write is accepted wherever a model config is.
 #[derive(Deserialize)]
-struct TaggedConfig {
-    family: String,
-    config: Value,
-}
+#[serde(transparent)]
+struct TaggedConfig(Value);
 
 impl TryFrom<TaggedConfig> for ZooConfig {
     type Error = VitError;
 
-    fn try_from(tagged: TaggedConfig) -> Result<Self> {
+    fn try_from(TaggedConfig(value): TaggedConfig) -> Result<Self> {
         let path = Path::new("the `model` config");
-        <Self as ModelFamily>::from_card(&tagged.family, &tagged.config, path)
+        match value.get("family") {
+            Some(family) => {
+                let family = family.as_str().ok_or_else(|| VitError::InvalidConfig {
+                    field: "family".into(),
+                    reason: format!("expected a family name (vit, deit, swin), got {family}"),
+                })?;
+                let empty = Value::Object(Default::default());
+                let config = value.get("config").unwrap_or(&empty);
+                <Self as ModelFamily>::from_card(family, config, path)
+            }
+            None => <Self as ModelFamily>::from_plain(&value.to_string(), path),
+        }
     }
 }
 

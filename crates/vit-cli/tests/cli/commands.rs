@@ -55,10 +55,31 @@ fn config_prints_json_that_check_accepts() {
         let (ok, stdout, stderr) = vit(&["config", preset]);
         assert!(ok, "{stderr}");
         std::fs::write(&path, &stdout).unwrap();
-        let (ok, stdout, stderr) = vit(&["check", path.to_str().unwrap()]);
+        let (ok, check, stderr) = vit(&["check", path.to_str().unwrap()]);
         assert!(ok, "{stderr}");
-        assert_eq!(stdout.trim(), expect);
+        assert_eq!(check.trim(), expect);
+        // The same text is a `model` for training (ViT's plain form included), and a partial
+        // one keeps the family's defaults for what it leaves out.
+        let (ok, printed, stderr) = vit(&[
+            "train",
+            "--set",
+            &format!("model={}", stdout.trim()),
+            "--print-config",
+        ]);
+        assert!(ok, "{preset}: {stderr}");
+        let config: serde_json::Value = serde_json::from_str(&printed).unwrap();
+        let swin = config["model"]["family"] == "swin";
+        assert_eq!(swin, preset.starts_with("swin"), "{printed}");
+        assert_eq!(config["model"]["config"]["num_classes"], 1000, "{printed}");
     }
+    let (ok, printed, stderr) = vit(&["train", "--set", r#"model={"depth": 2}"#, "--print-config"]);
+    assert!(ok, "{stderr}");
+    let config: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(config["model"]["config"]["depth"], 2);
+    assert_eq!(
+        config["model"]["config"]["embed_dim"], 768,
+        "ViT-B's default for the rest"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
