@@ -95,7 +95,7 @@ pub fn train<B: VitAutodiffBackend>(
     std::fs::create_dir_all(out).map_err(TrainError::io(out))?;
     // Held until this function returns: a second run on the folder is refused, not interleaved.
     let _lock = RunLock::acquire(out)?;
-    for dir in [paths.dir.clone(), paths.checkpoints()] {
+    for dir in [paths.dir.clone(), paths.checkpoints(), paths.model()] {
         if dir.is_dir() {
             remove_orphan_temps(&dir).map_err(TrainError::io(&dir))?;
         }

@@ -355,8 +355,11 @@ fn a_second_run_on_a_locked_folder_is_refused_with_the_holder_named() {
     // temporary file is cleaned away.
     let orphan = dir.join(".train_config.json.tmp4294967295");
     std::fs::write(&orphan, b"half").unwrap();
+    std::fs::create_dir_all(dir.join("model")).unwrap();
+    let orphan_model = dir.join("model/.model.bpk.tmp4294967295");
+    std::fs::write(&orphan_model, b"half").unwrap();
     train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
-    assert!(!orphan.exists());
+    assert!(!orphan.exists() && !orphan_model.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
