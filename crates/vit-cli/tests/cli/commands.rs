@@ -503,3 +503,63 @@ fn fine_tuning_and_other_data_are_one_flag_each() {
     assert!(!ok && stderr.contains("cifar10:PATH"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn hub_ids_load_from_the_python_clients_cache_without_network() {
+    // The layout huggingface_hub writes: refs/main names a commit, snapshots/<commit>/ holds
+    // the files (symlinks into blobs/).
+    let cache = std::env::temp_dir().join(format!("vit-cli-hub-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let repo = cache.join("models--timm--tiny_test_vit");
+    let snapshot = repo.join("snapshots").join(commit);
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), commit).unwrap();
+    let folder = std::path::PathBuf::from(fixture("vit_cls"));
+    for file in ["config.json", "model.safetensors"] {
+        let blob = repo.join("blobs").join(file);
+        std::fs::copy(folder.join(file), &blob).unwrap();
+        std::os::unix::fs::symlink(&blob, snapshot.join(file)).unwrap();
+    }
+    let input = fixture("vit_cls/input.npy");
+    let out = cache.join("out.npy");
+    let run = |model: &str| {
+        let out_s = out.to_str().unwrap().to_string();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_vit"))
+            .args(["forward", "-m", model, "-i", &input, "-o", &out_s])
+            .env("HF_HUB_CACHE", &cache)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = run("hf-hub:timm/tiny_test_vit");
+    assert!(ok, "{stderr}");
+    let (_, via_hub) = read_npy(&out);
+    let (ok, stderr) = run(&format!("timm/tiny_test_vit@{commit}"));
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = vit(&[
+        "forward",
+        "-m",
+        &fixture("vit_cls"),
+        "-i",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let (_, direct) = read_npy(&out);
+    assert_eq!(via_hub, direct, "the cached snapshot is the same model");
+    let (ok, stderr) = run("timm/not_downloaded");
+    assert!(
+        !ok && stderr.contains("timm/not_downloaded") && stderr.contains("Hugging Face cache"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
+}

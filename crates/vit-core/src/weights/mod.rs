@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod config_file;
+pub mod hub_cache;
 pub mod model_folder;
 pub mod param_count;
 pub mod pretrained;

@@ -12,6 +12,7 @@ use crate::error::{Result, VitError};
 use crate::model::{ModelConfig, VisionModel};
 use crate::preprocess::PretrainedCfg;
 use crate::weights::checkpoint::{Checkpoint, CheckpointFormat};
+use crate::weights::hub_cache::{self, HubId};
 use crate::weights::model_folder::{
     MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
 };
@@ -131,9 +132,16 @@ impl<C: ModelFamily> Source<C> {
             let config = C::from_timm(&folder.config)?;
             return Ok(Self::Timm(folder, config));
         }
+        if !path.exists()
+            && let Some(id) = path.to_str().and_then(HubId::parse)
+        {
+            // A hub id: the snapshot the Python hub client cached.
+            return Self::open(&hub_cache::resolve(&id)?, base);
+        }
         if !path.exists() {
             let hint = if !path.is_absolute() && path.components().count() <= 2 {
-                " (names are read as paths: a preset's weights must be downloaded first)"
+                " (a timm model name is not looked up by itself: give its hub id, e.g. \
+                 `timm/NAME`, to load it from the Hugging Face cache)"
             } else {
                 ""
             };
