@@ -18,6 +18,13 @@ pub(crate) trait HostTensors: Backend {
     /// Calls `f` with `t`'s elements in row-major order (copied only if `t` is a strided view).
     /// `t` must be `f32` (checked by the callers).
     fn read<R>(t: &FloatTensor<Self>, f: impl FnOnce(&[f32]) -> R) -> R;
+    /// [`Self::read`] for an optional tensor (β, a bias).
+    fn read_optional<R>(t: Option<&FloatTensor<Self>>, f: impl FnOnce(Option<&[f32]>) -> R) -> R {
+        match t {
+            Some(t) => Self::read(t, |data| f(Some(data))),
+            None => f(None),
+        }
+    }
     /// A tensor of `shape` holding `data` (row-major), on the backend's device.
     fn wrap(shape: Shape, data: Vec<f32>, device: &Self::Device) -> FloatTensor<Self>;
 }
@@ -117,10 +124,7 @@ pub(crate) fn layer_norm<B: HostTensors>(
                     kernels::layer_norm::layer_norm(x, gamma, beta, eps as f32, y)
                 })
             };
-            match &beta {
-                Some(beta) => B::read(beta, |beta| run(Some(beta))),
-                None => run(None),
-            }
+            B::read_optional(beta.as_ref(), run)
         })
     });
     B::wrap(shape, data, &B::float_device(&x))
@@ -186,10 +190,7 @@ pub(crate) fn linear<B: HostTensors>(
             let run = |b: Option<&[f32]>| {
                 output(m * n, |y| kernels::linear::linear(x, w, b, (m, k, n), y))
             };
-            match &bias {
-                Some(bias) => B::read(bias, |b| run(Some(b))),
-                None => run(None),
-            }
+            B::read_optional(bias.as_ref(), run)
         })
     });
     B::wrap(shape, data, &B::float_device(&x))

@@ -7,7 +7,7 @@ use crate::error::{Result, TrainError};
 use std::path::{Path, PathBuf};
 
 use image::{ImageBuffer, ImageReader, Pixel};
-use vit_core::preprocess::{Filter, resize_planes_u8};
+use vit_core::preprocess::{Filter, resize_planes_u8, resize_rgb8};
 
 use crate::data::image_item::{ImageItem, LabelledImages};
 
@@ -219,22 +219,23 @@ fn channel_major<P: Pixel<Subpixel = u8> + 'static>(
 ) -> Vec<u8> {
     let (w0, h0) = image.dimensions();
     let c = usize::from(P::CHANNEL_COUNT);
-    let raw = image.into_raw();
-    let planes: Vec<u8> = (0..c)
-        .flat_map(|ch| raw.iter().skip(ch).step_by(c).copied())
-        .collect();
-    if (w0, h0) == (width, height) {
-        return planes;
+    let mut raw = image.into_raw();
+    if (w0, h0) != (width, height) {
+        // Pillow's bilinear, as `vit predict` resizes (squash) for a model this run saves;
+        // RGB is resized interleaved, as decoded, and de-interleaved once below.
+        let [from, to] = [
+            [h0 as usize, w0 as usize],
+            [height as usize, width as usize],
+        ];
+        raw = match c {
+            3 => resize_rgb8(&raw, from, to, Filter::Bilinear),
+            _ => resize_planes_u8(&raw, c, from, to, Filter::Bilinear),
+        }
+        .expect("decoded images have 1 or 3 channels and their stated size");
     }
-    // Pillow's bilinear, as `vit predict` resizes (squash) for a model this run saves.
-    resize_planes_u8(
-        &planes,
-        c,
-        [h0 as usize, w0 as usize],
-        [height as usize, width as usize],
-        Filter::Bilinear,
-    )
-    .expect("decoded images have 1 or 3 channels and their stated size")
+    (0..c)
+        .flat_map(|ch| raw.iter().skip(ch).step_by(c).copied())
+        .collect()
 }
 
 #[cfg(test)]
