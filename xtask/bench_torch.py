@@ -5,6 +5,8 @@
     python3 -m venv ~/venv-timm && ~/venv-timm/bin/pip install torch timm
 
 and pass ~/venv-timm/bin/python. Threads follow torch's default (all cores), as ours do.
+`--device cuda` runs the row on the GPU (each step synchronised, so the time is the work's),
+and `--amp bf16|f16` under `torch.autocast`.
 """
 import argparse
 import json
@@ -41,41 +43,61 @@ def main() -> None:
     p.add_argument("--matmul", type=int)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", choices=["bf16", "f16"])
     a = p.parse_args()
     torch.manual_seed(0)
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    amp = {"bf16": torch.bfloat16, "f16": torch.float16}.get(a.amp)
+
+    def autocast():
+        return torch.autocast(dev.type, dtype=amp, enabled=amp is not None)
     if a.matmul:
-        x, y = torch.rand(a.matmul, a.matmul), torch.rand(a.matmul, a.matmul)
-        times = time_runs(a.warmup, a.runs, lambda: x @ y)
+        x, y = torch.rand(a.matmul, a.matmul, device=dev), torch.rand(a.matmul, a.matmul, device=dev)
+
+        def step():
+            x @ y
+            sync()
+        times = time_runs(a.warmup, a.runs, step)
         out = {"matmul": a.matmul}
         images = 0
     else:
-        model = model_for(a.model)
+        model = model_for(a.model).to(dev)
         size = model.pretrained_cfg.get("input_size", (3, 224, 224)) if a.model != "vit_32px" else (3, 32, 32)
-        x = torch.rand(a.batch, *size)
+        x = torch.rand(a.batch, *size, device=dev)
         if a.train:
             model.train()
             opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-            y = torch.arange(a.batch) % max(model.num_classes, 1)
+            y = (torch.arange(a.batch) % max(model.num_classes, 1)).to(dev)
             loss_fn = torch.nn.CrossEntropyLoss()
 
             def step():
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(x), y)
+                with autocast():
+                    loss = loss_fn(model(x), y)
                 loss.backward()
                 opt.step()
+                sync()
         else:
             model.eval()
 
             def step():
-                with torch.inference_mode():
+                with torch.inference_mode(), autocast():
                     model(x)
+                sync()
         times = time_runs(a.warmup, a.runs, step)
         out = {"model": a.model, "mode": "train" if a.train else "infer", "batch": a.batch}
         images = a.batch
     median = sorted(times)[len(times) // 2]
     out.update(backend="pytorch", runs_ms=times, median_ms=median, min_ms=min(times), max_ms=max(times),
                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-               threads=torch.get_num_threads(), torch=torch.__version__)
+               threads=torch.get_num_threads(), torch=torch.__version__, device=str(dev))
+    if cuda:
+        out.update(peak_gpu_mib=torch.cuda.max_memory_allocated() / 2**20,
+                   gpu=torch.cuda.get_device_name(), amp=a.amp or "f32",
+                   tf32_matmul=torch.backends.cuda.matmul.allow_tf32)
     if images:
         out["images_per_s"] = images / (median / 1e3)
     print(json.dumps(out))

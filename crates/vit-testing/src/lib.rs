@@ -78,9 +78,14 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The repository's committed test data (`tests/fixtures` at the workspace root).
+/// The repository's committed test data (`tests/fixtures` at the workspace root), or the folder
+/// `VIT_FIXTURES` names: a test executable built here and run in another checkout (the GPU
+/// check) finds the data there.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    match std::env::var_os("VIT_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures"),
+    }
 }
 
 /// A committed timm fixture folder (`tests/fixtures/timm/<name>`).

@@ -12,6 +12,7 @@ use burn::tensor::{Distribution, Int, Tensor};
 use clap::Args;
 use serde_json::json;
 use vit_core::VisionTransformerConfig;
+use vit_core::layers::{AttentionPath, set_preferred_attention};
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_variants::zoo::ZooConfig;
 
@@ -62,6 +63,28 @@ pub struct Bench {
     /// Timed runs (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Attention path of the model rows: `fused` (the default: vit-ops' kernel on the CPU,
+    /// Burn's flash attention on CubeCL backends) or `materialized` scores.
+    #[arg(long, value_enum, default_value_t = AttentionArg::Fused)]
+    pub attention: AttentionArg,
+}
+
+/// `--attention` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttentionArg {
+    /// The backend's fused attention.
+    Fused,
+    /// Scores materialised as a tensor, then softmax.
+    Materialized,
+}
+
+impl From<AttentionArg> for AttentionPath {
+    fn from(a: AttentionArg) -> Self {
+        match a {
+            AttentionArg::Fused => Self::Fused,
+            AttentionArg::Materialized => Self::Materialized,
+        }
+    }
 }
 
 impl Bench {
@@ -121,6 +144,7 @@ impl BackendJob for Bench {
 
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         B::seed(&device, 0);
+        set_preferred_attention(self.attention.into());
         let (times, flops, images, label) = match &self.target()? {
             BenchTarget::Matmul { n } => {
                 let n = *n;
@@ -160,7 +184,8 @@ impl BackendJob for Bench {
                     times,
                     2.0 * macs * factor,
                     batch,
-                    json!({"model": name, "mode": mode, "batch": batch}),
+                    json!({"model": name, "mode": mode, "batch": batch,
+                           "attention": format!("{:?}", self.attention).to_lowercase()}),
                 )
             }
         };

@@ -1,6 +1,7 @@
-//! The `vit` command and the zoo on WGPU (`--features vit-cli/wgpu`; without a GPU, Mesa's
-//! software Vulkan).
-#![cfg(feature = "wgpu")]
+//! The zoo and the `vit` command on the GPU backends: WGPU (`--features vit-cli/wgpu`; without a
+//! GPU, Mesa's software Vulkan) and CUDA (`--features vit-cli/cuda`, needs an NVIDIA driver).
+//! `scripts/gpu-check.sh` runs this executable on a GPU machine.
+#![cfg(any(feature = "wgpu", feature = "cuda"))]
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -7,10 +7,30 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
+use std::sync::atomic::{AtomicU8, Ordering};
 use vit_ops::VitBackend;
 
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
+
+/// Environment variable read once: `VIT_ATTENTION=materialized` makes new attention layers
+/// materialise their scores (see [`AttentionPath::preferred`]).
+pub const ATTENTION_ENV_VAR: &str = "VIT_ATTENTION";
+
+const UNSET: u8 = 0;
+const FUSED: u8 = 1;
+const MATERIALIZED: u8 = 2;
+static PREFERRED: AtomicU8 = AtomicU8::new(UNSET);
+
+/// Sets the path that attention layers built from now on take in this process (layers already
+/// built keep theirs: set `layer.path` for those).
+pub fn set_preferred_attention(path: AttentionPath) {
+    let v = match path {
+        AttentionPath::Fused => FUSED,
+        AttentionPath::Materialized => MATERIALIZED,
+    };
+    PREFERRED.store(v, Ordering::Relaxed);
+}
 
 /// How the attention scores are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +49,29 @@ impl AttentionPath {
     /// op was no faster than materialising (2026-11-26, ViT-S/16 `[8, 197, 384]`: ndarray 47 vs
     /// 46 ms), but vit-ops' kernel avoids the split/merge copies and runs the whole block per
     /// (image, head) (see `cargo xtask bench`).
+    ///
+    /// [`set_preferred_attention`] (or `VIT_ATTENTION=materialized|fused` in the environment)
+    /// overrides it for layers built afterwards, e.g. to time both paths on a GPU.
     pub fn preferred<B: VitBackend>(_device: &B::Device) -> Self {
-        Self::Fused
+        match PREFERRED.load(Ordering::Relaxed) {
+            FUSED => Self::Fused,
+            MATERIALIZED => Self::Materialized,
+            _ => {
+                let path = match std::env::var(ATTENTION_ENV_VAR) {
+                    Ok(v) if v.eq_ignore_ascii_case("materialized") => Self::Materialized,
+                    Ok(v) if !v.is_empty() && !v.eq_ignore_ascii_case("fused") => {
+                        eprintln!(
+                            "warning: {ATTENTION_ENV_VAR}={v:?} is neither `fused` nor \
+                             `materialized`; using fused attention"
+                        );
+                        Self::Fused
+                    }
+                    _ => Self::Fused,
+                };
+                set_preferred_attention(path);
+                path
+            }
+        }
     }
 
     /// `softmax(q·kᵀ/√head_dim + bias)·v` over `[batch, heads, tokens, head_dim]` tensors

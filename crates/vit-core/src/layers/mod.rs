@@ -14,7 +14,9 @@ pub mod pooling;
 pub mod pos_embed;
 pub mod resample;
 
-pub use attention::{Attention, AttentionConfig, AttentionPath};
+pub use attention::{
+    ATTENTION_ENV_VAR, Attention, AttentionConfig, AttentionPath, set_preferred_attention,
+};
 pub use block::{Block, BlockConfig};
 pub use drop_path::DropPath;
 pub use layer_scale::LayerScale;
