@@ -45,7 +45,11 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--device", default="cpu")
     p.add_argument("--amp", choices=["bf16", "f16"])
+    p.add_argument("--tf32", action="store_true",
+                   help="float32 matrix products on TF32 tensor cores (as CubeCL's CUDA matmul runs them)")
     a = p.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
+    torch.backends.cudnn.allow_tf32 = a.tf32
     torch.manual_seed(0)
     dev = torch.device(a.device)
     cuda = dev.type == "cuda"

@@ -35,18 +35,36 @@ impl BackendKind {
     /// so `--no-default-features --features wgpu` runs on wgpu without a flag. ndarray comes
     /// before flex because it is the faster CPU backend with vit-ops (`cargo xtask bench`,
     /// README → Benchmarks).
+    /// CUDA is skipped where its driver library cannot be loaded (a `cuda,wgpu` binary on a
+    /// machine without an NVIDIA GPU runs on WGPU).
     pub fn preferred() -> Self {
         const ORDER: [&str; 4] = ["cuda", "wgpu", "ndarray", "flex"];
+        let usable = |name: &str| name != "cuda" || crate::gpu_driver::check_cuda_driver().is_ok();
+        let compiled = |name: &str| {
+            Self::value_variants()
+                .iter()
+                .find(|kind| {
+                    kind.to_possible_value()
+                        .is_some_and(|v| v.get_name() == name)
+                })
+                .copied()
+        };
         ORDER
             .iter()
-            .find_map(|name| {
-                Self::value_variants().iter().find(|kind| {
-                    kind.to_possible_value()
-                        .is_some_and(|v| v.get_name() == *name)
-                })
-            })
-            .copied()
+            .filter(|name| usable(name))
+            .find_map(|name| compiled(name))
+            .or_else(|| ORDER.iter().find_map(|name| compiled(name)))
             .expect("at least one backend is compiled in")
+    }
+
+    /// `Err` naming what is missing when this backend cannot run on this machine (today: CUDA
+    /// without the NVIDIA driver library), before any tensor is made.
+    pub fn check_available(self) -> Result<(), String> {
+        #[cfg(feature = "cuda")]
+        if self == Self::Cuda {
+            return crate::gpu_driver::check_cuda_driver();
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 mod allocator;
 mod backend;
 mod commands;
+mod gpu_driver;
 mod image_input;
 mod model_source;
 mod npy;
@@ -29,13 +30,28 @@ struct Cli {
 
 fn main() -> ExitCode {
     allocator::keep_freed_memory();
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let backend = cli.backend.unwrap_or_else(BackendKind::preferred);
+    if let Err(error) = backend.check_available() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     match cli.command.run(backend) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `vit … | head` ends quietly when the reader goes away, as Unix tools do, instead of Rust's
+/// default (SIGPIPE ignored, so `println!` panics with "Broken pipe").
+fn quiet_broken_pipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: restores the default disposition of one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

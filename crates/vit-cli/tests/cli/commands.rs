@@ -563,3 +563,21 @@ fn hub_ids_load_from_the_python_clients_cache_without_network() {
     );
     std::fs::remove_dir_all(&cache).unwrap();
 }
+
+#[test]
+#[cfg(unix)]
+fn a_closed_standard_output_ends_the_command_quietly() {
+    // `vit … | head`: the reader is gone before the first write.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let bin = std::env::var_os("VIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_vit").into());
+    let out = std::process::Command::new(bin)
+        .args(["models"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.status.success());
+}

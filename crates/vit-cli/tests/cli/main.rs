@@ -3,6 +3,11 @@
 mod commands;
 #[path = "../common/mod.rs"]
 mod common;
+/// The GPU driver check of the binary, with its tests.
+#[path = "../../src/gpu_driver.rs"]
+#[allow(dead_code)]
+mod gpu_driver;
+mod gpu_driver_check;
 /// The `.npy` reader and writer of the binary, with its unit test.
 #[path = "../../src/npy.rs"]
 mod npy;
