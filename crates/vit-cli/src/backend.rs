@@ -57,14 +57,35 @@ impl BackendKind {
             .expect("at least one backend is compiled in")
     }
 
-    /// `Err` naming what is missing when this backend cannot run on this machine (today: CUDA
-    /// without the NVIDIA driver library), before any tensor is made.
-    pub fn check_available(self) -> Result<(), String> {
+    /// Readies this backend before any tensor is made: `Err` naming what is missing when it
+    /// cannot run on this machine (today: CUDA without the NVIDIA driver library); on the
+    /// CubeCL backends, compiled kernels and autotune results are kept in
+    /// `~/.cache/vit-burn/cubecl` ([`vit_ops::kernel_cache`]) unless a `cubecl.toml` applies.
+    pub fn prepare(self) -> Result<(), String> {
         #[cfg(feature = "cuda")]
         if self == Self::Cuda {
-            return crate::gpu_driver::check_cuda_driver();
+            crate::gpu_driver::check_cuda_driver()?;
+        }
+        #[cfg(any(feature = "cuda", feature = "wgpu"))]
+        if self.is_cubecl()
+            && let Some(dir) = vit_ops::kernel_cache::default_kernel_cache_dir()
+        {
+            vit_ops::kernel_cache::enable_kernel_cache(&dir);
         }
         Ok(())
+    }
+
+    /// Whether this is a CubeCL backend (WGPU, CUDA).
+    #[cfg(any(feature = "cuda", feature = "wgpu"))]
+    fn is_cubecl(self) -> bool {
+        match self {
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => true,
+            #[cfg(feature = "cuda")]
+            Self::Cuda => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
     }
 }
 

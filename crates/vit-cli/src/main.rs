@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     quiet_broken_pipe();
     let cli = Cli::parse();
     let backend = cli.backend.unwrap_or_else(BackendKind::preferred);
-    if let Err(error) = backend.check_available() {
+    if let Err(error) = backend.prepare() {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
     }

@@ -32,6 +32,8 @@ mod api;
 mod backend;
 mod backends;
 pub mod composed;
+#[cfg(feature = "cubecl")]
+pub mod kernel_cache;
 pub mod kernels;
 mod switch;
 
