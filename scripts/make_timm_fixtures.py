@@ -142,6 +142,8 @@ def main() -> None:
             },
         }
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        if case in INTERMEDIATE_CASES:
+            save_intermediates(model, arch, args, x, folder)
         print(f"{case}: logits {tuple(logits.shape)} features {tuple(features.shape)} "
               f"|logits|max {logits.abs().max():.3f}")
     resample_cases()
@@ -161,6 +163,61 @@ def save_microsoft_layout(model: torch.nn.Module, path: pathlib.Path) -> None:
         if k.endswith("relative_position_index") or k.endswith("attn_mask"):
             state[k] = v.contiguous()
     torch.save({"model": state}, path)
+
+
+# Cases that also get `intermediates.safetensors` (timm's forward_intermediates, features_only).
+INTERMEDIATE_CASES = {"vit_cls", "vit_gap", "vit_p4_d3_h4", "vit_dynamic", "deit_distilled",
+                      "swin_2stage", "swin_3stage"}
+
+
+def save_intermediates(model, arch: str, args: dict, x: torch.Tensor, folder: pathlib.Path) -> None:
+    """timm's `forward_intermediates` under several options, and `features_only=True` loaded from
+    the saved checkpoint as a user would: intermediates.safetensors + features.json."""
+    out = {}
+    swin = isinstance(model, SwinTransformer)
+    with torch.no_grad():
+        # Every block (stage), NCHW, no norm: timm's defaults.
+        for i, t in enumerate(model.forward_intermediates(x, intermediates_only=True)):
+            out[f"all.{i}"] = t
+        # The last one, normed, NLC (ViT) / NCHW normed (Swin: the norm applies to the last stage).
+        if swin:
+            for i, t in enumerate(model.forward_intermediates(x, norm=True, intermediates_only=True)):
+                out[f"norm.{i}"] = t
+        else:
+            final, maps = model.forward_intermediates(x, indices=1, norm=True, output_fmt="NLC",
+                                                      return_prefix_tokens=True)
+            for i, m in enumerate(maps):
+                if isinstance(m, tuple):
+                    out[f"norm_nlc.{i}"], out[f"norm_nlc_prefix.{i}"] = m
+                else:
+                    out[f"norm_nlc.{i}"] = m
+            out["norm_nlc_final"] = final
+        # Only the first, negative and repeated indices, stopping early.
+        final, maps = model.forward_intermediates(x, indices=[0, -len(out_blocks(model)), 0], stop_early=True)
+        for i, t in enumerate(maps):
+            out[f"early.{i}"] = t
+        out["early_final"] = final
+    # features_only=True, out_indices default (ViT: last 3; Swin: every stage) where the model has
+    # enough blocks, else (0, -1); weights from the saved checkpoint.
+    n = len(out_blocks(model))
+    kwargs = dict(args)
+    if not swin and n < 3:
+        kwargs["out_indices"] = (0, -1)
+    ckpt = folder / ("pytorch_model.bin" if (folder / "pytorch_model.bin").exists() else "model.safetensors")
+    fm = timm.create_model(arch, pretrained=True, features_only=True,
+                           pretrained_cfg_overlay=dict(file=str(ckpt)), **kwargs).eval()
+    with torch.no_grad():
+        for i, t in enumerate(fm(x)):
+            out[f"features_only.{i}"] = t
+    info = [dict(num_chs=c, reduction=r, module=m) for c, r, m in
+            zip(fm.feature_info.channels(), fm.feature_info.reduction(), fm.feature_info.module_name())]
+    save_file({k: v.contiguous() for k, v in out.items()}, folder / "intermediates.safetensors")
+    (folder / "features.json").write_text(json.dumps(
+        dict(out_indices=kwargs.get("out_indices"), feature_info=info), indent=2) + "\n")
+
+
+def out_blocks(model):
+    return model.layers if isinstance(model, SwinTransformer) else model.blocks
 
 
 def resample_cases() -> None:

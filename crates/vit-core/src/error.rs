@@ -119,6 +119,14 @@ pub enum VitError {
         /// Why, and what would work.
         reason: String,
     },
+    /// Feature indices (`forward_intermediates`, feature extraction) that the model cannot give.
+    #[error("feature indices {asked}: {reason}")]
+    FeatureIndices {
+        /// The indices as asked (e.g. `[0, 7]`, `last 5`).
+        asked: String,
+        /// What is wrong and what the model has.
+        reason: String,
+    },
     /// Writing or reading one of our own files (model record, config) failed.
     #[error("{path}: {message}")]
     File {

@@ -32,6 +32,7 @@
 
 pub mod atomic_file;
 pub mod error;
+pub mod features;
 pub mod inspect;
 pub mod layers;
 pub mod memory;
@@ -41,7 +42,7 @@ pub mod vit;
 pub mod weights;
 
 pub use error::{Result, VitError};
-pub use vit::{VisionTransformer, VisionTransformerConfig, VitIntermediates};
+pub use vit::{VisionTransformer, VisionTransformerConfig, VitBlockOutputs};
 /// The fused ops the models run on, and the switch back to Burn's composed ops
 /// (`vit_core::ops::set_fast_path(false)`).
 pub use vit_ops as ops;

@@ -7,6 +7,9 @@ use serde_json::Value;
 use vit_ops::VitBackend;
 
 use crate::error::Result;
+use crate::features::{
+    FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
+};
 use crate::inspect::{AttentionWeights, PatchPositions};
 use crate::preprocess::PretrainedCfg;
 
@@ -50,6 +53,32 @@ pub trait VisionModel<B: VitBackend> {
 
     /// The position embedding of the patch tokens; an error for families without one.
     fn patch_positions(&self) -> Result<PatchPositions>;
+
+    /// Intermediate feature maps (timm's `forward_intermediates`): ViT/DeiT per block on the
+    /// patch grid, Swin per stage (strides 4, 8, 16, 32 at timm's sizes); see
+    /// [`crate::features`]. Bad indices or input shapes are errors naming them.
+    fn forward_intermediates(
+        &self,
+        images: Tensor<B, 4>,
+        options: &IntermediatesOptions,
+    ) -> Result<Intermediates<B>>;
+
+    /// Channels, stride and timm module name of every map [`Self::forward_intermediates`] can
+    /// return, in index order.
+    fn feature_info(&self) -> Vec<FeatureInfo>;
+
+    /// Drops what the maps `indices` do not need — later blocks (stages), the classifier when
+    /// `prune_head`, the final norm when `prune_norm` — and returns the absolute indices (timm's
+    /// `prune_intermediate_layers`).
+    fn prune_intermediate_layers(
+        &mut self,
+        indices: &FeatureIndices,
+        prune_norm: bool,
+        prune_head: bool,
+    ) -> Result<Vec<usize>>;
+
+    /// The maps and layout timm's `features_only=True` gives for this family by default.
+    fn default_feature_maps(&self) -> (FeatureIndices, FeatureFormat);
 }
 
 /// The configuration of a model of any family: what the zoo, the CLI and training read or

@@ -5,6 +5,9 @@
 
 use std::path::Path;
 use vit_core::VitBackend;
+use vit_core::features::{
+    FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
+};
 
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
@@ -280,6 +283,32 @@ impl<B: VitBackend> VisionModel<B> for ZooModel<B> {
 
     fn patch_positions(&self) -> Result<PatchPositions> {
         self.as_model().patch_positions()
+    }
+
+    fn forward_intermediates(
+        &self,
+        images: Tensor<B, 4>,
+        options: &IntermediatesOptions,
+    ) -> Result<Intermediates<B>> {
+        self.as_model().forward_intermediates(images, options)
+    }
+
+    fn feature_info(&self) -> Vec<FeatureInfo> {
+        self.as_model().feature_info()
+    }
+
+    fn prune_intermediate_layers(
+        &mut self,
+        indices: &FeatureIndices,
+        prune_norm: bool,
+        prune_head: bool,
+    ) -> Result<Vec<usize>> {
+        self.as_model_mut()
+            .prune_intermediate_layers(indices, prune_norm, prune_head)
+    }
+
+    fn default_feature_maps(&self) -> (FeatureIndices, FeatureFormat) {
+        self.as_model().default_feature_maps()
     }
 }
 

@@ -33,7 +33,7 @@ fn main() {
 
     // Features for your own head, and every block's output with its attention weights.
     let pooled = model.forward_pre_logits(images.clone());
-    let inter = model.forward_intermediates(images, true);
+    let inter = model.forward_blocks(images, true);
     println!(
         "pooled {:?}; {} blocks, last attention {:?}",
         pooled.dims(),

@@ -205,6 +205,11 @@ impl<B: VitBackend> PatchEmbed<B> {
         Ok(())
     }
 
+    /// The patch grid `[rows, cols]` of an input `[height, width]`.
+    pub fn grid_for(&self, [h, w]: [usize; 2]) -> [usize; 2] {
+        [h / self.patch_size, w / self.patch_size]
+    }
+
     /// Rearranges `[B, C, H, W]` into `[B, N, C·p·p]`, each row one patch flattened as `(c, y, x)`
     /// — the order of a Conv2d weight `[D, C, p, p]`, which makes the two forms interchangeable.
     pub fn flatten_patches(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {

@@ -4,9 +4,10 @@
 pub mod config;
 pub mod flops;
 pub mod import;
+mod intermediates;
 pub mod model;
 pub mod presets;
 
 pub use config::VisionTransformerConfig;
-pub use model::{VisionTransformer, VitIntermediates};
+pub use model::{VisionTransformer, VitBlockOutputs};
 pub use presets::VIT_PRESETS;

@@ -8,6 +8,9 @@ use burn::tensor::{Tensor, TensorData};
 use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
+use crate::features::{
+    FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
+};
 use crate::inspect::{AttentionWeights, PatchPositions};
 use crate::layers::block::Block;
 use crate::layers::init::timm_linear;
@@ -60,9 +63,9 @@ pub struct VisionTransformer<B: VitBackend> {
     pub dynamic_img_size: bool,
 }
 
-/// What [`VisionTransformer::forward_intermediates`] hands back.
+/// What [`VisionTransformer::forward_blocks`] hands back.
 #[derive(Debug, Clone)]
-pub struct VitIntermediates<B: VitBackend> {
+pub struct VitBlockOutputs<B: VitBackend> {
     /// All tokens after the final norm `[batch, tokens, dim]` (as `forward_features`).
     pub features: Tensor<B, 3>,
     /// Every block's output `[batch, tokens, dim]`, before the final norm.
@@ -157,13 +160,10 @@ impl<B: VitBackend> VisionTransformer<B> {
         self.forward_head(self.forward_features(images), true)
     }
 
-    /// Runs the encoder keeping every block's output and, when `with_attention`, every block's
-    /// attention weights — for feature extraction and attention maps.
-    pub fn forward_intermediates(
-        &self,
-        images: Tensor<B, 4>,
-        with_attention: bool,
-    ) -> VitIntermediates<B> {
+    /// Runs the encoder keeping every block's output (all tokens) and, when `with_attention`,
+    /// every block's attention weights — for attention maps and probing. Feature maps on the
+    /// patch grid, as a backbone gives them: [`Self::forward_intermediates`].
+    pub fn forward_blocks(&self, images: Tensor<B, 4>, with_attention: bool) -> VitBlockOutputs<B> {
         let mut x = self.embed(images);
         let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut attentions = Vec::new();
@@ -177,7 +177,7 @@ impl<B: VitBackend> VisionTransformer<B> {
             };
             blocks.push(x.clone());
         }
-        VitIntermediates {
+        VitBlockOutputs {
             features: self.final_norm(x),
             blocks,
             attentions,
@@ -251,7 +251,7 @@ impl<B: VitBackend> VisionTransformer<B> {
         Some(sincos_2d(grid, dim, prefix_in(fixed), &fixed.device()))
     }
 
-    fn final_norm(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    pub(crate) fn final_norm(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,
@@ -260,6 +260,35 @@ impl<B: VitBackend> VisionTransformer<B> {
 }
 
 impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
+    fn forward_intermediates(
+        &self,
+        images: Tensor<B, 4>,
+        options: &IntermediatesOptions,
+    ) -> Result<Intermediates<B>> {
+        VisionTransformer::forward_intermediates(self, images, options)
+    }
+
+    fn feature_info(&self) -> Vec<FeatureInfo> {
+        VisionTransformer::feature_info(self)
+    }
+
+    fn prune_intermediate_layers(
+        &mut self,
+        indices: &FeatureIndices,
+        prune_norm: bool,
+        prune_head: bool,
+    ) -> Result<Vec<usize>> {
+        VisionTransformer::prune_intermediate_layers(self, indices, prune_norm, prune_head)
+    }
+
+    /// timm's `features_only` for ViTs: the last 3 blocks, NCHW.
+    fn default_feature_maps(&self) -> (FeatureIndices, FeatureFormat) {
+        (
+            FeatureIndices::Last(3.min(self.blocks.len().max(1))),
+            FeatureFormat::Nchw,
+        )
+    }
+
     fn check_input(&self, dims: [usize; 4]) -> Result<()> {
         VisionTransformer::check_input(self, dims)
     }
@@ -313,7 +342,7 @@ impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
         let [_, _, h, w] = images.dims();
         let patch_size = self.patch_embed.patch_size;
         Ok(AttentionWeights {
-            layers: self.forward_intermediates(images, true).attentions,
+            layers: self.forward_blocks(images, true).attentions,
             num_prefix: self.num_prefix_tokens,
             class_token: self.cls_token.is_some(),
             grid: [h / patch_size, w / patch_size],

@@ -66,7 +66,7 @@ fn forward_outputs_have_the_documented_shapes() {
     assert_eq!(model.forward(x.clone()).dims(), [2, 7]);
     assert_eq!(model.forward_features(x.clone()).dims(), [2, 17, 24]);
     assert_eq!(model.forward_pre_logits(x.clone()).dims(), [2, 24]);
-    let inter = model.forward_intermediates(x.clone(), true);
+    let inter = model.forward_blocks(x.clone(), true);
     assert_eq!(inter.blocks.len(), 3);
     assert_eq!(inter.attentions.len(), 3);
     assert_eq!(inter.attentions[0].dims(), [2, 3, 17, 17]);
@@ -78,7 +78,7 @@ fn forward_outputs_have_the_documented_shapes() {
         .unwrap()
         .forward(inter.blocks[2].clone());
     assert!(max_abs_diff(&normed, &inter.features) < 1e-6);
-    assert!(model.forward_intermediates(x, false).attentions.is_empty());
+    assert!(model.forward_blocks(x, false).attentions.is_empty());
 }
 
 #[test]

@@ -10,6 +10,7 @@
 pub mod block;
 pub mod flops;
 pub mod import;
+mod intermediates;
 pub mod model;
 pub mod patch_merging;
 pub mod presets;

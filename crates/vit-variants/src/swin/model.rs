@@ -8,6 +8,9 @@ use burn::tensor::{Tensor, TensorData};
 use serde_json::Value;
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
+use vit_core::features::{
+    FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
+};
 use vit_core::inspect::{AttentionWeights, PatchPositions};
 use vit_core::layers::drop_path::drop_path_schedule;
 use vit_core::layers::init::timm_linear;
@@ -80,6 +83,20 @@ pub struct SwinStage<B: VitBackend> {
     pub blocks: Vec<SwinBlock<B>>,
 }
 
+impl<B: VitBackend> SwinStage<B> {
+    /// `[batch, H, W, C]` → `[batch, ⌈H/2⌉, ⌈W/2⌉, 2C]` (the same map in the first stage).
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut x = match &self.downsample {
+            Some(merge) => merge.forward(x),
+            None => x,
+        };
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        x
+    }
+}
+
 /// Pooling and classifier (timm's `ClassifierHead`: the classifier is `head.fc`).
 #[derive(Module, Debug)]
 pub struct ClassifierHead<B: VitBackend> {
@@ -100,6 +117,9 @@ pub struct SwinTransformer<B: VitBackend> {
     pub norm: LayerNorm<B>,
     /// Average pooling and classifier.
     pub head: ClassifierHead<B>,
+    /// Whether [`Self::norm`] is applied; off once pruned away
+    /// ([`Self::prune_intermediate_layers`]; not saved).
+    pub apply_norm: bool,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
@@ -226,6 +246,7 @@ impl SwinTransformerConfig {
                 fc: (self.num_classes > 0)
                     .then(|| timm_linear(features, self.num_classes, true, device)),
             },
+            apply_norm: true,
         })
     }
 
@@ -257,20 +278,30 @@ impl<B: VitBackend> SwinTransformer<B> {
 
     /// The last stage's normed token map `[batch, height, width, dim]` (timm's NHWC features).
     pub fn forward_features(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mut x = self.embed(images);
+        for stage in &self.layers {
+            x = stage.forward(x);
+        }
+        self.final_norm(x)
+    }
+
+    /// The patch embedding as a token map `[batch, rows, cols, embed_dim]`: the first stage's
+    /// input.
+    pub fn embed(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, _, h, w] = images.dims();
-        let p = self.patch_embed.patch_size;
+        let [rows, cols] = self.patch_embed.grid_for([h, w]);
         let tokens = self.patch_embed.forward(images);
         let dim = tokens.dims()[2];
-        let mut x = tokens.reshape([b, h / p, w / p, dim]);
-        for stage in &self.layers {
-            if let Some(merge) = &stage.downsample {
-                x = merge.forward(x);
-            }
-            for block in &stage.blocks {
-                x = block.forward(x);
-            }
+        tokens.reshape([b, rows, cols, dim])
+    }
+
+    /// The final norm, unless pruned away.
+    pub(crate) fn final_norm(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        if self.apply_norm {
+            self.norm.forward(x)
+        } else {
+            x
         }
-        self.norm.forward(x)
     }
 
     /// Average-pools features `[batch, H, W, dim]`; with `pre_logits` returns the pooled vector.
@@ -318,7 +349,36 @@ impl<B: VitBackend> VisionModel<B> for SwinTransformer<B> {
     }
 
     fn num_features(&self) -> usize {
-        self.norm.gamma.lazy_shape()[0]
+        self.layers
+            .last()
+            .and_then(SwinStage::dim)
+            .unwrap_or_else(|| self.norm.gamma.lazy_shape()[0])
+    }
+
+    fn forward_intermediates(
+        &self,
+        images: Tensor<B, 4>,
+        options: &IntermediatesOptions,
+    ) -> Result<Intermediates<B>> {
+        SwinTransformer::forward_intermediates(self, images, options)
+    }
+
+    fn feature_info(&self) -> Vec<FeatureInfo> {
+        SwinTransformer::feature_info(self)
+    }
+
+    fn prune_intermediate_layers(
+        &mut self,
+        indices: &FeatureIndices,
+        prune_norm: bool,
+        prune_head: bool,
+    ) -> Result<Vec<usize>> {
+        SwinTransformer::prune_intermediate_layers(self, indices, prune_norm, prune_head)
+    }
+
+    /// timm's `features_only` for Swin: every stage, NHWC (its blocks' own layout).
+    fn default_feature_maps(&self) -> (FeatureIndices, FeatureFormat) {
+        (FeatureIndices::All, FeatureFormat::Nhwc)
     }
 
     fn reset_classifier(&mut self, num_classes: usize, device: &B::Device) -> Vec<String> {

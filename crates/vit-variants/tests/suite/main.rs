@@ -1,6 +1,7 @@
 //! vit-variants' tests, one binary: timm parity of every family, the zoo registry, Swin's window
 //! arithmetic, attention extraction. The backend is vit-testing's (ndarray, or flex/wgpu).
 
+mod backbone;
 mod inspect;
 mod registry;
 mod swin_windows;
