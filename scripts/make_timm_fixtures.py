@@ -147,7 +147,39 @@ def main() -> None:
         print(f"{case}: logits {tuple(logits.shape)} features {tuple(features.shape)} "
               f"|logits|max {logits.abs().max():.3f}")
     resample_cases()
+    swin_size_cases()
     print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")
+
+
+def swin_size_cases() -> None:
+    """swin_2stage's weights at other sizes (swin_2stage/sizes.safetensors): `dynamic.*` built with
+    strict_img_size=False and run at 36x52 (grids 18x26 and 9x13: padded to windows, masks built
+    for that size); `window8.*` after set_input_size(48, window_size=8) (bias tables resized
+    11x11 -> 15x15); `scaled.*` after set_input_size((60, 40)) alone (windows scale with the grid:
+    9x6)."""
+    from safetensors.torch import load_file
+    _, _, args, _, _ = VARIANT_CASES["swin_2stage"]
+    state = load_file(OUT / "swin_2stage" / "model.safetensors")
+    generator = torch.Generator().manual_seed(4321)
+    out = {}
+    dynamic = SwinTransformer(**args, strict_img_size=False).eval()
+    dynamic.load_state_dict(state)
+    x = torch.randn((2, 3, 36, 52), generator=generator)
+    with torch.no_grad():
+        out.update({"dynamic.input": x, "dynamic.logits": dynamic(x),
+                    "dynamic.features": dynamic.forward_features(x)})
+    for name, size, window in [("window8", (48, 48), 8), ("scaled", (60, 40), None)]:
+        model = SwinTransformer(**args).eval()
+        model.load_state_dict(state)
+        model.set_input_size(img_size=size, window_size=window)
+        x = torch.randn((2, 3, *size), generator=generator)
+        with torch.no_grad():
+            out.update({f"{name}.input": x, f"{name}.logits": model(x),
+                        f"{name}.features": model.forward_features(x)})
+        for key, value in model.state_dict().items():
+            if key.endswith("relative_position_bias_table"):
+                out[f"{name}.{key}"] = value
+    save_file({k: v.contiguous() for k, v in out.items()}, OUT / "swin_2stage" / "sizes.safetensors")
 
 
 def save_microsoft_layout(model: torch.nn.Module, path: pathlib.Path) -> None:

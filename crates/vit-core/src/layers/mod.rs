@@ -12,6 +12,7 @@ pub mod norm;
 pub mod patch_embed;
 pub mod pooling;
 pub mod pos_embed;
+pub mod rel_pos_bias;
 pub mod resample;
 
 pub use attention::{

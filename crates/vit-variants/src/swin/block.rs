@@ -65,24 +65,40 @@ pub struct SwinBlock<B: VitBackend> {
     pub shift: [usize; 2],
     /// Shifted-window mask `[windows, N, N]` for the padded map (computed, not saved).
     pub attn_mask: Option<Tensor<B, 3>>,
+    /// The padded map `[height, width]` [`Self::attn_mask`] was made for; another size gets
+    /// its own mask at run time (timm's `dynamic_mask`).
+    pub mask_size: [usize; 2],
+    /// The window asked for before fitting (timm's `target_window_size`).
+    pub target_window: [usize; 2],
+    /// Whether this block shifts its windows (every second block).
+    pub shifted: bool,
+}
+
+/// timm's `_calc_window_shift`: a window larger than the map shrinks to it, and then there is
+/// nothing to shift; a shifted block moves by half the asked window.
+pub fn fit_window(
+    resolution: [usize; 2],
+    target: [usize; 2],
+    shifted: bool,
+) -> ([usize; 2], [usize; 2]) {
+    let mut window = [0; 2];
+    let mut shift = [0; 2];
+    for i in 0..2 {
+        window[i] = resolution[i].min(target[i]);
+        shift[i] = if resolution[i] <= window[i] || !shifted {
+            0
+        } else {
+            target[i] / 2
+        };
+    }
+    (window, shift)
 }
 
 impl SwinBlockConfig {
     /// Window and shift as timm fits them: a window larger than the map shrinks to it, and then
     /// there is nothing to shift.
     pub fn window_and_shift(&self) -> ([usize; 2], [usize; 2]) {
-        let mut window = [0; 2];
-        let mut shift = [0; 2];
-        for i in 0..2 {
-            let r = self.resolution[i];
-            window[i] = r.min(self.window_size);
-            shift[i] = if r <= window[i] || !self.shifted {
-                0
-            } else {
-                self.window_size / 2
-            };
-        }
-        (window, shift)
+        fit_window(self.resolution, [self.window_size; 2], self.shifted)
     }
 
     /// Builds the block.
@@ -93,7 +109,7 @@ impl SwinBlockConfig {
                 .with_epsilon(self.norm_eps)
                 .init(device)
         };
-        let padded = [0, 1].map(|i| self.resolution[i].div_ceil(window[i]) * window[i]);
+        let padded = padded_size(self.resolution, window);
         SwinBlock {
             norm1: norm(),
             attn: WindowAttentionConfig::new(self.dim, self.num_heads, window)
@@ -110,11 +126,35 @@ impl SwinBlockConfig {
             shift,
             attn_mask: (shift != [0, 0])
                 .then(|| shifted_window_mask(padded, window, shift, device)),
+            mask_size: padded,
+            target_window: [self.window_size; 2],
+            shifted: self.shifted,
         }
     }
 }
 
+/// `size` rounded up to whole windows.
+fn padded_size(size: [usize; 2], window: [usize; 2]) -> [usize; 2] {
+    [0, 1].map(|i| size[i].div_ceil(window[i]) * window[i])
+}
+
 impl<B: VitBackend> SwinBlock<B> {
+    /// Refits the block to a map of `resolution` with windows of `target_window` (timm's
+    /// `SwinTransformerBlock.set_input_size`): window and shift recomputed, the bias table
+    /// resized to the new window, the mask rebuilt.
+    pub fn set_input_size(&mut self, resolution: [usize; 2], target_window: [usize; 2]) {
+        let (window, shift) = fit_window(resolution, target_window, self.shifted);
+        self.attn.set_window(window);
+        self.window = window;
+        self.shift = shift;
+        self.target_window = target_window;
+        let padded = padded_size(resolution, window);
+        let device = self.norm1.gamma.lazy_device();
+        self.attn_mask =
+            (shift != [0, 0]).then(|| shifted_window_mask(padded, window, shift, &device));
+        self.mask_size = padded;
+    }
+
     /// `x [batch, height, width, dim]` → same shape.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let attended = self.window_attention(self.norm1.forward(x.clone()));
@@ -149,7 +189,17 @@ impl<B: VitBackend> SwinBlock<B> {
             x = Tensor::cat(vec![x, Tensor::zeros([b, hp, wp - w, c], &device)], 2);
         }
         let windows = window_partition(x, self.window);
-        let attended = self.attn.forward(windows, self.attn_mask.as_ref());
+        // A map of another size than built for (timm's `dynamic_mask`) gets its own mask.
+        let mask = match &self.attn_mask {
+            Some(_) if [hp, wp] != self.mask_size => Some(shifted_window_mask(
+                [hp, wp],
+                self.window,
+                self.shift,
+                &device,
+            )),
+            mask => mask.clone(),
+        };
+        let attended = self.attn.forward(windows, mask.as_ref());
         let mut x = window_reverse(attended, self.window, [hp, wp]);
         if hp > h || wp > w {
             x = x.slice([0..b, 0..h, 0..w, 0..c]);

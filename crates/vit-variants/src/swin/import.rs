@@ -118,8 +118,15 @@ pub fn apply_timm_swin_args(
             }
             "global_pool" if value == "avg" => {}
             "head_dim" | "norm_layer" if value.is_null() => {}
-            "always_partition" | "dynamic_img_size" if value == false => {}
-            "strict_img_size" if value == true => {}
+            "always_partition" if value == false => {}
+            "strict_img_size" if value.is_boolean() => {
+                ours.insert("strict_img_size".into(), value.clone());
+            }
+            "dynamic_img_size" if value.is_boolean() => {
+                if value == true {
+                    ours.insert("strict_img_size".into(), json!(false));
+                }
+            }
             a if SAME_NAME.contains(&a) => {
                 ours.insert(a.into(), value.clone());
             }

@@ -72,6 +72,11 @@ pub struct SwinTransformerConfig {
     /// LayerNorm epsilon (PyTorch's default; ViT uses 1e-6).
     #[config(default = 1e-5)]
     pub norm_eps: f64,
+    /// Only `img_size` inputs (timm's default). `false`: any size that splits into whole
+    /// patches, padded to whole windows with the shift masks built for it at run time (timm's
+    /// `strict_img_size=False` / `dynamic_img_size=True`).
+    #[config(default = true)]
+    pub strict_img_size: bool,
 }
 
 /// A stage: optional patch merging (all stages but the first), then its blocks.
@@ -120,6 +125,15 @@ pub struct SwinTransformer<B: VitBackend> {
     /// Whether [`Self::norm`] is applied; off once pruned away
     /// ([`Self::prune_intermediate_layers`]; not saved).
     pub apply_norm: bool,
+    /// Inputs of any size that splits into patches are accepted (config `strict_img_size =
+    /// false`, or [`VisionModel::enable_dynamic_img_size`]).
+    pub dynamic_img_size: bool,
+    /// Per-stage window the current one was scaled from, and the patch grid it was set for
+    /// (timm's `_ref_window_sizes`, `_ref_grid_size`): [`Self::set_input_size`] without a window
+    /// keeps each stage's window-to-grid ratio.
+    pub ref_windows: Vec<[usize; 2]>,
+    /// See [`Self::ref_windows`].
+    pub ref_grid: [usize; 2],
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
@@ -247,6 +261,9 @@ impl SwinTransformerConfig {
                     .then(|| timm_linear(features, self.num_classes, true, device)),
             },
             apply_norm: true,
+            dynamic_img_size: !self.strict_img_size,
+            ref_windows: vec![[self.window_size; 2]; self.depths.len()],
+            ref_grid: patch_grid(self.img_size, self.patch_size)?,
         })
     }
 
@@ -260,9 +277,51 @@ impl SwinTransformerConfig {
 }
 
 impl<B: VitBackend> SwinTransformer<B> {
-    /// Checks that `images` are `[batch, in_chans, height, width]` at the built size.
+    /// Checks that `images` are `[batch, in_chans, height, width]` at the built size (any size
+    /// of whole patches with [`Self::dynamic_img_size`]).
     pub fn check_input(&self, dims: [usize; 4]) -> Result<()> {
-        self.patch_embed.check_size(dims, false, "")
+        self.patch_embed.check_size(
+            dims,
+            self.dynamic_img_size,
+            "; build it with `strict_img_size = false` to run other sizes",
+        )
+    }
+
+    /// Refits the model to `img_size` inputs (timm's `set_input_size`): every block's window
+    /// becomes `window_size`, or — without one — its reference window scaled with the patch
+    /// grid; bias tables are resized to the new windows (timm's `resize_rel_pos_bias_table`)
+    /// and the shift masks rebuilt. So 224/window-7 weights run, and fine-tune, at
+    /// 384/window-12. An `img_size` that does not split into patches, or a zero window, is an
+    /// error naming it.
+    pub fn set_input_size(
+        &mut self,
+        img_size: [usize; 2],
+        window_size: Option<[usize; 2]>,
+    ) -> Result<()> {
+        let grid = patch_grid(img_size, self.patch_embed.patch_size)?;
+        if window_size.is_some_and(|w| w.contains(&0)) {
+            return Err(invalid("window_size", "must be at least 1"));
+        }
+        let windows: Vec<[usize; 2]> = match window_size {
+            Some(w) => vec![w; self.layers.len()],
+            None => self
+                .ref_windows
+                .iter()
+                .map(|w| [0, 1].map(|a| (w[a] * grid[a] / self.ref_grid[a]).max(1)))
+                .collect(),
+        };
+        if window_size.is_some() {
+            self.ref_windows = windows.clone();
+            self.ref_grid = grid;
+        }
+        self.patch_embed.img_size = img_size;
+        for (i, (stage, window)) in self.layers.iter_mut().zip(windows).enumerate() {
+            let resolution = grid.map(|g| g.div_ceil(1 << i));
+            for block in &mut stage.blocks {
+                block.set_input_size(resolution, window);
+            }
+        }
+        Ok(())
     }
 
     /// Class logits `[batch, num_classes]` (pooled features when there is no head).
@@ -391,7 +450,8 @@ impl<B: VitBackend> VisionModel<B> for SwinTransformer<B> {
     }
 
     fn enable_dynamic_img_size(&mut self) -> bool {
-        false
+        self.dynamic_img_size = true;
+        true
     }
 
     fn attention_weights(&self, _images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {

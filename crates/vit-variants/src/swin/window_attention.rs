@@ -9,6 +9,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use vit_core::VitBackend;
 use vit_core::layers::attention::{AttentionPath, QkvAttention};
 use vit_core::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
+use vit_core::layers::rel_pos_bias::resize_rel_pos_bias_table;
 
 /// Configuration of a [`WindowAttention`].
 #[derive(Config, Debug)]
@@ -92,6 +93,33 @@ impl WindowAttentionConfig {
 }
 
 impl<B: VitBackend> WindowAttention<B> {
+    /// Moves to another window: the bias table is resized as timm's `set_window_size` does
+    /// ([`resize_rel_pos_bias_table`]) and the index recomputed. The same window changes nothing.
+    pub fn set_window(&mut self, window: [usize; 2]) {
+        if window == self.window {
+            return;
+        }
+        let old = self.relative_position_bias_table.val();
+        let device = old.device();
+        let require_grad = old.is_require_grad();
+        let values = old
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("a float table");
+        let resized = resize_rel_pos_bias_table(&values, self.num_heads, self.window, window);
+        let rows = resized.len() / self.num_heads;
+        let table =
+            Tensor::<B, 2>::from_data(TensorData::new(resized, [rows, self.num_heads]), &device)
+                .set_require_grad(require_grad);
+        self.relative_position_bias_table =
+            Param::initialized(self.relative_position_bias_table.id, table);
+        let index = relative_position_index(window);
+        let n = index.len();
+        self.relative_position_index = Tensor::from_data(TensorData::new(index, [n]), &device);
+        self.window = window;
+    }
+
     /// The relative position bias `[heads, N, N]` of one window.
     pub fn relative_position_bias(&self) -> Tensor<B, 3> {
         let n = self.window[0] * self.window[1];

@@ -233,3 +233,86 @@ fn bad_indices_are_errors_naming_the_range() {
         .to_string();
     assert!(err.contains("33"), "{err}");
 }
+
+/// `swin_2stage`'s weights at other sizes against timm (`sizes.safetensors`).
+fn sizes() -> Checkpoint {
+    Checkpoint::read(fixture("swin_2stage").join("sizes.safetensors")).unwrap()
+}
+
+fn swin(case: &Case) -> vit_variants::swin::SwinTransformer<B> {
+    match case.model.clone() {
+        ZooModel::Swin(m) => m,
+        _ => unreachable!("a Swin fixture"),
+    }
+}
+
+fn check_outputs(
+    model: &vit_variants::swin::SwinTransformer<B>,
+    timm: &mut Checkpoint,
+    name: &str,
+) {
+    let input = Tensor::<B, 4>::from_data(
+        timm.take(&format!("{name}.input")).unwrap(),
+        &Default::default(),
+    );
+    model.check_input(input.dims()).unwrap();
+    let features = max_diff(
+        model.forward_features(input.clone()).into_data(),
+        &timm.tensors[&format!("{name}.features")],
+    );
+    let logits = max_diff(
+        model.forward(input).into_data(),
+        &timm.tensors[&format!("{name}.logits")],
+    );
+    assert!(
+        features <= 1e-4 && logits <= 1e-4,
+        "{name}: features {features}, logits {logits} from timm"
+    );
+}
+
+#[test]
+fn swin_runs_any_size_of_whole_patches_with_masks_built_for_it() {
+    let c = case("swin_2stage");
+    let mut model = swin(&c);
+    let odd = Tensor::<B, 4>::zeros([1, 3, 36, 52], &Default::default());
+    let err = model.check_input(odd.dims()).unwrap_err().to_string();
+    assert!(err.contains("strict_img_size"), "{err}");
+    assert!(VisionModel::enable_dynamic_img_size(&mut model));
+    check_outputs(&model, &mut sizes(), "dynamic");
+    let not_patches = Tensor::<B, 4>::zeros([1, 3, 37, 52], &Default::default());
+    let err = model
+        .check_input(not_patches.dims())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("37"), "{err}");
+}
+
+#[test]
+fn swin_set_input_size_resizes_windows_and_bias_tables_as_timm() {
+    let c = case("swin_2stage");
+    let mut timm = sizes();
+    for (name, size, window) in [
+        ("window8", [48, 48], Some([8, 8])),
+        ("scaled", [60, 40], None),
+    ] {
+        let mut model = swin(&c);
+        model.set_input_size(size, window).unwrap();
+        for (s, stage) in model.layers.iter().enumerate() {
+            for (b, block) in stage.blocks.iter().enumerate() {
+                let key = format!("{name}.layers.{s}.blocks.{b}.attn.relative_position_bias_table");
+                let diff = max_diff(
+                    block.attn.relative_position_bias_table.val().into_data(),
+                    &timm.tensors[&key],
+                );
+                assert!(diff <= 1e-5, "{key}: {diff}");
+            }
+        }
+        check_outputs(&model, &mut timm, name);
+    }
+    let mut model = swin(&c);
+    let err = model
+        .set_input_size([41, 40], None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("41"), "{err}");
+}
