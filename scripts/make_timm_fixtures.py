@@ -72,6 +72,15 @@ VARIANT_CASES = {
                     (56, 56), 2),
 }
 
+# Added later, drawn after the others so that their weights stay as committed.
+LATE_CASES = {
+    # Any size with padding: built at 32x32, run at 45x37 (zero-padded to 48x40, a 6x5 grid).
+    "vit_dynamic_pad": ("vit_tiny_patch16_224",
+                        dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10,
+                             dynamic_img_size=True, dynamic_img_pad=True),
+                        (45, 37), 2),
+}
+
 # The case also saved as a PyTorch pickle (pytorch_model.bin) instead of safetensors.
 PTH_CASES = {"vit_p4_d3_h4"}
 
@@ -95,6 +104,8 @@ def main() -> None:
     cases = {name: (arch, timm.models.vision_transformer.VisionTransformer, args, size, batch)
              for name, (arch, args, size, batch) in CASES.items()}
     cases.update(VARIANT_CASES)
+    cases.update({name: (arch, timm.models.vision_transformer.VisionTransformer, args, size, batch)
+                  for name, (arch, args, size, batch) in LATE_CASES.items()})
     for case, (arch, cls, args, run_size, batch) in cases.items():
         model = cls(**args).eval()
         redraw_(model, generator)
@@ -199,7 +210,7 @@ def save_microsoft_layout(model: torch.nn.Module, path: pathlib.Path) -> None:
 
 # Cases that also get `intermediates.safetensors` (timm's forward_intermediates, features_only).
 INTERMEDIATE_CASES = {"vit_cls", "vit_gap", "vit_p4_d3_h4", "vit_dynamic", "deit_distilled",
-                      "swin_2stage", "swin_3stage"}
+                      "swin_2stage", "swin_3stage", "vit_dynamic_pad"}
 
 
 def save_intermediates(model, arch: str, args: dict, x: torch.Tensor, folder: pathlib.Path) -> None:

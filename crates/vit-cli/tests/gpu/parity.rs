@@ -13,12 +13,13 @@ use vit_testing::{max_abs_diff_data as max_abs_diff, timm_fixture};
 use vit_variants::zoo::{PretrainedModel, ZooModel};
 
 /// Every committed timm fixture.
-const CASES: [&str; 7] = [
+const CASES: [&str; 8] = [
     "vit_cls",
     "vit_gap",
     "vit_p4_d3_h4",
     "vit_map",
     "vit_dynamic",
+    "vit_dynamic_pad",
     "deit_distilled",
     "swin_2stage",
 ];

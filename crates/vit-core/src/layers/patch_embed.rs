@@ -50,6 +50,9 @@ pub struct PatchEmbedConfig {
     /// Epsilon of that LayerNorm.
     #[config(default = 1e-5)]
     pub norm_eps: f64,
+    /// Zero-pad images on the right and bottom to whole patches (timm's `dynamic_img_pad`).
+    #[config(default = false)]
+    pub dynamic_img_pad: bool,
 }
 
 /// The patch projection in either of its two forms.
@@ -74,6 +77,8 @@ pub struct PatchEmbed<B: VitBackend> {
     pub in_chans: usize,
     /// Image size the model was built for: `[height, width]`.
     pub img_size: [usize; 2],
+    /// Zero-pad images to whole patches (right and bottom) instead of refusing them.
+    pub dynamic_img_pad: bool,
 }
 
 /// Checks that an image of `[height, width]` splits into whole patches; returns the grid.
@@ -133,6 +138,7 @@ impl PatchEmbedConfig {
             patch_size: p,
             in_chans: self.in_chans,
             img_size: self.img_size,
+            dynamic_img_pad: self.dynamic_img_pad,
         })
     }
 
@@ -158,6 +164,7 @@ impl<B: VitBackend> PatchEmbed<B> {
     /// Embeds the patches. Input `[batch, in_chans, height, width]` with sides that are
     /// multiples of the patch size; output `[batch, (h/p)·(w/p), embed_dim]` in row-major order.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
+        let images = self.pad_to_patches(images);
         let tokens = match &self.proj {
             PatchProjection::Conv(conv) => {
                 // kernel = stride = patch: the convolution is one GEMM of the flattened patches
@@ -176,6 +183,25 @@ impl<B: VitBackend> PatchEmbed<B> {
         }
     }
 
+    /// With [`Self::dynamic_img_pad`], zeros on the right and bottom up to whole patches.
+    fn pad_to_patches(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, c, h, w] = images.dims();
+        let [gh, gw] = self.grid_for([h, w]);
+        let [hp, wp] = [gh * self.patch_size, gw * self.patch_size];
+        if !self.dynamic_img_pad || [hp, wp] == [h, w] {
+            return images;
+        }
+        let device = images.device();
+        let mut x = images;
+        if hp > h {
+            x = Tensor::cat(vec![x, Tensor::zeros([b, c, hp - h, w], &device)], 2);
+        }
+        if wp > w {
+            x = Tensor::cat(vec![x, Tensor::zeros([b, c, hp, wp - w], &device)], 3);
+        }
+        x
+    }
+
     /// Checks an input shape against this embedding; returns the patch grid `[gh, gw]`.
     pub fn check_input(&self, shape: [usize; 4]) -> Result<[usize; 2]> {
         let [_, c, h, w] = shape;
@@ -184,6 +210,9 @@ impl<B: VitBackend> PatchEmbed<B> {
                 expected: format!("[batch, {}, height, width]", self.in_chans),
                 found: shape.to_vec(),
             });
+        }
+        if self.dynamic_img_pad && h > 0 && w > 0 {
+            return Ok(self.grid_for([h, w]));
         }
         patch_grid([h, w], self.patch_size)
     }
@@ -205,9 +234,15 @@ impl<B: VitBackend> PatchEmbed<B> {
         Ok(())
     }
 
-    /// The patch grid `[rows, cols]` of an input `[height, width]`.
+    /// The patch grid `[rows, cols]` of an input `[height, width]` (partial patches count
+    /// with [`Self::dynamic_img_pad`]).
     pub fn grid_for(&self, [h, w]: [usize; 2]) -> [usize; 2] {
-        [h / self.patch_size, w / self.patch_size]
+        let p = self.patch_size;
+        if self.dynamic_img_pad {
+            [h.div_ceil(p), w.div_ceil(p)]
+        } else {
+            [h / p, w / p]
+        }
     }
 
     /// Rearranges `[B, C, H, W]` into `[B, N, C·p·p]`, each row one patch flattened as `(c, y, x)`

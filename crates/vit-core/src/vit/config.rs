@@ -109,6 +109,10 @@ pub struct VisionTransformerConfig {
     /// to the input's grid on the fly (timm's `dynamic_img_size`).
     #[config(default = false)]
     pub dynamic_img_size: bool,
+    /// Pad images on the right and bottom to whole patches instead of refusing sizes that do not
+    /// split into patches (timm's `dynamic_img_pad`; with `dynamic_img_size`, any size runs).
+    #[config(default = false)]
+    pub dynamic_img_pad: bool,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
@@ -238,6 +242,7 @@ impl VisionTransformerConfig {
             .with_embed_dim(d)
             .with_bias(self.patch_bias)
             .with_kind(self.patch_embed)
+            .with_dynamic_img_pad(self.dynamic_img_pad)
             .try_init(device)?;
         // timm: cls_token ~ N(0, 1e-6), pos_embed ~ trunc-normal(0.02).
         let cls_token = self.class_token.then(|| {

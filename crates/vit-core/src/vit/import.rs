@@ -106,7 +106,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
     // Arguments that only change the initialisation, not the model.
     const INIT_ONLY: [&str; 2] = ["weight_init", "fix_init"];
     // Arguments we support only at timm's default value.
-    let defaults: [(&str, Value); 9] = [
+    let defaults: [(&str, Value); 8] = [
         ("qk_norm", json!(false)),
         ("scale_attn_norm", json!(false)),
         ("scale_mlp_norm", json!(false)),
@@ -114,10 +114,9 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
         ("reg_tokens", json!(0)),
         ("final_norm", json!(true)),
         ("pool_include_prefix", json!(false)),
-        ("dynamic_img_pad", json!(false)),
         ("patch_drop_rate", json!(0.0)),
     ];
-    const SAME_NAME: [&str; 18] = [
+    const SAME_NAME: [&str; 19] = [
         "in_chans",
         "num_classes",
         "embed_dim",
@@ -130,6 +129,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
         "no_embed_class",
         "fc_norm",
         "dynamic_img_size",
+        "dynamic_img_pad",
         "drop_rate",
         "pos_drop_rate",
         "proj_drop_rate",

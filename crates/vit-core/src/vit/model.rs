@@ -196,10 +196,7 @@ impl<B: VitBackend> VisionTransformer<B> {
             .flatten()
             .map(|t| t.val().expand([batch, 1, dim]))
             .collect();
-        let grid = [
-            h / self.patch_embed.patch_size,
-            w / self.patch_embed.patch_size,
-        ];
+        let grid = self.patch_embed.grid_for([h, w]);
         let pos = self.position_embedding(grid);
         let with_prefix = |x: Tensor<B, 3>| {
             if prefix.is_empty() {
@@ -345,7 +342,7 @@ impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
             layers: self.forward_blocks(images, true).attentions,
             num_prefix: self.num_prefix_tokens,
             class_token: self.cls_token.is_some(),
-            grid: [h / patch_size, w / patch_size],
+            grid: self.patch_embed.grid_for([h, w]),
             patch_size,
         })
     }

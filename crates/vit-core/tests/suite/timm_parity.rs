@@ -61,3 +61,9 @@ fn attention_pooling_vit_matches_timm() {
 fn dynamic_image_size_matches_timm() {
     check_case("vit_dynamic");
 }
+
+#[test]
+fn dynamic_image_padding_matches_timm_at_a_size_of_partial_patches() {
+    // Built at 32x32 with patch 8, run at 45x37: zero-padded to a 6x5 grid, as timm.
+    check_case("vit_dynamic_pad");
+}

@@ -13,11 +13,12 @@ use vit_core::weights::checkpoint::Checkpoint;
 use vit_testing::{B, max_abs_diff_data as max_diff, timm_fixture as fixture};
 use vit_variants::zoo::{PretrainedModel, ZooModel};
 
-const VIT_CASES: [&str; 5] = [
+const VIT_CASES: [&str; 6] = [
     "vit_cls",
     "vit_gap",
     "vit_p4_d3_h4",
     "vit_dynamic",
+    "vit_dynamic_pad",
     "deit_distilled",
 ];
 const SWIN_CASES: [&str; 2] = ["swin_2stage", "swin_3stage"];
