@@ -167,7 +167,7 @@ def swin_size_cases() -> None:
     strict_img_size=False and run at 36x52 (grids 18x26 and 9x13: padded to windows, masks built
     for that size); `window8.*` after set_input_size(48, window_size=8) (bias tables resized
     11x11 -> 15x15); `scaled.*` after set_input_size((60, 40)) alone (windows scale with the grid:
-    9x6)."""
+    9x6); `small.*` the dynamic model at 8x12, smaller than one window."""
     from safetensors.torch import load_file
     _, _, args, _, _ = VARIANT_CASES["swin_2stage"]
     state = load_file(OUT / "swin_2stage" / "model.safetensors")
@@ -190,6 +190,10 @@ def swin_size_cases() -> None:
         for key, value in model.state_dict().items():
             if key.endswith("relative_position_bias_table"):
                 out[f"{name}.{key}"] = value
+    # Smaller than one window (maps 4x6 and 2x3 under 6x6 windows): padded to one window, as timm.
+    x = torch.randn((2, 3, 8, 12), generator=generator)
+    with torch.no_grad():
+        out.update({"small.input": x, "small.logits": dynamic(x), "small.features": dynamic.forward_features(x)})
     save_file({k: v.contiguous() for k, v in out.items()}, OUT / "swin_2stage" / "sizes.safetensors")
 
 

@@ -279,13 +279,23 @@ fn swin_runs_any_size_of_whole_patches_with_masks_built_for_it() {
     let err = model.check_input(odd.dims()).unwrap_err().to_string();
     assert!(err.contains("strict_img_size"), "{err}");
     assert!(VisionModel::enable_dynamic_img_size(&mut model));
-    check_outputs(&model, &mut sizes(), "dynamic");
-    let not_patches = Tensor::<B, 4>::zeros([1, 3, 37, 52], &Default::default());
-    let err = model
-        .check_input(not_patches.dims())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("37"), "{err}");
+    let mut timm = sizes();
+    check_outputs(&model, &mut timm, "dynamic");
+    // Maps smaller than one window are padded to one, as timm does.
+    check_outputs(&model, &mut timm, "small");
+    for [h, w] in [[37, 52], [1, 4], [0, 4]] {
+        let not_patches = Tensor::<B, 4>::zeros([1, 3, h, w], &Default::default());
+        let err = model
+            .check_input(not_patches.dims())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("{h}")), "{h}x{w}: {err}");
+        let err = model
+            .forward_intermediates(not_patches, &IntermediatesOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("patch"), "{h}x{w}: {err}");
+    }
 }
 
 #[test]
