@@ -11,10 +11,16 @@ use vit_variants::zoo::{PretrainedModel, ZooConfig};
 /// Where a model's weights and architecture come from.
 #[derive(Args, Debug, Clone)]
 pub struct ModelSource {
-    /// A timm folder (config.json + model.safetensors / pytorch_model.bin) of a ViT, DeiT or Swin, a folder written by
-    /// `vit convert`, or a bare .safetensors / .pth / .bin / .bpk weights file.
+    /// A timm folder (config.json + model.safetensors / pytorch_model.bin) of a ViT, DeiT or
+    /// Swin, a folder written by `vit convert`, a bare .safetensors / .pth / .bin / .bpk weights
+    /// file, a hub id (`timm/NAME`, `hf-hub:org/name[@rev]`) or a timm name
+    /// (`vit_small_patch16_224.augreg_in21k_ft_in1k`; see `vit models --pretrained`).
     #[arg(long, short)]
     pub model: PathBuf,
+    /// A bare architecture in --model means timm's default pretrained weights for it (as
+    /// `timm.create_model(name, pretrained=True)`).
+    #[arg(long)]
+    pub pretrained: bool,
     /// For a bare weights file: the preset it was trained as (see `vit models`).
     #[arg(long, conflicts_with = "config")]
     pub preset: Option<String>,
@@ -37,7 +43,12 @@ impl ModelSource {
             (None, Some(path)) => Some(ZooConfig::load_file(path)?),
             (None, None) => None,
         };
-        let mut vit = PretrainedModel::<B>::load(&self.model, base, self.num_classes, device)?;
+        let mut vit = match (base, self.model.to_str()) {
+            (None, Some(name)) => {
+                PretrainedModel::<B>::load_named(name, self.pretrained, self.num_classes, device)?
+            }
+            (base, _) => PretrainedModel::<B>::load(&self.model, base, self.num_classes, device)?,
+        };
         // A timm config.json given for a bare checkpoint also says how to preprocess.
         if let Some(path) = &self.config
             && let Ok(timm) = TimmConfig::read(path)

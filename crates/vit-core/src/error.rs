@@ -70,6 +70,14 @@ pub enum VitError {
         /// Every preset name.
         available: Vec<String>,
     },
+    /// A timm model name (`architecture.tag`) that names no published weights.
+    #[error("pretrained model `{name}`: {reason}")]
+    UnknownPretrained {
+        /// The name that was asked for.
+        name: String,
+        /// What is wrong, with the closest names.
+        reason: String,
+    },
     /// A weights file could not be read: missing, truncated, corrupt, or not a checkpoint.
     #[error("cannot read weights file {path}: {message}")]
     Checkpoint {

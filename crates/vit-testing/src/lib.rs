@@ -2,6 +2,8 @@
 //! crate's features (ndarray by default; `flex` or `wgpu` to run the same tests there), tensor
 //! comparisons, deterministic inputs, temporary folders and the committed timm fixtures.
 
+pub mod hub_server;
+
 use std::path::{Path, PathBuf};
 
 use burn::backend::Autodiff;

@@ -7,6 +7,8 @@
 
 #![warn(missing_docs)]
 
+pub mod hub_names;
+pub mod pretrained_tags;
 pub mod registry;
 pub mod swin;
 pub mod zoo;

@@ -48,6 +48,7 @@ impl Command {
     /// Runs the command on `backend`; results go to standard output, progress to standard error.
     pub fn run(self, backend: BackendKind) -> Result<(), Box<dyn std::error::Error>> {
         match self {
+            Self::Models(job) if job.pretrained => print!("{}", models::render_pretrained()),
             Self::Models(job) => print!("{}", models::render(&run_on(backend, job))),
             Self::Config(args) => args.run()?,
             Self::Check(args) => args.run()?,

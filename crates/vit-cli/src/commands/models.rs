@@ -24,7 +24,36 @@ pub struct ModelRow {
 
 /// `vit models`: builds every preset (lazily: no weight is allocated) to count its parameters.
 #[derive(clap::Args, Debug)]
-pub struct ListModels;
+pub struct ListModels {
+    /// List the pretrained weights timm publishes for the presets instead: `architecture.tag`
+    /// (what `--model` takes), hub id, classes, input size and ImageNet top-1 where timm
+    /// records it; `*` marks timm's default tag (`--model ARCH --pretrained`).
+    #[arg(long)]
+    pub pretrained: bool,
+}
+
+/// `vit models --pretrained`: the tags table.
+pub fn render_pretrained() -> String {
+    let tags = vit_variants::hub_names::pretrained_tags();
+    let width = tags.iter().map(|t| t.name().len()).max().unwrap_or(10) + 2;
+    let mut out = format!(
+        "{:<width$} {:>7} {:>9} {:>6}  hub id\n",
+        "model (* = default tag)", "classes", "input", "top-1"
+    );
+    for t in tags {
+        let mark = if t.default { "*" } else { "" };
+        out += &format!(
+            "{:<width$} {:>7} {:>9} {:>6}  {}\n",
+            format!("{}{mark}", t.name()),
+            t.num_classes,
+            format!("{}x{}", t.input_size[1], t.input_size[2]),
+            t.top1.map_or("-".into(), |a| format!("{a:.2}")),
+            t.hub_id,
+        );
+    }
+    out += "top-1: ImageNet-1k validation accuracy (%) from timm's results-imagenet.csv.\n";
+    out
+}
 
 impl BackendJob for ListModels {
     type Output = Vec<ModelRow>;

@@ -392,10 +392,8 @@ fn missing_models_and_negative_values_get_errors_that_say_so() {
     let input = fixture("vit_cls/input.npy");
     let out = std::env::temp_dir().join(format!("vit-cli-missing-{}.npy", std::process::id()));
     let out = out.to_str().unwrap();
-    for model in [
-        "/nonexistent/model.safetensors",
-        "vit_small_patch16_224.augreg_in21k",
-    ] {
+    // (Timm names and hub ids that are not cached: tests/cli/hub.rs, offline.)
+    for model in ["/nonexistent/model.safetensors", "missing_model_folder"] {
         let (ok, _, stderr) = vit(&["forward", "-m", model, "-i", &input, "-o", out]);
         assert!(
             !ok && stderr.contains(model) && stderr.contains("no such file or folder"),

@@ -8,6 +8,7 @@ mod common;
 #[allow(dead_code)]
 mod gpu_driver;
 mod gpu_driver_check;
+mod hub;
 /// The `.npy` reader and writer of the binary, with its unit test.
 #[path = "../../src/npy.rs"]
 mod npy;

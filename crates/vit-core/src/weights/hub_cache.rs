@@ -1,7 +1,8 @@
 //! Models by Hugging Face Hub id, from the cache the Python hub client keeps
 //! (`HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, laid out as
 //! `models--org--name/{refs,snapshots,blobs}`): what timm in Python already downloaded loads
-//! here as it is, with no network. (Downloading is not built in yet.)
+//! here as it is, with no network. What is not cached is downloaded into that cache
+//! ([`crate::weights::hub_download`], feature `hub`), unless `HF_HUB_OFFLINE=1`.
 
 use std::path::{Path, PathBuf};
 
@@ -74,25 +75,40 @@ pub fn cached_snapshot(cache: &Path, id: &HubId) -> Option<PathBuf> {
     snapshot.join("config.json").is_file().then_some(snapshot)
 }
 
-/// The cached snapshot of `id`, or an error that says where it was looked for and how to get it.
+/// The snapshot of `id`: the cached one (no network), else — with the `hub` feature and unless
+/// `HF_HUB_OFFLINE=1` — downloaded into the cache; otherwise an error that says where it was
+/// looked for and how to get it.
 pub fn resolve(id: &HubId) -> Result<PathBuf> {
     let cache = cache_dir();
     if let Some(snapshot) = cache.as_deref().and_then(|c| cached_snapshot(c, id)) {
         return Ok(snapshot);
     }
-    let place = cache.map_or_else(
+    let place = cache.as_ref().map_or_else(
         || "no cache folder (set HF_HUB_CACHE or HF_HOME)".to_string(),
         |c| format!("the Hugging Face cache at {}", c.display()),
     );
-    Err(VitError::Checkpoint {
+    let not_cached = |why: &str| VitError::Checkpoint {
         path: PathBuf::from(format!("{}@{}", id.repo, id.revision)),
-        message: format!(
-            "not a file or folder here, and not in {place}; download it once (e.g. \
-             `huggingface-cli download {}`, or timm.create_model(..., pretrained=True) in Python) \
-             — downloading from vit is not built in yet",
-            id.repo
-        ),
-    })
+        message: format!("not a file or folder here, and not in {place}; {why}"),
+    };
+    #[cfg(feature = "hub")]
+    {
+        if crate::weights::hub_download::offline() {
+            return Err(not_cached(
+                "HF_HUB_OFFLINE is set, so it is not downloaded (unset it, or download it once)",
+            ));
+        }
+        let Some(cache) = cache else {
+            return Err(not_cached("nowhere to download it to"));
+        };
+        crate::weights::hub_download::HubClient::from_env(cache).download_model(id)
+    }
+    #[cfg(not(feature = "hub"))]
+    Err(not_cached(&format!(
+        "download it once (`huggingface-cli download {}`, or timm.create_model(..., \
+         pretrained=True) in Python), or build with vit-core's `hub` feature",
+        id.repo
+    )))
 }
 
 #[cfg(test)]

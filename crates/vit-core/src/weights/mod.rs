@@ -5,6 +5,8 @@
 pub mod checkpoint;
 pub mod config_file;
 pub mod hub_cache;
+#[cfg(feature = "hub")]
+pub mod hub_download;
 pub mod model_folder;
 pub mod param_count;
 pub mod pretrained;

@@ -38,6 +38,14 @@ pub trait ModelFamily: ModelConfig + Sized + Clone {
         checkpoint: Checkpoint,
         device: &B::Device,
     ) -> Result<(Self::Model<B>, LoadReport)>;
+
+    /// The hub id a model name of this family means, if it is one (timm's `architecture.tag`,
+    /// or with `default_tag` a bare architecture for timm's default weights); `Ok(None)` for
+    /// anything else. The zoo answers from timm's registry; by default no name is known.
+    fn resolve_name(text: &str, default_tag: bool) -> Result<Option<String>> {
+        let _ = (text, default_tag);
+        Ok(None)
+    }
 }
 
 /// Reads a config file: `{"family": …, "config": …}` (also a saved `model.json`), a timm
@@ -133,15 +141,22 @@ impl<C: ModelFamily> Source<C> {
             return Ok(Self::Timm(folder, config));
         }
         if !path.exists()
-            && let Some(id) = path.to_str().and_then(HubId::parse)
+            && let Some(id) = hub_candidate(path)
         {
-            // A hub id: the snapshot the Python hub client cached.
+            // A hub id: the snapshot in the Python hub client's cache.
             return Self::open(&hub_cache::resolve(&id)?, base);
+        }
+        if !path.exists()
+            && let Some(text) = path.to_str()
+            && let Some(hub_id) = C::resolve_name(text, false)?
+        {
+            // A timm name (`architecture.tag`): its hub repository.
+            return Self::open(Path::new(&hub_id), base);
         }
         if !path.exists() {
             let hint = if !path.is_absolute() && path.components().count() <= 2 {
-                " (a timm model name is not looked up by itself: give its hub id, e.g. \
-                 `timm/NAME`, to load it from the Hugging Face cache)"
+                " (nor a hub id `org/name` or a timm name `architecture.tag`; see `vit models \
+                 --pretrained`)"
             } else {
                 ""
             };
@@ -159,6 +174,36 @@ impl<C: ModelFamily> Source<C> {
     }
 }
 
+/// `path` read as a hub id: always with the `hf-hub:` prefix; a bare `org/name` only when it
+/// does not look like a missing local file (a weights or config extension, or a folder that
+/// exists here) — a mistyped path must not become a download.
+fn hub_candidate(path: &Path) -> Option<HubId> {
+    let text = path.to_str()?;
+    let id = HubId::parse(text)?;
+    if text.starts_with("hf-hub:") {
+        return Some(id);
+    }
+    const FILE_EXTENSIONS: [&str; 9] = [
+        "safetensors",
+        "bin",
+        "pth",
+        "pt",
+        "bpk",
+        "mpk",
+        "json",
+        "npy",
+        "ckpt",
+    ];
+    let file_like = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| FILE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    let local_folder = path
+        .parent()
+        .is_some_and(|p| !p.as_os_str().is_empty() && p.is_dir());
+    (!file_like && !local_folder).then_some(id)
+}
+
 /// The architecture [`Pretrained::load`] would build for `path`, without reading any weights.
 pub fn read_architecture<C: ModelFamily>(path: &Path, base: Option<C>) -> Result<C> {
     Ok(match Source::open(path, base)? {
@@ -167,9 +212,29 @@ pub fn read_architecture<C: ModelFamily>(path: &Path, base: Option<C>) -> Result
 }
 
 impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
+    /// [`Self::load`] for a name as timm takes it: a path, a hub id, `architecture.tag`, or —
+    /// with `default_tag` (timm's `pretrained=True`) — a bare architecture for its default
+    /// weights.
+    pub fn load_named(
+        name: &str,
+        default_tag: bool,
+        num_classes: Option<usize>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let path = Path::new(name);
+        match C::resolve_name(name, default_tag)? {
+            Some(hub_id) if !path.exists() => {
+                Self::load(Path::new(&hub_id), None, num_classes, device)
+            }
+            _ => Self::load(path, None, num_classes, device),
+        }
+    }
+
     /// Loads a model from `path`:
     /// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
     /// - a folder we saved (`model.json` + `model.bpk`);
+    /// - a hub id (`hf-hub:org/name[@rev]`, `org/name[@rev]`) or a timm name
+    ///   (`architecture.tag`): the snapshot in the Hugging Face cache;
     /// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file of ours, built from `base`
     ///   (a preset or config file), which is required then.
     ///

@@ -5,6 +5,7 @@ mod atomic_file;
 mod attention;
 mod block;
 mod drop_path;
+mod hub_download;
 mod mlp;
 mod patch_embed;
 mod pooling;

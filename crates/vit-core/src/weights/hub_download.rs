@@ -1,0 +1,392 @@
+//! Downloading a model repository from the Hugging Face Hub into the Python hub client's cache
+//! (`models--org--name/{blobs,snapshots,refs}`), so that Python finds what we downloaded and we
+//! find what Python did. Feature `hub`.
+//!
+//! The protocol is the hub's: `HEAD {endpoint}/{repo}/resolve/{revision}/{file}` gives the commit
+//! (`X-Repo-Commit`), the blob's ETag (`X-Linked-Etag` for LFS files: their SHA-256) and size,
+//! and for LFS files a redirect to the storage; the file is then fetched with `GET`, resumed
+//! with `Range` from `blobs/<etag>.incomplete` after an interrupted download, checked (size;
+//! SHA-256 when the ETag is one) and only then renamed to `blobs/<etag>` and linked from
+//! `snapshots/<commit>/<file>`. HTTP is `ureq`'s. It is not `hf-hub`'s client because that
+//! one (0.4.3) builds cache paths from the server's ETag and commit headers unchecked: a server
+//! answering `ETag: "../../x"` would write outside the cache. Here both must be plain
+//! identifiers, or the download is refused.
+//!
+//! Environment, as the Python client: `HF_ENDPOINT` (default `https://huggingface.co`),
+//! `HF_TOKEN` (else the token file `$HF_HOME/token`, `~/.cache/huggingface/token`),
+//! `HF_HUB_OFFLINE=1` (never touch the network: see [`offline`]).
+
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, VitError};
+use crate::weights::hub_cache::HubId;
+
+/// Whether `HF_HUB_OFFLINE` asks for no network (`1`, `true`, `yes`, `on`).
+pub fn offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// A client for one hub endpoint writing into one cache folder.
+pub struct HubClient {
+    endpoint: String,
+    token: Option<String>,
+    cache: PathBuf,
+    agent: ureq::Agent,
+    progress: bool,
+}
+
+/// What went wrong fetching one file (a missing file is not always an error: the weights
+/// fall back from `model.safetensors` to `pytorch_model.bin`).
+enum FetchError {
+    NotFound,
+    Failed(String),
+}
+
+impl HubClient {
+    /// A client configured from the environment, writing into `cache`.
+    pub fn from_env(cache: PathBuf) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let token = var("HF_TOKEN").or_else(|| {
+            let home = var("HF_HOME")
+                .map(PathBuf::from)
+                .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface")))?;
+            let text = std::fs::read_to_string(home.join("token")).ok()?;
+            Some(text.trim().to_string()).filter(|t| !t.is_empty())
+        });
+        let endpoint = var("HF_ENDPOINT").unwrap_or_else(|| "https://huggingface.co".into());
+        Self::new(&endpoint, token, cache)
+    }
+
+    /// A client for `endpoint` (e.g. `https://huggingface.co`) sending `token`, writing into
+    /// `cache`; a progress bar on a terminal.
+    pub fn new(endpoint: &str, token: Option<String>, cache: PathBuf) -> Self {
+        Self {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token,
+            cache,
+            agent: ureq::AgentBuilder::new()
+                .redirects(0)
+                .timeout_connect(Duration::from_secs(15))
+                .timeout_read(Duration::from_secs(60))
+                .build(),
+            progress: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Downloads `config.json` and the weights (`model.safetensors`, else `pytorch_model.bin`)
+    /// of `id` into the cache; returns the snapshot folder.
+    pub fn download_model(&self, id: &HubId) -> Result<PathBuf> {
+        let config = self
+            .fetch(id, "config.json")
+            .map_err(|e| self.error(id, "config.json", e))?;
+        let snapshot = config
+            .parent()
+            .expect("a snapshot file has a folder")
+            .to_path_buf();
+        match self.fetch(id, "model.safetensors") {
+            Ok(_) => {}
+            Err(FetchError::NotFound) => {
+                self.fetch(id, "pytorch_model.bin")
+                    .map_err(|e| self.error(id, "model.safetensors or pytorch_model.bin", e))?;
+            }
+            Err(e) => return Err(self.error(id, "model.safetensors", e)),
+        }
+        Ok(snapshot)
+    }
+
+    fn error(&self, id: &HubId, file: &str, e: FetchError) -> VitError {
+        let message = match e {
+            FetchError::NotFound => format!(
+                "{file} not found at {} (no such repository, revision or file)",
+                self.endpoint
+            ),
+            FetchError::Failed(m) => m,
+        };
+        VitError::Checkpoint {
+            path: PathBuf::from(format!("{}@{}", id.repo, id.revision)),
+            message,
+        }
+    }
+
+    fn request(&self, method: &str, url: &str) -> ureq::Request {
+        let request = self.agent.request(method, url).set(
+            "user-agent",
+            concat!("vit-burn/", env!("CARGO_PKG_VERSION")),
+        );
+        match &self.token {
+            // The token goes to the hub only, not to the storage a redirect points to.
+            Some(token) if url.starts_with(&self.endpoint) => {
+                request.set("authorization", &format!("Bearer {token}"))
+            }
+            _ => request,
+        }
+    }
+
+    fn status_error(&self, id: &HubId, code: u16) -> FetchError {
+        match code {
+            404 => FetchError::NotFound,
+            401 | 403 if self.token.is_none() => FetchError::Failed(format!(
+                "the hub answered {code}: `{}` is gated or private — set HF_TOKEN (or log in \
+                 with `huggingface-cli login`) with a token that has access",
+                id.repo
+            )),
+            401 | 403 => FetchError::Failed(format!(
+                "the hub answered {code}: the token (HF_TOKEN or the token file) has no access \
+                 to `{}` (a gated model must be accepted on its page first)",
+                id.repo
+            )),
+            _ => FetchError::Failed(format!("the hub answered HTTP {code}")),
+        }
+    }
+
+    fn transport_error(&self, e: impl std::fmt::Display) -> FetchError {
+        FetchError::Failed(format!(
+            "cannot reach {} ({e}); nothing of it is in the cache at {} — retry when online, or \
+             set HF_ENDPOINT to a mirror",
+            self.endpoint,
+            self.cache.display()
+        ))
+    }
+
+    /// One file: metadata, then the blob (reused when complete, resumed when partial), then the
+    /// snapshot link and the ref. Returns the snapshot path of the file.
+    fn fetch(&self, id: &HubId, file: &str) -> std::result::Result<PathBuf, FetchError> {
+        let url = format!(
+            "{}/{}/resolve/{}/{file}",
+            self.endpoint, id.repo, id.revision
+        );
+        let head = match self.request("HEAD", &url).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, _)) => return Err(self.status_error(id, code)),
+            Err(e) => return Err(self.transport_error(e)),
+        };
+        let header = |name: &str| head.header(name).map(|v| v.trim().to_string());
+        let commit = header("x-repo-commit").unwrap_or_default();
+        let etag = header("x-linked-etag")
+            .or_else(|| header("etag"))
+            .unwrap_or_default()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string();
+        let size: Option<u64> = header("x-linked-size")
+            .or_else(|| header("content-length"))
+            .and_then(|v| v.parse().ok());
+        // Both become path components: plain identifiers only.
+        if commit.is_empty() || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(FetchError::Failed(format!(
+                "{url}: the hub's commit header {commit:?} is not a commit hash; refused"
+            )));
+        }
+        if etag.is_empty()
+            || !etag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(FetchError::Failed(format!(
+                "{url}: the hub's ETag {etag:?} is not a plain identifier; refused"
+            )));
+        }
+        let Some(size) = size else {
+            return Err(FetchError::Failed(format!(
+                "{url}: the hub gave no size; refused"
+            )));
+        };
+        let download = match head.status() {
+            300..=399 => match head.header("location") {
+                Some(loc) if loc.starts_with("http://") || loc.starts_with("https://") => {
+                    loc.to_string()
+                }
+                Some(loc) => format!("{}{loc}", self.endpoint),
+                None => {
+                    return Err(FetchError::Failed(format!(
+                        "{url}: redirect without a location"
+                    )));
+                }
+            },
+            _ => url.clone(),
+        };
+        let repo = self.cache.join(id.cache_folder());
+        let blobs = repo.join("blobs");
+        std::fs::create_dir_all(&blobs).map_err(|e| io(&blobs, e))?;
+        let blob = blobs.join(&etag);
+        let complete = std::fs::metadata(&blob).is_ok_and(|m| m.is_file() && m.len() == size);
+        if !complete {
+            self.download_blob(&download, &blob, size, &etag, file)?;
+        }
+        let snapshot = repo.join("snapshots").join(&commit);
+        std::fs::create_dir_all(&snapshot).map_err(|e| io(&snapshot, e))?;
+        let target = snapshot.join(file);
+        link_blob(&blob, &target, &etag).map_err(|e| io(&target, e))?;
+        if id.revision != commit {
+            let refs = repo.join("refs");
+            std::fs::create_dir_all(&refs).map_err(|e| io(&refs, e))?;
+            // A branch name becomes a file name: only plain names are written.
+            if id
+                .revision
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !id.revision.starts_with('.')
+            {
+                let reference = refs.join(&id.revision);
+                crate::atomic_file::write_atomic(&reference, commit.as_bytes())
+                    .map_err(|e| FetchError::Failed(e.to_string()))?;
+            }
+        }
+        Ok(target)
+    }
+
+    /// `GET` into `<blob>.incomplete` (resumed with `Range` when a part is there), checked,
+    /// then renamed to `blob`. A second process on the same blob waits for the first.
+    fn download_blob(
+        &self,
+        url: &str,
+        blob: &Path,
+        size: u64,
+        etag: &str,
+        file: &str,
+    ) -> std::result::Result<(), FetchError> {
+        let partial = blob.with_extension("incomplete");
+        let lock_path = blob.with_extension("lock");
+        let lock = File::create(&lock_path).map_err(|e| io(&lock_path, e))?;
+        lock.lock().map_err(|e| io(&lock_path, e))?;
+        if std::fs::metadata(blob).is_ok_and(|m| m.len() == size) {
+            return Ok(()); // The other process finished it.
+        }
+        let mut have = std::fs::metadata(&partial).map_or(0, |m| m.len());
+        if have > size {
+            have = 0;
+        }
+        let mut request = self.request("GET", url);
+        if have > 0 {
+            request = request.set("range", &format!("bytes={have}-"));
+        }
+        let response = match request.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, _)) => {
+                return Err(FetchError::Failed(format!(
+                    "{file}: HTTP {code} from {url}"
+                )));
+            }
+            Err(e) => return Err(self.transport_error(e)),
+        };
+        let resumed = response.status() == 206 && have > 0;
+        let mut out = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resumed)
+            .truncate(!resumed)
+            .open(&partial)
+            .map_err(|e| io(&partial, e))?;
+        let mut written = if resumed { have } else { 0 };
+        let mut reader = response.into_reader().take(size - written + 1);
+        let mut buffer = vec![0u8; 1 << 16];
+        let started = Instant::now();
+        let mut shown = Instant::now();
+        loop {
+            let n = match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = out.flush();
+                    return Err(FetchError::Failed(format!(
+                        "{file}: the download broke off after {written} of {size} bytes ({e}); \
+                         the part is kept and the next run resumes it"
+                    )));
+                }
+            };
+            out.write_all(&buffer[..n]).map_err(|e| io(&partial, e))?;
+            written += n as u64;
+            if self.progress && shown.elapsed() > Duration::from_millis(200) {
+                shown = Instant::now();
+                progress_line(file, written, size, started.elapsed());
+            }
+        }
+        out.sync_all().map_err(|e| io(&partial, e))?;
+        drop(out);
+        if self.progress {
+            progress_line(file, written, size, started.elapsed());
+            eprintln!();
+        }
+        if written != size {
+            // A wrong size is never resumed: the part goes.
+            let _ = std::fs::remove_file(&partial);
+            return Err(FetchError::Failed(format!(
+                "{file}: got {written} bytes where the hub announced {size}; discarded"
+            )));
+        }
+        if etag.len() == 64 && etag.chars().all(|c| c.is_ascii_hexdigit()) {
+            let digest = sha256_file(&partial).map_err(|e| io(&partial, e))?;
+            if !digest.eq_ignore_ascii_case(etag) {
+                let _ = std::fs::remove_file(&partial);
+                return Err(FetchError::Failed(format!(
+                    "{file}: SHA-256 {digest} does not match the hub's {etag}; discarded"
+                )));
+            }
+        }
+        std::fs::rename(&partial, blob).map_err(|e| io(blob, e))?;
+        Ok(())
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> FetchError {
+    FetchError::Failed(format!("{}: {e}", path.display()))
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// `snapshots/<commit>/<file>` → `../../blobs/<etag>`, as the Python client links them (a copy
+/// where symbolic links are not available).
+fn link_blob(blob: &Path, target: &Path, etag: &str) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(target).is_ok() {
+        std::fs::remove_file(target)?;
+    }
+    #[cfg(unix)]
+    {
+        let _ = blob;
+        std::os::unix::fs::symlink(Path::new("../../blobs").join(etag), target)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = etag;
+        std::fs::copy(blob, target).map(|_| ())
+    }
+}
+
+fn progress_line(file: &str, done: u64, size: u64, elapsed: Duration) {
+    let fraction = if size == 0 {
+        1.0
+    } else {
+        done as f64 / size as f64
+    };
+    let filled = (fraction * 30.0) as usize;
+    let rate = done as f64 / elapsed.as_secs_f64().max(1e-3) / 1e6;
+    eprint!(
+        "\r{file} [{}{}] {:.1}/{:.1} MB {rate:.1} MB/s",
+        "#".repeat(filled),
+        " ".repeat(30 - filled.min(30)),
+        done as f64 / 1e6,
+        size as f64 / 1e6
+    );
+}

@@ -1,0 +1,78 @@
+//! timm names → hub ids from the table generated off timm's registry.
+
+use vit_core::VitError;
+use vit_variants::hub_names::{closest, pretrained_tags, resolve_timm_name, tags_of};
+use vit_variants::zoo_presets;
+
+#[test]
+fn every_preset_has_exactly_one_default_tag_and_every_tag_is_a_preset() {
+    let presets: Vec<&str> = zoo_presets().map(|(name, _)| name).collect();
+    for name in &presets {
+        let defaults = tags_of(name).filter(|t| t.default).count();
+        assert_eq!(defaults, 1, "{name}: {defaults} default tags");
+    }
+    for tag in pretrained_tags() {
+        assert!(presets.contains(&tag.architecture), "{}", tag.name());
+        assert_eq!(
+            tag.hub_id,
+            format!("timm/{}", tag.name()),
+            "timm's hub naming"
+        );
+    }
+}
+
+#[test]
+fn names_resolve_as_timm_resolves_them() {
+    let tag = resolve_timm_name("vit_small_patch16_224.augreg_in21k_ft_in1k", false)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tag.hub_id,
+        "timm/vit_small_patch16_224.augreg_in21k_ft_in1k"
+    );
+    assert_eq!(tag.top1, Some(81.402));
+    // A bare architecture: timm's default tag with `pretrained`, an error naming it without.
+    let default = resolve_timm_name("swin_tiny_patch4_window7_224", true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(default.tag, "ms_in1k");
+    let err = resolve_timm_name("swin_tiny_patch4_window7_224", false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--pretrained") && err.contains("swin_tiny_patch4_window7_224.ms_in1k"),
+        "{err}"
+    );
+    // Paths, hub ids and unrelated names are not timm names.
+    for other in [
+        "./model",
+        "timm/vit_small_patch16_224",
+        "model.safetensors",
+        "Foo",
+    ] {
+        assert_eq!(resolve_timm_name(other, true).unwrap(), None, "{other}");
+    }
+}
+
+#[test]
+fn unknown_tags_and_architectures_are_errors_with_the_closest_names() {
+    let unknown_tag = |name: &str| match resolve_timm_name(name, false) {
+        Err(VitError::UnknownPretrained { reason, .. }) => reason,
+        other => panic!("{name}: {other:?}"),
+    };
+    let reason = unknown_tag("vit_small_patch16_224.augreg_in99k");
+    assert!(
+        reason.contains("augreg_in21k_ft_in1k") && reason.contains("augreg_in1k"),
+        "{reason}"
+    );
+    let reason = unknown_tag("vit_smal_patch16_224.augreg_in1k");
+    assert!(reason.contains("vit_small_patch16_224"), "{reason}");
+    assert_eq!(
+        closest(
+            "deit_smal_patch16_224",
+            &["vit_base_patch16_224", "deit_small_patch16_224"],
+            1
+        ),
+        ["deit_small_patch16_224"]
+    );
+}
