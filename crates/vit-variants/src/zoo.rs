@@ -177,6 +177,13 @@ impl ModelConfig for ZooConfig {
 impl ModelFamily for ZooConfig {
     type Model<B: VitBackend> = ZooModel<B>;
 
+    fn timm_model_args(&self) -> Result<(String, Value)> {
+        match self {
+            Self::Vit(c) => c.timm_model_args(),
+            Self::Swin(c) => c.timm_model_args(),
+        }
+    }
+
     fn resolve_name(text: &str, default_tag: bool) -> Result<Option<String>> {
         Ok(crate::hub_names::resolve_timm_name(text, default_tag)?.map(|t| t.hub_id.to_string()))
     }

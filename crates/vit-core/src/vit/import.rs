@@ -9,6 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Result, VitError};
+use crate::layers::mlp::MlpKind;
 use crate::layers::patch_embed::PatchEmbedKind;
 use crate::layers::pos_embed::PosEmbedKind;
 use crate::layers::resample::resample_abs_pos_embed;
@@ -67,6 +68,87 @@ impl ModelFamily for VisionTransformerConfig {
     ) -> Result<(VisionTransformer<B>, LoadReport)> {
         load_vit_checkpoint(self, checkpoint, device)
     }
+
+    fn timm_model_args(&self) -> Result<(String, Value)> {
+        vit_timm_model_args(self)
+    }
+}
+
+/// timm's `architecture` and `model_args` for a ViT config (the inverse of
+/// [`translate_timm_args`]): `VisionTransformer` under a ViT name, `VisionTransformerDistilled`
+/// under a distilled DeiT name; every field timm cannot express is an error naming it.
+pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value)> {
+    let unsupported = |field: &str, reason: &str| VitError::Unsupported {
+        operation: format!("export as a timm folder (field `{field}`)"),
+        family: "vit".into(),
+        reason: reason.into(),
+    };
+    if c.patch_embed != PatchEmbedKind::Conv {
+        return Err(unsupported(
+            "patch_embed",
+            "timm's patch embedding is a convolution",
+        ));
+    }
+    if c.patch_bias == c.pre_norm {
+        return Err(unsupported(
+            "patch_bias",
+            "timm gives the patch projection a bias exactly when there is no pre-norm",
+        ));
+    }
+    if c.mlp_kind != MlpKind::Gelu {
+        return Err(unsupported(
+            "mlp_kind",
+            "only timm's default GELU MLP is exported",
+        ));
+    }
+    if c.norm_eps != 1e-6 {
+        return Err(unsupported(
+            "norm_eps",
+            "timm's ViT LayerNorm epsilon is 1e-6",
+        ));
+    }
+    let pos_embed = match c.pos_embed {
+        PosEmbedKind::Learn => "learn",
+        PosEmbedKind::None => "none",
+        PosEmbedKind::Sincos => {
+            return Err(unsupported(
+                "pos_embed",
+                "timm's VisionTransformer has no fixed sin-cos table",
+            ));
+        }
+    };
+    let global_pool = serde_json::to_value(c.global_pool).expect("a pool serialises");
+    let args = json!({
+        "img_size": c.img_size,
+        "patch_size": c.patch_size,
+        "in_chans": c.in_chans,
+        "num_classes": c.num_classes,
+        "embed_dim": c.embed_dim,
+        "depth": c.depth,
+        "num_heads": c.num_heads,
+        "mlp_ratio": c.mlp_ratio,
+        "qkv_bias": c.qkv_bias,
+        "init_values": c.init_values,
+        "class_token": c.class_token,
+        "no_embed_class": c.no_embed_class,
+        "global_pool": global_pool,
+        "fc_norm": c.fc_norm,
+        "pre_norm": c.pre_norm,
+        "pos_embed": pos_embed,
+        "dynamic_img_size": c.dynamic_img_size,
+        "dynamic_img_pad": c.dynamic_img_pad,
+        "drop_rate": c.drop_rate,
+        "pos_drop_rate": c.pos_drop_rate,
+        "proj_drop_rate": c.proj_drop_rate,
+        "attn_drop_rate": c.attn_drop_rate,
+        "drop_path_rate": c.drop_path_rate,
+    });
+    let architecture = if c.distilled {
+        "deit_tiny_distilled_patch16_224"
+    } else {
+        "vit_tiny_patch16_224"
+    };
+    Ok((architecture.into(), args))
 }
 
 /// The config timm would build from a timm `config.json`: the architecture's preset with

@@ -11,6 +11,7 @@ pub mod model_folder;
 pub mod param_count;
 pub mod pretrained;
 pub mod state_dict;
+pub mod timm_export;
 pub mod timm_folder;
 
 pub use pretrained::{ModelFamily, Pretrained};

@@ -39,6 +39,17 @@ pub trait ModelFamily: ModelConfig + Sized + Clone {
         device: &B::Device,
     ) -> Result<(Self::Model<B>, LoadReport)>;
 
+    /// timm's `architecture` and `model_args` that build this config (for a timm folder that
+    /// Python's `timm.create_model("local-dir:…", pretrained=True)` loads); an error names the
+    /// field timm cannot express. By default no family can.
+    fn timm_model_args(&self) -> Result<(String, Value)> {
+        Err(VitError::Unsupported {
+            operation: "export as a timm folder".into(),
+            family: self.family().into(),
+            reason: "this family has no timm mapping".into(),
+        })
+    }
+
     /// The hub id a model name of this family means, if it is one (timm's `architecture.tag`,
     /// or with `default_tag` a bare architecture for timm's default weights); `Ok(None)` for
     /// anything else. The zoo answers from timm's registry; by default no name is known.
@@ -96,6 +107,30 @@ impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
             source: Some(self.source),
         };
         save_model_folder(dir, &card, self.model)
+    }
+
+    /// Writes the model as a timm / Hugging Face hub folder in `dir`: `config.json`
+    /// (`architecture`, `model_args`, `pretrained_cfg`, `label_names`) and `model.safetensors`
+    /// with timm's key names and layouts — what `timm.create_model("local-dir:DIR",
+    /// pretrained=True)` loads, and what the hub serves. Files are written atomically.
+    pub fn save_timm(&self, dir: &Path) -> Result<()> {
+        let (architecture, model_args) = self.config.timm_model_args()?;
+        let num_classes = self.config.num_classes();
+        let mut pretrained_cfg =
+            serde_json::to_value(&self.pretrained_cfg).expect("a pretrained_cfg serialises");
+        pretrained_cfg["num_classes"] = num_classes.into();
+        let mut config = serde_json::json!({
+            "architecture": architecture,
+            "num_classes": num_classes,
+            "num_features": self.model.num_features(),
+            "global_pool": model_args.get("global_pool").cloned().unwrap_or("avg".into()),
+            "model_args": model_args,
+            "pretrained_cfg": pretrained_cfg,
+        });
+        if let Some(names) = &self.label_names {
+            config["label_names"] = serde_json::json!(names);
+        }
+        crate::weights::timm_export::write_timm_folder(dir, &config, &self.model)
     }
 
     /// Replaces the classifier by a fresh one when `num_classes` asks for another size.

@@ -186,4 +186,32 @@ impl ModelFamily for SwinTransformerConfig {
     ) -> Result<(SwinTransformer<B>, LoadReport)> {
         load_swin_checkpoint(self, checkpoint, device)
     }
+
+    fn timm_model_args(&self) -> Result<(String, Value)> {
+        if self.norm_eps != 1e-5 {
+            return Err(VitError::Unsupported {
+                operation: "export as a timm folder (field `norm_eps`)".into(),
+                family: SWIN_FAMILY.into(),
+                reason: "timm's Swin LayerNorm epsilon is 1e-5".into(),
+            });
+        }
+        let args = json!({
+            "img_size": self.img_size,
+            "patch_size": self.patch_size,
+            "in_chans": self.in_chans,
+            "num_classes": self.num_classes,
+            "embed_dim": self.embed_dim,
+            "depths": self.depths,
+            "num_heads": self.num_heads,
+            "window_size": self.window_size,
+            "mlp_ratio": self.mlp_ratio,
+            "qkv_bias": self.qkv_bias,
+            "strict_img_size": self.strict_img_size,
+            "drop_rate": self.drop_rate,
+            "proj_drop_rate": self.proj_drop_rate,
+            "attn_drop_rate": self.attn_drop_rate,
+            "drop_path_rate": self.drop_path_rate,
+        });
+        Ok(("swin_tiny_patch4_window7_224".into(), args))
+    }
 }

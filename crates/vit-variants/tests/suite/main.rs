@@ -6,4 +6,5 @@ mod hub_names;
 mod inspect;
 mod registry;
 mod swin_windows;
+mod timm_export;
 mod timm_parity;
