@@ -1,7 +1,8 @@
 //! A stand-in for the Hugging Face Hub on 127.0.0.1, for download tests without network: it
 //! serves one folder as repository `repo` at revision `main`, with the hub's headers
-//! (`X-Repo-Commit`; weights as LFS files: `X-Linked-Etag` = SHA-256, `X-Linked-Size`),
-//! `Range` requests, and the faults a real download meets.
+//! (`X-Repo-Commit`; weights as LFS files: `X-Linked-Etag` = SHA-256, `X-Linked-Size`, and a
+//! redirect to the storage, `/lfs/{repo}/{file}`), `Range` requests, and the faults a real
+//! download meets.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -151,8 +152,14 @@ fn serve(
             b"",
         );
     }
+    // Weights are LFS files: `resolve` redirects to the storage (`/lfs/…`), as the hub does.
     let prefix = format!("/{repo}/resolve/main/");
-    let file = path.strip_prefix(&prefix).unwrap_or("");
+    let lfs_prefix = format!("/lfs/{repo}/");
+    let (file, from_storage) = match (path.strip_prefix(&prefix), path.strip_prefix(&lfs_prefix)) {
+        (Some(file), _) => (file, false),
+        (None, Some(file)) => (file, true),
+        _ => ("", false),
+    };
     let local: PathBuf = folder.join(file);
     let bytes = match (file.contains('/') || file.is_empty(), std::fs::read(&local)) {
         (false, Ok(bytes)) => bytes,
@@ -181,6 +188,11 @@ fn serve(
         headers.push(("etag".into(), "\"not-the-blob\"".into()));
     } else {
         headers.push(("etag".into(), format!("\"{etag}\"")));
+    }
+    if weights && !from_storage {
+        headers.push(("location".into(), format!("{lfs_prefix}{file}")));
+        headers.push(("content-length".into(), "0".into()));
+        return reply(&mut stream, "302 Found", &headers, b"");
     }
     if method == "HEAD" {
         headers.push(("content-length".into(), announced.to_string()));

@@ -48,37 +48,46 @@ fn close(a: &[f32], b: &[f32]) -> bool {
 }
 
 #[test]
-fn a_timm_name_downloads_into_the_hub_cache_and_then_loads_offline() {
-    let cache = temp_dir("cli-hub");
-    let server = HubServer::start(REPO, &timm_fixture("vit_cls"), Fault::None);
-    let online = [("HF_ENDPOINT", server.endpoint.as_str())];
-    let (ok, stderr, logits) = forward(&["-m", NAME], &cache, &online);
-    assert!(ok, "{stderr}");
-    assert!(
-        close(&logits, &timm_logits()),
-        "timm's logits from the downloaded weights"
-    );
-    drop(server);
-
-    // Every name form, from the cache, with no server and the network forbidden.
-    let offline = [("HF_HUB_OFFLINE", "1")];
+fn every_name_form_downloads_into_the_hub_cache_and_then_loads_offline() {
     for model in [
         vec!["-m", NAME],
+        vec!["-m", "vit_small_patch16_224", "--pretrained"],
         vec!["-m", REPO],
         vec![
             "-m",
             "hf-hub:timm/vit_small_patch16_224.augreg_in21k_ft_in1k@main",
         ],
-        vec!["-m", "vit_small_patch16_224", "--pretrained"],
     ] {
-        let (ok, stderr, logits) = forward(&model, &cache, &offline);
+        let cache = temp_dir("cli-hub");
+        let server = HubServer::start(REPO, &timm_fixture("vit_cls"), Fault::None);
+        let online = [("HF_ENDPOINT", server.endpoint.as_str())];
+        let (ok, stderr, logits) = forward(&model, &cache, &online);
         assert!(ok, "{model:?}: {stderr}");
-        assert!(close(&logits, &timm_logits()), "{model:?}");
+        assert!(
+            close(&logits, &timm_logits()),
+            "{model:?}: timm's logits from the download"
+        );
+        assert!(
+            server
+                .requests()
+                .iter()
+                .any(|r| r.starts_with("GET") && r.ends_with("model.safetensors")),
+            "{model:?}: downloaded"
+        );
+        drop(server);
+        // The same call with no server and the network forbidden: from the cache.
+        let (ok, stderr, logits) = forward(&model, &cache, &[("HF_HUB_OFFLINE", "1")]);
+        assert!(ok, "{model:?} offline: {stderr}");
+        assert!(close(&logits, &timm_logits()), "{model:?} offline");
+        // A bare architecture without --pretrained says what to add.
+        let (ok, stderr, _) = forward(
+            &["-m", "vit_small_patch16_224"],
+            &cache,
+            &[("HF_HUB_OFFLINE", "1")],
+        );
+        assert!(!ok && stderr.contains("--pretrained"), "{stderr}");
+        std::fs::remove_dir_all(&cache).unwrap();
     }
-    // A bare architecture without --pretrained says what to add.
-    let (ok, stderr, _) = forward(&["-m", "vit_small_patch16_224"], &cache, &offline);
-    assert!(!ok && stderr.contains("--pretrained"), "{stderr}");
-    std::fs::remove_dir_all(&cache).unwrap();
 }
 
 #[test]
@@ -116,4 +125,42 @@ fn models_pretrained_lists_tags_with_hub_ids_and_top1() {
         .find(|l| l.starts_with("vit_small_patch16_224.augreg_in21k_ft_in1k*"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains(REPO) && line.contains("81.40"), "{line}");
+}
+
+#[test]
+fn fine_tuning_starts_from_a_timm_name() {
+    let cache = temp_dir("cli-hub-init");
+    let images = cache.join("images");
+    for (class, colour) in [("red", [220u8, 30, 30]), ("blue", [30u8, 30, 220])] {
+        std::fs::create_dir_all(images.join(class)).unwrap();
+        for i in 0..4u8 {
+            let img = image::RgbImage::from_fn(20, 20, |x, y| {
+                image::Rgb(colour.map(|c| c.saturating_add(((x + y) as u8 + i) % 20)))
+            });
+            img.save(images.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let server = HubServer::start(REPO, &timm_fixture("vit_cls"), Fault::None);
+    let data = format!("image-folder:{}", images.display());
+    let run = cache.join("run");
+    let output = Command::new(env!("CARGO_BIN_EXE_vit"))
+        .args(["train", "--init", NAME, "--data", &data, "--epochs", "1"])
+        .args(["--batch-size", "4", "-o", run.to_str().unwrap()])
+        .env("HF_HUB_CACHE", &cache)
+        .env("HF_ENDPOINT", &server.endpoint)
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_OFFLINE")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("test accuracy") && stdout.contains("fresh (new head)"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
 }

@@ -77,6 +77,11 @@ fn a_model_downloads_into_the_python_cache_layout_and_gives_timms_logits() {
         "the blob is named by its SHA-256"
     );
     check_logits(&snapshot);
+    assert!(
+        server.requests().iter().any(|r| r.starts_with("GET /lfs/")),
+        "the weights came from the storage the hub redirected to: {:?}",
+        server.requests()
+    );
     // What is cached is found without the server (the offline path of `hub_cache::resolve`).
     drop(server);
     assert_eq!(cached_snapshot(&cache, &id()), Some(snapshot));
