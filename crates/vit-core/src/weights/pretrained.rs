@@ -330,12 +330,16 @@ fn load_saved<C: ModelFamily, B: VitBackend>(
     device: &B::Device,
 ) -> Result<Pretrained<C, B>> {
     let model = load_weights(config.build::<B>(device)?, &weights_path(dir))?;
+    let report = LoadReport {
+        loaded: crate::weights::state_dict::torch_params(&model).len(),
+        ..LoadReport::default()
+    };
     let mut loaded = Pretrained {
         model,
         config,
         pretrained_cfg: card.pretrained_cfg,
         label_names: card.label_names,
-        report: LoadReport::default(),
+        report,
         source: card.source.unwrap_or_else(|| dir.display().to_string()),
     };
     loaded.set_num_classes(num_classes, device);
