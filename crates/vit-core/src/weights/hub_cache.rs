@@ -19,7 +19,8 @@ pub struct HubId {
 
 impl HubId {
     /// Reads `hf-hub:org/name[@revision]` or a bare `org/name[@revision]` (one `/`, no leading
-    /// `/` or `.`); anything else is not a hub id.
+    /// `/` or `.`; a revision of such parts, `/`-separated as `refs/pr/1`); anything else is
+    /// not a hub id. Every part becomes a cache path component, so none can be `..`.
     pub fn parse(text: &str) -> Option<Self> {
         let bare = text.strip_prefix("hf-hub:").unwrap_or(text);
         let (repo, revision) = match bare.split_once('@') {
@@ -35,7 +36,8 @@ impl HubId {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         };
-        (valid(org) && valid(name)).then(|| Self {
+        let valid_revision = revision.split('/').all(valid);
+        (valid(org) && valid(name) && valid_revision).then(|| Self {
             repo: repo.to_string(),
             revision: revision.to_string(),
         })
@@ -122,6 +124,10 @@ mod tests {
         assert_eq!(id.revision, "main");
         assert_eq!(HubId::parse("timm/vit_b@v1.0").unwrap().revision, "v1.0");
         assert_eq!(
+            HubId::parse("timm/vit_b@refs/pr/1").unwrap().revision,
+            "refs/pr/1"
+        );
+        assert_eq!(
             id.cache_folder(),
             "models--timm--vit_small_patch16_224.augreg_in21k_ft_in1k"
         );
@@ -133,6 +139,8 @@ mod tests {
             "../x",
             "a/..",
             "x/y@",
+            "x/y@../z",
+            "x/y@refs//pr",
         ] {
             assert!(HubId::parse(not).is_none(), "{not}");
         }

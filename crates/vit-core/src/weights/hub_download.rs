@@ -224,19 +224,12 @@ impl HubClient {
         let target = snapshot.join(file);
         link_blob(&blob, &target, &etag).map_err(|e| io(&target, e))?;
         if id.revision != commit {
-            let refs = repo.join("refs");
-            std::fs::create_dir_all(&refs).map_err(|e| io(&refs, e))?;
-            // A branch name becomes a file name: only plain names are written.
-            if id
-                .revision
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                && !id.revision.starts_with('.')
-            {
-                let reference = refs.join(&id.revision);
-                crate::atomic_file::write_atomic(&reference, commit.as_bytes())
-                    .map_err(|e| FetchError::Failed(e.to_string()))?;
-            }
+            // `HubId::parse` admits only plain path parts in a revision (`main`, `refs/pr/1`).
+            let reference = repo.join("refs").join(&id.revision);
+            let folder = reference.parent().expect("refs/<revision> has a folder");
+            std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
+            crate::atomic_file::write_atomic(&reference, commit.as_bytes())
+                .map_err(|e| io(&reference, e))?;
         }
         Ok(target)
     }

@@ -257,12 +257,19 @@ impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
         device: &B::Device,
     ) -> Result<Self> {
         let path = Path::new(name);
-        match C::resolve_name(name, default_tag)? {
-            Some(hub_id) if !path.exists() => {
-                Self::load(Path::new(&hub_id), None, num_classes, device)
-            }
-            _ => Self::load(path, None, num_classes, device),
-        }
+        // A local file or folder wins over a name; `load` itself resolves `architecture.tag`,
+        // so only the default tag of a bare architecture needs resolving here.
+        let hub_id = if default_tag && !path.exists() {
+            C::resolve_name(name, true)?
+        } else {
+            None
+        };
+        Self::load(
+            hub_id.as_deref().map_or(path, Path::new),
+            None,
+            num_classes,
+            device,
+        )
     }
 
     /// Loads a model from `path`:

@@ -14,6 +14,11 @@ use crate::error::{Result, VitError};
 
 /// The model's state dict as timm names and lays it out, serialised as safetensors.
 pub fn timm_safetensors<B: VitBackend, M: Module<B> + Clone>(model: &M) -> Result<Vec<u8>> {
+    let failed = |e: &dyn std::fmt::Display| VitError::Unsupported {
+        operation: "export as a timm folder".into(),
+        family: "model".into(),
+        reason: e.to_string(),
+    };
     let mut store = SafetensorsStore::from_bytes(None)
         .with_to_adapter(BurnToPyTorchAdapter)
         .skip_enum_variants(true)
@@ -21,16 +26,8 @@ pub fn timm_safetensors<B: VitBackend, M: Module<B> + Clone>(model: &M) -> Resul
     model
         .clone()
         .save_into(&mut store)
-        .map_err(|e| VitError::Unsupported {
-            operation: "export as a timm folder".into(),
-            family: "model".into(),
-            reason: e.to_string(),
-        })?;
-    store.get_bytes().map_err(|e| VitError::Unsupported {
-        operation: "export as a timm folder".into(),
-        family: "model".into(),
-        reason: e.to_string(),
-    })
+        .map_err(|e| failed(&e))?;
+    store.get_bytes().map_err(|e| failed(&e))
 }
 
 /// Writes `config` as `dir/config.json` and the model's weights as `dir/model.safetensors`
