@@ -26,7 +26,8 @@
 //! - [`weights`]: checkpoints, timm folders, our saved folders, config files, and
 //!   [`weights::Pretrained`], which loads any of them;
 //! - [`preprocess`]: timm's evaluation transform and ImageNet class names;
-//! - [`inspect`]: attention weights and position embeddings as data.
+//! - [`inspect`]: attention weights and position embeddings as data;
+//! - [`precision`]: mixed precision (bf16/f16 autocast).
 
 #![warn(missing_docs)]
 
@@ -37,6 +38,7 @@ pub mod inspect;
 pub mod layers;
 pub mod memory;
 pub mod model;
+pub mod precision;
 pub mod preprocess;
 pub mod vit;
 pub mod weights;

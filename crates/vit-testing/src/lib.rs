@@ -24,6 +24,12 @@ pub type B = burn::backend::NdArray<f32>;
 /// Training backend of the tests (autodiff turns dropout and drop-path on).
 pub type AB = Autodiff<B>;
 
+/// The backend of the mixed-precision tests, whatever [`B`] is: flex computes in bf16 and f16
+/// (NdArray has neither type; WGPU only where the adapter has f16).
+pub type MixedB = burn_flex::Flex;
+/// [`MixedB`] with autodiff.
+pub type MixedAB = Autodiff<MixedB>;
+
 /// The test backend's default device.
 pub fn device() -> burn::tensor::Device<B> {
     Default::default()

@@ -12,6 +12,7 @@ use vit_ops::VitBackend;
 
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
+use crate::precision::{from_autocast, to_autocast};
 
 /// Environment variable read once: `VIT_ATTENTION=materialized` makes new attention layers
 /// materialise their scores (see [`AttentionPath::preferred`]).
@@ -96,14 +97,20 @@ impl AttentionPath {
                 scale: Some(scale),
                 ..Default::default()
             };
-            return (attention(q, k, v, None, bias, options), None);
+            let [q, k, v] = [q, k, v].map(to_autocast);
+            let out = attention(q, k, v, None, bias.map(to_autocast), options);
+            return (from_autocast(out), None);
         }
-        let mut scores = q.mul_scalar(scale).matmul(k.swap_dims(2, 3));
+        // Under autocast the two products run in the low precision; the scores, their bias and
+        // the softmax stay f32 (PyTorch's autocast runs softmax in f32).
+        let scores = to_autocast(q.mul_scalar(scale)).matmul(to_autocast(k.swap_dims(2, 3)));
+        let mut scores = from_autocast(scores);
         if let Some(bias) = bias {
             scores = scores + bias;
         }
         let weights = vit_ops::softmax_last(scores);
-        let out = attn_drop.forward(weights.clone()).matmul(v);
+        let dropped = to_autocast(attn_drop.forward(weights.clone()));
+        let out = from_autocast(dropped.matmul(to_autocast(v)));
         (out, need_weights.then_some(weights))
     }
 }
@@ -260,7 +267,13 @@ impl<B: VitBackend> QkvAttention<'_, B> {
             if self.path == AttentionPath::Fused && !need_weights && !dropout_active {
                 let head_dim = qkv.dims()[2] / (3 * self.num_heads);
                 let scale = (head_dim as f64).powf(-0.5);
-                (vit_ops::attention(qkv, self.num_heads, scale, bias), None)
+                let out = vit_ops::attention(
+                    to_autocast(qkv),
+                    self.num_heads,
+                    scale,
+                    bias.map(to_autocast),
+                );
+                (from_autocast(out), None)
             } else {
                 let qkv = split_heads(qkv, self.num_heads);
                 let path = AttentionPath::Materialized;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
-use crate::layers::linear::linear;
+use crate::layers::linear::{linear, linear_parts};
 
 /// How the patch projection is computed. Both forms hold the same numbers and give the same output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -173,7 +173,7 @@ impl<B: VitBackend> PatchEmbed<B> {
                 let [d, c, p, q] = weight.dims();
                 let weight = weight.reshape([d, c * p * q]).transpose();
                 let bias = conv.bias.as_ref().map(Param::val);
-                vit_ops::linear(self.flatten_patches(images), weight, bias)
+                linear_parts(self.flatten_patches(images), weight, bias)
             }
             PatchProjection::Linear(layer) => linear(layer, self.flatten_patches(images)),
         };

@@ -4,6 +4,7 @@
 mod backbone;
 mod hub_names;
 mod inspect;
+mod precision;
 mod registry;
 mod swin_windows;
 mod timm_export;

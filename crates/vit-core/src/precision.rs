@@ -1,0 +1,208 @@
+//! Mixed precision with the semantics of PyTorch's autocast: inside an [`autocast`] scope the
+//! matrix products — every `Linear` (the patch embedding and the heads included) and attention —
+//! take their operands in bf16 or f16, while everything else (LayerNorm, softmax, GELU, the
+//! residual stream, the loss, reductions) stays f32, and so do the parameters.
+//!
+//! ```no_run
+//! # use burn::tensor::Tensor;
+//! # use vit_core::prelude::*;
+//! use vit_core::precision::{Precision, autocast};
+//! # fn run<B: VitBackend>(model: VisionTransformer<B>, images: Tensor<B, 4>) {
+//! let _bf16 = autocast(Precision::Bf16); // until the guard drops, on this thread
+//! let logits = model.forward(images); // f32 logits, bf16 matrix products
+//! # }
+//! ```
+//!
+//! One difference from PyTorch, on purpose: an autocast product hands its result back in f32
+//! (PyTorch keeps it in the low precision until an op promotes it). The next product rounds its
+//! operands again, so the products see the same numbers; the ops in between (GELU, the
+//! residual adds) run in f32 instead of on rounded values, and Burn needs no mixed-dtype
+//! arithmetic. It costs memory traffic on the GPU, not accuracy.
+//!
+//! Which backends have the types: flex (bf16 and f16, computed through f32), CubeCL backends
+//! where the device has them (CUDA: both; WGPU: f16 with the `shader-f16` feature), LibTorch and
+//! Candle; NdArray has neither — [`Precision::check_backend`] says so before anything runs.
+
+use std::cell::Cell;
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::{DType, FloatDType, Tensor};
+use serde::{Deserialize, Serialize};
+use vit_ops::VitBackend;
+
+/// The precision of the matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything in f32 (no autocast).
+    #[default]
+    F32,
+    /// Matrix products in bfloat16 (f32's range, 8 bits of mantissa): no loss scaling needed.
+    Bf16,
+    /// Matrix products in IEEE half precision (range ±65504): training needs loss scaling.
+    F16,
+}
+
+impl Precision {
+    /// Every precision, in the order the CLI lists them.
+    pub const ALL: [Precision; 3] = [Precision::F32, Precision::Bf16, Precision::F16];
+
+    /// The low-precision type the products run in (`None` for f32).
+    pub fn autocast_dtype(self) -> Option<FloatDType> {
+        match self {
+            Self::F32 => None,
+            Self::Bf16 => Some(FloatDType::BF16),
+            Self::F16 => Some(FloatDType::F16),
+        }
+    }
+
+    /// The tensor type of the precision.
+    pub fn dtype(self) -> DType {
+        match self {
+            Self::F32 => DType::F32,
+            Self::Bf16 => DType::BF16,
+            Self::F16 => DType::F16,
+        }
+    }
+
+    /// Whether training in this precision needs dynamic loss scaling (f16's narrow range).
+    pub fn needs_loss_scaling(self) -> bool {
+        self == Self::F16
+    }
+
+    /// Whether backend `B` computes in this precision on `device`; the error names the backend
+    /// and where the precision runs.
+    pub fn check_backend<B: VitBackend>(self, device: &B::Device) -> Result<(), String> {
+        if self == Self::F32 || B::supports_dtype(device, self.dtype()) {
+            return Ok(());
+        }
+        Err(format!(
+            "precision {self} needs a backend that computes in {self}, and {} on {device:?} \
+             does not; {self} runs on flex (CPU), CUDA, and WGPU where the GPU has the type",
+            B::name(device)
+        ))
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+            Self::F16 => "f16",
+        })
+    }
+}
+
+impl FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.to_string().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown precision {s:?}: expected f32, bf16 or f16"))
+    }
+}
+
+thread_local! {
+    static AUTOCAST: Cell<Precision> = const { Cell::new(Precision::F32) };
+}
+
+/// Restores the previous precision of the thread when dropped.
+#[must_use = "autocast lasts as long as its guard"]
+#[derive(Debug)]
+pub struct AutocastGuard {
+    previous: Precision,
+}
+
+impl Drop for AutocastGuard {
+    fn drop(&mut self) {
+        AUTOCAST.with(|p| p.set(self.previous));
+    }
+}
+
+/// Runs the matrix products of this thread in `precision` until the guard drops (scopes nest;
+/// [`Precision::F32`] turns autocast off inside an outer scope).
+pub fn autocast(precision: Precision) -> AutocastGuard {
+    AutocastGuard {
+        previous: AUTOCAST.with(|p| p.replace(precision)),
+    }
+}
+
+/// The precision of this thread's matrix products now.
+pub fn current() -> Precision {
+    AUTOCAST.with(Cell::get)
+}
+
+/// `x` in the autocast type, when a scope is active and `x` is a float tensor of another
+/// type; else `x` unchanged.
+pub fn to_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match current().autocast_dtype() {
+        Some(dtype) if x.dtype() != DType::from(dtype) => x.cast(dtype),
+        _ => x,
+    }
+}
+
+/// The result of an autocast product back in f32 (unchanged when no scope is active).
+pub fn from_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    if current() == Precision::F32 || x.dtype() == DType::F32 {
+        x
+    } else {
+        x.cast(FloatDType::F32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_nest_and_restore() {
+        assert_eq!(current(), Precision::F32);
+        {
+            let _outer = autocast(Precision::Bf16);
+            assert_eq!(current(), Precision::Bf16);
+            {
+                let _inner = autocast(Precision::F32);
+                assert_eq!(current(), Precision::F32);
+            }
+            assert_eq!(current(), Precision::Bf16);
+        }
+        assert_eq!(current(), Precision::F32);
+    }
+
+    #[test]
+    fn the_scope_is_per_thread() {
+        let _bf16 = autocast(Precision::Bf16);
+        let other = std::thread::spawn(current).join().unwrap();
+        assert_eq!(other, Precision::F32);
+    }
+
+    #[test]
+    fn names_parse_and_bad_ones_say_what_is_expected() {
+        for p in Precision::ALL {
+            assert_eq!(p.to_string().parse::<Precision>(), Ok(p));
+        }
+        assert_eq!("BF16".parse::<Precision>(), Ok(Precision::Bf16));
+        let err = "fp8".parse::<Precision>().unwrap_err();
+        assert!(err.contains("fp8") && err.contains("bf16"), "{err}");
+        let json: Precision = serde_json::from_str("\"f16\"").unwrap();
+        assert_eq!(json, Precision::F16);
+    }
+
+    #[test]
+    fn ndarray_is_refused_by_name() {
+        let device = Default::default();
+        assert!(
+            Precision::F32
+                .check_backend::<burn::backend::NdArray>(&device)
+                .is_ok()
+        );
+        let err = Precision::Bf16
+            .check_backend::<burn::backend::NdArray>(&device)
+            .unwrap_err();
+        assert!(err.contains("bf16") && err.contains("ndarray"), "{err}");
+    }
+}
