@@ -9,6 +9,7 @@ mod gpu_driver;
 mod image_input;
 mod model_source;
 mod npy;
+mod precision_arg;
 
 use std::process::ExitCode;
 
@@ -21,7 +22,8 @@ use commands::Command;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Backend to run on (those compiled in; default: the first of cuda, wgpu, ndarray, flex).
+    /// Backend to run on (those compiled in; default: the first of cuda, wgpu, ndarray, flex —
+    /// flex before ndarray for --precision bf16/f16, which ndarray cannot compute in).
     #[arg(long, global = true, value_enum)]
     backend: Option<BackendKind>,
     #[command(subcommand)]
@@ -32,7 +34,9 @@ fn main() -> ExitCode {
     allocator::keep_freed_memory();
     quiet_broken_pipe();
     let cli = Cli::parse();
-    let backend = cli.backend.unwrap_or_else(BackendKind::preferred);
+    let backend = cli
+        .backend
+        .unwrap_or_else(|| BackendKind::preferred_for(cli.command.precision()));
     if let Err(error) = backend.prepare() {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;

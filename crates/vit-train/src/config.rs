@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 use vit_core::VisionTransformerConfig;
 use vit_core::layers::pooling::GlobalPool;
 use vit_core::model::ModelConfig;
+use vit_core::precision::Precision;
 use vit_variants::zoo::ZooConfig;
 
 use crate::augment::mixup::MixupConfig;
 use crate::augment::{RandAugmentConfig, RandomErasingConfig, RandomResizedCropConfig};
 pub use crate::data::DataSpec;
 use crate::learner::loss::{DistillationKind, DistillationLoss};
+use crate::optim::loss_scale::LossScaleConfig;
 use crate::run::finetune::InitSpec;
 
 /// The per-image and per-batch augmentations of the training split, each optional.
@@ -135,6 +137,13 @@ pub struct TrainConfig {
     /// strategy; the gradients are averaged).
     #[serde(default = "one")]
     pub devices: usize,
+    /// Precision of the matrix products (autocast): `f32`, `bf16` or `f16`; weights, optimiser
+    /// state, checkpoints and the saved model stay f32 whatever it is.
+    #[serde(default)]
+    pub precision: Precision,
+    /// f16's dynamic loss scale (unused by f32 and bf16).
+    #[serde(default)]
+    pub loss_scale: LossScaleConfig,
     /// Seed of initialisation, shuffling and augmentation.
     pub seed: u64,
     /// Data-loader worker threads.
@@ -187,6 +196,8 @@ impl TrainConfig {
             early_stopping_patience: None,
             keep_checkpoints: 2,
             devices: 1,
+            precision: Precision::F32,
+            loss_scale: LossScaleConfig::default(),
             seed: 42,
             num_workers: 1,
         }
@@ -336,6 +347,7 @@ impl TrainConfig {
             ));
         }
         self.check_memory(model)?;
+        self.loss_scale.validate().map_err(TrainError::Config)?;
         if self.keep_checkpoints == 0 {
             return Err(TrainError::Config(
                 "keep_checkpoints must be at least 1 (the last epoch is what --resume needs)"

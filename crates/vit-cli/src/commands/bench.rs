@@ -12,11 +12,13 @@ use burn::tensor::{Distribution, Int, Tensor};
 use clap::Args;
 use serde_json::json;
 use vit_core::VisionTransformerConfig;
+use vit_core::layers::linear::linear_parts;
 use vit_core::layers::{AttentionPath, set_preferred_attention};
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_variants::zoo::ZooConfig;
 
 use crate::backend::BackendJob;
+use crate::precision_arg::PrecisionArg;
 
 /// The small 32×32 ViT of the training-step row (CIFAR-sized; the PyTorch script builds the same).
 pub const SMALL_32: &str = "vit_32px";
@@ -52,9 +54,9 @@ pub struct Bench {
     /// Time one training step (forward, backward, AdamW) instead of inference.
     #[arg(long)]
     pub train: bool,
-    /// Time an `[n, n] × [n, n]` float32 product instead, as the models' Linear layers run it
+    /// Time an `[n, n] × [n, n]` product instead, as the models' Linear layers run it
     /// (`vit_ops::linear`: vit-ops' GEMM on the CPU backends, Burn's matmul elsewhere or with
-    /// `VIT_OPS=burn`): the GEMM ceiling.
+    /// `VIT_OPS=burn`; in the `--precision`): the GEMM ceiling.
     #[arg(long)]
     pub matmul: Option<usize>,
     /// Untimed runs first (kernel compilation, autotuning, allocator warm-up).
@@ -67,6 +69,9 @@ pub struct Bench {
     /// Burn's flash attention on CubeCL backends) or `materialized` scores.
     #[arg(long, value_enum, default_value_t = AttentionArg::Fused)]
     pub attention: AttentionArg,
+    /// Autocast precision.
+    #[command(flatten)]
+    pub precision: PrecisionArg,
 }
 
 /// `--attention` values.
@@ -145,13 +150,14 @@ impl BackendJob for Bench {
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         B::seed(&device, 0);
         set_preferred_attention(self.attention.into());
+        let _autocast = self.precision.enter::<B>(&device)?;
         let (times, flops, images, label) = match &self.target()? {
             BenchTarget::Matmul { n } => {
                 let n = *n;
                 let a = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);
                 let b = Tensor::<B, 2>::random([n, n], Distribution::Default, &device);
                 let times = time_runs(self.warmup, self.runs, || {
-                    let c = vit_ops::linear(a.clone(), b.clone(), None);
+                    let c = linear_parts(a.clone(), b.clone(), None);
                     let _ = c.slice([0..1, 0..1]).into_data();
                 });
                 (times, 2.0 * (n as f64).powi(3), 0, json!({"matmul": n}))
@@ -195,6 +201,7 @@ impl BackendJob for Bench {
         let mut out = label;
         let fields = out.as_object_mut().expect("an object");
         fields.insert("backend".into(), json!(B::name(&device)));
+        fields.insert("precision".into(), json!(self.precision.get().to_string()));
         fields.insert("runs_ms".into(), json!(times));
         fields.insert("median_ms".into(), json!(median));
         fields.insert("min_ms".into(), json!(sorted[0]));

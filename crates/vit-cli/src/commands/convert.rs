@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use vit_core::VitBackend;
 
 use vit_core::model::ModelConfig;
+use vit_core::precision::Precision;
 use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
 
 use crate::backend::BackendJob;
@@ -24,6 +25,10 @@ pub struct Convert {
     /// `timm.create_model("local-dir:FOLDER", pretrained=True)` loads, to use, share or push.
     #[arg(long, value_enum, default_value_t = ConvertFormat::Burn)]
     pub format: ConvertFormat,
+    /// Float type of the written weights: `f32` (the default), or `bf16`/`f16` for a copy half
+    /// the size, for inference (loading reads it back as f32; f16 clips values beyond ±65504).
+    #[arg(long, default_value_t = Precision::F32, value_name = "f32|bf16|f16")]
+    pub dtype: Precision,
 }
 
 /// `vit convert --format`.
@@ -45,17 +50,18 @@ impl BackendJob for Convert {
             ConvertFormat::Timm => "model.safetensors, config.json".into(),
         };
         let summary = format!(
-            "{} tensors from {} -> {}/{{{files}}} ({} at {:?}, {} classes)",
+            "{} tensors from {} -> {}/{{{files}}} ({} at {:?}, {} classes, {} weights)",
             vit.report.loaded,
             vit.source,
             self.output.display(),
             vit.config.family(),
             vit.config.input_size(),
             vit.config.num_classes(),
+            self.dtype,
         );
         match self.format {
-            ConvertFormat::Burn => vit.save(&self.output)?,
-            ConvertFormat::Timm => vit.save_timm(&self.output)?,
+            ConvertFormat::Burn => vit.save_as(&self.output, self.dtype)?,
+            ConvertFormat::Timm => vit.save_timm_as(&self.output, self.dtype)?,
         }
         Ok(summary)
     }

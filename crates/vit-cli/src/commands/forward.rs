@@ -11,6 +11,7 @@ use vit_core::model::{ModelConfig, VisionModel};
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;
 use crate::npy;
+use crate::precision_arg::PrecisionArg;
 
 /// The `forward` command's arguments.
 #[derive(Args, Debug)]
@@ -32,12 +33,16 @@ pub struct Forward {
     /// Images per forward pass (at least 1).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
+    /// Autocast precision.
+    #[command(flatten)]
+    pub precision: PrecisionArg,
 }
 
 impl BackendJob for Forward {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
+        let _autocast = self.precision.enter::<B>(&device)?;
         let mut input = npy::read(&self.input)?;
         if input.shape.len() == 3 {
             input.shape.insert(0, 1);

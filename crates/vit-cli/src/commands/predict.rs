@@ -12,6 +12,7 @@ use vit_core::preprocess::imagenet::IMAGENET_CLASSES;
 use crate::backend::BackendJob;
 use crate::image_input::{batch, load_image};
 use crate::model_source::ModelSource;
+use crate::precision_arg::PrecisionArg;
 
 /// The `predict` command's arguments.
 #[derive(Args, Debug)]
@@ -28,6 +29,9 @@ pub struct Predict {
     /// Print JSON Lines instead of text: one object per image.
     #[arg(long)]
     pub json: bool,
+    /// Autocast precision.
+    #[command(flatten)]
+    pub precision: PrecisionArg,
 }
 
 /// Class names: the model's own, else ImageNet-1k's for 1000 classes, else the indices.
@@ -45,6 +49,7 @@ impl BackendJob for Predict {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
+        let _autocast = self.precision.enter::<B>(&device)?;
         let model = self.source.load::<B>(&device)?;
         let classes = model.config.num_classes();
         if classes == 0 {

@@ -10,6 +10,7 @@ use vit_train::config::DataSpec;
 use vit_train::{Start, TrainConfig, train};
 
 use crate::backend::BackendJob;
+use crate::precision_arg::PrecisionArg;
 
 /// `vit train` arguments.
 #[derive(Args, Debug, Clone)]
@@ -40,6 +41,10 @@ pub struct TrainArgs {
     /// Override `devices` (data-parallel on this many devices of the backend).
     #[arg(long)]
     pub devices: Option<usize>,
+    /// Override `precision` (autocast; weights, optimiser state and saved files stay f32;
+    /// f16 adds dynamic loss scaling).
+    #[command(flatten)]
+    pub precision: PrecisionArg,
     /// Fine-tune from pretrained weights: a timm folder, a folder `vit train`/`vit convert`
     /// wrote, or a bare weights file (with `--set model=…`). The architecture, input size and
     /// normalisation follow the checkpoint unless set explicitly.
@@ -94,6 +99,9 @@ impl BackendJob for TrainJob {
         }
         if let Some(v) = args.devices {
             config.devices = v;
+        }
+        if let Some(v) = args.precision.precision {
+            config.precision = v;
         }
         // The one-flag paths: fine-tuning and data follow the checkpoint and the data unless
         // --set says otherwise (applied after).

@@ -12,4 +12,5 @@ mod hub;
 /// The `.npy` reader and writer of the binary, with its unit test.
 #[path = "../../src/npy.rs"]
 mod npy;
+mod precision;
 mod views;

@@ -2,6 +2,7 @@
 //! state-dict mapping onto our modules, our own saved folders (`model.json` + Burnpack), config
 //! files, and [`pretrained::Pretrained`], which loads any of them for any model family.
 
+pub mod cast;
 pub mod checkpoint;
 pub mod config_file;
 pub mod hub_cache;

@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::atomic_file::{write_atomic, write_atomic_with};
 use crate::error::{Result, VitError};
+use crate::precision::Precision;
 use crate::preprocess::PretrainedCfg;
+use crate::weights::cast::CastFloats;
 
 /// File name of the description in a saved model folder.
 pub const MODEL_CARD_FILE: &str = "model.json";
@@ -39,6 +41,14 @@ pub struct ModelCard {
     /// Where the weights came from (a timm architecture, a checkpoint path, a training run).
     #[serde(default)]
     pub source: Option<String>,
+    /// The float type the weights are stored in (`bf16`/`f16` for a half-precision copy from
+    /// `vit convert --dtype`); they are read back as f32 whatever it is.
+    #[serde(default, skip_serializing_if = "is_f32")]
+    pub weights_dtype: Precision,
+}
+
+fn is_f32(p: &Precision) -> bool {
+    *p == Precision::F32
 }
 
 impl ModelCard {
@@ -61,7 +71,8 @@ impl ModelCard {
     }
 }
 
-/// Writes a model folder: the card and the weights (each atomically; the folder is created).
+/// Writes a model folder: the card and the weights, stored in the card's `weights_dtype`
+/// (each file atomically; the folder is created).
 pub fn save_model_folder<B: VitBackend, M: Module<B>>(
     dir: &Path,
     card: &ModelCard,
@@ -71,7 +82,7 @@ pub fn save_model_folder<B: VitBackend, M: Module<B>>(
         path: dir.to_path_buf(),
         message: format!("cannot create the folder: {e}"),
     })?;
-    save_weights(model, &dir.join(WEIGHTS_FILE))?;
+    save_weights(model, &dir.join(WEIGHTS_FILE), card.weights_dtype)?;
     let text = serde_json::to_string_pretty(card).expect("a model card always serialises");
     write_file(&dir.join(MODEL_CARD_FILE), format!("{text}\n").as_bytes())
 }
@@ -83,9 +94,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Saves a module's weights in Burn's native Burnpack format (burn-store), atomically: the
-/// file is written beside the target and renamed over it.
-pub fn save_weights<B: VitBackend, M: Module<B>>(model: M, path: &Path) -> Result<()> {
+/// Saves a module's weights in Burn's native Burnpack format (burn-store), every float tensor
+/// as `dtype`, atomically: the file is written beside the target and renamed over it.
+pub fn save_weights<B: VitBackend, M: Module<B>>(
+    model: M,
+    path: &Path,
+    dtype: Precision,
+) -> Result<()> {
     let fail = |message: String| VitError::File {
         path: path.to_path_buf(),
         message,
@@ -93,7 +108,8 @@ pub fn save_weights<B: VitBackend, M: Module<B>>(model: M, path: &Path) -> Resul
     write_atomic_with(path, |tmp| {
         let mut store = BurnpackStore::from_file(tmp)
             .auto_extension(false)
-            .overwrite(true);
+            .overwrite(true)
+            .with_to_adapter(CastFloats::to(dtype));
         model
             .save_into(&mut store)
             .map_err(|e| WriteError(e.to_string()))
@@ -110,7 +126,8 @@ impl From<std::io::Error> for WriteError {
     }
 }
 
-/// Loads weights saved by [`save_weights`] into `model` (built from the matching config). A file
+/// Loads weights saved by [`save_weights`] into `model` (built from the matching config), as
+/// f32 whatever type the file stores them in. A file
 /// that is not such a file, or whose tensors do not fit the model (missing, surplus or of
 /// another shape), is an error naming the file — the model is never half loaded.
 pub fn load_weights<B: VitBackend, M: Module<B>>(model: M, path: &Path) -> Result<M> {
@@ -127,9 +144,11 @@ pub fn load_weights<B: VitBackend, M: Module<B>>(model: M, path: &Path) -> Resul
         .add_pattern(r"^Deit\.vit\.", "Vit.")
         .and_then(|r| r.add_pattern(r"^Deit\.", "Vit."))
         .expect("valid patterns");
+    // Whatever float type the file stores, the model's parameters are f32.
     let mut store = BurnpackStore::from_file(path)
         .auto_extension(false)
-        .remap(legacy_deit);
+        .remap(legacy_deit)
+        .with_from_adapter(CastFloats::to(Precision::F32));
     let mut model = model;
     let result = model.load_from(&mut store).map_err(|e| {
         fail(format!(

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{Result, VitError};
 use crate::model::{ModelConfig, VisionModel};
+use crate::precision::Precision;
 use crate::preprocess::PretrainedCfg;
 use crate::weights::checkpoint::{Checkpoint, CheckpointFormat};
 use crate::weights::hub_cache::{self, HubId};
@@ -97,14 +98,21 @@ pub struct Pretrained<C: ModelFamily, B: VitBackend> {
 }
 
 impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
-    /// Saves as a folder of ours (`model.json` + `model.bpk`), atomically.
+    /// Saves as a folder of ours (`model.json` + `model.bpk`, f32), atomically.
     pub fn save(self, dir: &Path) -> Result<()> {
+        self.save_as(dir, Precision::F32)
+    }
+
+    /// [`Self::save`] with the weights stored as `dtype` (bf16/f16: a half-size copy for
+    /// inference; loading reads it back as f32).
+    pub fn save_as(self, dir: &Path, dtype: Precision) -> Result<()> {
         let card = ModelCard {
             family: self.config.family().into(),
             config: self.config.card_config(),
             pretrained_cfg: self.pretrained_cfg,
             label_names: self.label_names,
             source: Some(self.source),
+            weights_dtype: dtype,
         };
         save_model_folder(dir, &card, self.model)
     }
@@ -114,6 +122,12 @@ impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
     /// with timm's key names and layouts — what `timm.create_model("local-dir:DIR",
     /// pretrained=True)` loads, and what the hub serves. Files are written atomically.
     pub fn save_timm(&self, dir: &Path) -> Result<()> {
+        self.save_timm_as(dir, Precision::F32)
+    }
+
+    /// [`Self::save_timm`] with the weights stored as `dtype` (timm loads a bf16/f16
+    /// `model.safetensors` into its f32 model).
+    pub fn save_timm_as(&self, dir: &Path, dtype: Precision) -> Result<()> {
         let (architecture, model_args) = self.config.timm_model_args()?;
         let num_classes = self.config.num_classes();
         let mut pretrained_cfg =
@@ -130,7 +144,7 @@ impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
         if let Some(names) = &self.label_names {
             config["label_names"] = serde_json::json!(names);
         }
-        crate::weights::timm_export::write_timm_folder(dir, &config, &self.model)
+        crate::weights::timm_export::write_timm_folder(dir, &config, &self.model, dtype)
     }
 
     /// Replaces the classifier by a fresh one when `num_classes` asks for another size.

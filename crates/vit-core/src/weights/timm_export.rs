@@ -5,22 +5,28 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn_store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
+use burn_store::{BurnToPyTorchAdapter, ModuleAdapter, ModuleSnapshot, SafetensorsStore};
 use serde_json::Value;
 use vit_ops::VitBackend;
 
 use crate::atomic_file::write_atomic;
 use crate::error::{Result, VitError};
+use crate::precision::Precision;
+use crate::weights::cast::CastFloats;
 
-/// The model's state dict as timm names and lays it out, serialised as safetensors.
-pub fn timm_safetensors<B: VitBackend, M: Module<B> + Clone>(model: &M) -> Result<Vec<u8>> {
+/// The model's state dict as timm names and lays it out, every float tensor as `dtype`,
+/// serialised as safetensors.
+pub fn timm_safetensors<B: VitBackend, M: Module<B> + Clone>(
+    model: &M,
+    dtype: Precision,
+) -> Result<Vec<u8>> {
     let failed = |e: &dyn std::fmt::Display| VitError::Unsupported {
         operation: "export as a timm folder".into(),
         family: "model".into(),
         reason: e.to_string(),
     };
     let mut store = SafetensorsStore::from_bytes(None)
-        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_to_adapter(BurnToPyTorchAdapter.chain(CastFloats::to(dtype)))
         .skip_enum_variants(true)
         .metadata("format", "pt");
     model
@@ -36,8 +42,9 @@ pub fn write_timm_folder<B: VitBackend, M: Module<B> + Clone>(
     dir: &Path,
     config: &Value,
     model: &M,
+    dtype: Precision,
 ) -> Result<()> {
-    let weights = timm_safetensors(model)?;
+    let weights = timm_safetensors(model, dtype)?;
     std::fs::create_dir_all(dir).map_err(|e| VitError::File {
         path: dir.to_path_buf(),
         message: format!("cannot create the folder: {e}"),

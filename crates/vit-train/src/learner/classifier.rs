@@ -1,17 +1,20 @@
 //! Any zoo model as a classifier burn-train's Learner can train: cross-entropy (label
 //! smoothing, or the soft targets of Mixup/CutMix) on its logits, and for a distilled DeiT the
-//! DeiT loss against a teacher.
+//! DeiT loss against a teacher; the steps run under the run's autocast precision, and f16's
+//! training step scales the loss.
 
 use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use vit_core::model::VisionModel;
+use vit_core::precision::{Precision, autocast};
 use vit_core::{VitAutodiffBackend, VitBackend};
 use vit_variants::zoo::ZooModel;
 
 use crate::data::batcher::ImageBatch;
 use crate::learner::loss::{DistillationLoss, soft_target_cross_entropy};
+use crate::optim::loss_scale::LossScaler;
 
 /// The loss settings (constants of the module, not parameters).
 #[derive(Debug, Clone, Default)]
@@ -20,6 +23,16 @@ pub struct LossSettings {
     pub label_smoothing: f64,
     /// DeiT distillation (with `Classifier::teacher`).
     pub distillation: Option<DistillationLoss>,
+}
+
+/// The precision the steps run in.
+#[derive(Debug, Clone, Default)]
+pub struct MixedPrecision {
+    /// Autocast precision of the forward (and so the backward) pass.
+    pub precision: Precision,
+    /// f16's loss scale: the loss is multiplied by it before the backward pass (the optimiser,
+    /// which shares it, divides it out).
+    pub loss_scaler: Option<LossScaler>,
 }
 
 /// A zoo model with its training loss and, for distillation, a frozen teacher.
@@ -32,6 +45,9 @@ pub struct Classifier<B: VitBackend> {
     /// Loss settings.
     #[module(skip)]
     pub loss: LossSettings,
+    /// Precision of the steps.
+    #[module(skip)]
+    pub mixed: MixedPrecision,
 }
 
 fn cross_entropy<B: VitBackend>(
@@ -91,9 +107,16 @@ impl<B: VitAutodiffBackend> TrainStep for Classifier<B> {
         // Dropout and stochastic depth draw from the backend's RNG: seeding it from the batch
         // makes a resumed run repeat the uninterrupted one.
         B::seed(&batch.images.device(), batch.seed);
-        let (loss, logits) = self.training_loss(&batch);
+        let (loss, logits) = {
+            let _autocast = autocast(self.mixed.precision);
+            self.training_loss(&batch)
+        };
         let out = ClassificationOutput::new(loss, logits, batch.labels);
-        TrainOutput::new(self, out.loss.backward(), out)
+        let grads = match &self.mixed.loss_scaler {
+            Some(scaler) => out.loss.clone().mul_scalar(scaler.scale()).backward(),
+            None => out.loss.backward(),
+        };
+        TrainOutput::new(self, grads, out)
     }
 }
 
@@ -102,7 +125,10 @@ impl<B: VitBackend> InferenceStep for Classifier<B> {
     type Output = ClassificationOutput<B>;
 
     fn step(&self, batch: ImageBatch<B>) -> ClassificationOutput<B> {
-        let logits = self.model.forward(batch.images);
+        let logits = {
+            let _autocast = autocast(self.mixed.precision);
+            self.model.forward(batch.images)
+        };
         let loss = cross_entropy(logits.clone(), batch.labels.clone(), 0.0);
         ClassificationOutput::new(loss, logits, batch.labels)
     }

@@ -13,6 +13,8 @@ use burn::train::renderer::{
     MetricsRendererTraining, ProgressType, TrainingProgress,
 };
 
+use crate::optim::loss_scale::LossScaler;
+
 /// The mean of every numeric metric over one epoch.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
@@ -72,6 +74,8 @@ pub struct EpochRenderer {
     tty: bool,
     history: Arc<Mutex<Vec<EpochRecord>>>,
     on_epoch: Option<EpochHook>,
+    /// f16's loss scale and the optimiser steps per epoch, for the per-epoch columns.
+    loss_scale: Option<(LossScaler, usize)>,
 }
 
 impl EpochRenderer {
@@ -97,7 +101,15 @@ impl EpochRenderer {
             tty: std::io::stderr().is_terminal(),
             history,
             on_epoch: None,
+            loss_scale: None,
         }
+    }
+
+    /// Adds the epoch's skipped steps (overflows) and the loss scale at its end to the train
+    /// columns (`skipped steps`, `loss scale`) of an f16 run with `steps_per_epoch` steps.
+    pub fn with_loss_scale(mut self, scaler: LossScaler, steps_per_epoch: usize) -> Self {
+        self.loss_scale = Some((scaler, steps_per_epoch));
+        self
     }
 
     /// Runs `hook` with the history after every epoch.
@@ -118,10 +130,19 @@ impl EpochRenderer {
             return;
         }
         self.closed = self.epoch;
-        let train = match self.completed_train.take() {
+        let mut train = match self.completed_train.take() {
             Some(train) => train,
             None => self.train.means(),
         };
+        if let Some((scaler, steps)) = &self.loss_scale {
+            // Counted by step number: the next epoch may already be running.
+            let epoch = (self.epoch - 1) * steps..self.epoch * steps;
+            train.insert(
+                "skipped steps".into(),
+                scaler.skipped_in(epoch.clone()) as f64,
+            );
+            train.insert("loss scale".into(), scaler.scale_after(epoch.end));
+        }
         let record = EpochRecord {
             epoch: self.epoch,
             train,

@@ -13,6 +13,8 @@ use burn::record::{FullPrecisionSettings, Record};
 use burn::tensor::{ElementConversion, Tensor};
 use vit_core::weights::state_dict::{TorchParam, torch_param_ids};
 
+use crate::optim::loss_scale::{LossScaleState, LossScaler};
+
 /// Parameter names that timm's `no_weight_decay()` lists for ViT, DeiT and Swin.
 const NO_DECAY_NAMES: [&str; 5] = [
     "pos_embed",
@@ -58,6 +60,8 @@ pub struct GroupedAdamW<M: AutodiffModule<B>, B: VitAutodiffBackend> {
     config: GroupedAdamWConfig,
     /// Where the module lives (seen at the first step), for the checkpoint copy.
     device: Option<B::Device>,
+    /// f16's dynamic loss scale, shared with the training step that scales the loss.
+    loss_scaler: Option<LossScaler>,
 }
 
 impl<M: AutodiffModule<B>, B: VitAutodiffBackend> GroupedAdamW<M, B> {
@@ -75,20 +79,33 @@ impl<M: AutodiffModule<B>, B: VitAutodiffBackend> GroupedAdamW<M, B> {
             no_decay: adamw(0.0),
             config,
             device: None,
+            loss_scaler: None,
         }
+    }
+
+    /// Divides the gradients by `scaler`'s scale (which the training step multiplied the loss
+    /// by), and skips steps whose gradients overflowed, as PyTorch's `GradScaler.step`.
+    pub fn with_loss_scaler(mut self, scaler: LossScaler) -> Self {
+        self.loss_scaler = Some(scaler);
+        self
     }
 }
 
-/// Sum of squares of every gradient of `module`'s parameters.
-struct SquaredNorm<'a, B: VitAutodiffBackend> {
+/// Sum of every gradient element of `module`'s parameters, or of their squares.
+struct GradTotal<'a, B: VitAutodiffBackend> {
     grads: &'a GradientsParams,
+    squares: bool,
     total: Option<Tensor<B::InnerBackend, 1>>,
 }
 
-impl<B: VitAutodiffBackend> ModuleVisitor<B> for SquaredNorm<'_, B> {
+impl<B: VitAutodiffBackend> ModuleVisitor<B> for GradTotal<'_, B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
-            let squares = grad.powi_scalar(2).sum();
+            let squares = if self.squares {
+                grad.powi_scalar(2).sum()
+            } else {
+                grad.sum()
+            };
             self.total = Some(match self.total.take() {
                 Some(total) => {
                     let device = total.device();
@@ -130,12 +147,33 @@ pub fn global_grad_norm<B: VitAutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: &GradientsParams,
 ) -> f32 {
-    let mut visitor = SquaredNorm::<B> { grads, total: None };
+    let mut visitor = GradTotal::<B> {
+        grads,
+        squares: true,
+        total: None,
+    };
     module.visit(&mut visitor);
     visitor
         .total
         .map_or(0.0, |t| t.into_scalar().elem::<f32>())
         .sqrt()
+}
+
+/// Whether every gradient of `module` is finite: one sum over all of them (an inf or NaN
+/// anywhere makes it non-finite), one read back.
+pub fn grads_finite<B: VitAutodiffBackend, M: AutodiffModule<B>>(
+    module: &M,
+    grads: &GradientsParams,
+) -> bool {
+    let mut visitor = GradTotal::<B> {
+        grads,
+        squares: false,
+        total: None,
+    };
+    module.visit(&mut visitor);
+    visitor
+        .total
+        .is_none_or(|t| t.into_scalar().elem::<f32>().is_finite())
 }
 
 /// PyTorch's `clip_grad_norm_` coefficient: `min(1, max_norm / (norm + 1e-6))`.
@@ -179,22 +217,33 @@ impl<B: VitAutodiffBackend> ModuleVisitor<B> for MergeDevices<'_> {
 }
 
 impl<M: AutodiffModule<B>, B: VitAutodiffBackend> Optimizer<M, B> for GroupedAdamW<M, B> {
+    /// The two groups' AdamW state and the loss scale (f16 runs).
     type Record = (
         <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,
         <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,
+        Option<LossScaleState>,
     );
 
     fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
         if self.device.is_none() {
             self.device = module.devices().into_iter().next();
         }
+        let mut grad_scale = self.config.grad_scale;
+        if let Some(scaler) = &self.loss_scaler {
+            // The scale this step's loss was multiplied by (the update may change it).
+            let loss_scale = scaler.scale();
+            if !scaler.update(grads_finite(&module, &grads)) {
+                return module;
+            }
+            grad_scale /= loss_scale as f32;
+        }
         let (mut grads, scale) = match self.config.max_grad_norm {
-            // Clip the mean gradient, as one device with the whole batch would.
+            // Clip the mean gradient (unscaled), as one device with the whole batch would.
             Some(max_norm) => {
-                let (clipped, _) = clip_grad_norm(&module, grads, max_norm, self.config.grad_scale);
+                let (clipped, _) = clip_grad_norm(&module, grads, max_norm, grad_scale);
                 (clipped, 1.0)
             }
-            None => (grads, self.config.grad_scale),
+            None => (grads, grad_scale),
         };
         let no_decay_ids = no_decay_ids(&module);
         let mut split = ScaleAndSplit::<B> {
@@ -226,15 +275,23 @@ impl<M: AutodiffModule<B>, B: VitAutodiffBackend> Optimizer<M, B> for GroupedAda
         // live optimiser state made Burn 0.21's fusion runtime (WGPU, CUDA) lose tensor handles
         // ("Should have handle for tensor" in 2 of 4 WGPU runs); a copy made here, on the training
         // thread, shares nothing.
-        match &self.device {
+        let (decay, no_decay) = match &self.device {
             Some(device) => Record::from_item(record.into_item::<FullPrecisionSettings>(), device),
             None => record,
-        }
+        };
+        (
+            decay,
+            no_decay,
+            self.loss_scaler.as_ref().map(LossScaler::state),
+        )
     }
 
-    fn load_record(mut self, (decay, no_decay): Self::Record) -> Self {
+    fn load_record(mut self, (decay, no_decay, loss_scale): Self::Record) -> Self {
         self.decay = self.decay.load_record(decay);
         self.no_decay = self.no_decay.load_record(no_decay);
+        if let (Some(scaler), Some(state)) = (&self.loss_scaler, loss_scale) {
+            scaler.restore(state);
+        }
         self
     }
 }

@@ -3,6 +3,7 @@
 use burn::data::dataloader::batcher::Batcher;
 use vit_core::VitBackend;
 use vit_core::model::VisionModel;
+use vit_core::precision::{Precision, autocast};
 use vit_variants::zoo::ZooModel;
 
 use crate::data::batcher::{ImageBatch, ImageBatcher};
@@ -21,14 +22,16 @@ pub struct ClassAccuracy {
     pub images: usize,
 }
 
-/// Top-1 accuracy over `items` and per class.
+/// Top-1 accuracy over `items` and per class, the model run under `precision`'s autocast.
 pub fn evaluate<B: VitBackend>(
+    precision: Precision,
     model: &ZooModel<B>,
     items: &[ImageItem],
     class_names: &[String],
     batcher: &ImageBatcher,
     device: &B::Device,
 ) -> Result<(f64, Vec<ClassAccuracy>)> {
+    let _autocast = autocast(precision);
     let mut correct = vec![0usize; class_names.len()];
     let mut total = vec![0usize; class_names.len()];
     for chunk in items.chunks(128) {

@@ -35,10 +35,11 @@ use crate::data::batcher::ImageBatcher;
 use crate::data::epoch_data::{EpochShuffled, InOrder};
 use crate::error::{Result, TrainError};
 use crate::learner::checkpoint::{AtomicRecorder, last_complete_epoch};
-use crate::learner::classifier::{Classifier, LossSettings};
+use crate::learner::classifier::{Classifier, LossSettings, MixedPrecision};
 use crate::learner::early_stopping::{StopRules, ValidLossPatience};
 use crate::learner::progress::{EpochRecord, EpochRenderer};
 use crate::optim::adamw::{GroupedAdamW, GroupedAdamWConfig};
+use crate::optim::loss_scale::LossScaler;
 use crate::optim::schedule::WarmupCosine;
 use crate::run::evaluate::{ClassAccuracy, evaluate};
 use crate::run::lock::RunLock;
@@ -105,6 +106,10 @@ pub fn train<B: VitAutodiffBackend>(
 
     let architecture = architecture(config)?;
     config.validate(&architecture)?;
+    config
+        .precision
+        .check_backend::<B>(&device)
+        .map_err(|e| TrainError::Config(format!("precision: {e}")))?;
     let input = architecture.input_size();
     let data = config.data.load(input)?;
     let built = build_model::<B>(config, data.class_names.len(), &device)?;
@@ -133,6 +138,13 @@ pub fn train<B: VitAutodiffBackend>(
             label_smoothing: config.label_smoothing,
             distillation: config.distillation.as_ref().map(|d| d.loss()),
         },
+        mixed: MixedPrecision {
+            precision: config.precision,
+            loss_scaler: config
+                .precision
+                .needs_loss_scaling()
+                .then(|| LossScaler::new(config.loss_scale.clone())),
+        },
     };
     let trained = fit(
         config,
@@ -152,7 +164,9 @@ pub fn train<B: VitAutodiffBackend>(
         .into_iter()
         .next()
         .ok_or_else(|| TrainError::Run("the trained model has no device".into()))?;
+    // Tested as it was validated: under the run's precision.
     let (test_accuracy, per_class) = evaluate::<B::InnerBackend>(
+        config.precision,
         &trained,
         &data.test,
         &data.class_names,
@@ -328,22 +342,25 @@ fn fit<B: VitAutodiffBackend>(
         total_steps: config.epochs * steps_per_epoch,
         step: 0,
     };
-    let optimizer = GroupedAdamW::new(GroupedAdamWConfig {
+    let mut optimizer = GroupedAdamW::new(GroupedAdamWConfig {
         weight_decay: config.weight_decay as f32,
         max_grad_norm: config.grad_clip.map(|v| v as f32),
         grad_scale: 1.0 / config.devices as f32,
     });
+    let mut renderer = EpochRenderer::new(first_epoch, config.epochs, history.clone());
+    if let Some(scaler) = &classifier.mixed.loss_scaler {
+        optimizer = optimizer.with_loss_scaler(scaler.clone());
+        renderer = renderer.with_loss_scale(scaler.clone(), steps_per_epoch);
+    }
 
     let hook_paths = paths.clone();
-    let renderer = EpochRenderer::new(first_epoch, config.epochs, history.clone()).on_epoch(
-        Box::new(move |history| {
-            if let Err(e) =
-                write_logs(&hook_paths, history).and_then(|()| write_plot(&hook_paths, history))
-            {
-                eprintln!("warning: {e}");
-            }
-        }),
-    );
+    let renderer = renderer.on_epoch(Box::new(move |history| {
+        if let Err(e) =
+            write_logs(&hook_paths, history).and_then(|()| write_plot(&hook_paths, history))
+        {
+            eprintln!("warning: {e}");
+        }
+    }));
     let mut training = SupervisedTraining::new(paths.learner(), loader_train, loader_valid)
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metric_train_numeric(LearningRateMetric::new())

@@ -213,6 +213,7 @@ fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
             label_smoothing: 0.0,
             distillation: Some(distillation),
         },
+        mixed: Default::default(),
     };
     let batch = ImageBatch {
         images,

@@ -1,6 +1,8 @@
-//! vit-train's tests, one binary: losses and optimiser steps, training runs, resume.
+//! vit-train's tests, one binary: losses and optimiser steps, training runs, resume, mixed
+//! precision.
 
 mod common;
 mod losses;
+mod precision;
 mod runs;
 mod train;

@@ -1,0 +1,225 @@
+//! Mixed-precision training on flex (NdArray has no half types): the default digits run in bf16
+//! against f32, f16's loss scale backing off an overflow and continuing (also across a resume),
+//! and f32 weights, optimiser state and saved files under every precision.
+
+use std::path::Path;
+
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::optim::Optimizer;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, SimpleOptimizer};
+use burn::tensor::{DType, Int, Tensor};
+use burn::train::TrainStep;
+use burn_store::{BurnpackStore, ModuleStore};
+use vit_core::VisionTransformerConfig;
+use vit_core::precision::Precision;
+use vit_testing::{MixedAB, MixedB, TempDir, pseudo_random};
+use vit_train::data::batcher::ImageBatch;
+use vit_train::learner::classifier::{Classifier, MixedPrecision};
+use vit_train::optim::adamw::{GroupedAdamW, GroupedAdamWConfig};
+use vit_train::optim::loss_scale::LossScaler;
+use vit_train::{Start, TrainConfig, train};
+use vit_variants::zoo::ZooModel;
+
+use crate::common::tiny_digits;
+
+/// The float types stored in a Burnpack file.
+fn stored_dtypes(path: &Path) -> Vec<DType> {
+    let mut store = BurnpackStore::from_file(path).auto_extension(false);
+    let snapshots = store.get_all_snapshots().unwrap();
+    assert!(!snapshots.is_empty());
+    snapshots.values().map(|s| s.dtype).collect()
+}
+
+#[test]
+fn the_default_digits_run_in_bf16_reaches_the_f32_accuracy_within_one_point() {
+    let (f32_dir, bf16_dir) = (TempDir::new("digits-f32"), TempDir::new("digits-bf16"));
+    let mut config = TrainConfig::digits_default();
+    let f32 = train::<MixedAB>(&config, &f32_dir.0, Default::default(), Start::Fresh).unwrap();
+    config.precision = Precision::Bf16;
+    let bf16 = train::<MixedAB>(&config, &bf16_dir.0, Default::default(), Start::Fresh).unwrap();
+    eprintln!(
+        "digits: f32 {:.2} %, bf16 {:.2} %",
+        f32.test_accuracy * 100.0,
+        bf16.test_accuracy * 100.0
+    );
+    assert!(f32.test_accuracy >= 0.95, "f32 {}", f32.test_accuracy);
+    assert!(
+        bf16.test_accuracy >= f32.test_accuracy - 0.01,
+        "bf16 {} vs f32 {}",
+        bf16.test_accuracy,
+        f32.test_accuracy
+    );
+    // The model is saved in f32, and the run records its precision for --resume.
+    let stored = stored_dtypes(&bf16.model_dir.join("model.bpk"));
+    assert!(stored.iter().all(|d| *d == DType::F32), "{stored:?}");
+    let saved = TrainConfig::load(&bf16_dir.0.join("train_config.json")).unwrap();
+    assert_eq!(saved.precision, Precision::Bf16);
+}
+
+/// A tiny f16 run whose first loss scale (2^40) overflows f16 for sure.
+fn overflowing_f16(epochs: usize) -> TrainConfig {
+    let mut config = tiny_digits(epochs);
+    config.lr = 1e-2; // the tiny model's loss moves visibly in three epochs
+    config.precision = Precision::F16;
+    config.loss_scale.init_scale = 2f64.powi(40);
+    config
+}
+
+#[test]
+fn an_f16_overflow_backs_off_the_loss_scale_skips_the_step_and_training_goes_on() {
+    let dir = TempDir::new("f16-overflow");
+    let summary = train::<MixedAB>(
+        &overflowing_f16(3),
+        &dir.0,
+        Default::default(),
+        Start::Fresh,
+    )
+    .unwrap();
+    let column = |e: usize, name: &str| summary.history[e].train[name];
+    let skipped: f64 = (0..3).map(|e| column(e, "skipped steps")).sum();
+    // 1500 training images in batches of 64: 24 steps an epoch; 2^40 needs many halvings.
+    assert!(column(0, "skipped steps") >= 10.0, "{skipped}");
+    assert!(skipped < 36.0, "{skipped} of 72 steps skipped");
+    // Each skip halved the scale; nothing grew it (2000 clean steps needed).
+    assert_eq!(
+        column(2, "loss scale"),
+        2f64.powi(40) * 0.5f64.powi(skipped as i32)
+    );
+    assert!(
+        column(2, "Loss") < column(0, "Loss") - 0.02,
+        "training went on: loss {} -> {}",
+        column(0, "Loss"),
+        column(2, "Loss")
+    );
+    assert!(summary.history[2].valid["Loss"].is_finite());
+    let csv = std::fs::read_to_string(&summary.log).unwrap();
+    assert!(
+        csv.lines().next().unwrap().contains("train skipped steps"),
+        "{csv}"
+    );
+
+    // --resume continues with the checkpointed scale instead of overflowing again from 2^40.
+    let resumed = train::<MixedAB>(
+        &overflowing_f16(4),
+        &dir.0,
+        Default::default(),
+        Start::Resume,
+    )
+    .unwrap();
+    let last = resumed.history.last().unwrap();
+    assert_eq!(last.epoch, 4);
+    assert!(last.train["skipped steps"] < 5.0, "{:?}", last.train);
+    assert!(
+        last.train["loss scale"] <= column(2, "loss scale"),
+        "{:?}",
+        last.train
+    );
+}
+
+/// One AdamW group's state, as `GroupedAdamW` records it.
+type GroupRecord = <OptimizerAdaptor<AdamW, Classifier<MixedAB>, MixedAB> as Optimizer<
+    Classifier<MixedAB>,
+    MixedAB,
+>>::Record;
+
+/// The dtype of every AdamW moment of `module`'s parameters in `record`.
+struct MomentDtypes<'a> {
+    record: &'a mut GroupRecord,
+    dtypes: Vec<DType>,
+}
+
+impl ModuleVisitor<MixedAB> for MomentDtypes<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<MixedAB, D>>) {
+        if let Some(record) = self.record.remove(&param.id) {
+            let state: <AdamW as SimpleOptimizer<MixedB>>::State<D> = record.into_state();
+            self.dtypes.push(state.momentum.moment_1.dtype());
+            self.dtypes.push(state.momentum.moment_2.dtype());
+        }
+    }
+}
+
+fn head_weight(model: &ZooModel<MixedB>) -> Tensor<MixedB, 2> {
+    let ZooModel::Vit(vit) = model else {
+        unreachable!("a ViT")
+    };
+    vit.head.as_ref().expect("a head").weight.val()
+}
+
+#[test]
+fn weights_and_adamw_moments_stay_f32_under_bf16_and_f16() {
+    let device = Default::default();
+    for precision in [Precision::Bf16, Precision::F16] {
+        let vit = VisionTransformerConfig::new()
+            .with_img_size([8, 8])
+            .with_patch_size(4)
+            .with_in_chans(1)
+            .with_num_classes(3)
+            .with_embed_dim(16)
+            .with_depth(1)
+            .with_num_heads(2)
+            .init::<MixedAB>(&device);
+        let scaler = precision
+            .needs_loss_scaling()
+            .then(|| LossScaler::new(Default::default()));
+        let classifier = Classifier {
+            model: ZooModel::Vit(vit),
+            teacher: None,
+            loss: Default::default(),
+            mixed: MixedPrecision {
+                precision,
+                loss_scaler: scaler.clone(),
+            },
+        };
+        let mut optim = GroupedAdamW::new(GroupedAdamWConfig {
+            weight_decay: 0.05,
+            max_grad_norm: Some(1.0),
+            grad_scale: 1.0,
+        });
+        if let Some(scaler) = scaler {
+            optim = optim.with_loss_scaler(scaler);
+        }
+        let batch = ImageBatch {
+            images: Tensor::from_data(pseudo_random([4, 1, 8, 8], 1).into_data(), &device),
+            labels: Tensor::<MixedAB, 1, Int>::from_data([0, 1, 2, 0], &device),
+            targets: None,
+            seed: 0,
+        };
+        let before = head_weight(&classifier.model.valid());
+        let out = TrainStep::step(&classifier, batch);
+        let stepped = optim.step(1e-2, classifier, out.grads);
+        let mut dtypes = Vec::new();
+        struct Dtypes<'a>(&'a mut Vec<DType>);
+        impl ModuleVisitor<MixedAB> for Dtypes<'_> {
+            fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<MixedAB, D>>) {
+                self.0.push(p.val().dtype());
+            }
+        }
+        stepped.visit(&mut Dtypes(&mut dtypes));
+        assert!(
+            dtypes.iter().all(|d| *d == DType::F32),
+            "{precision}: {dtypes:?}"
+        );
+        let moved = vit_testing::max_abs_diff(&before, &head_weight(&stepped.model.valid()));
+        assert!(moved > 0.0, "{precision}: the step was applied");
+        let (mut decay, mut no_decay, scale) = optim.to_record();
+        assert_eq!(scale.is_some(), precision == Precision::F16);
+        let mut moments = MomentDtypes {
+            record: &mut decay,
+            dtypes: Vec::new(),
+        };
+        stepped.visit(&mut moments);
+        let mut dtypes = moments.dtypes;
+        let mut moments = MomentDtypes {
+            record: &mut no_decay,
+            dtypes: Vec::new(),
+        };
+        stepped.visit(&mut moments);
+        dtypes.extend(moments.dtypes);
+        assert!(!dtypes.is_empty());
+        assert!(
+            dtypes.iter().all(|d| *d == DType::F32),
+            "{precision}: {dtypes:?}"
+        );
+    }
+}
