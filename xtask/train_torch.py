@@ -37,7 +37,10 @@ def main() -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--warmup-epochs", type=int)
+    p.add_argument("--amp", choices=["bf16", "f16"],
+                   help="torch.autocast in this type (f16 with a GradScaler), as vit train --precision")
     a = p.parse_args()
+    amp = {"bf16": torch.bfloat16, "f16": torch.float16}.get(a.amp)
     cfg = json.loads(pathlib.Path(a.config).read_text())
     m = cfg["model"]["config"]
     epochs = a.epochs or cfg["epochs"]
@@ -77,6 +80,7 @@ def main() -> None:
         t = min((step - warmup) / max(total - warmup, 1), 1.0)
         return cfg["min_lr"] + 0.5 * (cfg["lr"] - cfg["min_lr"]) * (1 + math.cos(math.pi * t))
 
+    scaler = torch.amp.GradScaler("cpu", enabled=a.amp == "f16")
     step = 0
     for _ in range(epochs):
         model.train()
@@ -89,18 +93,20 @@ def main() -> None:
             x = (x - mean) / std
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
-            loss = F.cross_entropy(model(x), ytr[idx], label_smoothing=cfg["label_smoothing"])
+            with torch.autocast("cpu", dtype=amp, enabled=amp is not None):
+                loss = F.cross_entropy(model(x), ytr[idx], label_smoothing=cfg["label_smoothing"])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             step += 1
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=amp, enabled=amp is not None):
         pred = model((xte - mean) / std).argmax(1)
     accuracy = (pred == yte).float().mean().item()
     wall = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"main_job": "train_digits", "epochs": epochs, "wall_s": wall,
+    print(json.dumps({"main_job": "train_digits", "epochs": epochs, "wall_s": wall, "amp": a.amp or "f32",
                       "test_accuracy": accuracy, "peak_rss_mib": peak, "threads": torch.get_num_threads()}))
 
 

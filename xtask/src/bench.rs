@@ -11,12 +11,14 @@ use crate::workspace_root;
 
 pub const USAGE: &str = "usage: cargo xtask bench [options]
 
-  --backend NAME            ndarray (default), flex, wgpu or cuda
+  --backend NAME            ndarray (default; flex with --precision bf16|f16), flex, wgpu or cuda
   --batch N[,N…]            inference batch sizes (default 1,8)
   --runs N                  timed runs per row, median reported (default 5)
   --warmup N                untimed runs first (default 2)
   --reference-python PATH   a Python with torch + timm: run every row in PyTorch too, interleaved
   --main-job-epochs N       epochs of the main-job row (default 40, the config's; 0 skips it)
+  --precision P             f32 (default), bf16 or f16: our rows under `--precision P`, PyTorch's under
+                            torch.autocast (`--amp P`), the main job too (f16 with loss scaling)
   --quick                   a tiny smoke configuration (seconds; debug build, so its times mean
                             nothing): what CI runs so the harness cannot rot
   --output FILE             where the JSON goes (default target/bench/bench-<backend>-<time>.json)";
@@ -30,11 +32,12 @@ struct Options {
     quick: bool,
     output: Option<PathBuf>,
     main_job_epochs: usize,
+    precision: String,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
-        backend: "ndarray".into(),
+        backend: String::new(),
         batches: vec![1, 8],
         runs: 5,
         warmup: 2,
@@ -42,6 +45,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         quick: false,
         output: None,
         main_job_epochs: 40,
+        precision: "f32".into(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -69,10 +73,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--main-job-epochs" => {
                 o.main_job_epochs = number("--main-job-epochs", value("--main-job-epochs")?)?
             }
+            "--precision" => o.precision = value("--precision")?,
             "--quick" => o.quick = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
+    }
+    if o.backend.is_empty() {
+        // ndarray has no half types; flex computes in them.
+        o.backend = if o.precision == "f32" { "ndarray" } else { "flex" }.into();
     }
     if !["ndarray", "flex", "wgpu", "cuda"].contains(&o.backend.as_str()) {
         return Err(format!(
@@ -80,7 +89,23 @@ fn parse(args: &[String]) -> Result<Options, String> {
             o.backend
         ));
     }
+    if !["f32", "bf16", "f16"].contains(&o.precision.as_str()) {
+        return Err(format!(
+            "--precision {}: expected f32, bf16 or f16",
+            o.precision
+        ));
+    }
     Ok(o)
+}
+
+impl Options {
+    /// `bench_torch.py` / `train_torch.py` arguments for the precision (autocast).
+    fn torch_amp(&self) -> Vec<String> {
+        match self.precision.as_str() {
+            "f32" => Vec::new(),
+            p => vec!["--amp".into(), p.into()],
+        }
+    }
 }
 
 /// One benchmark row: the arguments after `vit bench` / `bench_torch.py`.
@@ -223,7 +248,7 @@ fn f(v: &Value, key: &str) -> Option<f64> {
 }
 
 fn row_name(v: &Value) -> String {
-    match v.get("matmul") {
+    let name = match v.get("matmul") {
         Some(n) => format!("matmul {n}x{n}"),
         None => format!(
             "{} {} b{}",
@@ -231,6 +256,10 @@ fn row_name(v: &Value) -> String {
             v["mode"].as_str().unwrap_or("?"),
             v["batch"]
         ),
+    };
+    match v["precision"].as_str() {
+        Some(p) if p != "f32" => format!("{name} {p}"),
+        _ => name,
     }
 }
 
@@ -256,12 +285,13 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let mut cmd = Command::new(&vit);
         cmd.args(["--backend", &o.backend, "bench"])
             .args(&row)
-            .args(&timing);
+            .args(&timing)
+            .args(["--precision", &o.precision]);
         let ours = run_json(cmd, &format!("vit bench {}", row.join(" ")))?;
         let reference = match &o.python {
             Some(python) => {
                 let mut cmd = Command::new(python);
-                cmd.arg(&script).args(&row).args(&timing);
+                cmd.arg(&script).args(&row).args(&timing).args(o.torch_amp());
                 Some(run_json(cmd, &format!("bench_torch.py {}", row.join(" ")))?)
             }
             None => None,
@@ -307,6 +337,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     );
     let report = json!({
         "backend": o.backend,
+        "precision": o.precision,
         "quick": o.quick,
         "runs": runs,
         "warmup": warmup,
@@ -347,6 +378,8 @@ fn main_job(o: &Options, vit: &Path, epochs: usize) -> Result<Value, String> {
             "train",
             "--epochs",
             &epochs.to_string(),
+            "--precision",
+            &o.precision,
         ])
         // The recipe's warm-up (3 epochs), shortened only when the run is shorter than that.
         .args(["--set", &format!("warmup_epochs={}", warmup_epochs(epochs))])
@@ -369,13 +402,14 @@ fn main_job(o: &Options, vit: &Path, epochs: usize) -> Result<Value, String> {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|v| v.parse::<f64>().ok())
         .ok_or_else(|| format!("vit train printed no test accuracy:\n{stdout}"))?;
-    let ours = json!({"main_job": "train_digits", "epochs": epochs, "wall_s": wall, "test_accuracy": accuracy / 100.0});
+    let ours = json!({"main_job": "train_digits", "epochs": epochs, "precision": o.precision, "wall_s": wall, "test_accuracy": accuracy / 100.0});
     let reference = match &o.python {
         Some(python) => {
             let mut cmd = Command::new(python);
             cmd.arg(workspace_root().join("xtask/train_torch.py"))
                 .args(["--epochs", &epochs.to_string()])
-                .args(["--warmup-epochs", &warmup_epochs(epochs).to_string()]);
+                .args(["--warmup-epochs", &warmup_epochs(epochs).to_string()])
+                .args(o.torch_amp());
             Some(run_json(cmd, "train_torch.py")?)
         }
         None => None,
