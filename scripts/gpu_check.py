@@ -166,9 +166,16 @@ def bench(r, bins, rows, env):
                seconds=round(seconds, 1), peak_gpu_mib=round(peak), result=last_json(output))
         if attention:
             continue
-        for side, extra in [("pytorch", []), ("pytorch-tf32", ["--tf32"])]:
-            rc, seconds, output, peak = r.run(f"bench {side} " + " ".join(row),
-                                              ["python3", torch_script, *row, *timing, "--device", "cuda", *extra],
+        # A `--precision P` row of ours is PyTorch's `--amp P` (torch.autocast) row.
+        torch_row, sides = list(row), [("pytorch", []), ("pytorch-tf32", ["--tf32"])]
+        if "--precision" in row:
+            i = row.index("--precision")
+            precision = row[i + 1]
+            del torch_row[i:i + 2]
+            sides = [(f"pytorch-autocast-{precision}", ["--amp", precision])]
+        for side, extra in sides:
+            rc, seconds, output, peak = r.run(f"bench {side} " + " ".join(torch_row),
+                                              ["python3", torch_script, *torch_row, *timing, "--device", "cuda", *extra],
                                               90, env={"PYTHONUNBUFFERED": "1"})
             record(r.out, step="bench", side=side, row=row, rc=rc, seconds=round(seconds, 1),
                    peak_gpu_mib=round(peak), result=last_json(output))
@@ -215,10 +222,12 @@ def summary(out):
         else:
             body = {k: v for k, v in e.items() if k != "step"}
             lines.append(f"| {e['step']} | {json.dumps(body)[:400]} |")
-    lines += ["", "| row | ours ms (img/s) | PyTorch f32 ms (img/s) | ratio | PyTorch TF32 ms | ratio | GPU MiB ours / PyTorch | ours materialised ms |",
+    lines += ["", "| row | ours ms (img/s) | PyTorch ms (img/s; f32, autocast on --precision rows) | ratio | PyTorch TF32 ms | ratio | GPU MiB ours / PyTorch | ours materialised ms |",
               "|---|---|---|---|---|---|---|---|"]
     for key, sides in pairs.items():
         o, p, m, t = sides.get("ours"), sides.get("pytorch"), sides.get("ours-mat"), sides.get("pytorch-tf32")
+        if p is None:  # a --precision row: PyTorch under torch.autocast
+            p = next((v for k, v in sides.items() if k.startswith("pytorch-autocast")), None)
 
         def ms(s):
             if not s or not s[0]:
@@ -271,6 +280,8 @@ def main():
         (["--model", "vit_base_patch16_224", "--batch", "256"], ["--warmup", "2", "--runs", "5"], None),
         (["--model", "vit_base_patch16_224", "--batch", "64"], inference, "materialized"),
         (["--model", "vit_base_patch16_224", "--batch", "64"], inference, None),
+        # Mixed precision: bf16 autocast beside torch.autocast (and the f32 row above).
+        (["--model", "vit_base_patch16_224", "--batch", "64", "--precision", "bf16"], inference, None),
         (["--model", "vit_base_patch16_224", "--batch", "1"], ["--warmup", "5", "--runs", "20"], None),
         (["--matmul", "4096"], ["--warmup", "3", "--runs", "10"], None),
     ]

@@ -81,7 +81,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
     }
     if o.backend.is_empty() {
         // ndarray has no half types; flex computes in them.
-        o.backend = if o.precision == "f32" { "ndarray" } else { "flex" }.into();
+        o.backend = if o.precision == "f32" {
+            "ndarray"
+        } else {
+            "flex"
+        }
+        .into();
     }
     if !["ndarray", "flex", "wgpu", "cuda"].contains(&o.backend.as_str()) {
         return Err(format!(
@@ -291,7 +296,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let reference = match &o.python {
             Some(python) => {
                 let mut cmd = Command::new(python);
-                cmd.arg(&script).args(&row).args(&timing).args(o.torch_amp());
+                cmd.arg(&script)
+                    .args(&row)
+                    .args(&timing)
+                    .args(o.torch_amp());
                 Some(run_json(cmd, &format!("bench_torch.py {}", row.join(" ")))?)
             }
             None => None,

@@ -22,11 +22,14 @@
 //! Which backends have the types: flex (bf16 and f16, computed through f32), CubeCL backends
 //! where the device has them (CUDA: both; WGPU: f16 with the `shader-f16` feature), LibTorch and
 //! Candle; NdArray has neither — [`Precision::check_backend`] says so before anything runs.
+//! Where the device has no fast path for the type (flex), the products run on f32 tensors rounded
+//! to it ([`AutocastMode::Emulated`]): the same numbers, at f32 speed.
 
 use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 
+use burn::tensor::backend::DTypeUsage;
 use burn::tensor::{DType, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
@@ -136,22 +139,63 @@ pub fn current() -> Precision {
     AUTOCAST.with(Cell::get)
 }
 
-/// `x` in the autocast type, when a scope is active and `x` is a float tensor of another
-/// type; else `x` unchanged.
-pub fn to_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    match current().autocast_dtype() {
-        Some(dtype) if x.dtype() != DType::from(dtype) => x.cast(dtype),
-        _ => x,
+/// How this thread's autocast runs on a device: off, in the low-precision type itself, or with
+/// f32 tensors rounded to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutocastMode {
+    /// No autocast scope (f32).
+    Off,
+    /// Products in the low-precision type: the device has fast paths for it (tensor cores).
+    Native(FloatDType),
+    /// The device computes in the type only by converting to f32 (flex on the CPU): operands and
+    /// results are rounded to the type but stay f32 tensors, so the f32 kernels (vit-ops' fused
+    /// CPU path) run the products. The numbers are those of the native path — products of
+    /// rounded operands, accumulated in f32, the result rounded once — at f32 speed.
+    Emulated(FloatDType),
+}
+
+impl AutocastMode {
+    /// The mode of this thread's scope on `device`.
+    pub fn current<B: VitBackend>(device: &B::Device) -> Self {
+        match current().autocast_dtype() {
+            None => Self::Off,
+            Some(dtype) => {
+                let usage = B::dtype_usage(device, DType::from(dtype));
+                if usage.contains(DTypeUsage::Accelerated) {
+                    Self::Native(dtype)
+                } else {
+                    Self::Emulated(dtype)
+                }
+            }
+        }
     }
 }
 
-/// The result of an autocast product back in f32 (unchanged when no scope is active).
-pub fn from_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    if current() == Precision::F32 || x.dtype() == DType::F32 {
-        x
-    } else {
-        x.cast(FloatDType::F32)
+/// An operand of an autocast product: in the autocast type (native), rounded to it (emulated),
+/// or unchanged (no scope).
+pub fn to_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match AutocastMode::current::<B>(&x.device()) {
+        AutocastMode::Off => x,
+        AutocastMode::Native(dtype) if x.dtype() == DType::from(dtype) => x,
+        AutocastMode::Native(dtype) => x.cast(dtype),
+        AutocastMode::Emulated(dtype) => round_to(x, dtype),
     }
+}
+
+/// The result of an autocast product, back in f32: converted (native) or rounded once to the
+/// autocast type (emulated); unchanged without a scope.
+pub fn from_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    match AutocastMode::current::<B>(&x.device()) {
+        AutocastMode::Off => x,
+        AutocastMode::Native(_) if x.dtype() == DType::F32 => x,
+        AutocastMode::Native(_) => x.cast(FloatDType::F32),
+        AutocastMode::Emulated(dtype) => round_to(x, dtype),
+    }
+}
+
+/// `x` rounded to `dtype`'s precision (round to nearest even), as an f32 tensor.
+fn round_to<B: VitBackend, const D: usize>(x: Tensor<B, D>, dtype: FloatDType) -> Tensor<B, D> {
+    x.cast(dtype).cast(FloatDType::F32)
 }
 
 #[cfg(test)]

@@ -21,8 +21,6 @@ use vit_train::optim::loss_scale::LossScaler;
 use vit_train::{Start, TrainConfig, train};
 use vit_variants::zoo::ZooModel;
 
-use crate::common::tiny_digits;
-
 /// The float types stored in a Burnpack file.
 fn stored_dtypes(path: &Path) -> Vec<DType> {
     let mut store = BurnpackStore::from_file(path).auto_extension(false);
@@ -57,10 +55,11 @@ fn the_default_digits_run_in_bf16_reaches_the_f32_accuracy_within_one_point() {
     assert_eq!(saved.precision, Precision::Bf16);
 }
 
-/// A tiny f16 run whose first loss scale (2^40) overflows f16 for sure.
+/// The default digits run, shortened, in f16 from a loss scale (2^40) that overflows f16 for sure.
 fn overflowing_f16(epochs: usize) -> TrainConfig {
-    let mut config = tiny_digits(epochs);
-    config.lr = 1e-2; // the tiny model's loss moves visibly in three epochs
+    let mut config = TrainConfig::digits_default();
+    config.epochs = epochs;
+    config.warmup_epochs = 1;
     config.precision = Precision::F16;
     config.loss_scale.init_scale = 2f64.powi(40);
     config
@@ -69,30 +68,37 @@ fn overflowing_f16(epochs: usize) -> TrainConfig {
 #[test]
 fn an_f16_overflow_backs_off_the_loss_scale_skips_the_step_and_training_goes_on() {
     let dir = TempDir::new("f16-overflow");
+    let epochs = 6;
     let summary = train::<MixedAB>(
-        &overflowing_f16(3),
+        &overflowing_f16(epochs),
         &dir.0,
         Default::default(),
         Start::Fresh,
     )
     .unwrap();
     let column = |e: usize, name: &str| summary.history[e].train[name];
-    let skipped: f64 = (0..3).map(|e| column(e, "skipped steps")).sum();
+    let skipped: f64 = (0..epochs).map(|e| column(e, "skipped steps")).sum();
     // 1500 training images in batches of 64: 24 steps an epoch; 2^40 needs many halvings.
     assert!(column(0, "skipped steps") >= 10.0, "{skipped}");
-    assert!(skipped < 36.0, "{skipped} of 72 steps skipped");
+    assert!(skipped < 48.0, "{skipped} of 144 steps skipped");
     // Each skip halved the scale; nothing grew it (2000 clean steps needed).
     assert_eq!(
-        column(2, "loss scale"),
+        column(epochs - 1, "loss scale"),
         2f64.powi(40) * 0.5f64.powi(skipped as i32)
     );
+    // And the run trained on (a tenth is chance; the f32 run is at about 20 % after as few
+    // epochs of its 40-epoch schedule).
     assert!(
-        column(2, "Loss") < column(0, "Loss") - 0.02,
-        "training went on: loss {} -> {}",
+        column(epochs - 1, "Loss") < column(0, "Loss") - 0.1,
+        "loss {} -> {}",
         column(0, "Loss"),
-        column(2, "Loss")
+        column(epochs - 1, "Loss")
     );
-    assert!(summary.history[2].valid["Loss"].is_finite());
+    assert!(
+        summary.test_accuracy > 0.2,
+        "test accuracy {} after the skips",
+        summary.test_accuracy
+    );
     let csv = std::fs::read_to_string(&summary.log).unwrap();
     assert!(
         csv.lines().next().unwrap().contains("train skipped steps"),
@@ -101,17 +107,17 @@ fn an_f16_overflow_backs_off_the_loss_scale_skips_the_step_and_training_goes_on(
 
     // --resume continues with the checkpointed scale instead of overflowing again from 2^40.
     let resumed = train::<MixedAB>(
-        &overflowing_f16(4),
+        &overflowing_f16(epochs + 1),
         &dir.0,
         Default::default(),
         Start::Resume,
     )
     .unwrap();
     let last = resumed.history.last().unwrap();
-    assert_eq!(last.epoch, 4);
+    assert_eq!(last.epoch, epochs + 1);
     assert!(last.train["skipped steps"] < 5.0, "{:?}", last.train);
     assert!(
-        last.train["loss scale"] <= column(2, "loss scale"),
+        last.train["loss scale"] <= column(epochs - 1, "loss scale"),
         "{:?}",
         last.train
     );

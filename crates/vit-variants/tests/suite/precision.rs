@@ -90,3 +90,43 @@ fn distilled_deit_under_autocast_stays_within_twice_pytorchs_error() {
 fn swin_under_autocast_stays_within_twice_pytorchs_error() {
     check("swin_2stage");
 }
+
+#[test]
+fn flex_rounds_f32_operands_and_gives_the_native_bf16_products() {
+    use burn::tensor::FloatDType;
+    use vit_core::layers::linear::linear_parts;
+    use vit_core::precision::AutocastMode;
+    let device = Default::default();
+    let tensor = |shape: [usize; 2], seed| {
+        Tensor::<MixedB, 2>::from_data(vit_testing::pseudo_random(shape, seed).into_data(), &device)
+    };
+    let (x, w) = (tensor([16, 64], 1), tensor([64, 32], 2));
+    let bias = tensor([1, 32], 3).squeeze_dim::<1>(0);
+    // The type itself: bf16 operands, flex's product (through f32), rounded to bf16.
+    let native = x
+        .clone()
+        .cast(FloatDType::BF16)
+        .matmul(w.clone().cast(FloatDType::BF16))
+        .cast(FloatDType::F32)
+        + bias.clone().unsqueeze();
+    let _scope = autocast(Precision::Bf16);
+    assert_eq!(
+        AutocastMode::current::<MixedB>(&device),
+        AutocastMode::Emulated(FloatDType::BF16)
+    );
+    let emulated = linear_parts(x, w, Some(bias));
+    assert_eq!(emulated.dtype(), DType::F32);
+    let (native, emulated) = (vit_testing::values(&native), vit_testing::values(&emulated));
+    // Equal, but for a product whose f32 sums differ in the last bit landing on the other
+    // side of a bf16 rounding boundary: one bf16 step (2⁻⁷ relative at most) apart.
+    let mut equal = 0;
+    for (n, e) in native.iter().zip(&emulated) {
+        assert!((n - e).abs() <= n.abs() / 128.0 + 1e-6, "{n} vs {e}");
+        equal += usize::from(n == e);
+    }
+    assert!(
+        equal * 100 >= native.len() * 95,
+        "{equal} of {} equal",
+        native.len()
+    );
+}
