@@ -11,11 +11,13 @@
 //!   stopping, the epoch renderer;
 //! - [`run`]: one run as named steps — resume point, model, data, learner, evaluation, save —
 //!   with fine-tuning (frozen backbone) and the logs and curves it writes;
+//! - [`cluster`]: multi-node data-parallel training on burn-collective (feature `multinode`);
 //! - [`error`]: [`TrainError`], what any of it can fail with.
 
 #![warn(missing_docs)]
 
 pub mod augment;
+pub mod cluster;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -25,4 +27,4 @@ pub mod run;
 
 pub use config::TrainConfig;
 pub use error::{Result, TrainError};
-pub use run::{Start, TrainSummary, train};
+pub use run::{Start, TrainSummary, train, train_on_nodes};

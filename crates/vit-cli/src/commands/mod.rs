@@ -6,6 +6,7 @@ pub mod config;
 pub mod convert;
 pub mod forward;
 pub mod models;
+pub mod orchestrator;
 pub mod predict;
 pub mod train;
 pub mod views;
@@ -42,6 +43,8 @@ pub enum Command {
     Bench(bench::Bench),
     /// Convert a timm folder or checkpoint into a model folder of ours (Burnpack + model.json).
     Convert(convert::Convert),
+    /// Serve the rendezvous of a multi-node training run (`vit train --nodes N …` on each node).
+    Orchestrator(orchestrator::Orchestrator),
 }
 
 impl Command {
@@ -71,6 +74,7 @@ impl Command {
             Self::Train(args) => println!("{}", run_on(backend, train::TrainJob(args))?),
             Self::Bench(job) => println!("{}", run_on(backend, job)?),
             Self::Convert(job) => eprintln!("{}", run_on(backend, job)?),
+            Self::Orchestrator(args) => args.run()?,
         }
         Ok(())
     }

@@ -2,12 +2,14 @@
 //! overrides of single fields.
 
 use std::path::PathBuf;
+use std::time::Duration;
 use vit_core::VitBackend;
 
 use burn::backend::Autodiff;
 use clap::Args;
+use vit_train::cluster::NodeSpec;
 use vit_train::config::DataSpec;
-use vit_train::{Start, TrainConfig, train};
+use vit_train::{Start, TrainConfig, train_on_nodes};
 
 use crate::backend::BackendJob;
 use crate::precision_arg::PrecisionArg;
@@ -66,6 +68,47 @@ pub struct TrainArgs {
     /// Print the effective config (JSON, after overrides) and exit: a starting point to edit.
     #[arg(long)]
     pub print_config: bool,
+    /// Multi-node training: this run is one of N processes (nodes), each on its shard of the
+    /// data, gradients averaged every step (burn-collective); needs `vit orchestrator` running
+    /// and --node-rank and --master. See README → "Training on several machines".
+    #[arg(long, value_name = "N", requires_all = ["node_rank", "master"])]
+    pub nodes: Option<usize>,
+    /// This node's rank, 0 to N−1 (rank 0 writes the run folder).
+    #[arg(long, value_name = "R", requires = "nodes")]
+    pub node_rank: Option<usize>,
+    /// HOST:PORT of the orchestrator (`vit orchestrator --port PORT`).
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub master: Option<String>,
+    /// HOST:PORT the other nodes reach this node at (its data service listens on PORT);
+    /// default on one machine: 127.0.0.1 and the master's port + 1 + rank.
+    #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
+    pub node_address: Option<String>,
+    /// Seconds one collective call (joining, a step's all-reduce) may wait for the other nodes
+    /// before this node stops with an error (a node died or never joined).
+    #[arg(long, value_name = "SECS", default_value_t = 120.0, requires = "nodes")]
+    pub collective_timeout: f64,
+}
+
+impl TrainArgs {
+    /// The multi-node settings, when --nodes is given.
+    fn node_spec(&self) -> Result<Option<NodeSpec>, String> {
+        let Some(nodes) = self.nodes else {
+            return Ok(None);
+        };
+        if !(self.collective_timeout.is_finite() && self.collective_timeout > 0.0) {
+            return Err(format!(
+                "--collective-timeout {}: expected a number of seconds > 0",
+                self.collective_timeout
+            ));
+        }
+        Ok(Some(NodeSpec {
+            nodes,
+            rank: self.node_rank.unwrap_or_default(),
+            master: self.master.clone().unwrap_or_default(),
+            node_address: self.node_address.clone(),
+            timeout: Duration::from_secs_f64(self.collective_timeout),
+        }))
+    }
 }
 
 /// Runs the training on the chosen backend (with autodiff).
@@ -76,7 +119,12 @@ impl BackendJob for TrainJob {
 
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let args = self.0;
-        let saved = args.output.join("train_config.json");
+        let nodes = args.node_spec()?;
+        let node_dir = match &nodes {
+            Some(spec) => spec.node_dir(&args.output),
+            None => args.output.clone(),
+        };
+        let saved = node_dir.join("train_config.json");
         let mut config = match &args.config {
             Some(path) => TrainConfig::load(path)?,
             None if args.resume => TrainConfig::load(&saved)?,
@@ -125,7 +173,8 @@ impl BackendJob for TrainJob {
         } else {
             Start::Fresh
         };
-        let summary = train::<Autodiff<B>>(&config, &args.output, device, start)?;
+        let summary =
+            train_on_nodes::<Autodiff<B>>(&config, &args.output, device, start, nodes.as_ref())?;
         let mut report = String::new();
         for line in &summary.init_report {
             report += &format!("{line}\n");
@@ -146,6 +195,19 @@ impl BackendJob for TrainJob {
                 class.accuracy * 100.0,
                 class.images
             );
+        }
+        if let Some((rank, nodes)) = summary.node {
+            report += &format!(
+                "\nnode {rank} of {nodes}: the weights are the same on all {nodes} nodes after \
+                 the last step"
+            );
+            if rank > 0 {
+                report += &format!(
+                    "\ncheckpoints: {} (rank 0 saves the model, log and plot)",
+                    node_dir.join("learner").display()
+                );
+                return Ok(report);
+            }
         }
         report += &format!(
             "\nmodel: {}\nlog: {}\nplot: {}",

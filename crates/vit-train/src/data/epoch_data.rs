@@ -36,10 +36,48 @@ pub fn mix_seed(parts: &[u64]) -> u64 {
     })
 }
 
+/// One node's part of every epoch in a multi-node run: the epoch's order is cut into global
+/// batches of `nodes × batch` items and each node takes its slice of each, so that the nodes'
+/// batches of one step together are the batch one node with `nodes × batch` would have had
+/// (the last, partial global batch split evenly). Each epoch leaves out its last
+/// `len % nodes` items (a different few every epoch), so every node runs the same number of
+/// steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This node's rank.
+    pub rank: usize,
+    /// Nodes in the run.
+    pub nodes: usize,
+    /// Images per step on each node.
+    pub batch: usize,
+}
+
+impl Shard {
+    /// Items this node reads per epoch, of `total`.
+    pub fn len(&self, total: usize) -> usize {
+        total / self.nodes
+    }
+
+    /// The position in the epoch's order of this node's `index`-th item.
+    pub fn position(&self, index: usize, total: usize) -> usize {
+        let used = self.len(total) * self.nodes;
+        let global = self.nodes * self.batch;
+        let full = used / global;
+        let last_share = (used % global) / self.nodes;
+        if index < full * self.batch {
+            (index / self.batch) * global + self.rank * self.batch + index % self.batch
+        } else {
+            full * global + self.rank * last_share + (index - full * self.batch)
+        }
+    }
+}
+
 /// The training split, reshuffled every epoch from `(seed, epoch)`.
 pub struct EpochShuffled {
     items: Vec<ImageItem>,
     seed: u64,
+    first_epoch: usize,
+    shard: Option<Shard>,
     served: AtomicUsize,
     order: Mutex<(usize, Vec<usize>)>,
 }
@@ -52,9 +90,19 @@ impl EpochShuffled {
         Self {
             items,
             seed,
+            first_epoch,
+            shard: None,
             served: AtomicUsize::new(served),
             order,
         }
+    }
+
+    /// Only this node's part of every epoch (the same order and augmentation seeds as one node
+    /// reading all of it).
+    pub fn with_shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self.served = AtomicUsize::new(self.first_epoch.saturating_sub(1) * self.len());
+        self
     }
 
     /// The order of epoch `epoch` (0-based).
@@ -70,7 +118,7 @@ impl EpochShuffled {
 
 impl Dataset<Sample> for EpochShuffled {
     fn get(&self, index: usize) -> Option<Sample> {
-        let len = self.items.len();
+        let len = self.len();
         if index >= len {
             return None;
         }
@@ -79,6 +127,12 @@ impl Dataset<Sample> for EpochShuffled {
         if order.0 != epoch {
             *order = (epoch, self.permutation(epoch));
         }
+        // Seeds follow the place in the whole epoch's order, so a node's item is augmented as
+        // it would be in a one-node run.
+        let index = match self.shard {
+            Some(shard) => shard.position(index, self.items.len()),
+            None => index,
+        };
         let position = order.1[index];
         Some(Sample {
             image: self.items[position].clone(),
@@ -87,7 +141,55 @@ impl Dataset<Sample> for EpochShuffled {
     }
 
     fn len(&self) -> usize {
-        self.items.len()
+        match self.shard {
+            Some(shard) => shard.len(self.items.len()),
+            None => self.items.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nodes_batches_of_a_step_are_one_big_batch_and_cover_the_epoch_once() {
+        // 1500 items, 2 nodes × 64: 11 full global batches of 128, then 92 = 46 + 46.
+        let total = 1500;
+        let shards = [0, 1].map(|rank| Shard {
+            rank,
+            nodes: 2,
+            batch: 64,
+        });
+        let positions: Vec<Vec<usize>> = shards
+            .iter()
+            .map(|s| (0..s.len(total)).map(|i| s.position(i, total)).collect())
+            .collect();
+        assert_eq!(positions[0].len(), 750);
+        for step in 0..12 {
+            let size = if step < 11 { 64 } else { 46 };
+            let start = step * 64;
+            let mut both: Vec<usize> = positions[0][start..start + size]
+                .iter()
+                .chain(&positions[1][start..start + size])
+                .copied()
+                .collect();
+            both.sort();
+            let first = step * 128;
+            assert_eq!(
+                both,
+                (first..first + 2 * size).collect::<Vec<_>>(),
+                "step {step}"
+            );
+        }
+        let odd = Shard {
+            rank: 2,
+            nodes: 3,
+            batch: 8,
+        };
+        // 100 items on 3 nodes: 33 each, the 100th left out.
+        assert_eq!(odd.len(100), 33);
+        assert!((0..33).all(|i| odd.position(i, 100) < 99));
     }
 }
 

@@ -5,6 +5,7 @@
 
 use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
 use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use vit_core::model::VisionModel;
@@ -12,6 +13,7 @@ use vit_core::precision::{Precision, autocast};
 use vit_core::{VitAutodiffBackend, VitBackend};
 use vit_variants::zoo::ZooModel;
 
+use crate::cluster::NodeGroup;
 use crate::data::batcher::ImageBatch;
 use crate::learner::loss::{DistillationLoss, soft_target_cross_entropy};
 use crate::optim::loss_scale::LossScaler;
@@ -48,6 +50,9 @@ pub struct Classifier<B: VitBackend> {
     /// Precision of the steps.
     #[module(skip)]
     pub mixed: MixedPrecision,
+    /// In a multi-node run, the other nodes: each step's gradients are their mean over all.
+    #[module(skip)]
+    pub nodes: Option<NodeGroup>,
 }
 
 fn cross_entropy<B: VitBackend>(
@@ -116,7 +121,15 @@ impl<B: VitAutodiffBackend> TrainStep for Classifier<B> {
             Some(scaler) => out.loss.clone().mul_scalar(scaler.scale()).backward(),
             None => out.loss.backward(),
         };
-        TrainOutput::new(self, grads, out)
+        match &self.nodes {
+            None => TrainOutput::new(self, grads, out),
+            Some(nodes) => {
+                nodes.verify_once::<B, Self>(self);
+                let mut grads = GradientsParams::from_grads(grads, self);
+                nodes.mean_grads::<B, Self>(self, &mut grads);
+                TrainOutput { grads, item: out }
+            }
+        }
     }
 }
 

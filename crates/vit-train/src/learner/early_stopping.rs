@@ -71,10 +71,25 @@ impl EarlyStoppingStrategy for ValidLossPatience {
 /// The run's stopping rules: a loss that is no longer a number (NaN or infinite, train or
 /// validation) ends the run at once, and the epoch is remembered so the caller can report it
 /// and drop that epoch's checkpoint; otherwise the optional validation-loss patience decides.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StopRules {
     patience: Option<ValidLossPatience>,
     diverged_at: Arc<AtomicUsize>,
+    agree: Option<Agreement>,
+}
+
+/// Turns this node's yes/no into the run's (a multi-node run stops when any node says stop, so
+/// all stop together); the text says what is decided.
+pub type Agreement = Arc<dyn Fn(bool, &str) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for StopRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopRules")
+            .field("patience", &self.patience)
+            .field("diverged_at", &self.diverged_at)
+            .field("agreed", &self.agree.is_some())
+            .finish()
+    }
 }
 
 impl StopRules {
@@ -83,6 +98,20 @@ impl StopRules {
         Self {
             patience,
             diverged_at: Arc::new(AtomicUsize::new(0)),
+            agree: None,
+        }
+    }
+
+    /// Decides every epoch together with the other nodes of a multi-node run.
+    pub fn with_agreement(mut self, agree: Agreement) -> Self {
+        self.agree = Some(agree);
+        self
+    }
+
+    fn agreed(&self, yes: bool, what: &str) -> bool {
+        match &self.agree {
+            Some(agree) => agree(yes, what),
+            None => yes,
         }
     }
 
@@ -97,16 +126,19 @@ impl StopRules {
 
 impl EarlyStoppingStrategy for StopRules {
     fn should_stop(&mut self, epoch: usize, store: &EventStoreClient) -> bool {
-        for split in [Split::Train, Split::Valid] {
-            if let Some(loss) = store.find_metric(LOSS, epoch, Aggregate::Mean, &split)
-                && !loss.is_finite()
-            {
-                self.diverged_at.store(epoch, Ordering::Relaxed);
-                return true;
-            }
+        let diverged = [Split::Train, Split::Valid].iter().any(|split| {
+            store
+                .find_metric(LOSS, epoch, Aggregate::Mean, split)
+                .is_some_and(|loss| !loss.is_finite())
+        });
+        if self.agreed(diverged, "the divergence check") {
+            self.diverged_at.store(epoch, Ordering::Relaxed);
+            return true;
         }
-        self.patience
+        let patience_over = self
+            .patience
             .as_mut()
-            .is_some_and(|p| p.should_stop(epoch, store))
+            .is_some_and(|p| p.should_stop(epoch, store));
+        self.agreed(patience_over, "early stopping")
     }
 }

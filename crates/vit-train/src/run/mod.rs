@@ -29,10 +29,11 @@ use vit_core::preprocess::PretrainedCfg;
 use vit_core::weights::pretrained::read_architecture;
 use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel};
 
+use crate::cluster::{NodeGroup, NodeSpec, flat, stable_hash};
 use crate::config::{RunPaths, TrainConfig};
 use crate::data::DataSplits;
 use crate::data::batcher::ImageBatcher;
-use crate::data::epoch_data::{EpochShuffled, InOrder};
+use crate::data::epoch_data::{EpochShuffled, InOrder, Shard};
 use crate::error::{Result, TrainError};
 use crate::learner::checkpoint::{AtomicRecorder, last_complete_epoch};
 use crate::learner::classifier::{Classifier, LossSettings, MixedPrecision};
@@ -69,6 +70,9 @@ pub struct TrainSummary {
     pub plot: PathBuf,
     /// Wall-clock seconds of this invocation (training and evaluation).
     pub seconds: f64,
+    /// In a multi-node run, this node's rank and the number of nodes (the weights were found
+    /// the same on all of them after the last step); only rank 0 saves the model, logs and plot.
+    pub node: Option<(usize, usize)>,
 }
 
 /// How to start: from scratch, or continuing the run in `out`.
@@ -89,10 +93,35 @@ pub fn train<B: VitAutodiffBackend>(
     device: B::Device,
     start: Start,
 ) -> Result<TrainSummary> {
+    train_on_nodes::<B>(config, out, device, start, None)
+}
+
+/// [`train`] as one node of a multi-node run when `nodes` is given (see [`crate::cluster`]):
+/// this node trains on its shard of every epoch with the gradients averaged over all nodes;
+/// rank 0 writes the run folder `out`, the other ranks only their checkpoints and config in
+/// `out/rank-R` (what `--resume` needs).
+pub fn train_on_nodes<B: VitAutodiffBackend>(
+    config: &TrainConfig,
+    out: &Path,
+    device: B::Device,
+    start: Start,
+    nodes: Option<&NodeSpec>,
+) -> Result<TrainSummary> {
     let started = Instant::now();
+    if let Some(spec) = nodes {
+        spec.validate()?;
+        if config.devices > 1 {
+            return Err(TrainError::Config(format!(
+                "devices is {} with --nodes: a multi-node run takes one device per process; \
+                 start one node per device instead (--nodes counts them all)",
+                config.devices
+            )));
+        }
+    }
     let paths = RunPaths {
-        dir: out.to_path_buf(),
+        dir: nodes.map_or_else(|| out.to_path_buf(), |spec| spec.node_dir(out)),
     };
+    let out = paths.dir.as_path();
     std::fs::create_dir_all(out).map_err(TrainError::io(out))?;
     // Held until this function returns: a second run on the folder is refused, not interleaved.
     let _lock = RunLock::acquire(out)?;
@@ -101,7 +130,15 @@ pub fn train<B: VitAutodiffBackend>(
             remove_orphan_temps(&dir).map_err(TrainError::io(&dir))?;
         }
     }
-    let first_epoch = resume_point(config, &paths, start)?;
+    let mut first_epoch = resume_point(config, &paths, start)?;
+    let group = match nodes {
+        Some(spec) => {
+            let group = NodeGroup::join::<B::InnerBackend>(spec, &device)?;
+            first_epoch = agree_start::<B>(&group, config, start, first_epoch, &paths, &device)?;
+            Some(group)
+        }
+        None => None,
+    };
     B::seed(&device, config.seed);
 
     let architecture = architecture(config)?;
@@ -126,11 +163,18 @@ pub fn train<B: VitAutodiffBackend>(
     }));
     let Built {
         config: model_config,
-        model,
+        mut model,
         report: init_report,
         trainable_params,
         ..
     } = built;
+    if let Some(group) = &group
+        && first_epoch == 1
+    {
+        // Rank 0's initial weights everywhere (a resumed run loads its checkpoint instead);
+        // the first step checks that the nodes hold the same weights either way.
+        model = group.broadcast_params::<B, _>(model);
+    }
     let classifier = Classifier {
         model,
         teacher,
@@ -145,6 +189,7 @@ pub fn train<B: VitAutodiffBackend>(
                 .needs_loss_scaling()
                 .then(|| LossScaler::new(config.loss_scale.clone())),
         },
+        nodes: group.clone(),
     };
     let trained = fit(
         config,
@@ -156,8 +201,14 @@ pub fn train<B: VitAutodiffBackend>(
             batcher: &batcher,
             first_epoch,
             history: history.clone(),
+            group: group.clone(),
         },
     )?;
+    if let Some(group) = &group {
+        group
+            .verify_same_weights(flat::values(&trained), "after the last step")
+            .map_err(TrainError::Run)?;
+    }
 
     let test_device = trained
         .devices()
@@ -186,7 +237,13 @@ pub fn train<B: VitAutodiffBackend>(
         class_names: data.class_names,
         epochs_run: history.last().map_or(0, |r| r.epoch),
     };
-    save_results(trained, &history, &paths)?;
+    let node = group.as_ref().map(|g| (g.rank(), g.nodes()));
+    if let Some(group) = &group {
+        group.finish::<B::InnerBackend>();
+    }
+    if node.is_none_or(|(rank, _)| rank == 0) {
+        save_results(trained, &history, &paths)?;
+    }
     Ok(TrainSummary {
         test_accuracy,
         per_class,
@@ -198,7 +255,52 @@ pub fn train<B: VitAutodiffBackend>(
         log: paths.log(),
         plot: paths.plot(),
         seconds: started.elapsed().as_secs_f64(),
+        node,
     })
+}
+
+/// The multi-node start-up check: the same config and mode on every node, and the epoch all
+/// continue from (the earliest any node can: a node killed mid-epoch has one checkpoint fewer).
+fn agree_start<B: VitAutodiffBackend>(
+    group: &NodeGroup,
+    config: &TrainConfig,
+    start: Start,
+    first_epoch: usize,
+    paths: &RunPaths,
+    device: &B::Device,
+) -> Result<usize> {
+    group.set_advice(format!(
+        " This node's last complete checkpoint is in {}; to continue, start the orchestrator \
+         and every node again with --resume.",
+        paths.checkpoints().display()
+    ));
+    let text = serde_json::to_string(config).expect("configs serialise");
+    let agreed = group.agree_start::<B::InnerBackend>(
+        stable_hash(text.as_bytes()),
+        start == Start::Resume,
+        first_epoch,
+        device,
+    )?;
+    if agreed < first_epoch {
+        let needed = paths
+            .checkpoints()
+            .join(format!("model-{}.mpk", agreed - 1));
+        if !needed.is_file() {
+            return Err(TrainError::Run(format!(
+                "rank {}: the nodes continue from epoch {agreed}, but this node no longer has \
+                 that checkpoint ({})",
+                group.rank(),
+                needed.display()
+            )));
+        }
+        eprintln!(
+            "rank {}: continuing from epoch {agreed} with the other nodes (this node had \
+             finished epoch {})",
+            group.rank(),
+            first_epoch - 1
+        );
+    }
+    Ok(agreed)
 }
 
 /// The first epoch to run: 1 for a fresh run (refused when the folder already holds one), the
@@ -291,6 +393,7 @@ struct Fit<'a, B: VitAutodiffBackend> {
     batcher: &'a ImageBatcher,
     first_epoch: usize,
     history: Arc<Mutex<Vec<EpochRecord>>>,
+    group: Option<NodeGroup>,
 }
 
 /// Runs burn-train's learner over the epochs from `first_epoch`: data loaders, AdamW and its
@@ -309,7 +412,17 @@ fn fit<B: VitAutodiffBackend>(
         batcher,
         first_epoch,
         history,
+        group,
     } = fit;
+    let shard = group.as_ref().map(|g| Shard {
+        rank: g.rank(),
+        nodes: g.nodes(),
+        batch: config.batch_size,
+    });
+    let mut epoch_data = EpochShuffled::new(data.train.clone(), config.seed, first_epoch);
+    if let Some(shard) = shard {
+        epoch_data = epoch_data.with_shard(shard);
+    }
     let num_classes = data.class_names.len();
     let train_batcher = batcher.clone().with_augment(
         config.augment.clone(),
@@ -319,22 +432,19 @@ fn fit<B: VitAutodiffBackend>(
     let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
-        .build(EpochShuffled::new(
-            data.train.clone(),
-            config.seed,
-            first_epoch,
-        ));
+        .build(epoch_data);
     let loader_valid = DataLoaderBuilder::new(batcher.clone())
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
         .build(InOrder(data.test.clone()));
 
-    // burn-train splits each epoch's data between the devices and sums their gradients.
-    let steps_per_epoch = data
-        .train
-        .len()
-        .div_ceil(config.devices)
-        .div_ceil(config.batch_size);
+    // burn-train splits each epoch's data between the devices and sums their gradients; the
+    // nodes of a multi-node run each read their shard (one step of all = one global step).
+    let steps_per_epoch = match shard {
+        Some(shard) => shard.len(data.train.len()),
+        None => data.train.len().div_ceil(config.devices),
+    }
+    .div_ceil(config.batch_size);
     let schedule = WarmupCosine {
         base_lr: config.lr,
         min_lr: config.min_lr,
@@ -354,7 +464,11 @@ fn fit<B: VitAutodiffBackend>(
     }
 
     let hook_paths = paths.clone();
+    let writes_run_folder = group.as_ref().is_none_or(|g| g.rank() == 0);
     let renderer = renderer.on_epoch(Box::new(move |history| {
+        if !writes_run_folder {
+            return;
+        }
         if let Err(e) =
             write_logs(&hook_paths, history).and_then(|()| write_plot(&hook_paths, history))
         {
@@ -410,7 +524,13 @@ fn fit<B: VitAutodiffBackend>(
             Some(strategy)
         }
     };
-    let rules = StopRules::new(patience);
+    let mut rules = StopRules::new(patience);
+    if let Some(group) = group {
+        let device = device.clone();
+        rules = rules.with_agreement(Arc::new(move |yes, what| {
+            group.any::<B::InnerBackend>(yes, &device, what)
+        }));
+    }
     training = training.early_stopping(rules.clone());
     if config.devices > 1 {
         training = training.with_training_strategy(

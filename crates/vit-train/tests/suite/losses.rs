@@ -214,6 +214,7 @@ fn a_distilled_student_is_trained_on_the_class_head_and_the_teacher_term() {
             distillation: Some(distillation),
         },
         mixed: Default::default(),
+        nodes: None,
     };
     let batch = ImageBatch {
         images,

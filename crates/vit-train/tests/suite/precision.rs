@@ -176,6 +176,7 @@ fn weights_and_adamw_moments_stay_f32_under_bf16_and_f16() {
                 precision,
                 loss_scaler: scaler.clone(),
             },
+            nodes: None,
         };
         let mut optim = GroupedAdamW::new(GroupedAdamWConfig {
             weight_decay: 0.05,

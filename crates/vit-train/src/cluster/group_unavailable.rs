@@ -1,0 +1,72 @@
+//! [`NodeGroup`] in a build without the `multinode` feature: joining is an error saying so, and
+//! no group can exist, so the other methods are never reached.
+
+use std::convert::Infallible;
+
+use burn::module::AutodiffModule;
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+use vit_core::VitAutodiffBackend;
+
+use crate::cluster::NodeSpec;
+use crate::error::{Result, TrainError};
+
+/// A multi-node run's membership; this build cannot have one.
+#[derive(Debug, Clone)]
+pub struct NodeGroup(Infallible);
+
+#[allow(missing_docs, clippy::missing_errors_doc)]
+impl NodeGroup {
+    pub fn join<IB: Backend>(_spec: &NodeSpec, _device: &IB::Device) -> Result<Self> {
+        Err(TrainError::Config(
+            "this build has no multi-node training: build vit-train with its `multinode` \
+             feature (the `vit` binary has it by default)"
+                .into(),
+        ))
+    }
+    pub fn rank(&self) -> usize {
+        match self.0 {}
+    }
+    pub fn nodes(&self) -> usize {
+        match self.0 {}
+    }
+    pub fn set_advice(&self, _advice: String) {
+        match self.0 {}
+    }
+    pub fn agree_start<IB: Backend>(
+        &self,
+        _: u64,
+        _: bool,
+        _: usize,
+        _: &IB::Device,
+    ) -> Result<usize> {
+        match self.0 {}
+    }
+    pub fn broadcast_params<B: VitAutodiffBackend, M: AutodiffModule<B>>(&self, _: M) -> M {
+        match self.0 {}
+    }
+    pub fn verify_same_weights<IB: Backend>(
+        &self,
+        _: Tensor<IB, 1>,
+        _: &str,
+    ) -> std::result::Result<(), String> {
+        match self.0 {}
+    }
+    pub fn verify_once<B: VitAutodiffBackend, M: AutodiffModule<B>>(&self, _: &M) {
+        match self.0 {}
+    }
+    pub fn mean_grads<B: VitAutodiffBackend, M: AutodiffModule<B>>(
+        &self,
+        _: &M,
+        _: &mut GradientsParams,
+    ) {
+        match self.0 {}
+    }
+    pub fn any<IB: Backend>(&self, _: bool, _: &IB::Device, _: &str) -> bool {
+        match self.0 {}
+    }
+    pub fn finish<IB: Backend>(&self) {
+        match self.0 {}
+    }
+}
