@@ -252,7 +252,10 @@ mod tests {
             AutocastMode::current::<NdArray>(&device),
             AutocastMode::Emulated(FloatDType::BF16)
         );
-        let x = Tensor::<NdArray, 1>::from_floats([1.0 + f32::EPSILON, 3.0, 1.00390625], &device);
+        let x = Tensor::<NdArray, 1>::from_floats(
+            [1.0 + f32::EPSILON, 3.0, 1.0 + 1.0 / 256.0],
+            &device,
+        );
         let rounded = to_autocast(x);
         assert_eq!(rounded.dtype(), DType::F32);
         // 1 + 2⁻⁸ lies halfway between two bf16 values: ties go to the even one, 1.

@@ -6,22 +6,11 @@ use std::path::Path;
 
 use vit_core::weights::checkpoint::Checkpoint;
 
+use crate::commands::{fixture, max_diff, read_npy};
 use crate::common::vit;
 
-fn fixture(path: &str) -> String {
-    vit_testing::timm_fixture(path).display().to_string()
-}
-
 fn npy(path: &Path) -> Vec<f32> {
-    crate::npy::read(path).unwrap().data
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    read_npy(path).1
 }
 
 /// timm's logits on `vit_cls` in f32 and how far PyTorch's autocast moves them in `precision`.

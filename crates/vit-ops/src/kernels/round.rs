@@ -84,8 +84,8 @@ mod tests {
             -0.0,
             1.0,
             1.0 + f32::EPSILON,
-            1.00390625,
-            1.01171875,
+            1.0 + 1.0 / 256.0, // a tie between two bf16 values
+            1.0 + 3.0 / 256.0, // a tie, rounding up to the even one
             65504.0,
             65520.0,
             1e-7,
