@@ -11,7 +11,7 @@ use crate::workspace_root;
 
 pub const USAGE: &str = "usage: cargo xtask bench [options]
 
-  --backend NAME            ndarray (default; flex with --precision bf16|f16), flex, wgpu or cuda
+  --backend NAME            ndarray (default), flex, wgpu or cuda
   --batch N[,N…]            inference batch sizes (default 1,8)
   --runs N                  timed runs per row, median reported (default 5)
   --warmup N                untimed runs first (default 2)
@@ -37,7 +37,7 @@ struct Options {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
-        backend: String::new(),
+        backend: "ndarray".into(),
         batches: vec![1, 8],
         runs: 5,
         warmup: 2,
@@ -78,15 +78,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
-    }
-    if o.backend.is_empty() {
-        // ndarray has no half types; flex computes in them.
-        o.backend = if o.precision == "f32" {
-            "ndarray"
-        } else {
-            "flex"
-        }
-        .into();
     }
     if !["ndarray", "flex", "wgpu", "cuda"].contains(&o.backend.as_str()) {
         return Err(format!(

@@ -57,18 +57,6 @@ impl BackendKind {
             .expect("at least one backend is compiled in")
     }
 
-    /// [`Self::preferred`], except that a half precision (`bf16`, `f16`) is never sent to
-    /// ndarray, which has neither type, while flex is compiled in.
-    pub fn preferred_for(precision: vit_core::precision::Precision) -> Self {
-        let preferred = Self::preferred();
-        #[cfg(all(feature = "ndarray", feature = "flex"))]
-        if preferred == Self::Ndarray && precision != vit_core::precision::Precision::F32 {
-            return Self::Flex;
-        }
-        let _ = precision;
-        preferred
-    }
-
     /// Readies this backend before any tensor is made: `Err` naming what is missing when it
     /// cannot run on this machine (today: CUDA without the NVIDIA driver library); on the
     /// CubeCL backends, compiled kernels and autotune results are kept in

@@ -22,8 +22,7 @@ use commands::Command;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Backend to run on (those compiled in; default: the first of cuda, wgpu, ndarray, flex —
-    /// flex before ndarray for --precision bf16/f16, which ndarray cannot compute in).
+    /// Backend to run on (those compiled in; default: the first of cuda, wgpu, ndarray, flex).
     #[arg(long, global = true, value_enum)]
     backend: Option<BackendKind>,
     #[command(subcommand)]
@@ -34,9 +33,7 @@ fn main() -> ExitCode {
     allocator::keep_freed_memory();
     quiet_broken_pipe();
     let cli = Cli::parse();
-    let backend = cli
-        .backend
-        .unwrap_or_else(|| BackendKind::preferred_for(cli.command.precision()));
+    let backend = cli.backend.unwrap_or_else(BackendKind::preferred);
     if let Err(error) = backend.prepare() {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;

@@ -10,8 +10,8 @@ use vit_core::precision::{AutocastGuard, Precision, autocast};
 pub struct PrecisionArg {
     /// Precision of the matrix products, with PyTorch autocast's semantics: `f32`, `bf16` or
     /// `f16` (products and attention in the low precision; norms, softmax and the loss in f32;
-    /// weights stay f32). bf16/f16 need a backend with the types: flex on the CPU (picked
-    /// when no --backend is given), CUDA, WGPU where the GPU has them.
+    /// weights stay f32). Runs on the CPU backends (f32 tensors rounded to the type), CUDA,
+    /// and WGPU where the GPU has the type.
     #[arg(long, value_name = "f32|bf16|f16")]
     pub precision: Option<Precision>,
 }

@@ -19,11 +19,14 @@
 //! residual adds) run in f32 instead of on rounded values, and Burn needs no mixed-dtype
 //! arithmetic. It costs memory traffic on the GPU, not accuracy.
 //!
-//! Which backends have the types: flex (bf16 and f16, computed through f32), CubeCL backends
-//! where the device has them (CUDA: both; WGPU: f16 with the `shader-f16` feature), LibTorch and
-//! Candle; NdArray has neither — [`Precision::check_backend`] says so before anything runs.
-//! Where the device has no fast path for the type (flex), the products run on f32 tensors rounded
-//! to it ([`AutocastMode::Emulated`]): the same numbers, at f32 speed.
+//! Where it runs: on devices with fast paths for the type (CUDA's tensor cores for bf16 and f16;
+//! WGPU where the adapter has them) the products take tensors of that type
+//! ([`AutocastMode::Native`]). Elsewhere — the CPU backends, NdArray included, which has no
+//! half-precision tensors at all — the products run on f32 tensors rounded to the type by
+//! vit-ops' rounding kernel ([`AutocastMode::Emulated`]): the same numbers as the type itself
+//! (products of rounded operands, accumulated in f32, the result rounded once), through the f32
+//! kernels. A backend with neither is refused by [`Precision::check_backend`] before anything
+//! runs.
 
 use std::cell::Cell;
 use std::fmt;
@@ -74,15 +77,16 @@ impl Precision {
         self == Self::F16
     }
 
-    /// Whether backend `B` computes in this precision on `device`; the error names the backend
-    /// and where the precision runs.
+    /// Whether backend `B` runs this precision on `device` (in the type itself, or by rounding
+    /// f32 tensors on the CPU backends); the error names the backend and where it runs.
     pub fn check_backend<B: VitBackend>(self, device: &B::Device) -> Result<(), String> {
-        if self == Self::F32 || B::supports_dtype(device, self.dtype()) {
+        if self == Self::F32 || B::vit_host_rounding() || B::supports_dtype(device, self.dtype()) {
             return Ok(());
         }
         Err(format!(
             "precision {self} needs a backend that computes in {self}, and {} on {device:?} \
-             does not; {self} runs on flex (CPU), CUDA, and WGPU where the GPU has the type",
+             does not; {self} runs on the CPU backends (ndarray, flex), on CUDA, and on WGPU \
+             where the GPU has the type",
             B::name(device)
         ))
     }
@@ -147,10 +151,10 @@ pub enum AutocastMode {
     Off,
     /// Products in the low-precision type: the device has fast paths for it (tensor cores).
     Native(FloatDType),
-    /// The device computes in the type only by converting to f32 (flex on the CPU): operands and
-    /// results are rounded to the type but stay f32 tensors, so the f32 kernels (vit-ops' fused
+    /// No fast path for the type (the CPU backends): operands and results are rounded to the
+    /// type ([`vit_ops::round_to`]) but stay f32 tensors, so the f32 kernels (vit-ops' fused
     /// CPU path) run the products. The numbers are those of the native path — products of
-    /// rounded operands, accumulated in f32, the result rounded once — at f32 speed.
+    /// rounded operands, accumulated in f32, the result rounded once.
     Emulated(FloatDType),
 }
 
@@ -161,7 +165,7 @@ impl AutocastMode {
             None => Self::Off,
             Some(dtype) => {
                 let usage = B::dtype_usage(device, DType::from(dtype));
-                if usage.contains(DTypeUsage::Accelerated) {
+                if usage.contains(DTypeUsage::Accelerated) && !B::vit_host_rounding() {
                     Self::Native(dtype)
                 } else {
                     Self::Emulated(dtype)
@@ -195,7 +199,7 @@ pub fn from_autocast<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B
 
 /// `x` rounded to `dtype`'s precision (round to nearest even), as an f32 tensor.
 fn round_to<B: VitBackend, const D: usize>(x: Tensor<B, D>, dtype: FloatDType) -> Tensor<B, D> {
-    x.cast(dtype).cast(FloatDType::F32)
+    vit_ops::round_to(x, dtype)
 }
 
 #[cfg(test)]
@@ -237,16 +241,27 @@ mod tests {
     }
 
     #[test]
-    fn ndarray_is_refused_by_name() {
+    fn ndarray_runs_half_precisions_by_rounding_f32_tensors() {
+        use burn::backend::NdArray;
         let device = Default::default();
-        assert!(
-            Precision::F32
-                .check_backend::<burn::backend::NdArray>(&device)
-                .is_ok()
+        for p in Precision::ALL {
+            assert!(p.check_backend::<NdArray>(&device).is_ok(), "{p}");
+        }
+        let _bf16 = autocast(Precision::Bf16);
+        assert_eq!(
+            AutocastMode::current::<NdArray>(&device),
+            AutocastMode::Emulated(FloatDType::BF16)
         );
-        let err = Precision::Bf16
-            .check_backend::<burn::backend::NdArray>(&device)
-            .unwrap_err();
-        assert!(err.contains("bf16") && err.contains("ndarray"), "{err}");
+        let x = Tensor::<NdArray, 1>::from_floats(
+            [1.0 + f32::EPSILON, 3.0, 1.0 + 1.0 / 256.0],
+            &device,
+        );
+        let rounded = to_autocast(x);
+        assert_eq!(rounded.dtype(), DType::F32);
+        // 1 + 2⁻⁸ lies halfway between two bf16 values: ties go to the even one, 1.
+        assert_eq!(
+            rounded.into_data().to_vec::<f32>().unwrap(),
+            vec![1.0, 3.0, 1.0]
+        );
     }
 }

@@ -18,6 +18,15 @@ pub fn gelu<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     tensor(B::vit_gelu(float(x)))
 }
 
+/// `x` (f32) rounded to `dtype`'s precision (bf16/f16), still f32; differentiable (the
+/// gradient is rounded the same way). See [`VitBackend::vit_round`].
+pub fn round_to<B: VitBackend, const D: usize>(
+    x: Tensor<B, D>,
+    dtype: burn::tensor::FloatDType,
+) -> Tensor<B, D> {
+    tensor(B::vit_round(float(x), dtype))
+}
+
 /// Softmax over the last dimension.
 pub fn softmax_last<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     tensor(B::vit_softmax(float(x)))

@@ -1,5 +1,6 @@
 //! [`VitBackend`]: the ViT's hot operations as an extension of Burn's `Backend`.
 
+use burn::tensor::FloatDType;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 
@@ -20,6 +21,20 @@ pub trait VitBackend: Backend {
     /// composition, as if this crate were not there.
     fn vit_fused_autodiff() -> bool {
         false
+    }
+
+    /// Whether [`Self::vit_round`] runs on f32 tensors without the half types (a host kernel):
+    /// then autocast works on this backend even where it has no bf16/f16 tensors (NdArray).
+    fn vit_host_rounding() -> bool {
+        false
+    }
+
+    /// `x` (f32) rounded to `dtype`'s precision (bf16 or f16; nearest, ties to even), still f32
+    /// — how autocast rounds products' operands and results on devices without fast half
+    /// arithmetic. Its gradient is the incoming gradient rounded the same way (the gradient of
+    /// a conversion there and back).
+    fn vit_round(x: FloatTensor<Self>, dtype: FloatDType) -> FloatTensor<Self> {
+        composed::round_to::<Self>(x, dtype)
     }
 
     /// Exact GELU, `x·Φ(x)`.

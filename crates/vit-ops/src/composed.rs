@@ -2,6 +2,7 @@
 //! [`VitBackend`](crate::VitBackend) method, what GPU backends run (their fusion compiles these
 //! chains), and the reference the kernels are tested against.
 
+use burn::tensor::FloatDType;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{AttentionModuleOptions, FloatTensor};
 use burn::tensor::{Shape, Tensor, TensorMetadata, TensorPrimitive};
@@ -97,6 +98,11 @@ pub fn layer_norm_backward<B: Backend>(
     );
     let dbeta = B::float_reshape(B::float_sum_dim(grad, 0), Shape::new([d]));
     (B::float_reshape(dx, shape), dgamma, dbeta)
+}
+
+/// `x` rounded to `dtype`'s precision, as f32: a conversion there and back.
+pub fn round_to<B: Backend>(x: FloatTensor<B>, dtype: FloatDType) -> FloatTensor<B> {
+    B::float_cast(B::float_cast(x, dtype), FloatDType::F32)
 }
 
 /// `x·W + b` (`W` is `[in, out]`): Burn's own op.

@@ -37,7 +37,7 @@ pub mod kernel_cache;
 pub mod kernels;
 mod switch;
 
-pub use api::{attention, gelu, layer_norm, linear, softmax_last};
+pub use api::{attention, gelu, layer_norm, linear, round_to, softmax_last};
 pub use backend::VitBackend;
 pub use switch::{ENV_VAR, fast_path_enabled, set_fast_path};
 

@@ -437,3 +437,29 @@ macro_rules! backend_tests {
 
 backend_tests!(ndarray, NdArray<f32>);
 backend_tests!(flex, Flex);
+
+/// Rounding to bf16/f16 as autocast uses it on the CPU: the kernel equals Flex's own conversion
+/// there and back on these values (Flex has the half types; its bf16 cast differs on a rare bit
+/// pattern, see `kernels::round`), and under autodiff the gradient is rounded the same way, as
+/// the gradient of a conversion there and back is.
+#[test]
+fn rounding_to_half_precision_and_its_gradient_are_the_conversions() {
+    use burn::tensor::FloatDType;
+    fn check<B: VitBackend>() {
+        for dtype in [FloatDType::BF16, FloatDType::F16] {
+            let x = random::<Autodiff<B>, 2>([7, 33], 300.0, 5).require_grad();
+            let flex = Tensor::<Flex, 2>::from_data(x.to_data(), &Default::default());
+            let want = flex.clone().cast(dtype).cast(FloatDType::F32).into_data();
+            let y = vit_ops::round_to(x.clone(), dtype);
+            assert_eq!(y.to_data(), want, "{dtype:?} forward");
+            let upstream = random::<Autodiff<B>, 2>([7, 33], 3.0, 6);
+            let grads = (y * upstream.clone()).sum().backward();
+            let grad = x.grad(&grads).unwrap().into_data();
+            let upstream = Tensor::<Flex, 2>::from_data(upstream.to_data(), &Default::default());
+            let want = upstream.cast(dtype).cast(FloatDType::F32).into_data();
+            assert_eq!(grad, want, "{dtype:?} gradient");
+        }
+    }
+    check::<NdArray<f32>>();
+    check::<Flex>();
+}

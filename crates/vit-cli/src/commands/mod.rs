@@ -48,17 +48,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// The `--precision` the command asks for (f32 when it has none).
-    pub fn precision(&self) -> vit_core::precision::Precision {
-        match self {
-            Self::Predict(job) => job.precision.get(),
-            Self::Forward(job) => job.precision.get(),
-            Self::Bench(job) => job.precision.get(),
-            Self::Train(args) => args.precision.get(),
-            _ => Default::default(),
-        }
-    }
-
     /// Runs the command on `backend`; results go to standard output, progress to standard error.
     pub fn run(self, backend: BackendKind) -> Result<(), Box<dyn std::error::Error>> {
         match self {

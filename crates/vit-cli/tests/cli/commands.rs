@@ -113,18 +113,19 @@ fn bad_input_is_a_clear_error_with_a_failing_status() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-fn fixture(path: &str) -> String {
+/// A committed timm fixture's path, as an argument.
+pub(crate) fn fixture(path: &str) -> String {
     vit_testing::timm_fixture(path).display().to_string()
 }
 
-/// The float32 values of a C-ordered `.npy` file and its header.
 /// The shape and values of a `.npy` file, read by the `vit` binary's own reader.
-fn read_npy(path: &std::path::Path) -> (Vec<usize>, Vec<f32>) {
+pub(crate) fn read_npy(path: &std::path::Path) -> (Vec<usize>, Vec<f32>) {
     let array = crate::npy::read(path).unwrap();
     (array.shape, array.data)
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+/// Largest absolute difference of two arrays of the same length.
+pub(crate) fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter()
         .zip(b)

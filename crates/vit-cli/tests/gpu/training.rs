@@ -2,13 +2,14 @@
 //! `vit train` with per-epoch checkpoints ends cleanly, writes a loadable model, and `--resume
 //! --epochs 3` continues it from its last checkpoint. Guards the optimiser's checkpoint copy:
 //! without it, Burn 0.21's fusion runtime lost tensor handles when burn-train's checkpointer
-//! thread read the optimiser state (2 of 4 runs panicked on WGPU).
+//! thread read the optimiser state (2 of 4 runs panicked on WGPU). And mixed-precision training
+//! where the device has the type.
 
 use crate::common::vit;
 
-fn short_training_run_checkpoints_saves_and_resumes(backend: &str) {
-    let dir = std::env::temp_dir().join(format!("vit-{backend}-train-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// The default run's config shrunk to seconds (8×8 input, one block of width 16), for `epochs`,
+/// written into `dir`; its path.
+fn tiny_config(dir: &std::path::Path, epochs: usize) -> std::path::PathBuf {
     let (ok, stdout, _) = vit(&["train", "--print-config"]);
     assert!(ok);
     let mut config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -17,11 +18,18 @@ fn short_training_run_checkpoints_saves_and_resumes(backend: &str) {
     model["embed_dim"] = 16.into();
     model["depth"] = 1.into();
     model["num_heads"] = 2.into();
-    config["epochs"] = 2.into();
+    config["epochs"] = epochs.into();
     config["warmup_epochs"] = 0.into();
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("tiny.json");
     std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+fn short_training_run_checkpoints_saves_and_resumes(backend: &str) {
+    let dir = std::env::temp_dir().join(format!("vit-{backend}-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = tiny_config(&dir, 2);
     let out = dir.join("run");
     let out_arg = out.display().to_string();
     let config_arg = path.display().to_string();
@@ -56,6 +64,57 @@ fn short_training_run_checkpoints_saves_and_resumes(backend: &str) {
     assert!(stdout.contains("after 3 epochs"), "{stdout}");
     assert!(checkpoints.join("model-3.mpk").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One epoch of the tiny run in each half precision the device has (the others must be refused
+/// by name): training ends, and the model is saved.
+fn mixed_precision_training_runs_or_is_refused(backend: &str) {
+    let dir = std::env::temp_dir().join(format!("vit-{backend}-mixed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = tiny_config(&dir, 1);
+    for precision in ["bf16", "f16"] {
+        let out = dir.join(precision);
+        let (ok, stdout, stderr) = vit(&[
+            "--backend",
+            backend,
+            "train",
+            "--config",
+            &path.display().to_string(),
+            "--precision",
+            precision,
+            "-o",
+            &out.display().to_string(),
+        ]);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if !ok {
+            // Printed for the GPU check's log.
+            println!("{backend} {precision}: refused: {stderr}");
+            assert!(
+                stderr.contains(&format!("precision {precision} needs a backend")),
+                "{stderr}"
+            );
+            continue;
+        }
+        println!(
+            "{backend} {precision}: {}",
+            stdout.lines().next().unwrap_or("")
+        );
+        assert!(stdout.contains("test accuracy"), "{stdout}");
+        assert!(out.join("model/model.bpk").is_file());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn mixed_precision_training_on_wgpu_runs_or_is_refused_by_name() {
+    mixed_precision_training_runs_or_is_refused("wgpu");
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn mixed_precision_training_on_cuda_runs_or_is_refused_by_name() {
+    mixed_precision_training_runs_or_is_refused("cuda");
 }
 
 #[cfg(feature = "wgpu")]

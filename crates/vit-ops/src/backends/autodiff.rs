@@ -3,7 +3,7 @@
 //! Burn's composed ones, differentiated by Burn as usual.
 
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{Shape, TensorMetadata};
+use burn::tensor::{FloatDType, Shape, TensorMetadata};
 use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -27,6 +27,20 @@ impl<B: VitBackend> Backward<B, 1> for GeluBackward {
         let grad = grads.consume::<B>(&ops.node);
         if let [Some(parent)] = ops.parents {
             grads.register::<B>(parent.id, B::vit_gelu_backward(ops.state, grad));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RoundBackward;
+
+impl<B: VitBackend> Backward<B, 1> for RoundBackward {
+    type State = FloatDType;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            grads.register::<B>(parent.id, B::vit_round(grad, ops.state));
         }
     }
 }
@@ -138,6 +152,24 @@ fn absent<B: VitBackend, C: CheckpointStrategy>(
 }
 
 impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
+    fn vit_host_rounding() -> bool {
+        B::vit_host_rounding()
+    }
+
+    fn vit_round(x: FloatTensor<Self>, dtype: FloatDType) -> FloatTensor<Self> {
+        if !B::vit_host_rounding() {
+            return composed::round_to::<Self>(x, dtype);
+        }
+        match RoundBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(dtype, B::vit_round(x.primitive, dtype)),
+            OpsKind::UnTracked(prep) => prep.finish(B::vit_round(x.primitive, dtype)),
+        }
+    }
+
     fn vit_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
         if !fused::<B>() {
             return composed::gelu::<Self>(x);

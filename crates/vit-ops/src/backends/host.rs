@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{DType, Shape, TensorMetadata};
+use burn::tensor::{DType, FloatDType, Shape, TensorMetadata};
 
 use crate::kernels;
 use crate::kernels::attention::{AttentionDims, ScoreBias};
@@ -70,6 +70,24 @@ pub(crate) fn gelu_backward<B: HostTensors>(
         B::read(&grad, |g| {
             output(x.len(), |dx| kernels::elementwise::gelu_backward(x, g, dx))
         })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn round_to<B: HostTensors>(x: FloatTensor<B>, dtype: FloatDType) -> FloatTensor<B> {
+    let format = match dtype {
+        FloatDType::BF16 => kernels::round::HalfFormat::Bf16,
+        FloatDType::F16 => kernels::round::HalfFormat::F16,
+        _ => return composed::round_to::<B>(x, dtype),
+    };
+    // Rounding is part of autocast's numbers, not a speed-up: it runs whatever the fast-path
+    // switch says (only the tensor type decides).
+    if x.dtype() != DType::F32 {
+        return composed::round_to::<B>(x, dtype);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        output(x.len(), |y| kernels::round::round_to(format, x, y))
     });
     B::wrap(shape, data, &B::float_device(&x))
 }
@@ -411,6 +429,12 @@ macro_rules! host_vit_backend {
         impl<$($generics)*> $crate::VitBackend for $backend $(where $($bounds)*)? {
             fn vit_fused_autodiff() -> bool {
                 true
+            }
+            fn vit_host_rounding() -> bool {
+                true
+            }
+            fn vit_round(x: FloatTensor<Self>, dtype: burn::tensor::FloatDType) -> FloatTensor<Self> {
+                host::round_to::<Self>(x, dtype)
             }
             fn vit_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
                 host::gelu::<Self>(x)

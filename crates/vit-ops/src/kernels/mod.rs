@@ -8,5 +8,6 @@ pub mod layer_norm;
 pub mod linear;
 pub mod math;
 pub mod parallel;
+pub mod round;
 pub mod simd;
 pub mod softmax;

@@ -146,7 +146,7 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     config
         .precision
         .check_backend::<B>(&device)
-        .map_err(|e| TrainError::Config(format!("precision: {e}")))?;
+        .map_err(TrainError::Config)?;
     let input = architecture.input_size();
     let data = config.data.load(input)?;
     let built = build_model::<B>(config, data.class_names.len(), &device)?;

@@ -1,6 +1,7 @@
 //! bf16 and f16 autocast against timm: our low-precision forward of ViT, attention-pooled ViT,
 //! distilled DeiT and Swin fixtures, next to what PyTorch's autocast gives on the same weights
-//! and input (`scripts/make_autocast_fixtures.py`). Runs on flex (NdArray has no half types).
+//! and input (`scripts/make_autocast_fixtures.py`), on ndarray and flex (both round f32 tensors to
+//! the type: neither has fast half-precision arithmetic).
 //!
 //! The tolerance is derived, not picked: rounding the products' operands to bf16 (8-bit
 //! mantissa) or f16 (11-bit) moves the logits by an amount that depends on the model and input;
@@ -11,20 +12,26 @@
 //! (more than f32 noise), so a silently skipped cast fails.
 
 use burn::tensor::{DType, Tensor};
+use vit_core::VitBackend;
 use vit_core::model::VisionModel;
 use vit_core::precision::{Precision, autocast};
 use vit_core::weights::checkpoint::Checkpoint;
-use vit_testing::{MixedB, max_abs_diff_data as max_diff, timm_fixture};
+use vit_testing::{B, MixedB, max_abs_diff_data as max_diff, timm_fixture};
 use vit_variants::zoo::PretrainedModel;
 
 fn check(case: &str) {
+    check_on::<B>(case);
+    check_on::<MixedB>(case);
+}
+
+fn check_on<Bk: VitBackend>(case: &str) {
     let device = Default::default();
-    let model = PretrainedModel::<MixedB>::load(&timm_fixture(case), None, None, &device)
+    let model = PretrainedModel::<Bk>::load(&timm_fixture(case), None, None, &device)
         .unwrap()
         .model;
     let mut io = Checkpoint::read(timm_fixture(case).join("io.safetensors")).unwrap();
     let torch = Checkpoint::read(timm_fixture(case).join("autocast.safetensors")).unwrap();
-    let input = Tensor::<MixedB, 4>::from_data(io.take("input").unwrap(), &device);
+    let input = Tensor::<Bk, 4>::from_data(io.take("input").unwrap(), &device);
     let timm_f32 = &torch.tensors["logits_f32"];
     let ours_f32 = model.forward(input.clone()).into_data();
     assert!(max_diff(ours_f32.clone(), timm_f32) <= 1e-4, "{case}: f32");
@@ -45,11 +52,14 @@ fn check(case: &str) {
         );
         let d_ours = max_diff(logits.clone(), timm_f32);
         let moved = max_diff(logits, &ours_f32);
-        eprintln!("{case} {precision}: ours {d_ours:.2e}, PyTorch autocast {d_torch:.2e}");
+        let backend = Bk::name(&device);
+        eprintln!(
+            "{case} {precision} ({backend}): ours {d_ours:.2e}, PyTorch autocast {d_torch:.2e}"
+        );
         assert!(
             d_ours <= 2.0 * d_torch,
-            "{case} {precision}: |ours − timm f32| = {d_ours:.2e} > 2 × PyTorch autocast's \
-             {d_torch:.2e}"
+            "{case} {precision} ({backend}): |ours − timm f32| = {d_ours:.2e} > 2 × PyTorch \
+             autocast's {d_torch:.2e}"
         );
         assert!(
             moved > 1e-4,
@@ -59,8 +69,8 @@ fn check(case: &str) {
     // Autocast leaves the parameters alone.
     let mut dtypes = Vec::new();
     struct Dtypes<'a>(&'a mut Vec<DType>);
-    impl burn::module::ModuleVisitor<MixedB> for Dtypes<'_> {
-        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<MixedB, D>>) {
+    impl<Bk: VitBackend> burn::module::ModuleVisitor<Bk> for Dtypes<'_> {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<Bk, D>>) {
             self.0.push(p.val().dtype());
         }
     }
