@@ -9,6 +9,7 @@ mod common;
 mod gpu_driver;
 mod gpu_driver_check;
 mod hub;
+mod multinode;
 /// The `.npy` reader and writer of the binary, with its unit test.
 #[path = "../../src/npy.rs"]
 mod npy;

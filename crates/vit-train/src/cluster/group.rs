@@ -1,28 +1,33 @@
-//! One node of a multi-node run on burn-collective: joining, agreeing, and the all-reduces,
-//! each under the watchdog.
+//! One node of a multi-node run: joining, agreeing, and the all-reduces (over [`Ring`]), each
+//! under the watchdog.
 
 use std::net::TcpListener;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData, TensorPrimitive};
-use burn_collective::{CollectiveConfig, PeerId, ReduceOperation};
-use burn_communication::Address;
+use burn::tensor::{Tensor, TensorData};
 use vit_core::VitAutodiffBackend;
 
+use crate::cluster::ring::{Ring, rendezvous};
 use crate::cluster::watchdog::Watchdog;
 use crate::cluster::{NodeSpec, flat};
 use crate::error::{Result, TrainError};
+
+/// Sum or mean over the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReduceOperation {
+    Sum,
+    Mean,
+}
 
 /// This process's membership of a multi-node run (cheap to clone: shared).
 #[derive(Debug, Clone)]
 pub struct NodeGroup {
     spec: NodeSpec,
-    peer: PeerId,
+    ring: Arc<Mutex<Ring>>,
     dog: Watchdog,
     /// Whether the weights were compared across nodes since this run (re)started.
     verified: Arc<AtomicBool>,
@@ -30,52 +35,39 @@ pub struct NodeGroup {
     steps: Arc<AtomicUsize>,
 }
 
-fn address(host: &str, port: u16) -> Address {
-    Address::from_str(&format!("ws://{host}:{port}")).expect("any string is an address")
-}
-
 impl NodeGroup {
-    /// Joins the run: checks that this node's data port is free, registers with the
-    /// orchestrator and waits (at most the timeout) until all nodes have.
-    pub fn join<IB: Backend>(spec: &NodeSpec, device: &IB::Device) -> Result<Self> {
+    /// Joins the run: binds this node's data port, meets the other nodes through the
+    /// orchestrator (which refuses a node with another node count or `config_hash`), and
+    /// connects the ring — each within the timeout.
+    pub fn join(spec: &NodeSpec, config_hash: u64) -> Result<Self> {
         spec.validate()?;
         let (master_host, master_port) = spec.master()?;
         let (host, port) = spec.data_address()?;
-        // burn-collective binds the data service in a background task and only logs a failure
-        // (the other nodes would then wait for ever): bind it here first to report it.
-        TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
+        let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
             TrainError::Config(format!(
-                "rank {}: the data-service port {port} cannot be opened ({e}); choose another \
-                 with --node-address HOST:PORT",
+                "rank {}: the data port {port} cannot be opened ({e}); choose another with \
+                 --node-address HOST:PORT",
                 spec.rank
             ))
         })?;
-        let config = CollectiveConfig::default()
-            .with_num_devices(1)
-            .with_num_nodes(spec.nodes as u32)
-            .with_global_address(address(&master_host, master_port))
-            .with_node_address(address(&host, port))
-            .with_data_service_port(port);
-        let group = Self {
+        let fail = |e: String| TrainError::Run(format!("rank {}: {e}", spec.rank));
+        let peers = rendezvous(
+            &format!("{master_host}:{master_port}"),
+            spec.nodes,
+            spec.rank,
+            config_hash,
+            &format!("{host}:{port}"),
+            spec.timeout,
+        )
+        .map_err(fail)?;
+        let ring = Ring::connect(&listener, &peers, spec.rank, spec.timeout).map_err(fail)?;
+        Ok(Self {
             spec: spec.clone(),
-            peer: PeerId::from(spec.rank as u32),
+            ring: Arc::new(Mutex::new(ring)),
             dog: Watchdog::new(spec.rank),
             verified: Arc::new(AtomicBool::new(false)),
             steps: Arc::new(AtomicUsize::new(0)),
-        };
-        let what = format!(
-            "all {} nodes to join through the orchestrator at {master_host}:{master_port} (is \
-             `vit orchestrator --port {master_port}` running there, and was every node started \
-             with --nodes {}?)",
-            spec.nodes, spec.nodes
-        );
-        group
-            .dog
-            .watch(what, spec.timeout, || {
-                burn_collective::register::<IB>(group.peer, device.clone(), config)
-            })
-            .map_err(|e| TrainError::Run(format!("rank {}: joining failed: {e:?}", spec.rank)))?;
-        Ok(group)
+        })
     }
 
     /// This node's rank.
@@ -95,35 +87,43 @@ impl NodeGroup {
 
     /// Ends this process with `what` failed (a collective call cannot hand an error back
     /// through burn-train's step).
-    fn fatal(&self, what: &str, error: impl std::fmt::Debug) -> ! {
-        eprintln!("error: rank {}: {what} failed: {error:?}", self.spec.rank);
+    fn fatal(&self, what: &str, error: impl std::fmt::Display) -> ! {
+        eprintln!(
+            "error: rank {}: {what} failed: {error}.{}",
+            self.spec.rank,
+            self.dog.advice()
+        );
         std::process::exit(crate::cluster::watchdog::WATCHDOG_EXIT)
     }
 
-    /// All-reduces `x` (`op` over the nodes), watched; `what` names the call in errors.
+    /// All-reduces `x` (`op` over the nodes), watched; `what` names the call in errors. The
+    /// values travel device → host → TCP → host → device.
     fn all_reduce<IB: Backend>(
         &self,
         x: Tensor<IB, 1>,
         op: ReduceOperation,
         what: &str,
     ) -> Tensor<IB, 1> {
-        let n = x.dims()[0];
-        // The ring all-reduce splits the vector into one slice per node.
-        let x = if n < self.spec.nodes {
-            let pad = Tensor::zeros([self.spec.nodes - n], &x.device());
-            Tensor::cat(vec![x, pad], 0)
-        } else {
-            x
-        };
-        let primitive = x.into_primitive().tensor();
+        let device = x.device();
+        let mut values = x
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .expect("f32 values");
         let what_long = format!("{what} (all {} nodes)", self.spec.nodes);
         let out = self.dog.watch(what_long, self.spec.timeout, || {
-            burn_collective::all_reduce::<IB>(self.peer, primitive, op)
+            let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+            ring.all_reduce_sum(&mut values)
         });
-        match out {
-            Ok(p) => Tensor::<IB, 1>::from_primitive(TensorPrimitive::Float(p)).narrow(0, 0, n),
-            Err(e) => self.fatal(what, e),
+        if let Err(e) = out {
+            self.fatal(what, e);
         }
+        if op == ReduceOperation::Mean {
+            let n = self.spec.nodes as f32;
+            values.iter_mut().for_each(|v| *v /= n);
+        }
+        let len = values.len();
+        Tensor::from_data(TensorData::new(values, [len]), &device)
     }
 
     /// Every node's `row` (the same length on all): row `r` of the result is rank `r`'s.
@@ -150,48 +150,19 @@ impl NodeGroup {
         values.chunks(width).map(<[f32]>::to_vec).collect()
     }
 
-    /// Checks that every node runs the same config (`config_hash`) in the same mode, and agrees
-    /// on the epoch to start at: the earliest any node can continue from (`first_epoch` is this
-    /// node's; a node that died mid-epoch has the earlier checkpoint).
-    pub fn agree_start<IB: Backend>(
-        &self,
-        config_hash: u64,
-        resume: bool,
-        first_epoch: usize,
-        device: &IB::Device,
-    ) -> Result<usize> {
-        // 16 bits per value: exact in f32 and in their sums with zeros.
-        let mut row: Vec<f32> = (0..4)
-            .map(|i| ((config_hash >> (16 * i)) & 0xffff) as f32)
-            .collect();
-        row.push(f32::from(u8::from(resume)));
-        row.push(first_epoch as f32);
-        let rows = self.gather_rows::<IB>(&row, device, "the start-up check of configs");
-        let differing: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r[..5] != rows[0][..5])
-            .map(|(rank, _)| rank.to_string())
-            .collect();
-        if !differing.is_empty() {
-            return Err(TrainError::Config(format!(
-                "rank {}: the nodes were started differently: rank(s) {} run another training \
-                 config (or --resume on some nodes only) than rank 0; give every node the same \
-                 config and flags",
-                self.spec.rank,
-                differing.join(", ")
-            )));
-        }
-        let agreed = rows
-            .iter()
-            .map(|r| r[5] as usize)
+    /// The epoch all nodes start at: the earliest any node can continue from (`first_epoch` is
+    /// this node's; a node that died mid-epoch has one checkpoint fewer). The configs were
+    /// compared when the nodes joined.
+    pub fn agree_start<IB: Backend>(&self, first_epoch: usize, device: &IB::Device) -> usize {
+        let rows = self.gather_rows::<IB>(&[first_epoch as f32], device, "the start epochs");
+        rows.iter()
+            .map(|r| r[0] as usize)
             .min()
-            .unwrap_or(first_epoch);
-        Ok(agreed)
+            .unwrap_or(first_epoch)
     }
 
     /// `module` with rank 0's parameter values on every node (an all-reduce in which the
-    /// other nodes contribute zeros: burn-collective has no global broadcast).
+    /// other nodes contribute zeros).
     pub fn broadcast_params<B: VitAutodiffBackend, M: AutodiffModule<B>>(&self, module: M) -> M {
         let (values, layout) = flat::params::<B, M>(&module);
         let values = if self.spec.rank == 0 {
@@ -271,12 +242,10 @@ impl NodeGroup {
         total.sum().into_scalar().elem::<f32>() > 0.0
     }
 
-    /// Leaves the run (after the last collective call).
-    pub fn finish<IB: Backend>(&self) {
-        let _ = self
-            .dog
-            .watch("the other nodes to finish", self.spec.timeout, || {
-                burn_collective::finish_collective::<IB>(self.peer)
-            });
+    /// Leaves the run after the last collective call: a final exchange, so that no node
+    /// closes its connections while another still reads from them, then the sockets close.
+    pub fn finish<IB: Backend>(&self, device: &IB::Device) {
+        self.gather_rows::<IB>(&[1.0], device, "the end of the run");
+        self.ring.lock().unwrap_or_else(|e| e.into_inner()).close();
     }
 }

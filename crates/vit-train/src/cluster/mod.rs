@@ -1,29 +1,26 @@
-//! Data-parallel training across processes and machines on Burn's own distributed engine,
-//! burn-collective (a global orchestrator, `vit orchestrator`, and an all-reduce between the
-//! nodes over WebSockets): one process per node, each on its own shard of every epoch, the
-//! gradients averaged by one all-reduce inside every training step, so every node holds the same
-//! weights after every step.
+//! Data-parallel training across processes and machines: one process per node, each on its own
+//! shard of every epoch, the gradients averaged by one all-reduce inside every training step, so
+//! every node holds the same weights after every step. The nodes meet through `vit
+//! orchestrator` and all-reduce over a TCP ring ([`ring`]; burn-collective 0.21, the intended
+//! engine, hangs on its second global all-reduce).
 //!
 //! - [`NodeSpec`]: where this node stands (`--nodes`, `--node-rank`, `--master`,
 //!   `--node-address`, `--collective-timeout`), validated before anything runs.
-//! - [`NodeGroup`] (feature `multinode`): joining (registration, the same config and start
-//!   point on every node, rank 0's initial weights on all, verified), the per-step gradient
-//!   all-reduce, agreeing on early stopping; every call under a [`watchdog::Watchdog`], so a
-//!   node that dies or never joins stops the others with an error instead of a hang.
+//! - [`NodeGroup`]: joining (the same config on every node, checked by the orchestrator; the
+//!   same start epoch; rank 0's initial weights on all, verified), the per-step gradient
+//!   all-reduce, agreeing on early stopping; every call under a [`watchdog::Watchdog`] and
+//!   socket timeouts, so a node that dies or never joins stops the others with an error instead
+//!   of a hang.
 //! - [`orchestrator`]: `vit orchestrator --port P`.
 
 pub mod flat;
 pub mod orchestrator;
 pub mod watchdog;
 
-#[cfg(feature = "multinode")]
 mod group;
-#[cfg(not(feature = "multinode"))]
-mod group_unavailable;
-#[cfg(feature = "multinode")]
+pub mod ring;
+
 pub use group::NodeGroup;
-#[cfg(not(feature = "multinode"))]
-pub use group_unavailable::NodeGroup;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -56,6 +56,11 @@ impl Watchdog {
         *self.advice.lock().unwrap_or_else(|e| e.into_inner()) = advice;
     }
 
+    /// What the errors add (see [`Self::set_advice`]).
+    pub fn advice(&self) -> String {
+        self.advice.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
     /// Runs `call` with a deadline of `timeout`; `what` says what it waits for.
     pub fn watch<T>(
         &self,

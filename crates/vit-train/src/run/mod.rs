@@ -133,8 +133,11 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     let mut first_epoch = resume_point(config, &paths, start)?;
     let group = match nodes {
         Some(spec) => {
-            let group = NodeGroup::join::<B::InnerBackend>(spec, &device)?;
-            first_epoch = agree_start::<B>(&group, config, start, first_epoch, &paths, &device)?;
+            // The orchestrator refuses a node whose config (or start mode) is another one.
+            let mut text = serde_json::to_string(config).expect("configs serialise");
+            text.push_str(if start == Start::Resume { " resume" } else { " fresh" });
+            let group = NodeGroup::join(spec, stable_hash(text.as_bytes()))?;
+            first_epoch = agree_start::<B>(&group, first_epoch, &paths, &device)?;
             Some(group)
         }
         None => None,
@@ -239,7 +242,7 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     };
     let node = group.as_ref().map(|g| (g.rank(), g.nodes()));
     if let Some(group) = &group {
-        group.finish::<B::InnerBackend>();
+        group.finish::<B::InnerBackend>(&device);
     }
     if node.is_none_or(|(rank, _)| rank == 0) {
         save_results(trained, &history, &paths)?;
@@ -259,12 +262,10 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     })
 }
 
-/// The multi-node start-up check: the same config and mode on every node, and the epoch all
-/// continue from (the earliest any node can: a node killed mid-epoch has one checkpoint fewer).
+/// The epoch all nodes continue from (the earliest any node can: a node killed mid-epoch has
+/// one checkpoint fewer).
 fn agree_start<B: VitAutodiffBackend>(
     group: &NodeGroup,
-    config: &TrainConfig,
-    start: Start,
     first_epoch: usize,
     paths: &RunPaths,
     device: &B::Device,
@@ -274,13 +275,7 @@ fn agree_start<B: VitAutodiffBackend>(
          and every node again with --resume.",
         paths.checkpoints().display()
     ));
-    let text = serde_json::to_string(config).expect("configs serialise");
-    let agreed = group.agree_start::<B::InnerBackend>(
-        stable_hash(text.as_bytes()),
-        start == Start::Resume,
-        first_epoch,
-        device,
-    )?;
+    let agreed = group.agree_start::<B::InnerBackend>(first_epoch, device);
     if agreed < first_epoch {
         let needed = paths
             .checkpoints()

@@ -1,0 +1,232 @@
+//! Multi-node training as a user runs it, on 127.0.0.1: `vit orchestrator` and two `vit train
+//! --nodes 2` processes. Every process is bounded in time (killed and failed past its limit).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vit_testing::{B, TempDir};
+use vit_variants::zoo::PretrainedModel;
+
+use crate::common::vit;
+
+fn vit_bin() -> std::ffi::OsString {
+    std::env::var_os("VIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_vit").into())
+}
+
+/// A base port with `n` free ports from it (orchestrator, then one per node).
+fn free_ports(n: u16) -> u16 {
+    let seed = std::process::id() as u16;
+    for attempt in 0..200u16 {
+        let base = 20_000 + (seed.wrapping_mul(31).wrapping_add(attempt * 97)) % 40_000;
+        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {n} free ports in a row");
+}
+
+/// A running `vit` process whose output goes to files.
+struct Proc {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Proc {
+    fn spawn(dir: &Path, name: &str, args: &[&str]) -> Self {
+        let (out, err) = (dir.join(format!("{name}.out")), dir.join(format!("{name}.err")));
+        let child = Command::new(vit_bin())
+            .args(args)
+            .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
+            .spawn()
+            .expect("vit starts");
+        Self { child, out, err }
+    }
+
+    /// Waits at most `limit`; (success, stdout, stderr). Past the limit: killed, test failed.
+    fn wait(mut self, limit: Duration) -> (bool, String, String) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+                return (status.success(), read(&self.out), read(&self.err));
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let err = std::fs::read_to_string(&self.err).unwrap_or_default();
+                panic!("still running after {limit:?}: {err}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The default run shrunk to seconds, deterministic (no shifts, no drop-path) so that runs
+/// can be compared: `batch` per node, `epochs`.
+fn tiny_config(dir: &Path, name: &str, batch: usize, epochs: usize, lr: f64) -> String {
+    let (ok, stdout, _) = vit(&["train", "--print-config"]);
+    assert!(ok);
+    let mut config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let model = &mut config["model"]["config"];
+    model["img_size"] = serde_json::json!([8, 8]);
+    model["embed_dim"] = 16.into();
+    model["depth"] = 1.into();
+    model["num_heads"] = 2.into();
+    model["drop_path_rate"] = 0.0.into();
+    config["augment"]["crop_padding"] = 0.into();
+    config["batch_size"] = batch.into();
+    config["epochs"] = epochs.into();
+    config["warmup_epochs"] = 0.into();
+    config["lr"] = lr.into();
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, config.to_string()).unwrap();
+    path.display().to_string()
+}
+
+fn node_args<'a>(config: &'a str, out: &'a str, rank: &'a str, master: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--config",
+        config,
+        "-o",
+        out,
+        "--nodes",
+        "2",
+        "--node-rank",
+        rank,
+        "--master",
+        master,
+        "--collective-timeout",
+        "20",
+    ]
+}
+
+fn weights(model_dir: &Path) -> Vec<f32> {
+    let model = PretrainedModel::<B>::load(model_dir, None, None, &Default::default())
+        .unwrap()
+        .model;
+    vit_testing::values(&vit_train::cluster::flat::values(&model))
+}
+
+#[test]
+fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
+    let dir = TempDir::new("multinode");
+    let port = free_ports(3);
+    let master = format!("127.0.0.1:{port}");
+    let _orchestrator = Proc::spawn(&dir.0, "orch", &["orchestrator", "--port", &port.to_string()]);
+    let config = tiny_config(&dir.0, "b32", 32, 2, 2e-3);
+    let out = dir.0.join("two").display().to_string();
+    let limit = Duration::from_secs(180);
+    let rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
+    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    let (ok0, out0, err0) = rank0.wait(limit);
+    let (ok1, out1, err1) = rank1.wait(limit);
+    assert!(ok0 && ok1, "rank 0: {err0}\nrank 1: {err1}");
+    for out in [&out0, &out1] {
+        assert!(out.contains("the weights are the same on all 2 nodes"), "{out}");
+    }
+    // Rank 0 wrote the run folder; rank 1 only its checkpoints, identical to rank 0's.
+    let two = dir.0.join("two");
+    assert!(two.join("model/model.bpk").is_file() && two.join("metrics.csv").is_file());
+    assert!(!two.join("rank-1/model").exists() && !two.join("rank-1/metrics.csv").exists());
+    let checkpoint = |d: &Path| std::fs::read(d.join("learner/checkpoint/model-2.mpk")).unwrap();
+    assert_eq!(checkpoint(&two), checkpoint(&two.join("rank-1")));
+
+    // One node with the two nodes' batch: the same training, up to float summation order.
+    let config = tiny_config(&dir.0, "b64", 64, 2, 2e-3);
+    let one = dir.0.join("one").display().to_string();
+    let (ok, _, err) =
+        Proc::spawn(&dir.0, "single", &["train", "--config", &config, "-o", &one]).wait(limit);
+    assert!(ok, "{err}");
+    let (a, b) = (weights(&two.join("model")), weights(&dir.0.join("one/model")));
+    let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    let moved = a.iter().map(|x| x.abs()).fold(0.0, f32::max);
+    assert!(diff <= 1e-4, "2 nodes × 32 vs 1 node × 64: weights differ by {diff} (max {moved})");
+}
+
+#[test]
+fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run() {
+    let dir = TempDir::new("multinode-kill");
+    let port = free_ports(3);
+    let master = format!("127.0.0.1:{port}");
+    let _orchestrator = Proc::spawn(&dir.0, "orch", &["orchestrator", "--port", &port.to_string()]);
+    let config = tiny_config(&dir.0, "run", 32, 30, 2e-3);
+    let out = dir.0.join("run").display().to_string();
+    let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
+    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    // Kill rank 1 once it has a checkpoint.
+    let checkpoint = dir.0.join("run/rank-1/learner/checkpoint/model-1.mpk");
+    let start = Instant::now();
+    while !checkpoint.is_file() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    rank1.child.kill().unwrap();
+    let killed = Instant::now();
+    let (ok, _, err) = rank0.wait(Duration::from_secs(60));
+    assert!(!ok, "rank 0 went on alone");
+    assert!(killed.elapsed() < Duration::from_secs(25), "{:?}", killed.elapsed());
+    assert!(err.contains("rank 0") && err.contains("rank 1"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // Both nodes again with --resume: they agree on the last checkpoint both have and finish.
+    let mut resume = |rank: &'static str| {
+        let mut args = node_args(&config, &out, rank, &master);
+        args.push("--resume");
+        Proc::spawn(&dir.0, &format!("resume{rank}"), &args)
+    };
+    let (r1, r0) = (resume("1"), resume("0"));
+    let (ok0, out0, err0) = r0.wait(Duration::from_secs(240));
+    let (ok1, _, err1) = r1.wait(Duration::from_secs(60));
+    assert!(ok0 && ok1, "rank 0: {err0}\nrank 1: {err1}");
+    assert!(out0.contains("after 30 epochs"), "{out0}");
+}
+
+#[test]
+fn bad_multinode_setups_are_errors_that_say_what_is_wrong() {
+    let dir = TempDir::new("multinode-bad");
+    let port = free_ports(3);
+    let master = format!("127.0.0.1:{port}");
+    let quick = Duration::from_secs(60);
+    // Nobody at the master's address: the node gives up after its timeout.
+    let config = tiny_config(&dir.0, "a", 32, 1, 2e-3);
+    let out = dir.0.join("a").display().to_string();
+    let mut args = node_args(&config, &out, "0", &master);
+    args[args.len() - 1] = "3";
+    let (ok, _, err) = Proc::spawn(&dir.0, "alone", &args).wait(quick);
+    assert!(!ok && err.contains("could not reach the orchestrator"), "{err}");
+
+    // Nodes with different configs: refused by the orchestrator, by name.
+    let _orchestrator = Proc::spawn(&dir.0, "orch", &["orchestrator", "--port", &port.to_string()]);
+    let other = tiny_config(&dir.0, "b", 32, 1, 1e-3);
+    let out_b = dir.0.join("b").display().to_string();
+    let mut first = node_args(&config, &out, "0", &master);
+    first[first.len() - 1] = "5";
+    let rank0 = Proc::spawn(&dir.0, "rank0", &first);
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, _, err) = Proc::spawn(&dir.0, "rank1", &node_args(&other, &out_b, "1", &master)).wait(quick);
+    assert!(!ok && err.contains("another training config"), "{err}");
+    let (ok, _, err) = rank0.wait(quick);
+    assert!(!ok && err.contains("all 2 nodes to join"), "{err}");
+
+    // A second orchestrator on the same port.
+    let (ok, _, err) = vit(&["orchestrator", "--port", &port.to_string()]);
+    assert!(!ok && err.contains(&format!("port {port} cannot be opened")), "{err}");
+    // A rank out of range, and --nodes with several local devices.
+    let (ok, _, err) = vit(&node_args(&config, &out, "2", &master));
+    assert!(!ok && err.contains("--node-rank 2"), "{err}");
+    let mut devices = node_args(&config, &out, "0", &master);
+    devices.extend(["--devices", "2"]);
+    let (ok, _, err) = vit(&devices);
+    assert!(!ok && err.contains("one device per process"), "{err}");
+}
