@@ -23,7 +23,9 @@ fn timm_reference(precision: &str) -> (Vec<f32>, f32) {
     (f32, moved)
 }
 
-/// `vit forward` of the `vit_cls` fixture with `extra` arguments; the logits.
+/// `vit forward` of the `vit_cls` fixture with `extra` arguments; the logits. On ndarray unless
+/// `extra` names a backend (a binary built with `wgpu` would default to it; WGPU's precisions
+/// are the `gpu` tests' subject).
 fn forward(model: &str, out: &Path, extra: &[&str]) -> Result<Vec<f32>, String> {
     let input = fixture("vit_cls/input.npy");
     let mut args = vec![
@@ -35,6 +37,9 @@ fn forward(model: &str, out: &Path, extra: &[&str]) -> Result<Vec<f32>, String> 
         "-o",
         out.to_str().unwrap(),
     ];
+    if !extra.contains(&"--backend") {
+        args.extend(["--backend", "ndarray"]);
+    }
     args.extend_from_slice(extra);
     let (ok, _, stderr) = vit(&args);
     if ok { Ok(npy(out)) } else { Err(stderr) }
@@ -142,6 +147,8 @@ fn convert_writes_half_size_copies_that_load_back_as_f32() {
 fn bench_rows_name_their_precision() {
     for precision in ["f32", "bf16"] {
         let (ok, stdout, stderr) = vit(&[
+            "--backend",
+            "ndarray",
             "bench",
             "--model",
             "vit_32px",
