@@ -26,7 +26,11 @@ pub struct Ring {
     from_prev: TcpStream,
 }
 
-fn connect_with_retry(address: &str, timeout: Duration, what: &str) -> Result<TcpStream, RingError> {
+fn connect_with_retry(
+    address: &str,
+    timeout: Duration,
+    what: &str,
+) -> Result<TcpStream, RingError> {
     let deadline = Instant::now() + timeout;
     loop {
         let last = match address.to_socket_addrs() {
@@ -69,8 +73,11 @@ pub fn rendezvous(
     let stream = connect_with_retry(master, timeout, "the orchestrator (`vit orchestrator`)")?;
     set_timeouts(&stream, timeout).map_err(|e| e.to_string())?;
     let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
-    writeln!(writer, "JOIN {nodes} {rank} {config_hash:016x} {listen_address}")
-        .map_err(|e| format!("the orchestrator at {master} closed the connection: {e}"))?;
+    writeln!(
+        writer,
+        "JOIN {nodes} {rank} {config_hash:016x} {listen_address}"
+    )
+    .map_err(|e| format!("the orchestrator at {master} closed the connection: {e}"))?;
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).map_err(|e| {
         format!(
@@ -109,15 +116,12 @@ impl Ring {
         let nodes = peers.len();
         let next = (rank + 1) % nodes;
         let prev = (rank + nodes - 1) % nodes;
-        let mut to_next =
-            connect_with_retry(&peers[next], timeout, &format!("rank {next}"))?;
+        let mut to_next = connect_with_retry(&peers[next], timeout, &format!("rank {next}"))?;
         set_timeouts(&to_next, timeout).map_err(|e| e.to_string())?;
         to_next
             .write_all(&(rank as u32).to_le_bytes())
             .map_err(|e| format!("rank {next} closed the connection: {e}"))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| e.to_string())?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let deadline = Instant::now() + timeout;
         let from_prev = loop {
             match listener.accept() {
@@ -134,7 +138,9 @@ impl Ring {
                 Err(e) => return Err(format!("accepting rank {prev}: {e}")),
             }
         };
-        from_prev.set_nonblocking(false).map_err(|e| e.to_string())?;
+        from_prev
+            .set_nonblocking(false)
+            .map_err(|e| e.to_string())?;
         set_timeouts(&from_prev, timeout).map_err(|e| e.to_string())?;
         let mut who = [0u8; 4];
         (&from_prev)
@@ -168,7 +174,10 @@ impl Ring {
                 // Reduce-scatter sends chunk rank − step and adds into rank − step − 1;
                 // all-gather sends chunk rank + 1 − step and overwrites rank − step.
                 let (send, recv) = if phase == 0 {
-                    ((self.rank + n - step) % n, (self.rank + 2 * n - step - 1) % n)
+                    (
+                        (self.rank + n - step) % n,
+                        (self.rank + 2 * n - step - 1) % n,
+                    )
                 } else {
                     ((self.rank + 1 + n - step) % n, (self.rank + n - step) % n)
                 };
@@ -210,7 +219,9 @@ fn lost(rank: usize, doing: &str, e: std::io::Error) -> RingError {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
             format!("{doing} rank {rank} timed out (it hangs or is too slow)")
         }
-        _ => format!("{doing} rank {rank} failed: rank {rank} stopped or its connection broke ({e})"),
+        _ => {
+            format!("{doing} rank {rank} failed: rank {rank} stopped or its connection broke ({e})")
+        }
     }
 }
 
@@ -272,10 +283,11 @@ pub fn serve_rendezvous(listener: TcpListener) -> std::io::Result<()> {
         waiting.sort_by_key(|(rank, _, _)| *rank);
         let addresses: Vec<&str> = waiting.iter().map(|(_, a, _)| a.as_str()).collect();
         let answer = format!("PEERS {}\n", addresses.join(" "));
+        let paired = waiting.len();
         for (_, _, mut stream) in waiting {
             let _ = stream.write_all(answer.as_bytes());
         }
-        eprintln!("orchestrator: {} nodes paired; waiting for the next run", addresses.len());
+        eprintln!("orchestrator: {paired} nodes paired; waiting for the next run");
     }
 }
 
@@ -301,8 +313,7 @@ mod tests {
                     let mut ring = Ring::connect(&listener, &peers, rank, timeout).unwrap();
                     let mut sums = Vec::new();
                     for len in [10, 9, 2, 1000] {
-                        let mut v: Vec<f32> =
-                            (0..len).map(|i| (i * (rank + 1)) as f32).collect();
+                        let mut v: Vec<f32> = (0..len).map(|i| (i * (rank + 1)) as f32).collect();
                         ring.all_reduce_sum(&mut v).unwrap();
                         sums.push(v);
                     }

@@ -148,6 +148,22 @@ impl Dataset<Sample> for EpochShuffled {
     }
 }
 
+/// A fixed data set (validation, test): no shuffling, no augmentation seed.
+pub struct InOrder(pub Vec<ImageItem>);
+
+impl Dataset<Sample> for InOrder {
+    fn get(&self, index: usize) -> Option<Sample> {
+        self.0.get(index).map(|image| Sample {
+            image: image.clone(),
+            seed: 0,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,21 +206,5 @@ mod tests {
         // 100 items on 3 nodes: 33 each, the 100th left out.
         assert_eq!(odd.len(100), 33);
         assert!((0..33).all(|i| odd.position(i, 100) < 99));
-    }
-}
-
-/// A fixed data set (validation, test): no shuffling, no augmentation seed.
-pub struct InOrder(pub Vec<ImageItem>);
-
-impl Dataset<Sample> for InOrder {
-    fn get(&self, index: usize) -> Option<Sample> {
-        self.0.get(index).map(|image| Sample {
-            image: image.clone(),
-            seed: 0,
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
     }
 }

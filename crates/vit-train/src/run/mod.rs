@@ -135,7 +135,11 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
         Some(spec) => {
             // The orchestrator refuses a node whose config (or start mode) is another one.
             let mut text = serde_json::to_string(config).expect("configs serialise");
-            text.push_str(if start == Start::Resume { " resume" } else { " fresh" });
+            text.push_str(if start == Start::Resume {
+                " resume"
+            } else {
+                " fresh"
+            });
             let group = NodeGroup::join(spec, stable_hash(text.as_bytes()))?;
             first_epoch = agree_start::<B>(&group, first_epoch, &paths, &device)?;
             Some(group)
