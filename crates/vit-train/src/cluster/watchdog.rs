@@ -1,9 +1,9 @@
-//! A deadline around the blocking collective calls: burn-collective has no timeouts, so a node
-//! that dies or never joins would hang every other node for ever. While a call is watched, a
-//! thread checks its deadline; past it, the process ends with an error that names this rank and
-//! what it was waiting for. Ending the process is the only way out of a call blocked inside
-//! burn-collective; nothing is lost by it (checkpoints and every file are written atomically, the
-//! run lock is released by the OS).
+//! A deadline around the blocking collective calls (on top of the sockets' own timeouts): a
+//! node that dies or never joins must not hang the others. While a call is watched, a thread
+//! checks its deadline; past it, the process ends with an error that names this rank and what it
+//! was waiting for. Ending the process is the way out of a call blocked anywhere inside; nothing
+//! is lost by it (checkpoints and every file are written atomically, the run lock is released by
+//! the OS).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
