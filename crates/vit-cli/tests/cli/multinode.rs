@@ -210,10 +210,16 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
     let out = dir.0.join("run").display().to_string();
     let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
     let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
-    // Kill rank 1 once it has a checkpoint.
-    let checkpoint = dir.0.join("run/rank-1/learner/checkpoint/model-1.mpk");
+    // Kill rank 1 once it has a complete checkpoint (burn-train writes the model, then the
+    // optimiser, then the scheduler state).
+    let checkpoints = dir.0.join("run/rank-1/learner/checkpoint");
+    let complete = || {
+        ["model", "optim", "scheduler"]
+            .iter()
+            .all(|n| checkpoints.join(format!("{n}-1.mpk")).is_file())
+    };
     let start = Instant::now();
-    while !checkpoint.is_file() {
+    while !complete() {
         assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
         std::thread::sleep(Duration::from_millis(100));
     }
