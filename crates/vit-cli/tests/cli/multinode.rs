@@ -149,7 +149,7 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
     );
     let config = tiny_config(&dir.0, "b32", 32, 2, 2e-3);
     let out = dir.0.join("two").display().to_string();
-    let limit = Duration::from_secs(180);
+    let limit = Duration::from_secs(480);
     let rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
     let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
     let (ok0, out0, err0) = rank0.wait(limit);
@@ -206,7 +206,7 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
         "orch",
         &["orchestrator", "--port", &port.to_string()],
     );
-    let config = tiny_config(&dir.0, "run", 32, 30, 2e-3);
+    let config = tiny_config(&dir.0, "run", 32, 12, 2e-3);
     let out = dir.0.join("run").display().to_string();
     let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
     let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
@@ -220,12 +220,12 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
     };
     let start = Instant::now();
     while !complete() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
         std::thread::sleep(Duration::from_millis(100));
     }
     rank1.child.kill().unwrap();
     let killed = Instant::now();
-    let (ok, _, err) = rank0.wait(Duration::from_secs(60));
+    let (ok, _, err) = rank0.wait(Duration::from_secs(120));
     assert!(!ok, "rank 0 went on alone");
     eprintln!(
         "rank 0 stopped {:.1} s after rank 1 was killed: {err}",
@@ -247,10 +247,11 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
         Proc::spawn(&dir.0, &format!("resume{rank}"), &args)
     };
     let (r1, r0) = (resume("1"), resume("0"));
-    let (ok0, out0, err0) = r0.wait(Duration::from_secs(240));
-    let (ok1, _, err1) = r1.wait(Duration::from_secs(60));
+    // Generous limits: under CI load a debug-build epoch can take tens of seconds.
+    let (ok0, out0, err0) = r0.wait(Duration::from_secs(600));
+    let (ok1, _, err1) = r1.wait(Duration::from_secs(120));
     assert!(ok0 && ok1, "rank 0: {err0}\nrank 1: {err1}");
-    assert!(out0.contains("after 30 epochs"), "{out0}");
+    assert!(out0.contains("after 12 epochs"), "{out0}");
 }
 
 #[test]
