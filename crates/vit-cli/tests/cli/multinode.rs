@@ -167,7 +167,8 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
     assert!(two.join("rank-1/learner/checkpoint/model-2.mpk").is_file());
     assert!(!two.join("rank-1/model").exists() && !two.join("rank-1/metrics.csv").exists());
 
-    // One node with the two nodes' batch: the same training, up to float summation order.
+    // One node with the two nodes' batch: the same training, up to float summation order
+    // (4.7e-5 alone, 1.0e-4 under CI load: multi-threaded sums take other orders).
     let config = tiny_config(&dir.0, "b64", 64, 2, 2e-3);
     let one = dir.0.join("one").display().to_string();
     let (ok, _, err) = Proc::spawn(
@@ -191,7 +192,7 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
         "2 nodes × 32 vs 1 node × 64: max weight difference {diff:.2e} (largest weight {moved:.2})"
     );
     assert!(
-        diff <= 1e-4,
+        diff <= 5e-4,
         "2 nodes × 32 vs 1 node × 64: weights differ by {diff} (max {moved})"
     );
 }
