@@ -211,13 +211,14 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
     let out = dir.0.join("run").display().to_string();
     let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
     let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
-    // Kill rank 1 once it has a complete checkpoint (burn-train writes the model, then the
-    // optimiser, then the scheduler state).
+    // Kill rank 1 once it has a complete checkpoint of epoch 2 (burn-train writes the model, then
+    // the optimiser, then the scheduler state, in the background: rank 0, stopping at once, may
+    // lose the one it is writing — epoch 1's is then the common one).
     let checkpoints = dir.0.join("run/rank-1/learner/checkpoint");
     let complete = || {
         ["model", "optim", "scheduler"]
             .iter()
-            .all(|n| checkpoints.join(format!("{n}-1.mpk")).is_file())
+            .all(|n| checkpoints.join(format!("{n}-2.mpk")).is_file())
     };
     let start = Instant::now();
     while !complete() {
