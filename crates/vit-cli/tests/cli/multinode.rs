@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use vit_testing::{B, TempDir};
 use vit_variants::zoo::PretrainedModel;
 
-use crate::common::vit;
+use crate::common::{tiny_train_config, vit};
 
 fn vit_bin() -> std::ffi::OsString {
     std::env::var_os("VIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_vit").into())
@@ -82,19 +82,10 @@ impl Drop for Proc {
 /// The default run shrunk to seconds, deterministic (no shifts, no drop-path) so that runs
 /// can be compared: `batch` per node, `epochs`.
 fn tiny_config(dir: &Path, name: &str, batch: usize, epochs: usize, lr: f64) -> String {
-    let (ok, stdout, _) = vit(&["train", "--print-config"]);
-    assert!(ok);
-    let mut config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let model = &mut config["model"]["config"];
-    model["img_size"] = serde_json::json!([8, 8]);
-    model["embed_dim"] = 16.into();
-    model["depth"] = 1.into();
-    model["num_heads"] = 2.into();
-    model["drop_path_rate"] = 0.0.into();
+    let mut config = tiny_train_config(epochs);
+    config["model"]["config"]["drop_path_rate"] = 0.0.into();
     config["augment"]["crop_padding"] = 0.into();
     config["batch_size"] = batch.into();
-    config["epochs"] = epochs.into();
-    config["warmup_epochs"] = 0.into();
     config["lr"] = lr.into();
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, config.to_string()).unwrap();

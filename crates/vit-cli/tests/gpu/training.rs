@@ -5,21 +5,12 @@
 //! thread read the optimiser state (2 of 4 runs panicked on WGPU). And mixed-precision training
 //! where the device has the type.
 
-use crate::common::vit;
+use crate::common::{tiny_train_config, vit};
 
 /// The default run's config shrunk to seconds (8×8 input, one block of width 16), for `epochs`,
 /// written into `dir`; its path.
 fn tiny_config(dir: &std::path::Path, epochs: usize) -> std::path::PathBuf {
-    let (ok, stdout, _) = vit(&["train", "--print-config"]);
-    assert!(ok);
-    let mut config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let model = &mut config["model"]["config"];
-    model["img_size"] = serde_json::json!([8, 8]);
-    model["embed_dim"] = 16.into();
-    model["depth"] = 1.into();
-    model["num_heads"] = 2.into();
-    config["epochs"] = epochs.into();
-    config["warmup_epochs"] = 0.into();
+    let config = tiny_train_config(epochs);
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("tiny.json");
     std::fs::write(&path, config.to_string()).unwrap();
