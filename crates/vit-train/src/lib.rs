@@ -11,7 +11,7 @@
 //!   stopping, the epoch renderer;
 //! - [`run`]: one run as named steps — resume point, model, data, learner, evaluation, save —
 //!   with fine-tuning (frozen backbone) and the logs and curves it writes;
-//! - [`cluster`]: multi-node data-parallel training (`vit orchestrator`, a TCP ring all-reduce);
+//! - [`cluster`]: multi-node data-parallel training (`vit orchestrator`, burn-collective all-reduce, `multinode` feature);
 //! - [`error`]: [`TrainError`], what any of it can fail with.
 
 #![warn(missing_docs)]

@@ -1,5 +1,7 @@
 mod global;
 pub use global::*;
+// vit-burn patch: the error inside `CollectiveError::Global`, so that callers can match it.
+pub use global::shared::GlobalCollectiveError;
 
 mod config;
 pub use config::*;

@@ -127,10 +127,10 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
         for (_, stream) in streams.drain() {
             let mut stream = stream.lock().await;
 
-            stream
-                .close()
-                .await
-                .expect("Failed to close WebSocket stream");
+            // vit-burn patch: a peer that is already gone is not an error when closing.
+            if let Err(err) = stream.close().await {
+                log::warn!("Closing a data stream failed: {err:?}");
+            }
         }
     }
 
@@ -144,7 +144,9 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
     ) -> Option<TensorData> {
         log::info!("Downloading tensor from {remote:?}");
 
-        let stream = self.get_data_stream(remote).await;
+        // vit-burn patch: a peer that cannot be reached or written to is `None` (the peer is
+        // lost), not a panic in the runtime.
+        let stream = self.get_data_stream(remote).await?;
         let mut stream = stream.lock().await;
 
         // Send the download request with the download id
@@ -152,10 +154,10 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
             rmp_serde::to_vec(&DataServiceMessage::TensorRequest(transfer_id))
                 .unwrap()
                 .into();
-        stream
-            .send(Message::new(bytes))
-            .await
-            .expect("Failed to send download id");
+        if let Err(err) = stream.send(Message::new(bytes)).await {
+            log::warn!("Sending a download request failed: {err:?}");
+            return None;
+        }
 
         if let Ok(msg) = stream.recv().await {
             let Some(msg) = msg else {
@@ -178,22 +180,23 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
     async fn get_data_stream(
         &self,
         address: Address,
-    ) -> Arc<Mutex<<P::Client as ProtocolClient>::Channel>> {
+    ) -> Option<Arc<Mutex<<P::Client as ProtocolClient>::Channel>>> {
         let mut streams = self.channels.lock().await;
         match streams.get(&address) {
-            Some(stream) => stream.clone(),
+            Some(stream) => Some(stream.clone()),
             None => {
                 // Open a new WebSocket connection to the address
                 let stream = P::Client::connect(address.clone(), "data").await;
 
                 let Some(stream) = stream else {
-                    panic!("Failed to connect to data server at {address:?}");
+                    log::warn!("Failed to connect to data server at {address:?}");
+                    return None;
                 };
 
                 let stream = Arc::new(Mutex::new(stream));
                 streams.insert(address.clone(), stream.clone());
 
-                stream
+                Some(stream)
             }
         }
     }
@@ -204,6 +207,11 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
         transfer_id: TensorTransferId,
     ) -> Option<bytes::Bytes> {
         loop {
+            // vit-burn patch: register for the notification *before* looking, so that a tensor
+            // exposed between the look and the wait wakes this task (it used to wait for ever).
+            let notified = self.new_tensor_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             {
                 let mut exposed_tensors = self.exposed_tensors.lock().await;
                 // take the tensor out of the hashmap while we download
@@ -220,7 +228,7 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
                 }
             }
             // No matching tensor, wait for a new one to come in.
-            self.new_tensor_notify.notified().await;
+            notified.await;
         }
     }
 
@@ -244,13 +252,21 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
 
                         let bytes = self.get_exposed_tensor_bytes(transfer_id).await.unwrap();
 
-                        channel.send(Message::new(bytes)).await.unwrap();
+                        // vit-burn patch: a peer gone meanwhile ends this connection.
+                        if let Err(err) = channel.send(Message::new(bytes)).await {
+                            log::warn!("Sending a tensor failed: {err:?}");
+                            return;
+                        }
                     } else {
                         log::info!("Closed connection");
                         return;
                     }
                 }
-                Err(err) => panic!("Failed to receive message from websocket: {err:?}"),
+                // vit-burn patch: a peer that died breaks its connection: end it, no panic.
+                Err(err) => {
+                    log::warn!("Failed to receive message from websocket: {err:?}");
+                    return;
+                }
             };
         }
         log::info!("[Data Service] Closing connection for download.");

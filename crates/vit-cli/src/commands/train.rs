@@ -69,7 +69,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub print_config: bool,
     /// Multi-node training: this run is one of N processes (nodes), each on its shard of the
-    /// data, gradients averaged every step (a TCP ring); needs `vit orchestrator` running
+    /// data, gradients averaged every step (burn-collective); needs `vit orchestrator` running
     /// and --node-rank and --master. See README → "Training on several machines".
     #[arg(long, value_name = "N", requires_all = ["node_rank", "master"])]
     pub nodes: Option<usize>,

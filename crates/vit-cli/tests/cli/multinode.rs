@@ -24,7 +24,9 @@ fn free_ports(n: u16) -> u16 {
         let offset = seed
             .wrapping_add(call.wrapping_mul(1009))
             .wrapping_add(attempt * 97);
-        let base = 20_000 + offset % 40_000;
+        // Below Linux's ephemeral range (32768–60999), where the nodes' own outgoing
+        // connections take their local ports.
+        let base = 20_000 + offset % 12_000;
         if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
@@ -263,22 +265,28 @@ fn bad_multinode_setups_are_errors_that_say_what_is_wrong() {
         "{err}"
     );
 
-    // Nodes with different configs: refused by the orchestrator, by name.
+    // A node whose partner never comes: it gives up after its timeout, saying what it waited for.
     let _orchestrator = Proc::spawn(
         &dir.0,
         "orch",
         &["orchestrator", "--port", &port.to_string()],
     );
+    let (ok, _, err) = Proc::spawn(&dir.0, "lonely", &args).wait(quick);
+    assert!(!ok && err.contains("all 2 nodes to join"), "{err}");
+
+    // Nodes with different configs (the orchestrator forgot the lonely node): both refused, by
+    // name.
     let other = tiny_config(&dir.0, "b", 32, 1, 1e-3);
     let out_b = dir.0.join("b").display().to_string();
-    let first = node_args_timeout(&config, &out, "0", &master, "5");
-    let rank0 = Proc::spawn(&dir.0, "rank0", &first);
-    std::thread::sleep(Duration::from_millis(500));
+    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
     let (ok, _, err) =
         Proc::spawn(&dir.0, "rank1", &node_args(&other, &out_b, "1", &master)).wait(quick);
     assert!(!ok && err.contains("another training config"), "{err}");
     let (ok, _, err) = rank0.wait(quick);
-    assert!(!ok && err.contains("all 2 nodes to join"), "{err}");
+    assert!(
+        !ok && err.contains("rank(s) 1 run another training config"),
+        "{err}"
+    );
 
     // A second orchestrator on the same port.
     let (ok, _, err) = vit(&["orchestrator", "--port", &port.to_string()]);

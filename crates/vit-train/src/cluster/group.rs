@@ -1,33 +1,32 @@
-//! One node of a multi-node run: joining, agreeing, and the all-reduces (over [`Ring`]), each
-//! under the watchdog.
+//! One node of a multi-node run on burn-collective (its orchestrator and ring all-reduce over
+//! WebSockets): joining, agreeing, and the all-reduces, each under the watchdog.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+use burn_collective::{
+    CollectiveConfig, CollectiveError, GlobalCollectiveError, PeerId, ReduceOperation,
+};
+use burn_communication::Address;
 use vit_core::VitAutodiffBackend;
 
-use crate::cluster::ring::{Ring, rendezvous};
 use crate::cluster::watchdog::Watchdog;
 use crate::cluster::{NodeSpec, flat};
 use crate::error::{Result, TrainError};
-
-/// Sum or mean over the nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReduceOperation {
-    Sum,
-    Mean,
-}
 
 /// This process's membership of a multi-node run (cheap to clone: shared).
 #[derive(Debug, Clone)]
 pub struct NodeGroup {
     spec: NodeSpec,
-    ring: Arc<Mutex<Ring>>,
+    /// This node's one local peer in burn-collective.
+    peer: PeerId,
     dog: Watchdog,
     /// Whether the weights were compared across nodes since this run (re)started.
     verified: Arc<AtomicBool>,
@@ -36,38 +35,94 @@ pub struct NodeGroup {
 }
 
 impl NodeGroup {
-    /// Joins the run: binds this node's data port, meets the other nodes through the
-    /// orchestrator (which refuses a node with another node count or `config_hash`), and
-    /// connects the ring — each within the timeout.
-    pub fn join(spec: &NodeSpec, config_hash: u64) -> Result<Self> {
+    /// Joins the run: checks that this node's data port is free and the orchestrator reachable,
+    /// registers with it (burn-collective) and waits until all nodes have, then compares the
+    /// nodes' `config_hash`es (a node started with another config or mode is refused by name) —
+    /// each within the timeout.
+    pub fn join<IB: Backend>(
+        spec: &NodeSpec,
+        config_hash: u64,
+        device: &IB::Device,
+    ) -> Result<Self> {
         spec.validate()?;
         let (master_host, master_port) = spec.master()?;
         let (host, port) = spec.data_address()?;
-        let listener = TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
+        // burn-collective binds the data service in a background task and only logs a failure
+        // (the other nodes would then wait for ever): try the port here first to report it.
+        TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
             TrainError::Config(format!(
                 "rank {}: the data port {port} cannot be opened ({e}); choose another with \
                  --node-address HOST:PORT",
                 spec.rank
             ))
         })?;
-        let fail = |e: String| TrainError::Run(format!("rank {}: {e}", spec.rank));
-        let peers = rendezvous(
-            &format!("{master_host}:{master_port}"),
-            spec.nodes,
-            spec.rank,
-            config_hash,
-            &format!("{host}:{port}"),
-            spec.timeout,
-        )
-        .map_err(fail)?;
-        let ring = Ring::connect(&listener, &peers, spec.rank, spec.timeout).map_err(fail)?;
-        Ok(Self {
+        // burn-collective retries an unreachable orchestrator for ever, printing each attempt.
+        let master = format!("{master_host}:{master_port}");
+        reach(&master, spec.timeout).map_err(|e| {
+            TrainError::Run(format!(
+                "rank {}: could not reach the orchestrator at {master} within {} s ({e}): is \
+                 `vit orchestrator --port {master_port}` running there, and the port open?",
+                spec.rank,
+                spec.timeout.as_secs_f64()
+            ))
+        })?;
+        let config = CollectiveConfig::default()
+            .with_num_devices(1)
+            .with_num_nodes(spec.nodes as u32)
+            .with_global_address(ws_address(&master_host, master_port))
+            .with_node_address(ws_address(&host, port))
+            .with_data_service_port(port);
+        let group = Self {
             spec: spec.clone(),
-            ring: Arc::new(Mutex::new(ring)),
+            peer: PeerId::from(spec.rank as u32),
             dog: Watchdog::new(spec.rank),
             verified: Arc::new(AtomicBool::new(false)),
             steps: Arc::new(AtomicUsize::new(0)),
-        })
+        };
+        let what = format!(
+            "all {} nodes to join through the orchestrator at {master} (was every node started \
+             with --nodes {}?)",
+            spec.nodes, spec.nodes
+        );
+        group
+            .dog
+            .watch(what, spec.timeout, || {
+                burn_collective::register::<IB>(group.peer, device.clone(), config)
+            })
+            .map_err(|e| {
+                TrainError::Run(format!(
+                    "rank {}: joining through the orchestrator at {master} failed: {}",
+                    spec.rank,
+                    describe(&e)
+                ))
+            })?;
+        group.check_same_config::<IB>(config_hash, device)?;
+        Ok(group)
+    }
+
+    /// Refuses the run unless every node has the same `config_hash` (config and start mode).
+    fn check_same_config<IB: Backend>(&self, config_hash: u64, device: &IB::Device) -> Result<()> {
+        // 16 bits per value: exact in f32 and in sums with zeros.
+        let row: Vec<f32> = (0..4)
+            .map(|i| ((config_hash >> (16 * i)) & 0xffff) as f32)
+            .collect();
+        let rows = self.gather_rows::<IB>(&row, device, "the start-up check of configs");
+        let differing: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| *r != &rows[0])
+            .map(|(rank, _)| rank.to_string())
+            .collect();
+        if differing.is_empty() {
+            return Ok(());
+        }
+        Err(TrainError::Config(format!(
+            "rank {}: the nodes were started differently: rank(s) {} run another training config \
+             (or --resume on some nodes only) than rank 0; give every node the same config and \
+             flags",
+            self.spec.rank,
+            differing.join(", ")
+        )))
     }
 
     /// This node's rank.
@@ -96,34 +151,31 @@ impl NodeGroup {
         std::process::exit(crate::cluster::watchdog::WATCHDOG_EXIT)
     }
 
-    /// All-reduces `x` (`op` over the nodes), watched; `what` names the call in errors. The
-    /// values travel device → host → TCP → host → device.
+    /// All-reduces `x` (`op` over the nodes) with burn-collective's ring, watched; `what` names
+    /// the call in errors. The values travel device → host → WebSocket → host → device.
     fn all_reduce<IB: Backend>(
         &self,
         x: Tensor<IB, 1>,
         op: ReduceOperation,
         what: &str,
     ) -> Tensor<IB, 1> {
-        let device = x.device();
-        let mut values = x
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("f32 values");
+        let n = x.dims()[0];
+        // The ring splits the vector into one slice per node.
+        let x = if n < self.spec.nodes {
+            let pad = Tensor::zeros([self.spec.nodes - n], &x.device());
+            Tensor::cat(vec![x, pad], 0)
+        } else {
+            x
+        };
+        let primitive = x.into_primitive().tensor();
         let what_long = format!("{what} (all {} nodes)", self.spec.nodes);
         let out = self.dog.watch(what_long, self.spec.timeout, || {
-            let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-            ring.all_reduce_sum(&mut values)
+            burn_collective::all_reduce::<IB>(self.peer, primitive, op)
         });
-        if let Err(e) = out {
-            self.fatal(what, e);
+        match out {
+            Ok(p) => Tensor::<IB, 1>::from_primitive(TensorPrimitive::Float(p)).narrow(0, 0, n),
+            Err(e) => self.fatal(what, describe(&e)),
         }
-        if op == ReduceOperation::Mean {
-            let n = self.spec.nodes as f32;
-            values.iter_mut().for_each(|v| *v /= n);
-        }
-        let len = values.len();
-        Tensor::from_data(TensorData::new(values, [len]), &device)
     }
 
     /// Every node's `row` (the same length on all): row `r` of the result is rank `r`'s.
@@ -245,10 +297,58 @@ impl NodeGroup {
         total.sum().into_scalar().elem::<f32>() > 0.0
     }
 
-    /// Leaves the run after the last collective call: a final exchange, so that no node
-    /// closes its connections while another still reads from them, then the sockets close.
-    pub fn finish<IB: Backend>(&self, device: &IB::Device) {
-        self.gather_rows::<IB>(&[1.0], device, "the end of the run");
-        self.ring.lock().unwrap_or_else(|e| e.into_inner()).close();
+    /// Leaves the run after the last collective call (every all-reduce ends once each node has
+    /// its data, so none still reads from this one); the orchestrator forgets this node.
+    pub fn finish<IB: Backend>(&self) {
+        let _ = self.dog.watch(
+            "the orchestrator to let this node leave",
+            self.spec.timeout,
+            || burn_collective::finish_collective::<IB>(self.peer),
+        );
+    }
+}
+
+/// `ws://HOST:PORT`, the form burn-communication's addresses take.
+fn ws_address(host: &str, port: u16) -> Address {
+    Address::from_str(&format!("ws://{host}:{port}")).expect("any string is an address")
+}
+
+/// Waits until a TCP connection to `address` succeeds, at most `timeout`; `Err` says why not.
+fn reach(address: &str, timeout: Duration) -> std::result::Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = match address.to_socket_addrs() {
+            Ok(mut addrs) => match addrs.next() {
+                Some(addr) => match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+                    Ok(_) => return Ok(()),
+                    Err(e) => e.to_string(),
+                },
+                None => format!("{address} resolves to no address"),
+            },
+            Err(e) => format!("cannot resolve {address}: {e}"),
+        };
+        if Instant::now() >= deadline {
+            return Err(last);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// burn-collective's errors in words.
+fn describe(error: &CollectiveError) -> String {
+    match error {
+        // Nodes register with their rank as their peer id, which numbers them.
+        CollectiveError::Global(GlobalCollectiveError::PeerLost(node)) => format!(
+            "rank {} stopped or its connection broke (it died, was killed, or cannot be reached)",
+            node.index()
+        ),
+        CollectiveError::Global(GlobalCollectiveError::RegisterParamsMismatch)
+        | CollectiveError::RegisterParamsMismatch => {
+            "the nodes were started with different --nodes".to_string()
+        }
+        CollectiveError::Global(GlobalCollectiveError::DoubleRegister) => {
+            "another node registered with the same --node-address".to_string()
+        }
+        other => format!("burn-collective: {other:?}"),
     }
 }

@@ -1,24 +1,27 @@
 //! Data-parallel training across processes and machines: one process per node, each on its own
 //! shard of every epoch, the gradients averaged by one all-reduce inside every training step, so
 //! every node holds the same weights after every step. The nodes meet through `vit
-//! orchestrator` and all-reduce over a TCP ring ([`ring`]; burn-collective 0.21, the intended
-//! engine, hangs on its second global all-reduce).
+//! orchestrator` and all-reduce with burn-collective (its global orchestrator and WebSocket ring;
+//! 0.21 with the fixes in `vendor/README.md`), behind the `multinode` feature.
 //!
 //! - [`NodeSpec`]: where this node stands (`--nodes`, `--node-rank`, `--master`,
 //!   `--node-address`, `--collective-timeout`), validated before anything runs.
-//! - [`NodeGroup`]: joining (the same config on every node, checked by the orchestrator; the
-//!   same start epoch; rank 0's initial weights on all, verified), the per-step gradient
-//!   all-reduce, agreeing on early stopping; every call under a [`watchdog::Watchdog`] and
-//!   socket timeouts, so a node that dies or never joins stops the others with an error instead
-//!   of a hang.
+//! - [`NodeGroup`]: joining (the same config on every node, compared by hash; the same start
+//!   epoch; rank 0's initial weights on all, verified), the per-step gradient all-reduce,
+//!   agreeing on early stopping; every call under a [`watchdog::Watchdog`], so a node that dies
+//!   or never joins stops the others with an error instead of a hang (burn-collective has no
+//!   timeouts of its own).
 //! - [`orchestrator`]: `vit orchestrator --port P`.
 
 pub mod flat;
 pub mod orchestrator;
 pub mod watchdog;
 
+#[cfg(feature = "multinode")]
 mod group;
-pub mod ring;
+#[cfg(not(feature = "multinode"))]
+#[path = "group_unavailable.rs"]
+mod group;
 
 pub use group::NodeGroup;
 

@@ -133,14 +133,15 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     let mut first_epoch = resume_point(config, &paths, start)?;
     let group = match nodes {
         Some(spec) => {
-            // The orchestrator refuses a node whose config (or start mode) is another one.
+            // A node whose config (or start mode) is another one is refused when they join.
             let mut text = serde_json::to_string(config).expect("configs serialise");
             text.push_str(if start == Start::Resume {
                 " resume"
             } else {
                 " fresh"
             });
-            let group = NodeGroup::join(spec, stable_hash(text.as_bytes()))?;
+            let group =
+                NodeGroup::join::<B::InnerBackend>(spec, stable_hash(text.as_bytes()), &device)?;
             first_epoch = agree_start::<B>(&group, first_epoch, &paths, &device)?;
             Some(group)
         }
@@ -246,7 +247,7 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     };
     let node = group.as_ref().map(|g| (g.rank(), g.nodes()));
     if let Some(group) = &group {
-        group.finish::<B::InnerBackend>(&device);
+        group.finish::<B::InnerBackend>();
     }
     if node.is_none_or(|(rank, _)| rank == 0) {
         save_results(trained, &history, &paths)?;
@@ -275,8 +276,8 @@ fn agree_start<B: VitAutodiffBackend>(
     device: &B::Device,
 ) -> Result<usize> {
     group.set_advice(format!(
-        " This node's last complete checkpoint is in {}; to continue, start the orchestrator \
-         and every node again with --resume.",
+        " This node's last complete checkpoint is in {}; to continue, start every node again \
+         with --resume (the orchestrator serves the next run).",
         paths.checkpoints().display()
     ));
     let agreed = group.agree_start::<B::InnerBackend>(first_epoch, device);

@@ -4,6 +4,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct NodeId(u32);
 
+// vit-burn patch: the number, for callers that report which node failed.
+impl NodeId {
+    /// The node's number.
+    pub fn index(&self) -> u32 {
+        self.0
+    }
+}
+
 impl From<u32> for NodeId {
     fn from(value: u32) -> Self {
         Self(value)

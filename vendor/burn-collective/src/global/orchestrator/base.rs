@@ -98,7 +98,19 @@ impl GlobalOrchestrator {
         log::info!("[Request Handler] On new connection.");
 
         let mut session_id = None;
+        let result = self.serve_requests::<S>(&mut stream, &mut session_id).await;
+        // vit-burn patch: the node is gone, whether it finished or failed: forget it.
+        if let Some(id) = session_id {
+            self.state.lock().await.forget_session(id);
+        }
+        result
+    }
 
+    async fn serve_requests<S: ProtocolServer>(
+        &self,
+        stream: &mut S::Channel,
+        session_id: &mut Option<crate::global::shared::SessionId>,
+    ) -> Result<(), GlobalCollectiveError> {
         loop {
             let packet = stream.recv().await?;
             let Some(msg) = packet else {
@@ -113,7 +125,7 @@ impl GlobalOrchestrator {
             match msg {
                 CollectiveMessage::Init(id) => {
                     state.init_session(id);
-                    session_id = Some(id);
+                    *session_id = Some(id);
                 }
                 CollectiveMessage::Request(request_id, remote_request) => {
                     let session_id = session_id.ok_or(GlobalCollectiveError::FirstMsgNotInit)?;

@@ -27,7 +27,10 @@ impl Session {
     }
 
     async fn respond(&mut self, response: CollectiveMessageResponse) {
-        self.response_sender.send(response).await.unwrap();
+        // vit-burn patch: a node whose response connection is gone is not a panic here.
+        if self.response_sender.send(response).await.is_err() {
+            log::warn!("A node left before its response was sent");
+        }
     }
 }
 
@@ -86,8 +89,28 @@ impl GlobalCollectiveState {
         session_id: SessionId,
         response: CollectiveMessageResponse,
     ) {
-        let session = self.sessions.get_mut(&session_id).unwrap();
-        session.respond(response).await;
+        if let Some(session) = self.sessions.get_mut(&session_id) {
+            session.respond(response).await;
+        }
+    }
+
+    /// vit-burn patch: forgets a node whose request connection closed (it finished, failed or was
+    /// killed), so that the orchestrator can serve the next run; it used to keep the node
+    /// registered for ever, and no later run could register.
+    pub(crate) fn forget_session(&mut self, session_id: SessionId) {
+        if let Some(node_id) = self.registered_nodes.remove(&session_id) {
+            self.node_addresses.remove(&node_id);
+            if let Some(peers) = self.node_peers.remove(&node_id) {
+                self.num_global_peers = self.num_global_peers.saturating_sub(peers.len() as u32);
+            }
+        }
+        self.register_requests
+            .retain(|(session, _, _)| *session != session_id);
+        self.sessions.remove(&session_id);
+        if self.registered_nodes.is_empty() {
+            self.cur_num_nodes = None;
+            self.num_global_peers = 0;
+        }
     }
 
     /// Process an incoming node's request
@@ -183,13 +206,22 @@ impl GlobalCollectiveState {
             }
         }
 
-        self.num_global_peers += peers.len() as u32;
-
-        let node_id: NodeId = self.registered_nodes.len().into();
-        self.registered_nodes.insert(session_id, node_id);
+        // vit-burn patch: check before changing anything; number the node after its lowest
+        // peer id when free (so that callers numbering peers globally, like NCCL ranks, can tell
+        // which node an error names), else the first free id (ids of forgotten nodes are free
+        // again). It used to be the arrival order.
         if self.node_addresses.values().any(|addr| node_addr == *addr) {
             return Err(GlobalCollectiveError::DoubleRegister);
         }
+        self.num_global_peers += peers.len() as u32;
+
+        let preferred = peers.iter().map(|p| p.0).min().map(NodeId::from);
+        let node_id: NodeId = preferred
+            .into_iter()
+            .chain((0u32..).map(NodeId::from))
+            .find(|id: &NodeId| !self.node_addresses.contains_key(id))
+            .expect("a free node id");
+        self.registered_nodes.insert(session_id, node_id);
         self.node_addresses.insert(node_id, node_addr);
         self.node_peers.insert(node_id, peers);
 
