@@ -28,6 +28,8 @@ pub async fn os_shutdown_signal() {
     }
 }
 
+// vit-burn patch: no longer called (see websocket/server.rs).
+#[allow(dead_code)]
 pub(crate) fn init_logging() {
     let layer = tracing_subscriber::fmt::layer()
         .with_filter(LevelFilter::INFO)

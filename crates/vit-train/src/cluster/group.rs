@@ -1,6 +1,11 @@
 //! One node of a multi-node run on burn-collective (its orchestrator and ring all-reduce over
 //! WebSockets): joining, agreeing, and the all-reduces, each under the watchdog.
+//!
+//! burn-collective runs on a host backend (`C`, flex by default), whatever the training backend:
+//! its ring sends every slice from host memory anyway, and one copy device → host → device per
+//! all-reduce is all it costs (ndarray's strided copies of the ring's slices were 2× slower).
 
+use std::marker::PhantomData;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -21,10 +26,18 @@ use crate::cluster::watchdog::Watchdog;
 use crate::cluster::{NodeSpec, flat};
 use crate::error::{Result, TrainError};
 
-/// This process's membership of a multi-node run (cheap to clone: shared).
-#[derive(Debug, Clone)]
-pub struct NodeGroup {
+/// The largest all-reduce message, in f32 values (128 MB): longer vectors go in several
+/// all-reduces (burn-communication's WebSocket frames stop at 512 MB).
+pub const DEFAULT_MAX_MESSAGE: usize = 32 << 20;
+
+/// This process's membership of a multi-node run (cheap to clone: shared); `C` is the host
+/// backend burn-collective computes on (one per process: burn-collective keeps one client per
+/// backend type).
+#[derive(Debug)]
+pub struct NodeGroup<C: Backend = burn_flex::Flex> {
     spec: NodeSpec,
+    /// Values per all-reduce message, at most.
+    max_message: usize,
     /// This node's one local peer in burn-collective.
     peer: PeerId,
     dog: Watchdog,
@@ -32,18 +45,29 @@ pub struct NodeGroup {
     verified: Arc<AtomicBool>,
     /// Training steps all-reduced so far in this process (for the error messages).
     steps: Arc<AtomicUsize>,
+    host: PhantomData<C>,
 }
 
-impl NodeGroup {
+impl<C: Backend> Clone for NodeGroup<C> {
+    fn clone(&self) -> Self {
+        Self {
+            spec: self.spec.clone(),
+            max_message: self.max_message,
+            peer: self.peer,
+            dog: self.dog.clone(),
+            verified: self.verified.clone(),
+            steps: self.steps.clone(),
+            host: PhantomData,
+        }
+    }
+}
+
+impl<C: Backend> NodeGroup<C> {
     /// Joins the run: checks that this node's data port is free and the orchestrator reachable,
     /// registers with it (burn-collective) and waits until all nodes have, then compares the
     /// nodes' `config_hash`es (a node started with another config or mode is refused by name) —
     /// each within the timeout.
-    pub fn join<IB: Backend>(
-        spec: &NodeSpec,
-        config_hash: u64,
-        device: &IB::Device,
-    ) -> Result<Self> {
+    pub fn join(spec: &NodeSpec, config_hash: u64) -> Result<Self> {
         spec.validate()?;
         let (master_host, master_port) = spec.master()?;
         let (host, port) = spec.data_address()?;
@@ -74,10 +98,12 @@ impl NodeGroup {
             .with_data_service_port(port);
         let group = Self {
             spec: spec.clone(),
+            max_message: DEFAULT_MAX_MESSAGE,
             peer: PeerId::from(spec.rank as u32),
             dog: Watchdog::new(spec.rank),
             verified: Arc::new(AtomicBool::new(false)),
             steps: Arc::new(AtomicUsize::new(0)),
+            host: PhantomData,
         };
         let what = format!(
             "all {} nodes to join through the orchestrator at {master} (was every node started \
@@ -87,7 +113,7 @@ impl NodeGroup {
         group
             .dog
             .watch(what, spec.timeout, || {
-                burn_collective::register::<IB>(group.peer, device.clone(), config)
+                burn_collective::register::<C>(group.peer, C::Device::default(), config)
             })
             .map_err(|e| {
                 TrainError::Run(format!(
@@ -96,17 +122,24 @@ impl NodeGroup {
                     describe(&e)
                 ))
             })?;
-        group.check_same_config::<IB>(config_hash, device)?;
+        group.check_same_config(config_hash)?;
         Ok(group)
     }
 
+    /// Sends vectors longer than `values` f32 in several all-reduces (default
+    /// [`DEFAULT_MAX_MESSAGE`]); at least one value per node.
+    pub fn with_max_message(mut self, values: usize) -> Self {
+        self.max_message = values.max(self.spec.nodes);
+        self
+    }
+
     /// Refuses the run unless every node has the same `config_hash` (config and start mode).
-    fn check_same_config<IB: Backend>(&self, config_hash: u64, device: &IB::Device) -> Result<()> {
+    fn check_same_config(&self, config_hash: u64) -> Result<()> {
         // 16 bits per value: exact in f32 and in sums with zeros.
         let row: Vec<f32> = (0..4)
             .map(|i| ((config_hash >> (16 * i)) & 0xffff) as f32)
             .collect();
-        let rows = self.gather_rows::<IB>(&row, device, "the start-up check of configs");
+        let rows = self.gather_rows(&row, "the start-up check of configs");
         let differing: Vec<String> = rows
             .iter()
             .enumerate()
@@ -151,62 +184,69 @@ impl NodeGroup {
         std::process::exit(crate::cluster::watchdog::WATCHDOG_EXIT)
     }
 
-    /// All-reduces `x` (`op` over the nodes) with burn-collective's ring, watched; `what` names
-    /// the call in errors. The values travel device → host → WebSocket → host → device.
+    /// All-reduces host `values` (`op` over the nodes) with burn-collective's ring, in messages
+    /// of at most `max_message` values, each watched; `what` names the call in errors.
+    fn reduce_host(&self, mut values: Vec<f32>, op: ReduceOperation, what: &str) -> Vec<f32> {
+        let device = C::Device::default();
+        let what_long = format!("{what} (all {} nodes)", self.spec.nodes);
+        for chunk in values.chunks_mut(self.max_message) {
+            let n = chunk.len();
+            // The ring splits each message into one slice per node.
+            let mut data = chunk.to_vec();
+            data.resize(n.max(self.spec.nodes), 0.0);
+            let len = data.len();
+            let x = Tensor::<C, 1>::from_data(TensorData::new(data, [len]), &device);
+            let primitive = x.into_primitive().tensor();
+            let out = self.dog.watch(what_long.as_str(), self.spec.timeout, || {
+                burn_collective::all_reduce::<C>(self.peer, primitive, op)
+            });
+            let reduced = match out {
+                Ok(p) => Tensor::<C, 1>::from_primitive(TensorPrimitive::Float(p)),
+                Err(e) => self.fatal(what, describe(&e)),
+            };
+            let reduced = reduced
+                .into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .expect("f32 values");
+            chunk.copy_from_slice(&reduced[..n]);
+        }
+        values
+    }
+
+    /// [`Self::reduce_host`] of a tensor on any backend and device: device → host → WebSocket →
+    /// host → device.
     fn all_reduce<IB: Backend>(
         &self,
         x: Tensor<IB, 1>,
         op: ReduceOperation,
         what: &str,
     ) -> Tensor<IB, 1> {
-        let n = x.dims()[0];
-        // The ring splits the vector into one slice per node.
-        let x = if n < self.spec.nodes {
-            let pad = Tensor::zeros([self.spec.nodes - n], &x.device());
-            Tensor::cat(vec![x, pad], 0)
-        } else {
-            x
-        };
-        let primitive = x.into_primitive().tensor();
-        let what_long = format!("{what} (all {} nodes)", self.spec.nodes);
-        let out = self.dog.watch(what_long, self.spec.timeout, || {
-            burn_collective::all_reduce::<IB>(self.peer, primitive, op)
-        });
-        match out {
-            Ok(p) => Tensor::<IB, 1>::from_primitive(TensorPrimitive::Float(p)).narrow(0, 0, n),
-            Err(e) => self.fatal(what, describe(&e)),
-        }
-    }
-
-    /// Every node's `row` (the same length on all): row `r` of the result is rank `r`'s.
-    pub fn gather_rows<IB: Backend>(
-        &self,
-        row: &[f32],
-        device: &IB::Device,
-        what: &str,
-    ) -> Vec<Vec<f32>> {
-        let width = row.len();
-        let mut rows = vec![0.0f32; width * self.spec.nodes];
-        rows[self.spec.rank * width..(self.spec.rank + 1) * width].copy_from_slice(row);
-        let n = rows.len();
-        let all = self.all_reduce(
-            Tensor::<IB, 1>::from_data(TensorData::new(rows, [n]), device),
-            ReduceOperation::Sum,
-            what,
-        );
-        let values = all
+        let device = x.device();
+        let values = x
             .into_data()
             .convert::<f32>()
             .into_vec::<f32>()
             .expect("f32 values");
-        values.chunks(width).map(<[f32]>::to_vec).collect()
+        let values = self.reduce_host(values, op, what);
+        let len = values.len();
+        Tensor::from_data(TensorData::new(values, [len]), &device)
+    }
+
+    /// Every node's `row` (the same length on all): row `r` of the result is rank `r`'s.
+    pub fn gather_rows(&self, row: &[f32], what: &str) -> Vec<Vec<f32>> {
+        let width = row.len();
+        let mut rows = vec![0.0f32; width * self.spec.nodes];
+        rows[self.spec.rank * width..(self.spec.rank + 1) * width].copy_from_slice(row);
+        let values = self.reduce_host(rows, ReduceOperation::Sum, what);
+        values.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
     }
 
     /// The epoch all nodes start at: the earliest any node can continue from (`first_epoch` is
     /// this node's; a node that died mid-epoch has one checkpoint fewer). The configs were
     /// compared when the nodes joined.
-    pub fn agree_start<IB: Backend>(&self, first_epoch: usize, device: &IB::Device) -> usize {
-        let rows = self.gather_rows::<IB>(&[first_epoch as f32], device, "the start epochs");
+    pub fn agree_start(&self, first_epoch: usize) -> usize {
+        let rows = self.gather_rows(&[first_epoch as f32], "the start epochs");
         rows.iter()
             .map(|r| r[0] as usize)
             .min()
@@ -233,12 +273,11 @@ impl NodeGroup {
         values: Tensor<IB, 1>,
         when: &str,
     ) -> std::result::Result<(), String> {
-        let device = values.device();
         let sum = values.clone().sum().into_scalar();
         let squares = values.powi_scalar(2).sum().into_scalar();
         use burn::tensor::ElementConversion;
         let row = [sum.elem::<f32>(), squares.elem::<f32>()];
-        let rows = self.gather_rows::<IB>(&row, &device, &format!("the weights check {when}"));
+        let rows = self.gather_rows(&row, &format!("the weights check {when}"));
         // Equal weights give equal checksums up to the order of the sums (a backend may reduce
         // on several threads); a real difference is far larger.
         let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * a.abs().max(b.abs()) + 1e-6;
@@ -287,23 +326,18 @@ impl NodeGroup {
     }
 
     /// Whether any node says yes (early stopping, divergence): all stop together.
-    pub fn any<IB: Backend>(&self, yes: bool, device: &IB::Device, what: &str) -> bool {
-        let flag = Tensor::<IB, 1>::from_data(
-            TensorData::new(vec![f32::from(u8::from(yes))], [1]),
-            device,
-        );
-        let total = self.all_reduce(flag, ReduceOperation::Sum, what);
-        use burn::tensor::ElementConversion;
-        total.sum().into_scalar().elem::<f32>() > 0.0
+    pub fn any(&self, yes: bool, what: &str) -> bool {
+        let total = self.reduce_host(vec![f32::from(u8::from(yes))], ReduceOperation::Sum, what);
+        total[0] > 0.0
     }
 
     /// Leaves the run after the last collective call (every all-reduce ends once each node has
     /// its data, so none still reads from this one); the orchestrator forgets this node.
-    pub fn finish<IB: Backend>(&self) {
+    pub fn finish(&self) {
         let _ = self.dog.watch(
             "the orchestrator to let this node leave",
             self.spec.timeout,
-            || burn_collective::finish_collective::<IB>(self.peer),
+            || burn_collective::finish_collective::<C>(self.peer),
         );
     }
 }

@@ -19,7 +19,7 @@ pub struct NodeGroup(Infallible);
 #[allow(missing_docs)]
 impl NodeGroup {
     /// Always an error naming the missing feature.
-    pub fn join<IB: Backend>(_: &NodeSpec, _: u64, _: &IB::Device) -> Result<Self> {
+    pub fn join(_: &NodeSpec, _: u64) -> Result<Self> {
         Err(TrainError::Config(
             "this build has no multi-node training: build vit-train with its `multinode` \
              feature (the `vit` binary has it by default)"
@@ -35,10 +35,13 @@ impl NodeGroup {
     pub fn set_advice(&self, _: String) {
         match self.0 {}
     }
-    pub fn gather_rows<IB: Backend>(&self, _: &[f32], _: &IB::Device, _: &str) -> Vec<Vec<f32>> {
+    pub fn with_max_message(self, _: usize) -> Self {
         match self.0 {}
     }
-    pub fn agree_start<IB: Backend>(&self, _: usize, _: &IB::Device) -> usize {
+    pub fn gather_rows(&self, _: &[f32], _: &str) -> Vec<Vec<f32>> {
+        match self.0 {}
+    }
+    pub fn agree_start(&self, _: usize) -> usize {
         match self.0 {}
     }
     pub fn broadcast_params<B: VitAutodiffBackend, M: AutodiffModule<B>>(&self, _: M) -> M {
@@ -61,10 +64,10 @@ impl NodeGroup {
     ) {
         match self.0 {}
     }
-    pub fn any<IB: Backend>(&self, _: bool, _: &IB::Device, _: &str) -> bool {
+    pub fn any(&self, _: bool, _: &str) -> bool {
         match self.0 {}
     }
-    pub fn finish<IB: Backend>(&self) {
+    pub fn finish(&self) {
         match self.0 {}
     }
 }

@@ -140,9 +140,8 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
             } else {
                 " fresh"
             });
-            let group =
-                NodeGroup::join::<B::InnerBackend>(spec, stable_hash(text.as_bytes()), &device)?;
-            first_epoch = agree_start::<B>(&group, first_epoch, &paths, &device)?;
+            let group = NodeGroup::join(spec, stable_hash(text.as_bytes()))?;
+            first_epoch = agree_start(&group, first_epoch, &paths)?;
             Some(group)
         }
         None => None,
@@ -247,7 +246,7 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     };
     let node = group.as_ref().map(|g| (g.rank(), g.nodes()));
     if let Some(group) = &group {
-        group.finish::<B::InnerBackend>();
+        group.finish();
     }
     if node.is_none_or(|(rank, _)| rank == 0) {
         save_results(trained, &history, &paths)?;
@@ -269,18 +268,13 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
 
 /// The epoch all nodes continue from (the earliest any node can: a node killed mid-epoch has
 /// one checkpoint fewer).
-fn agree_start<B: VitAutodiffBackend>(
-    group: &NodeGroup,
-    first_epoch: usize,
-    paths: &RunPaths,
-    device: &B::Device,
-) -> Result<usize> {
+fn agree_start(group: &NodeGroup, first_epoch: usize, paths: &RunPaths) -> Result<usize> {
     group.set_advice(format!(
         " This node's last complete checkpoint is in {}; to continue, start every node again \
          with --resume (the orchestrator serves the next run).",
         paths.checkpoints().display()
     ));
-    let agreed = group.agree_start::<B::InnerBackend>(first_epoch, device);
+    let agreed = group.agree_start(first_epoch);
     if agreed < first_epoch {
         let needed = paths
             .checkpoints()
@@ -526,10 +520,7 @@ fn fit<B: VitAutodiffBackend>(
     };
     let mut rules = StopRules::new(patience);
     if let Some(group) = group {
-        let device = device.clone();
-        rules = rules.with_agreement(Arc::new(move |yes, what| {
-            group.any::<B::InnerBackend>(yes, &device, what)
-        }));
+        rules = rules.with_agreement(Arc::new(move |yes, what| group.any(yes, what)));
     }
     training = training.early_stopping(rules.clone());
     if config.devices > 1 {

@@ -2,7 +2,6 @@ use std::net::SocketAddr;
 
 use crate::{
     base::{CommunicationChannel, CommunicationError, Message, ProtocolServer},
-    util::init_logging,
 };
 use axum::{
     Router,
@@ -41,7 +40,8 @@ impl ProtocolServer for WsServer {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        init_logging();
+        // vit-burn patch: a library must not install the process's global log subscriber (it
+        // printed every transfer at INFO on stdout and kept the application's own logger out).
 
         let address = format!("0.0.0.0:{}", self.port);
         log::info!("Starting server {address}");
