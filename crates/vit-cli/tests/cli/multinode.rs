@@ -288,6 +288,15 @@ fn bad_multinode_setups_are_errors_that_say_what_is_wrong() {
         "{err}"
     );
 
+    // A node whose data port is taken.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", port + 1)).unwrap();
+    let (ok, _, err) = vit(&node_args(&config, &out, "0", &master));
+    assert!(
+        !ok && err.contains(&format!("the data port {} cannot be opened", port + 1)),
+        "{err}"
+    );
+    drop(taken);
+
     // A second orchestrator on the same port.
     let (ok, _, err) = vit(&["orchestrator", "--port", &port.to_string()]);
     assert!(
@@ -301,4 +310,33 @@ fn bad_multinode_setups_are_errors_that_say_what_is_wrong() {
     devices.extend(["--devices", "2"]);
     let (ok, _, err) = vit(&devices);
     assert!(!ok && err.contains("one device per process"), "{err}");
+}
+
+#[test]
+fn a_run_finishes_and_saves_its_model_when_the_orchestrator_goes_away_after_joining() {
+    let dir = TempDir::new("multinode-orchestrator-gone");
+    let port = free_ports(3);
+    let master = format!("127.0.0.1:{port}");
+    let mut orchestrator = Proc::spawn(
+        &dir.0,
+        "orch",
+        &["orchestrator", "--port", &port.to_string()],
+    );
+    let config = tiny_config(&dir.0, "run", 32, 3, 2e-3);
+    let out = dir.0.join("run").display().to_string();
+    let rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
+    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    // Once epoch 1 is written, the nodes talk only to each other.
+    let checkpoint = dir.0.join("run/learner/checkpoint/model-1.mpk");
+    let start = Instant::now();
+    while !checkpoint.is_file() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    orchestrator.child.kill().unwrap();
+    let (ok0, out0, err0) = rank0.wait(Duration::from_secs(300));
+    let (ok1, _, err1) = rank1.wait(Duration::from_secs(60));
+    assert!(ok0 && ok1, "rank 0: {err0}\nrank 1: {err1}");
+    assert!(out0.contains("after 3 epochs"), "{out0}");
+    assert!(dir.0.join("run/model/model.bpk").is_file());
 }

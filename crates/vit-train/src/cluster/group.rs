@@ -28,7 +28,10 @@ use crate::error::{Result, TrainError};
 
 /// The largest all-reduce message, in f32 values (128 MB): longer vectors go in several
 /// all-reduces (burn-communication's WebSocket frames stop at 512 MB).
-pub const DEFAULT_MAX_MESSAGE: usize = 32 << 20;
+const DEFAULT_MAX_MESSAGE: usize = 32 << 20;
+
+/// How long leaving the run waits for the orchestrator.
+const FINISH_WAIT: Duration = Duration::from_secs(10);
 
 /// This process's membership of a multi-node run (cheap to clone: shared); `C` is the host
 /// backend burn-collective computes on (one per process: burn-collective keeps one client per
@@ -127,7 +130,7 @@ impl<C: Backend> NodeGroup<C> {
     }
 
     /// Sends vectors longer than `values` f32 in several all-reduces (default
-    /// [`DEFAULT_MAX_MESSAGE`]); at least one value per node.
+    /// 32 M values, 128 MB); at least one value per node.
     pub fn with_max_message(mut self, values: usize) -> Self {
         self.max_message = values.max(self.spec.nodes);
         self
@@ -332,13 +335,27 @@ impl<C: Backend> NodeGroup<C> {
     }
 
     /// Leaves the run after the last collective call (every all-reduce ends once each node has
-    /// its data, so none still reads from this one); the orchestrator forgets this node.
+    /// its data, so none still reads from this one): tells the orchestrator, waiting at most
+    /// 10 s — the run is over, so an orchestrator that is gone is no error (it forgets
+    /// a node whose connection closes anyway).
     pub fn finish(&self) {
-        let _ = self.dog.watch(
-            "the orchestrator to let this node leave",
-            self.spec.timeout,
-            || burn_collective::finish_collective::<C>(self.peer),
-        );
+        let (peer, rank) = (self.peer, self.spec.rank);
+        let (done, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(burn_collective::finish_collective::<C>(peer));
+        });
+        match wait.recv_timeout(FINISH_WAIT) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!(
+                "warning: rank {rank}: leaving the orchestrator failed ({}); the run is complete",
+                describe(&e)
+            ),
+            Err(_) => eprintln!(
+                "warning: rank {rank}: the orchestrator did not answer within {} s when this node \
+                 left; the run is complete",
+                FINISH_WAIT.as_secs()
+            ),
+        }
     }
 }
 

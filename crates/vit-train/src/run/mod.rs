@@ -245,11 +245,11 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
         epochs_run: history.last().map_or(0, |r| r.epoch),
     };
     let node = group.as_ref().map(|g| (g.rank(), g.nodes()));
-    if let Some(group) = &group {
-        group.finish();
-    }
     if node.is_none_or(|(rank, _)| rank == 0) {
         save_results(trained, &history, &paths)?;
+    }
+    if let Some(group) = &group {
+        group.finish();
     }
     Ok(TrainSummary {
         test_accuracy,
