@@ -142,7 +142,8 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
         remote: Address,
         transfer_id: TensorTransferId,
     ) -> Option<TensorData> {
-        log::info!("Downloading tensor from {remote:?}");
+        // vit-burn patch: per-transfer messages at debug level (they filled the training log).
+        log::debug!("Downloading tensor from {remote:?}");
 
         // vit-burn patch: a peer that cannot be reached or written to is `None` (the peer is
         // lost), not a panic in the runtime.
@@ -237,7 +238,7 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
         &self,
         mut channel: <P::Server as ProtocolServer>::Channel,
     ) {
-        log::info!("[Data Handler] New connection for download.");
+        log::debug!("[Data Handler] New connection for download.");
 
         while !self.cancel_token.is_cancelled() {
             match channel.recv().await {
@@ -258,7 +259,7 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
                             return;
                         }
                     } else {
-                        log::info!("Closed connection");
+                        log::debug!("Closed connection");
                         return;
                     }
                 }
@@ -269,6 +270,6 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
                 }
             };
         }
-        log::info!("[Data Service] Closing connection for download.");
+        log::debug!("[Data Service] Closing connection for download.");
     }
 }

@@ -95,9 +95,11 @@ impl TrainArgs {
         let Some(nodes) = self.nodes else {
             return Ok(None);
         };
-        if !(self.collective_timeout.is_finite() && self.collective_timeout > 0.0) {
+        // At most a week: deadlines are computed from now, and any longer is a hang.
+        if !(self.collective_timeout > 0.0 && self.collective_timeout <= 604_800.0) {
             return Err(format!(
-                "--collective-timeout {}: expected a number of seconds > 0",
+                "--collective-timeout {}: expected a number of seconds > 0 and at most 604800 \
+                 (a week)",
                 self.collective_timeout
             ));
         }

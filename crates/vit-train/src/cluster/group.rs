@@ -187,21 +187,23 @@ impl<C: Backend> NodeGroup<C> {
         std::process::exit(crate::cluster::watchdog::WATCHDOG_EXIT)
     }
 
-    /// All-reduces host `values` (`op` over the nodes) with burn-collective's ring, in messages
-    /// of at most `max_message` values, each watched; `what` names the call in errors.
-    fn reduce_host(&self, mut values: Vec<f32>, op: ReduceOperation, what: &str) -> Vec<f32> {
+    /// Each of `values` summed over the nodes (every node passes as many): burn-collective's
+    /// ring all-reduce in messages of at most `max_message` values, each watched; `what` names
+    /// the call in errors.
+    pub fn sum(&self, mut values: Vec<f32>, what: &str) -> Vec<f32> {
         let device = C::Device::default();
         let what_long = format!("{what} (all {} nodes)", self.spec.nodes);
         for chunk in values.chunks_mut(self.max_message) {
             let n = chunk.len();
-            // The ring splits each message into one slice per node.
+            // The ring cuts each message into one slice per node, of ⌈len / nodes⌉ values
+            // each: a multiple of the node count keeps every slice inside the message.
             let mut data = chunk.to_vec();
-            data.resize(n.max(self.spec.nodes), 0.0);
+            data.resize(n.div_ceil(self.spec.nodes) * self.spec.nodes, 0.0);
             let len = data.len();
             let x = Tensor::<C, 1>::from_data(TensorData::new(data, [len]), &device);
             let primitive = x.into_primitive().tensor();
             let out = self.dog.watch(what_long.as_str(), self.spec.timeout, || {
-                burn_collective::all_reduce::<C>(self.peer, primitive, op)
+                burn_collective::all_reduce::<C>(self.peer, primitive, ReduceOperation::Sum)
             });
             let reduced = match out {
                 Ok(p) => Tensor::<C, 1>::from_primitive(TensorPrimitive::Float(p)),
@@ -217,21 +219,16 @@ impl<C: Backend> NodeGroup<C> {
         values
     }
 
-    /// [`Self::reduce_host`] of a tensor on any backend and device: device → host → WebSocket →
+    /// [`Self::sum`] of a tensor on any backend and device: device → host → WebSocket →
     /// host → device.
-    fn all_reduce<IB: Backend>(
-        &self,
-        x: Tensor<IB, 1>,
-        op: ReduceOperation,
-        what: &str,
-    ) -> Tensor<IB, 1> {
+    fn all_reduce<IB: Backend>(&self, x: Tensor<IB, 1>, what: &str) -> Tensor<IB, 1> {
         let device = x.device();
         let values = x
             .into_data()
             .convert::<f32>()
             .into_vec::<f32>()
             .expect("f32 values");
-        let values = self.reduce_host(values, op, what);
+        let values = self.sum(values, what);
         let len = values.len();
         Tensor::from_data(TensorData::new(values, [len]), &device)
     }
@@ -239,10 +236,13 @@ impl<C: Backend> NodeGroup<C> {
     /// Every node's `row` (the same length on all): row `r` of the result is rank `r`'s.
     pub fn gather_rows(&self, row: &[f32], what: &str) -> Vec<Vec<f32>> {
         let width = row.len();
+        if width == 0 {
+            return vec![Vec::new(); self.spec.nodes];
+        }
         let mut rows = vec![0.0f32; width * self.spec.nodes];
         rows[self.spec.rank * width..(self.spec.rank + 1) * width].copy_from_slice(row);
-        let values = self.reduce_host(rows, ReduceOperation::Sum, what);
-        values.chunks(width.max(1)).map(<[f32]>::to_vec).collect()
+        let values = self.sum(rows, what);
+        values.chunks(width).map(<[f32]>::to_vec).collect()
     }
 
     /// The epoch all nodes start at: the earliest any node can continue from (`first_epoch` is
@@ -265,7 +265,7 @@ impl<C: Backend> NodeGroup<C> {
         } else {
             values.zeros_like()
         };
-        let values = self.all_reduce(values, ReduceOperation::Sum, "rank 0's initial weights");
+        let values = self.all_reduce(values, "rank 0's initial weights");
         flat::set_params::<B, M>(module, values, &layout)
     }
 
@@ -324,13 +324,16 @@ impl<C: Backend> NodeGroup<C> {
             return;
         };
         let what = format!("the gradient all-reduce of step {step} of this run");
-        let mean = self.all_reduce(flat, ReduceOperation::Mean, &what);
+        // The sum divided by our own node count (not burn-collective's count of peers).
+        let mean = self
+            .all_reduce(flat, &what)
+            .div_scalar(self.spec.nodes as f32);
         flat::put_grads::<B, M>(module, grads, mean, &layout);
     }
 
     /// Whether any node says yes (early stopping, divergence): all stop together.
     pub fn any(&self, yes: bool, what: &str) -> bool {
-        let total = self.reduce_host(vec![f32::from(u8::from(yes))], ReduceOperation::Sum, what);
+        let total = self.sum(vec![f32::from(u8::from(yes))], what);
         total[0] > 0.0
     }
 
@@ -368,14 +371,18 @@ fn ws_address(host: &str, port: u16) -> Address {
 fn reach(address: &str, timeout: Duration) -> std::result::Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
+        // Every address the name resolves to (`localhost` may give ::1 before 127.0.0.1).
         let last = match address.to_socket_addrs() {
-            Ok(mut addrs) => match addrs.next() {
-                Some(addr) => match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-                    Ok(_) => return Ok(()),
-                    Err(e) => e.to_string(),
-                },
-                None => format!("{address} resolves to no address"),
-            },
+            Ok(addrs) => {
+                let mut last = format!("{address} resolves to no address");
+                for addr in addrs {
+                    match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+                        Ok(_) => return Ok(()),
+                        Err(e) => last = format!("{addr}: {e}"),
+                    }
+                }
+                last
+            }
             Err(e) => format!("cannot resolve {address}: {e}"),
         };
         if Instant::now() >= deadline {

@@ -38,6 +38,9 @@ impl NodeGroup {
     pub fn with_max_message(self, _: usize) -> Self {
         match self.0 {}
     }
+    pub fn sum(&self, _: Vec<f32>, _: &str) -> Vec<f32> {
+        match self.0 {}
+    }
     pub fn gather_rows(&self, _: &[f32], _: &str) -> Vec<Vec<f32>> {
         match self.0 {}
     }

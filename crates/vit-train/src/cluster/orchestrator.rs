@@ -8,6 +8,11 @@ use crate::error::{Result, TrainError};
 /// Serves the orchestrator on `port` (all interfaces) until the process is interrupted; a port
 /// that cannot be opened is an error naming it.
 pub fn run_orchestrator(port: u16) -> Result<()> {
+    serve(port)
+}
+
+#[cfg(feature = "multinode")]
+fn serve(port: u16) -> Result<()> {
     // burn-collective only logs a failed bind: try the port here first to report it.
     drop(std::net::TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
         TrainError::Config(format!(
@@ -15,11 +20,6 @@ pub fn run_orchestrator(port: u16) -> Result<()> {
              running? choose another with --port"
         ))
     })?);
-    serve(port)
-}
-
-#[cfg(feature = "multinode")]
-fn serve(port: u16) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,5 +1,5 @@
-//! A deadline around the blocking collective calls (on top of the sockets' own timeouts): a
-//! node that dies or never joins must not hang the others. While a call is watched, a thread
+//! A deadline around the blocking collective calls (burn-collective has no timeouts of its own):
+//! a node that hangs or never joins must not hang the others. While a call is watched, a thread
 //! checks its deadline; past it, the process ends with an error that names this rank and what it
 //! was waiting for. Ending the process is the way out of a call blocked anywhere inside; nothing
 //! is lost by it (checkpoints and every file are written atomically, the run lock is released by

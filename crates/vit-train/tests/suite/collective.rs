@@ -12,20 +12,23 @@ use burn::tensor::backend::Backend;
 use vit_testing::MixedB;
 use vit_train::cluster::{NodeGroup, NodeSpec, orchestrator};
 
-/// Three free ports in a row below Linux's ephemeral range (32768–60999).
-fn free_ports() -> u16 {
-    let seed = (std::process::id() % 4000) as u16;
+/// `n` free ports in a row below Linux's ephemeral range (32768–60999), another block for
+/// each call (the tests run side by side).
+fn free_ports(n: u16) -> u16 {
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let seed = (std::process::id() % 4000) as u16 + call * 1009;
     (0..400u16)
         .map(|i| 21_000 + (seed + i * 29) % 11_000)
         .find(|&base| {
-            (base..base + 3).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+            (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
         })
-        .expect("3 free ports")
+        .expect("free ports")
 }
 
-fn spec(rank: usize, master: &str) -> NodeSpec {
+fn spec(nodes: usize, rank: usize, master: &str) -> NodeSpec {
     NodeSpec {
-        nodes: 2,
+        nodes,
         rank,
         master: master.to_string(),
         node_address: None,
@@ -44,7 +47,7 @@ fn row(r: usize, round: usize, width: usize) -> Vec<f32> {
 /// large ones (in messages of at most 30 000 values), votes, the start epoch. Returns the calls
 /// made and the mean time of a 2 × 100 000-value gather.
 fn node<C: Backend>(rank: usize, master: &str) -> (usize, Duration) {
-    let group = NodeGroup::<C>::join(&spec(rank, master), 42)
+    let group = NodeGroup::<C>::join(&spec(2, rank, master), 42)
         .expect("joins")
         .with_max_message(30_000);
     let (mut calls, mut large) = (0, Duration::ZERO);
@@ -76,8 +79,8 @@ fn node<C: Backend>(rank: usize, master: &str) -> (usize, Duration) {
 }
 
 #[test]
-fn burn_collective_all_reduces_return_every_time_with_exact_sums() {
-    let port = free_ports();
+fn burn_collective_all_reduces_return_every_time_with_exact_sums_on_two_and_four_nodes() {
+    let port = free_ports(3);
     std::thread::spawn(move || orchestrator::run_orchestrator(port));
     let master = format!("127.0.0.1:{port}");
     // Twice in the same processes and ports: leaving frees the data ports and the orchestrator
@@ -93,5 +96,48 @@ fn burn_collective_all_reduces_return_every_time_with_exact_sums() {
             "run {run}: {calls} all-reduces; 2 × 100 000 f32 (0.8 MB) in {:.1} ms",
             large.as_secs_f64() * 1e3
         );
+    }
+    four_nodes_sum_vectors_of_any_length();
+}
+
+/// Node `rank` of 4: sums of every length from 1 to 40 (the ring cuts a message into 4 slices:
+/// lengths that are not a multiple of 4 need padding) and a gather.
+fn node_of_four<C: Backend>(rank: usize, master: &str) {
+    let group = NodeGroup::<C>::join(&spec(4, rank, master), 7).expect("joins");
+    for len in 1..=40 {
+        let values: Vec<f32> = (0..len).map(|i| (rank * 100 + i) as f32).collect();
+        let sums = group.sum(values, "the test's sum");
+        let want: Vec<f32> = (0..len).map(|i| (600 + 4 * i) as f32).collect();
+        assert_eq!(sums, want, "length {len}");
+    }
+    let rows = group.gather_rows(&[rank as f32; 3], "the test's gather");
+    assert_eq!(rows, (0..4).map(|r| vec![r as f32; 3]).collect::<Vec<_>>());
+    group.finish();
+}
+
+/// Four nodes (in the same test as the two-node runs: one burn-collective client per backend
+/// type and process, so these tests cannot run side by side).
+fn four_nodes_sum_vectors_of_any_length() {
+    type NdArray = burn_ndarray::NdArray<f32>;
+    let port = free_ports(5);
+    std::thread::spawn(move || orchestrator::run_orchestrator(port));
+    let master = format!("127.0.0.1:{port}");
+    let others = [
+        std::thread::spawn({
+            let m = master.clone();
+            move || node_of_four::<Autodiff<MixedB>>(1, &m)
+        }),
+        std::thread::spawn({
+            let m = master.clone();
+            move || node_of_four::<NdArray>(2, &m)
+        }),
+        std::thread::spawn({
+            let m = master.clone();
+            move || node_of_four::<Autodiff<NdArray>>(3, &m)
+        }),
+    ];
+    node_of_four::<MixedB>(0, &master);
+    for node in others {
+        node.join().expect("the node finishes");
     }
 }

@@ -196,7 +196,10 @@ impl<B: Backend> LocalCollectiveServer<B> {
             let mut server = LocalCollectiveServer::new(rx);
 
             loop {
-                match server.message_rec.recv() {
+                // vit-burn patch: the blocking receive hands this worker's other tasks over
+                // first; it used to hold a runtime worker for ever, so with as many backends (or
+                // fewer cores) as workers the network tasks starved and every call hung.
+                match tokio::task::block_in_place(|| server.message_rec.recv()) {
                     Ok(message) => server.process_message(message).await,
                     Err(err) => {
                         log::error!(

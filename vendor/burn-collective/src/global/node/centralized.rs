@@ -82,6 +82,7 @@ where
     };
 
     // Wait for all nodes to finish
+    // vit-burn patch: `sync` returns an error when a peer is lost.
     sync_service.sync().await?;
 
     Ok(res)

@@ -89,6 +89,7 @@ where
     }
 
     // Final barrier
+    // vit-burn patch: `sync` returns an error when a peer is lost.
     sync_service.sync().await?;
 
     Ok(result)

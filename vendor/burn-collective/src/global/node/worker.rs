@@ -191,7 +191,7 @@ impl<C: ProtocolClient> GlobalClientWorker<C> {
 
             self.cancel_token.cancel();
 
-            if let Err(e) = handle.await.unwrap() {
+            if let Ok(Err(e)) = handle.await {
                 log::error!("Connection error {e:?}");
             }
         }
@@ -230,7 +230,7 @@ impl<C: ProtocolClient> GlobalClientWorker<C> {
                                 .requests
                                 .get(&response.request_id)
                                 .expect("Got a response to an unknown request");
-                            response_callback.send(response.content).await.unwrap();
+                            let _ = response_callback.send(response.content).await;
                         }
                     }
                 }
@@ -238,10 +238,10 @@ impl<C: ProtocolClient> GlobalClientWorker<C> {
         }
 
         log::info!("Worker closing connection");
-        stream_response
-            .close()
-            .await
-            .expect("Can close the websocket stream.");
+        // vit-burn patch: an orchestrator that is gone is logged, not a panic (here and below).
+        if let Err(err) = stream_response.close().await {
+            log::warn!("Closing the response stream failed: {err:?}");
+        }
     }
 
     async fn request_sender(
@@ -273,26 +273,32 @@ impl<C: ProtocolClient> GlobalClientWorker<C> {
                     let bytes = rmp_serde::to_vec::<CollectiveMessage>(&request)
                         .expect("Can serialize tasks to bytes.")
                         .into();
-                    stream_request
-                        .send(Message::new(bytes))
-                        .await
-                        .expect("Can send the message on the websocket.");
+                    if let Err(err) = stream_request.send(Message::new(bytes)).await {
+                        log::error!("Sending a request to the orchestrator failed: {err:?}");
+                        break;
+                    }
                 }
             }
         }
 
         log::info!("Worker closing connection");
-        stream_request
-            .close()
-            .await
-            .expect("Can send the close message on the websocket.");
+        if let Err(err) = stream_request.close().await {
+            log::warn!("Closing the request stream failed: {err:?}");
+        }
     }
 
     pub(crate) async fn request(&self, req: RemoteRequest) -> RemoteResponse {
         let (callback, mut response_recv) = tokio::sync::mpsc::channel::<RemoteResponse>(10);
         let client_req = ClientRequest::new(req, callback);
-        self.request_sender.send(client_req).await.unwrap();
-
-        response_recv.recv().await.unwrap()
+        // vit-burn patch: a closed connection to the orchestrator is an error response.
+        let closed = || {
+            RemoteResponse::Error(GlobalCollectiveError::Server(
+                "the connection to the orchestrator is closed".to_string(),
+            ))
+        };
+        if self.request_sender.send(client_req).await.is_err() {
+            return closed();
+        }
+        response_recv.recv().await.unwrap_or_else(closed)
     }
 }

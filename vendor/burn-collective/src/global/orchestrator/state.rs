@@ -34,20 +34,27 @@ impl Session {
     }
 }
 
+/// A node waiting for the other nodes of its run to register.
+struct PendingNode {
+    session: SessionId,
+    request: RequestId,
+    address: Address,
+    peers: Vec<PeerId>,
+}
+
+// vit-burn patch: the state is one group being formed (`pending`) plus the nodes of groups
+// already formed (`registered_nodes`). A group forms from its own pending nodes only, so nodes of
+// an earlier run that are still finishing (or were lost without closing their connection) can
+// neither complete nor join it, and its node count and peer count are its own (0.21 counted
+// every node ever registered, and `finish` zeroed the peer count of the nodes still running).
+// Node ids are given when the group forms: each node's lowest peer id when these are distinct
+// (vit-train registers one peer per node, numbered by rank), else the order of those ids.
 pub(crate) struct GlobalCollectiveState {
-    /// The ids passed to each register so far, and their addresses
+    /// Nodes of formed groups, by session
     registered_nodes: HashMap<SessionId, NodeId>,
-    /// Address for each node
-    node_addresses: HashMap<NodeId, Address>,
-    /// Peer on each node
-    node_peers: HashMap<NodeId, Vec<PeerId>>,
-
-    /// How many total nodes for the current register operation, as defined by the first caller
-    cur_num_nodes: Option<u32>,
-    /// How many peers have registered total
-    num_global_peers: u32,
-
-    register_requests: Vec<(SessionId, RequestId, NodeId)>,
+    /// The group being formed: its node count (from its first node) and its nodes so far
+    pending_num_nodes: Option<u32>,
+    pending: Vec<PendingNode>,
 
     sessions: HashMap<SessionId, Session>,
 }
@@ -56,11 +63,8 @@ impl GlobalCollectiveState {
     pub fn new() -> Self {
         Self {
             registered_nodes: HashMap::new(),
-            node_addresses: HashMap::new(),
-            node_peers: HashMap::new(),
-            cur_num_nodes: None,
-            num_global_peers: 0,
-            register_requests: Vec::new(),
+            pending_num_nodes: None,
+            pending: Vec::new(),
             sessions: HashMap::new(),
         }
     }
@@ -98,19 +102,12 @@ impl GlobalCollectiveState {
     /// killed), so that the orchestrator can serve the next run; it used to keep the node
     /// registered for ever, and no later run could register.
     pub(crate) fn forget_session(&mut self, session_id: SessionId) {
-        if let Some(node_id) = self.registered_nodes.remove(&session_id) {
-            self.node_addresses.remove(&node_id);
-            if let Some(peers) = self.node_peers.remove(&node_id) {
-                self.num_global_peers = self.num_global_peers.saturating_sub(peers.len() as u32);
-            }
+        self.registered_nodes.remove(&session_id);
+        self.pending.retain(|node| node.session != session_id);
+        if self.pending.is_empty() {
+            self.pending_num_nodes = None;
         }
-        self.register_requests
-            .retain(|(session, _, _)| *session != session_id);
         self.sessions.remove(&session_id);
-        if self.registered_nodes.is_empty() {
-            self.cur_num_nodes = None;
-            self.num_global_peers = 0;
-        }
     }
 
     /// Process an incoming node's request
@@ -144,35 +141,27 @@ impl GlobalCollectiveState {
         }
     }
 
-    /// Un-register a node. Any pending requests will be cancelled, returning error responses.
+    /// Un-register a node; a pending register request of its is answered with an error.
     async fn finish(
         &mut self,
         session_id: SessionId,
         request_id: RequestId,
     ) -> Result<(), GlobalCollectiveError> {
-        let node_id = self
-            .registered_nodes
-            .remove(&session_id)
-            .ok_or(GlobalCollectiveError::NotRegisteredOnFinish)?;
-        self.node_addresses.remove(&node_id);
-        self.node_peers.remove(&node_id);
-        self.num_global_peers = 0;
-
-        let mut register_requests = vec![];
-        core::mem::swap(&mut register_requests, &mut self.register_requests);
-        for (session, req, node_id) in register_requests {
-            if session == session_id {
-                // Send a response if we are finishing a session with a pending register request
-                let content = RemoteResponse::Error(GlobalCollectiveError::PendingRegisterOnFinish);
-                let response = CollectiveMessageResponse {
-                    request_id: req,
-                    content,
-                };
-                self.respond(session_id, response).await;
-            } else {
-                // keep the register request
-                self.register_requests.push((session, req, node_id));
+        if let Some(at) = self.pending.iter().position(|n| n.session == session_id) {
+            let node = self.pending.remove(at);
+            if self.pending.is_empty() {
+                self.pending_num_nodes = None;
             }
+            let content = RemoteResponse::Error(GlobalCollectiveError::PendingRegisterOnFinish);
+            let response = CollectiveMessageResponse {
+                request_id: node.request,
+                content,
+            };
+            self.respond(session_id, response).await;
+        } else {
+            self.registered_nodes
+                .remove(&session_id)
+                .ok_or(GlobalCollectiveError::NotRegisteredOnFinish)?;
         }
 
         self.respond(
@@ -195,55 +184,59 @@ impl GlobalCollectiveState {
         num_nodes: u32,
         peers: Vec<PeerId>,
     ) -> Result<(), GlobalCollectiveError> {
-        match &self.cur_num_nodes {
-            Some(cur_num_nodes) => {
-                if *cur_num_nodes != num_nodes {
-                    return Err(GlobalCollectiveError::RegisterParamsMismatch);
-                }
-            }
-            None => {
-                self.cur_num_nodes = Some(num_nodes);
-            }
+        if self.pending_num_nodes.is_some_and(|n| n != num_nodes) {
+            return Err(GlobalCollectiveError::RegisterParamsMismatch);
         }
-
-        // vit-burn patch: check before changing anything; number the node after its lowest
-        // peer id when free (so that callers numbering peers globally, like NCCL ranks, can tell
-        // which node an error names), else the first free id (ids of forgotten nodes are free
-        // again). It used to be the arrival order.
-        if self.node_addresses.values().any(|addr| node_addr == *addr) {
+        if self.registered_nodes.contains_key(&session_id)
+            || self
+                .pending
+                .iter()
+                .any(|n| n.session == session_id || n.address == node_addr)
+        {
             return Err(GlobalCollectiveError::DoubleRegister);
         }
-        self.num_global_peers += peers.len() as u32;
+        self.pending_num_nodes = Some(num_nodes);
+        self.pending.push(PendingNode {
+            session: session_id,
+            request: request_id,
+            address: node_addr,
+            peers,
+        });
+        if self.pending.len() < num_nodes as usize {
+            return Ok(());
+        }
 
-        let preferred = peers.iter().map(|p| p.0).min().map(NodeId::from);
-        let node_id: NodeId = preferred
-            .into_iter()
-            .chain((0u32..).map(NodeId::from))
-            .find(|id: &NodeId| !self.node_addresses.contains_key(id))
-            .expect("a free node id");
-        self.registered_nodes.insert(session_id, node_id);
-        self.node_addresses.insert(node_id, node_addr);
-        self.node_peers.insert(node_id, peers);
-
-        self.register_requests
-            .push((session_id, request_id, node_id));
-
-        if self.registered_nodes.len() == num_nodes as usize {
-            let mut callbacks = vec![];
-            core::mem::swap(&mut callbacks, &mut self.register_requests);
-
-            for (session, request, node_id) in callbacks {
-                let content = RemoteResponse::Register {
-                    node_id,
-                    nodes: self.node_addresses.clone(),
-                    num_global_devices: self.num_global_peers,
-                };
-                let resp = CollectiveMessageResponse {
-                    request_id: request,
-                    content,
-                };
-                self.respond(session, resp).await;
-            }
+        // The group is complete: number its nodes, then answer every register request.
+        let mut group = core::mem::take(&mut self.pending);
+        self.pending_num_nodes = None;
+        let lowest = |n: &PendingNode| n.peers.iter().map(|p| p.0).min().unwrap_or(u32::MAX);
+        group.sort_by_key(lowest);
+        let mut firsts: Vec<u32> = group.iter().map(lowest).collect();
+        firsts.dedup();
+        let by_peer = firsts.len() == group.len() && !firsts.contains(&u32::MAX);
+        let ids: Vec<NodeId> = group
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NodeId::from(if by_peer { lowest(n) } else { i as u32 }))
+            .collect();
+        let nodes: HashMap<NodeId, Address> = ids
+            .iter()
+            .zip(&group)
+            .map(|(id, n)| (*id, n.address.clone()))
+            .collect();
+        let num_global_devices = group.iter().map(|n| n.peers.len() as u32).sum();
+        for (node_id, node) in ids.into_iter().zip(group) {
+            self.registered_nodes.insert(node.session, node_id);
+            let content = RemoteResponse::Register {
+                node_id,
+                nodes: nodes.clone(),
+                num_global_devices,
+            };
+            let resp = CollectiveMessageResponse {
+                request_id: node.request,
+                content,
+            };
+            self.respond(node.session, resp).await;
         }
 
         Ok(())
