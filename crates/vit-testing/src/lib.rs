@@ -3,6 +3,7 @@
 //! comparisons, deterministic inputs, temporary folders and the committed timm fixtures.
 
 pub mod hub_server;
+pub mod ports;
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vit_testing::ports::free_ports;
 use vit_testing::{B, TempDir};
 use vit_variants::zoo::PretrainedModel;
 
@@ -12,26 +13,6 @@ use crate::common::{tiny_train_config, vit};
 
 fn vit_bin() -> std::ffi::OsString {
     std::env::var_os("VIT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_vit").into())
-}
-
-/// A base port with `n` free ports from it (orchestrator, then one per node), different for
-/// each call in this process (the tests run side by side).
-fn free_ports(n: u16) -> u16 {
-    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let seed = (std::process::id() as u16).wrapping_mul(31);
-    for attempt in 0..200u16 {
-        let offset = seed
-            .wrapping_add(call.wrapping_mul(1009))
-            .wrapping_add(attempt * 97);
-        // Below Linux's ephemeral range (32768–60999), where the nodes' own outgoing
-        // connections take their local ports.
-        let base = 20_000 + offset % 12_000;
-        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no {n} free ports in a row");
 }
 
 /// A running `vit` process whose output goes to files.
@@ -123,6 +104,27 @@ fn node_args_timeout<'a>(
     ]
 }
 
+/// `vit orchestrator --port PORT`, its output in `dir`.
+fn spawn_orchestrator(dir: &Path, port: u16) -> Proc {
+    Proc::spawn(dir, "orch", &["orchestrator", "--port", &port.to_string()])
+}
+
+/// An orchestrator on free ports (the next two are the nodes' data ports): its address and
+/// process.
+fn start_orchestrator(dir: &Path) -> (String, Proc) {
+    let port = free_ports(3);
+    (format!("127.0.0.1:{port}"), spawn_orchestrator(dir, port))
+}
+
+/// Waits until `checkpoint_written` holds, at most 300 s (then the test fails).
+fn wait_until(checkpoint_written: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !checkpoint_written() {
+        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn weights(model_dir: &Path) -> Vec<f32> {
     let model = PretrainedModel::<B>::load(model_dir, None, None, &Default::default())
         .unwrap()
@@ -133,13 +135,7 @@ fn weights(model_dir: &Path) -> Vec<f32> {
 #[test]
 fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
     let dir = TempDir::new("multinode");
-    let port = free_ports(3);
-    let master = format!("127.0.0.1:{port}");
-    let _orchestrator = Proc::spawn(
-        &dir.0,
-        "orch",
-        &["orchestrator", "--port", &port.to_string()],
-    );
+    let (master, _orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "b32", 32, 2, 2e-3);
     let out = dir.0.join("two").display().to_string();
     let limit = Duration::from_secs(480);
@@ -193,13 +189,7 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
 #[test]
 fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run() {
     let dir = TempDir::new("multinode-kill");
-    let port = free_ports(3);
-    let master = format!("127.0.0.1:{port}");
-    let _orchestrator = Proc::spawn(
-        &dir.0,
-        "orch",
-        &["orchestrator", "--port", &port.to_string()],
-    );
+    let (master, _orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "run", 32, 12, 2e-3);
     let out = dir.0.join("run").display().to_string();
     let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
@@ -213,11 +203,7 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
             .iter()
             .all(|n| checkpoints.join(format!("{n}-2.mpk")).is_file())
     };
-    let start = Instant::now();
-    while !complete() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(complete);
     rank1.child.kill().unwrap();
     let killed = Instant::now();
     let (ok, _, err) = rank0.wait(Duration::from_secs(120));
@@ -266,11 +252,7 @@ fn bad_multinode_setups_are_errors_that_say_what_is_wrong() {
     );
 
     // A node whose partner never comes: it gives up after its timeout, saying what it waited for.
-    let _orchestrator = Proc::spawn(
-        &dir.0,
-        "orch",
-        &["orchestrator", "--port", &port.to_string()],
-    );
+    let _orchestrator = spawn_orchestrator(&dir.0, port);
     let (ok, _, err) = Proc::spawn(&dir.0, "lonely", &args).wait(quick);
     assert!(!ok && err.contains("all 2 nodes to join"), "{err}");
 
@@ -315,24 +297,14 @@ fn bad_multinode_setups_are_errors_that_say_what_is_wrong() {
 #[test]
 fn a_run_finishes_and_saves_its_model_when_the_orchestrator_goes_away_after_joining() {
     let dir = TempDir::new("multinode-orchestrator-gone");
-    let port = free_ports(3);
-    let master = format!("127.0.0.1:{port}");
-    let mut orchestrator = Proc::spawn(
-        &dir.0,
-        "orch",
-        &["orchestrator", "--port", &port.to_string()],
-    );
+    let (master, mut orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "run", 32, 3, 2e-3);
     let out = dir.0.join("run").display().to_string();
     let rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
     let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
     // Once epoch 1 is written, the nodes talk only to each other.
     let checkpoint = dir.0.join("run/learner/checkpoint/model-1.mpk");
-    let start = Instant::now();
-    while !checkpoint.is_file() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(|| checkpoint.is_file());
     orchestrator.child.kill().unwrap();
     let (ok0, out0, err0) = rank0.wait(Duration::from_secs(300));
     let (ok1, _, err1) = rank1.wait(Duration::from_secs(60));

@@ -143,11 +143,8 @@ impl<C: Backend> NodeGroup<C> {
             .map(|i| ((config_hash >> (16 * i)) & 0xffff) as f32)
             .collect();
         let rows = self.gather_rows(&row, "the start-up check of configs");
-        let differing: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| *r != &rows[0])
-            .map(|(rank, _)| rank.to_string())
+        let differing: Vec<String> = ranks_unlike_rank0(&rows, |a, b| a == b)
+            .map(|rank| rank.to_string())
             .collect();
         if differing.is_empty() {
             return Ok(());
@@ -209,12 +206,7 @@ impl<C: Backend> NodeGroup<C> {
                 Ok(p) => Tensor::<C, 1>::from_primitive(TensorPrimitive::Float(p)),
                 Err(e) => self.fatal(what, describe(&e)),
             };
-            let reduced = reduced
-                .into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .expect("f32 values");
-            chunk.copy_from_slice(&reduced[..n]);
+            chunk.copy_from_slice(&to_host(reduced)[..n]);
         }
         values
     }
@@ -223,12 +215,7 @@ impl<C: Backend> NodeGroup<C> {
     /// host → device.
     fn all_reduce<IB: Backend>(&self, x: Tensor<IB, 1>, what: &str) -> Tensor<IB, 1> {
         let device = x.device();
-        let values = x
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .expect("f32 values");
-        let values = self.sum(values, what);
+        let values = self.sum(to_host(x), what);
         let len = values.len();
         Tensor::from_data(TensorData::new(values, [len]), &device)
     }
@@ -284,11 +271,8 @@ impl<C: Backend> NodeGroup<C> {
         // Equal weights give equal checksums up to the order of the sums (a backend may reduce
         // on several threads); a real difference is far larger.
         let close = |a: f32, b: f32| (a - b).abs() <= 1e-5 * a.abs().max(b.abs()) + 1e-6;
-        let differing: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| !r.iter().zip(&rows[0]).all(|(&a, &b)| close(a, b)))
-            .map(|(rank, r)| format!("rank {rank} {r:?}"))
+        let differing: Vec<String> = ranks_unlike_rank0(&rows, close)
+            .map(|rank| format!("rank {rank} {:?}", rows[rank]))
             .collect();
         if differing.is_empty() {
             Ok(())
@@ -360,6 +344,25 @@ impl<C: Backend> NodeGroup<C> {
             ),
         }
     }
+}
+
+/// A vector's values in host memory, as f32.
+fn to_host<B: Backend>(x: Tensor<B, 1>) -> Vec<f32> {
+    x.into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("f32 values")
+}
+
+/// The ranks whose row is not `same` as rank 0's, value by value.
+fn ranks_unlike_rank0<'a>(
+    rows: &'a [Vec<f32>],
+    same: impl Fn(f32, f32) -> bool + 'a,
+) -> impl Iterator<Item = usize> + 'a {
+    rows.iter()
+        .enumerate()
+        .filter(move |(_, r)| !r.iter().zip(&rows[0]).all(|(&a, &b)| same(a, b)))
+        .map(|(rank, _)| rank)
 }
 
 /// `ws://HOST:PORT`, the form burn-communication's addresses take.

@@ -10,21 +10,8 @@ use std::time::{Duration, Instant};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use vit_testing::MixedB;
+use vit_testing::ports::free_ports;
 use vit_train::cluster::{NodeGroup, NodeSpec, orchestrator};
-
-/// `n` free ports in a row below Linux's ephemeral range (32768–60999), another block for
-/// each call (the tests run side by side).
-fn free_ports(n: u16) -> u16 {
-    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let seed = (std::process::id() % 4000) as u16 + call * 1009;
-    (0..400u16)
-        .map(|i| 21_000 + (seed + i * 29) % 11_000)
-        .find(|&base| {
-            (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
-        })
-        .expect("free ports")
-}
 
 fn spec(nodes: usize, rank: usize, master: &str) -> NodeSpec {
     NodeSpec {
