@@ -84,7 +84,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "HOST:PORT", requires = "nodes")]
     pub node_address: Option<String>,
     /// Seconds one collective call (joining, a step's all-reduce) may wait for the other nodes
-    /// before this node stops with an error (a node died or never joined).
+    /// before this node stops with an error (a node died, never joined, or is this far behind).
     #[arg(long, value_name = "SECS", default_value_t = 120.0, requires = "nodes")]
     pub collective_timeout: f64,
 }

@@ -55,6 +55,20 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// What the process printed so far, named by its files.
+    fn output(&self) -> String {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        format!(
+            "--- {}:\n{}\n--- {}:\n{}",
+            self.out.display(),
+            read(&self.out),
+            self.err.display(),
+            read(&self.err)
+        )
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -75,19 +89,16 @@ fn tiny_config(dir: &Path, name: &str, batch: usize, epochs: usize, lr: f64) -> 
     path.display().to_string()
 }
 
-fn node_args<'a>(config: &'a str, out: &'a str, rank: &'a str, master: &'a str) -> Vec<&'a str> {
-    node_args_timeout(config, out, rank, master, "20")
-}
+/// The CPU backend for every training process: a binary built with `wgpu` (as in CI) would
+/// prefer WGPU, which on a machine without a GPU is lavapipe — slow, and slower still for
+/// processes sharing the cores.
+const BACKEND: [&str; 2] = ["--backend", "ndarray"];
 
-/// [`node_args`] with `--collective-timeout SECS`.
-fn node_args_timeout<'a>(
-    config: &'a str,
-    out: &'a str,
-    rank: &'a str,
-    master: &'a str,
-    secs: &'a str,
-) -> Vec<&'a str> {
-    vec![
+/// `vit train` as node `rank` of 2, with the default `--collective-timeout`: nodes sharing two
+/// cores with other tests drift apart by tens of seconds (the first step most).
+fn node_args<'a>(config: &'a str, out: &'a str, rank: &'a str, master: &'a str) -> Vec<&'a str> {
+    let mut args = BACKEND.to_vec();
+    args.extend([
         "train",
         "--config",
         config,
@@ -99,9 +110,21 @@ fn node_args_timeout<'a>(
         rank,
         "--master",
         master,
-        "--collective-timeout",
-        secs,
-    ]
+    ]);
+    args
+}
+
+/// [`node_args`] with `--collective-timeout SECS`.
+fn node_args_timeout<'a>(
+    config: &'a str,
+    out: &'a str,
+    rank: &'a str,
+    master: &'a str,
+    secs: &'a str,
+) -> Vec<&'a str> {
+    let mut args = node_args(config, out, rank, master);
+    args.extend(["--collective-timeout", secs]);
+    args
 }
 
 /// `vit orchestrator --port PORT`, its output in `dir`.
@@ -116,11 +139,28 @@ fn start_orchestrator(dir: &Path) -> (String, Proc) {
     (format!("127.0.0.1:{port}"), spawn_orchestrator(dir, port))
 }
 
-/// Waits until `checkpoint_written` holds, at most 300 s (then the test fails).
-fn wait_until(checkpoint_written: impl Fn() -> bool) {
+/// Waits until `checkpoint_written` holds, at most 300 s, while every one of `procs` (the
+/// orchestrator and the nodes) runs; one that exits first, or the time running out, fails the
+/// test with their output.
+fn wait_until(procs: &mut [&mut Proc], checkpoint_written: impl Fn() -> bool) {
     let start = Instant::now();
     while !checkpoint_written() {
-        assert!(start.elapsed() < Duration::from_secs(300), "no checkpoint");
+        let exited = procs
+            .iter_mut()
+            .any(|proc| proc.child.try_wait().unwrap().is_some());
+        if exited || start.elapsed() > Duration::from_secs(300) {
+            let outputs: Vec<String> = procs.iter().map(|proc| proc.output()).collect();
+            panic!(
+                "no checkpoint after {:.0?} ({}):\n{}",
+                start.elapsed(),
+                if exited {
+                    "a process exited"
+                } else {
+                    "time ran out"
+                },
+                outputs.join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -163,7 +203,7 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
     let (ok, _, err) = Proc::spawn(
         &dir.0,
         "single",
-        &["train", "--config", &config, "-o", &one],
+        &[&BACKEND[..], &["train", "--config", &config, "-o", &one]].concat(),
     )
     .wait(limit);
     assert!(ok, "{err}");
@@ -189,11 +229,11 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
 #[test]
 fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run() {
     let dir = TempDir::new("multinode-kill");
-    let (master, _orchestrator) = start_orchestrator(&dir.0);
+    let (master, mut orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "run", 32, 12, 2e-3);
     let out = dir.0.join("run").display().to_string();
     let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
-    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    let mut rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
     // Kill rank 1 once it has a complete checkpoint of epoch 2 (burn-train writes the model, then
     // the optimiser, then the scheduler state, in the background: rank 0, stopping at once, may
     // lose the one it is writing — epoch 1's is then the common one).
@@ -203,7 +243,7 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
             .iter()
             .all(|n| checkpoints.join(format!("{n}-2.mpk")).is_file())
     };
-    wait_until(complete);
+    wait_until(&mut [&mut orchestrator, &mut rank0, &mut rank1], complete);
     rank1.child.kill().unwrap();
     let killed = Instant::now();
     let (ok, _, err) = rank0.wait(Duration::from_secs(120));
@@ -300,11 +340,13 @@ fn a_run_finishes_and_saves_its_model_when_the_orchestrator_goes_away_after_join
     let (master, mut orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "run", 32, 3, 2e-3);
     let out = dir.0.join("run").display().to_string();
-    let rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
-    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
+    let mut rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
     // Once epoch 1 is written, the nodes talk only to each other.
     let checkpoint = dir.0.join("run/learner/checkpoint/model-1.mpk");
-    wait_until(|| checkpoint.is_file());
+    wait_until(&mut [&mut orchestrator, &mut rank0, &mut rank1], || {
+        checkpoint.is_file()
+    });
     orchestrator.child.kill().unwrap();
     let (ok0, out0, err0) = rank0.wait(Duration::from_secs(300));
     let (ok1, _, err1) = rank1.wait(Duration::from_secs(60));

@@ -92,12 +92,14 @@ impl Watchdog {
                     if now >= w.deadline {
                         let advice = self.advice.lock().map(|a| a.clone()).unwrap_or_default();
                         eprintln!(
-                            "error: rank {}: no answer from the other nodes within {} s while \
-                             waiting for {}: a node died, never joined, or cannot be reached \
-                             (ports, addresses); stopping.{advice}",
+                            "error: rank {}: no answer from the other nodes within {secs} s \
+                             while waiting for {}: a node died, never joined, cannot be reached \
+                             (ports, addresses), or is more than {secs} s behind this one (a \
+                             slower or busier machine: raise --collective-timeout); \
+                             stopping.{advice}",
                             self.rank,
-                            w.timeout.as_secs_f64(),
-                            w.what
+                            w.what,
+                            secs = w.timeout.as_secs_f64(),
                         );
                         std::process::exit(WATCHDOG_EXIT);
                     }
