@@ -42,23 +42,18 @@ impl Proc {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
                 return (status.success(), read(&self.out), read(&self.err));
             }
             if start.elapsed() > limit {
                 let _ = self.child.kill();
-                let err = std::fs::read_to_string(&self.err).unwrap_or_default();
-                panic!("still running after {limit:?}: {err}");
+                panic!("still running after {limit:?}:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-}
 
-impl Proc {
     /// What the process printed so far, named by its files.
     fn output(&self) -> String {
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         format!(
             "--- {}:\n{}\n--- {}:\n{}",
             self.out.display(),
@@ -67,6 +62,11 @@ impl Proc {
             read(&self.err)
         )
     }
+}
+
+/// A process's output file so far (empty if unreadable).
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 impl Drop for Proc {
@@ -94,8 +94,8 @@ fn tiny_config(dir: &Path, name: &str, batch: usize, epochs: usize, lr: f64) -> 
 /// processes sharing the cores.
 const BACKEND: [&str; 2] = ["--backend", "ndarray"];
 
-/// `vit train` as node `rank` of 2, with the default `--collective-timeout`: nodes sharing two
-/// cores with other tests drift apart by tens of seconds (the first step most).
+/// `vit train` as node `rank` of 2, with the default `--collective-timeout`: nodes sharing the
+/// cores with other tests drift apart (25 s seen on lavapipe, the first step most).
 fn node_args<'a>(config: &'a str, out: &'a str, rank: &'a str, master: &'a str) -> Vec<&'a str> {
     let mut args = BACKEND.to_vec();
     args.extend([
