@@ -114,6 +114,14 @@ fn node_args<'a>(config: &'a str, out: &'a str, rank: &'a str, master: &'a str) 
     args
 }
 
+/// Both nodes of a run of `config` into `out` (rank 1 first: it waits for rank 0): (rank 0,
+/// rank 1), their output in `dir`.
+fn spawn_nodes(dir: &Path, config: &str, out: &str, master: &str) -> (Proc, Proc) {
+    let rank1 = Proc::spawn(dir, "rank1", &node_args(config, out, "1", master));
+    let rank0 = Proc::spawn(dir, "rank0", &node_args(config, out, "0", master));
+    (rank0, rank1)
+}
+
 /// [`node_args`] with `--collective-timeout SECS`.
 fn node_args_timeout<'a>(
     config: &'a str,
@@ -179,8 +187,7 @@ fn two_nodes_train_together_like_one_node_with_twice_the_batch() {
     let config = tiny_config(&dir.0, "b32", 32, 2, 2e-3);
     let out = dir.0.join("two").display().to_string();
     let limit = Duration::from_secs(480);
-    let rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
-    let rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    let (rank0, rank1) = spawn_nodes(&dir.0, &config, &out, &master);
     let (ok0, out0, err0) = rank0.wait(limit);
     let (ok1, out1, err1) = rank1.wait(limit);
     assert!(ok0 && ok1, "rank 0: {err0}\nrank 1: {err1}");
@@ -232,8 +239,7 @@ fn a_killed_node_stops_the_other_with_its_rank_named_and_resume_finishes_the_run
     let (master, mut orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "run", 32, 12, 2e-3);
     let out = dir.0.join("run").display().to_string();
-    let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
-    let mut rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    let (mut rank0, mut rank1) = spawn_nodes(&dir.0, &config, &out, &master);
     // Kill rank 1 once it has a complete checkpoint of epoch 2 (burn-train writes the model, then
     // the optimiser, then the scheduler state, in the background: rank 0, stopping at once, may
     // lose the one it is writing — epoch 1's is then the common one).
@@ -340,8 +346,7 @@ fn a_run_finishes_and_saves_its_model_when_the_orchestrator_goes_away_after_join
     let (master, mut orchestrator) = start_orchestrator(&dir.0);
     let config = tiny_config(&dir.0, "run", 32, 3, 2e-3);
     let out = dir.0.join("run").display().to_string();
-    let mut rank1 = Proc::spawn(&dir.0, "rank1", &node_args(&config, &out, "1", &master));
-    let mut rank0 = Proc::spawn(&dir.0, "rank0", &node_args(&config, &out, "0", &master));
+    let (mut rank0, mut rank1) = spawn_nodes(&dir.0, &config, &out, &master);
     // Once epoch 1 is written, the nodes talk only to each other.
     let checkpoint = dir.0.join("run/learner/checkpoint/model-1.mpk");
     wait_until(&mut [&mut orchestrator, &mut rank0, &mut rank1], || {

@@ -7,12 +7,8 @@ use crate::error::{Result, TrainError};
 
 /// Serves the orchestrator on `port` (all interfaces) until the process is interrupted; a port
 /// that cannot be opened is an error naming it.
-pub fn run_orchestrator(port: u16) -> Result<()> {
-    serve(port)
-}
-
 #[cfg(feature = "multinode")]
-fn serve(port: u16) -> Result<()> {
+pub fn run_orchestrator(port: u16) -> Result<()> {
     // burn-collective only logs a failed bind: try the port here first to report it.
     drop(std::net::TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
         TrainError::Config(format!(
@@ -29,8 +25,9 @@ fn serve(port: u16) -> Result<()> {
     Ok(())
 }
 
+/// Without the `multinode` feature: an error saying how to get it.
 #[cfg(not(feature = "multinode"))]
-fn serve(_port: u16) -> Result<()> {
+pub fn run_orchestrator(_port: u16) -> Result<()> {
     Err(TrainError::Config(
         "this build has no multi-node training: build vit-train with its `multinode` feature \
          (the `vit` binary has it by default)"
