@@ -43,12 +43,9 @@ impl ModelSource {
             (None, Some(path)) => Some(ZooConfig::load_file(path)?),
             (None, None) => None,
         };
-        let mut vit = match (base, self.model.to_str()) {
-            (None, Some(name)) => {
-                PretrainedModel::<B>::load_named(name, self.pretrained, self.num_classes, device)?
-            }
-            (base, _) => PretrainedModel::<B>::load(&self.model, base, self.num_classes, device)?,
-        };
+        let location =
+            vit_variants::model_location(&self.model, self.pretrained && base.is_none())?;
+        let mut vit = PretrainedModel::<B>::load(&location, base, self.num_classes, device)?;
         // A timm config.json given for a bare checkpoint also says how to preprocess.
         if let Some(path) = &self.config
             && let Ok(timm) = TimmConfig::read(path)

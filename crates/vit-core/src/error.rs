@@ -63,7 +63,7 @@ pub enum VitError {
         known: Vec<String>,
     },
     /// A preset name that does not exist.
-    #[error("unknown model preset `{name}`; available presets: {}", available.join(", "))]
+    #[error("unknown model preset `{name}`; closest of the {} presets: {}", available.len(), crate::names::closest(name, available, 3).join(", "))]
     UnknownPreset {
         /// The name that was asked for.
         name: String,
@@ -98,7 +98,7 @@ pub enum VitError {
         message: String,
     },
     /// A timm architecture name with no preset here.
-    #[error("unknown architecture `{name}` in {path}; supported: {}", available.join(", "))]
+    #[error("unknown architecture `{name}` in {path}; closest of the {} known: {}", available.len(), crate::names::closest(name, available, 3).join(", "))]
     UnknownArchitecture {
         /// The name as the file gives it.
         name: String,
@@ -106,6 +106,18 @@ pub enum VitError {
         path: PathBuf,
         /// Every architecture that can be loaded.
         available: Vec<String>,
+    },
+    /// A catalogued timm architecture that needs an argument vit-core does not support yet.
+    #[error(
+        "architecture `{architecture}` needs timm's `{arg}`, which vit-core cannot build yet: {reason}"
+    )]
+    UnsupportedArchitecture {
+        /// timm's architecture name.
+        architecture: String,
+        /// The timm argument at fault.
+        arg: String,
+        /// What value it has and what is supported.
+        reason: String,
     },
     /// A timm `model_args` entry this implementation cannot honour.
     #[error("{path}: model_args.{arg}: {reason}")]

@@ -38,6 +38,7 @@ pub mod inspect;
 pub mod layers;
 pub mod memory;
 pub mod model;
+pub mod names;
 pub mod precision;
 pub mod preprocess;
 pub mod vit;

@@ -14,8 +14,11 @@ pub struct PretrainedTag {
     pub architecture: &'static str,
     /// The weights' tag, e.g. `augreg_in21k_ft_in1k`.
     pub tag: &'static str,
-    /// The Hugging Face hub repository, e.g. `timm/vit_small_patch16_224.augreg_in21k_ft_in1k`.
-    pub hub_id: &'static str,
+    /// The Hugging Face hub repository, e.g. `timm/vit_small_patch16_224.augreg_in21k_ft_in1k`;
+    /// `None` for weights timm downloads from elsewhere ([`Self::url`]).
+    pub hub_id: Option<&'static str>,
+    /// Where timm downloads weights that are not on the hub (I-JEPA's `.pth.tar` files).
+    pub url: Option<&'static str>,
     /// Whether timm loads this tag for the bare architecture name.
     pub default: bool,
     /// Classes of the head (0: a feature extractor).
@@ -80,7 +83,7 @@ pub fn resolve_timm_name(text: &str, default_tag: bool) -> Result<Option<&'stati
         // else (`model.safetensors`) is left to the caller's "no such file".
         let near = architectures
             .iter()
-            .any(|a| edit_distance(architecture, a) <= 3);
+            .any(|a| vit_core::names::edit_distance(architecture, a) <= 3);
         if !near {
             return Ok(None);
         }
@@ -131,27 +134,9 @@ fn dedup<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 
 /// The `n` candidates closest to `name` by edit distance (ties in table order).
 pub fn closest<'a>(name: &str, candidates: &[&'a str], n: usize) -> Vec<&'a str> {
-    let mut scored: Vec<(usize, usize, &str)> = candidates
+    let names = vit_core::names::closest(name, candidates, n);
+    names
         .iter()
-        .enumerate()
-        .map(|(i, c)| (edit_distance(name, c), i, *c))
-        .collect();
-    scored.sort();
-    scored.into_iter().take(n).map(|(_, _, c)| c).collect()
-}
-
-/// Levenshtein distance over bytes (names are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, &ca) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
+        .filter_map(|c| candidates.iter().find(|k| **k == c.as_str()).copied())
+        .collect()
 }

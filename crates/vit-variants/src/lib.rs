@@ -7,12 +7,14 @@
 
 #![warn(missing_docs)]
 
+pub mod catalogue;
 pub mod hub_names;
 pub mod pretrained_tags;
 pub mod registry;
 pub mod swin;
 pub mod zoo;
 
+pub use catalogue::{catalogue, load_named, model_location};
 pub use registry::{zoo_preset, zoo_presets};
 pub use swin::{SwinTransformer, SwinTransformerConfig};
 pub use zoo::{PretrainedModel, ZooConfig, ZooModel};

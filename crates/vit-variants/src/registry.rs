@@ -1,25 +1,28 @@
-//! The zoo's one preset registry: every named architecture (ViT, DeiT, DeiT III, Swin), listed
-//! from the families' own preset tables, so a preset is written once.
+//! The zoo's one preset registry: every named architecture (the ViT family from the generated
+//! catalogue — ViT, DeiT, DINOv2, CLIP, SigLIP, AIMv2… — and Swin), listed from the families' own
+//! tables, so a preset is written once.
 
 use vit_core::error::{Result, VitError};
-use vit_core::vit::VIT_PRESETS;
+use vit_core::vit::{vit_architecture, vit_presets};
 
 use crate::swin::presets::SWIN_PRESETS;
 use crate::zoo::ZooConfig;
 
 /// Every preset of the zoo by timm's architecture name, ViT family first.
 pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
-    let vits = VIT_PRESETS
-        .iter()
-        .map(|(name, build)| (*name, ZooConfig::Vit(build())));
+    let vits = vit_presets().map(|(name, config)| (name, ZooConfig::Vit(config)));
     let swins = SWIN_PRESETS
         .iter()
         .map(|(name, build)| (*name, ZooConfig::Swin(build())));
     vits.chain(swins)
 }
 
-/// The preset named `name`; the error lists every name.
+/// The preset named `name`; the error names the closest names, or for a catalogued
+/// architecture vit-core cannot build yet, the timm argument it lacks.
 pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
+    if let Some(architecture) = vit_architecture(name) {
+        return architecture.config().map(ZooConfig::Vit);
+    }
     zoo_presets()
         .find(|(n, _)| *n == name)
         .map(|(_, config)| config)

@@ -184,10 +184,6 @@ impl ModelFamily for ZooConfig {
         }
     }
 
-    fn resolve_name(text: &str, default_tag: bool) -> Result<Option<String>> {
-        Ok(crate::hub_names::resolve_timm_name(text, default_tag)?.map(|t| t.hub_id.to_string()))
-    }
-
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
         match family {
             "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(

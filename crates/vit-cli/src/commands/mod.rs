@@ -18,7 +18,8 @@ use crate::backend::{BackendKind, run_on};
 /// A `vit` subcommand with its arguments.
 #[derive(Subcommand)]
 pub enum Command {
-    /// List every model preset: parameters, compute at the native size, input size.
+    /// List the catalogue: every architecture (parameters, compute at the native size, input
+    /// size), or with --pretrained every pretrained tag; filter by --family and a name pattern.
     Models(models::ListModels),
     /// Print a preset's config as JSON (or write it with --output), to edit and pass back.
     Config(config::ConfigArgs),
@@ -51,7 +52,7 @@ impl Command {
     /// Runs the command on `backend`; results go to standard output, progress to standard error.
     pub fn run(self, backend: BackendKind) -> Result<(), Box<dyn std::error::Error>> {
         match self {
-            Self::Models(job) if job.pretrained => print!("{}", models::render_pretrained()),
+            Self::Models(job) if job.pretrained => print!("{}", models::render_pretrained(&job)),
             Self::Models(job) => print!("{}", models::render(&run_on(backend, job))),
             Self::Config(args) => args.run()?,
             Self::Check(args) => args.run()?,

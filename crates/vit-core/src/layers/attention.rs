@@ -12,6 +12,7 @@ use vit_ops::VitBackend;
 
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
+use crate::layers::norm::{Norm, NormKind};
 use crate::precision::{from_autocast, to_autocast};
 
 /// Environment variable read once: `VIT_ATTENTION=materialized` makes new attention layers
@@ -144,6 +145,16 @@ pub struct AttentionConfig {
     /// Whether the fused qkv projection has a bias.
     #[config(default = true)]
     pub qkv_bias: bool,
+    /// Whether the output projection has a bias (timm's `proj_bias`).
+    #[config(default = true)]
+    pub proj_bias: bool,
+    /// A norm on the merged heads before the output projection (timm's `scale_attn_norm`:
+    /// BEiT-3).
+    #[config(default = "None")]
+    pub scale_norm: Option<NormKind>,
+    /// Epsilon of that norm.
+    #[config(default = 1e-6)]
+    pub norm_eps: f64,
     /// Dropout on the attention weights.
     #[config(default = 0.0)]
     pub attn_drop: f64,
@@ -158,6 +169,8 @@ pub struct AttentionConfig {
 pub struct Attention<B: VitBackend> {
     /// Fused query/key/value projection, output ordered `[q | k | v]`, each head-major.
     pub qkv: Linear<B>,
+    /// Optional norm on the merged heads before `proj` (timm key `attn.norm`).
+    pub norm: Option<Norm<B>>,
     /// Output projection.
     pub proj: Linear<B>,
     /// Dropout on the attention weights.
@@ -184,7 +197,10 @@ impl AttentionConfig {
         );
         Attention {
             qkv: timm_linear(self.dim, 3 * self.dim, self.qkv_bias, device),
-            proj: timm_linear(self.dim, self.dim, true, device),
+            norm: self
+                .scale_norm
+                .map(|kind| kind.init(self.dim, self.norm_eps, device)),
+            proj: timm_linear(self.dim, self.dim, self.proj_bias, device),
             attn_drop: DropoutConfig::new(self.attn_drop).init(),
             proj_drop: DropoutConfig::new(self.proj_drop).init(),
             num_heads: self.num_heads,
@@ -223,6 +239,7 @@ impl<B: VitBackend> Attention<B> {
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
         QkvAttention {
             qkv: &self.qkv,
+            norm: self.norm.as_ref(),
             proj: &self.proj,
             attn_drop: &self.attn_drop,
             proj_drop: &self.proj_drop,
@@ -239,6 +256,8 @@ impl<B: VitBackend> Attention<B> {
 pub struct QkvAttention<'a, B: VitBackend> {
     /// Fused query/key/value projection `dim → 3·dim`, output `[q | k | v]`, each head-major.
     pub qkv: &'a Linear<B>,
+    /// Optional norm on the merged heads before `proj`.
+    pub norm: Option<&'a Norm<B>>,
     /// Output projection.
     pub proj: &'a Linear<B>,
     /// Dropout on the attention weights.
@@ -280,6 +299,10 @@ impl<B: VitBackend> QkvAttention<'_, B> {
                 let (out, weights) = path.attend(qkv, bias, self.attn_drop, need_weights);
                 (merge_heads(out), weights)
             };
+        let out = match self.norm {
+            Some(norm) => norm.forward(out),
+            None => out,
+        };
         (self.proj_drop.forward(linear(self.proj, out)), weights)
     }
 }

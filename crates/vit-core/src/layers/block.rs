@@ -1,15 +1,29 @@
-//! The pre-norm transformer encoder block.
+//! The transformer encoder block: timm's pre-norm `Block` and its post-norm `ResPostBlock`.
 
-use crate::layers::{LayerNorm, LayerNormConfig};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
 
+use crate::layers::activation::Activation;
 use crate::layers::attention::{Attention, AttentionConfig};
 use crate::layers::drop_path::DropPath;
 use crate::layers::layer_scale::LayerScale;
 use crate::layers::mlp::{Mlp, MlpConfig, MlpKind, mlp_hidden};
+use crate::layers::norm::{Norm, NormKind};
+
+/// Which block the encoder stacks (timm's `block_fn`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    /// Pre-norm: `x + LS(Attn(Norm(x)))`, then `x + LS(MLP(Norm(x)))` (timm `Block`).
+    #[default]
+    Block,
+    /// Post-norm: `x + Norm(Attn(x))`, then `x + Norm(MLP(x))`; the norms' scales start at
+    /// `init_values` and there is no LayerScale (timm `ResPostBlock`).
+    ResPostBlock,
+}
 
 /// Configuration of a [`Block`].
 #[derive(Config, Debug)]
@@ -24,6 +38,15 @@ pub struct BlockConfig {
     /// Bias on the qkv projection.
     #[config(default = true)]
     pub qkv_bias: bool,
+    /// Bias on the attention output projection and the MLP's projections (timm's `proj_bias`).
+    #[config(default = true)]
+    pub proj_bias: bool,
+    /// A norm on the attention's merged heads before its projection (`scale_attn_norm`).
+    #[config(default = false)]
+    pub scale_attn_norm: bool,
+    /// A norm on the MLP's hidden activation before `fc2` (`scale_mlp_norm`).
+    #[config(default = false)]
+    pub scale_mlp_norm: bool,
     /// Dropout after the attention and MLP projections.
     #[config(default = 0.0)]
     pub proj_drop: f64,
@@ -36,50 +59,72 @@ pub struct BlockConfig {
     /// LayerScale initial value; `None` disables LayerScale.
     #[config(default = "None")]
     pub init_values: Option<f64>,
-    /// GELU MLP or SwiGLU.
-    #[config(default = "MlpKind::Gelu")]
+    /// `Mlp`, SwiGLU or packed SwiGLU.
+    #[config(default = "MlpKind::Mlp")]
     pub mlp_kind: MlpKind,
-    /// LayerNorm epsilon.
+    /// The MLP's activation.
+    #[config(default = "Activation::Gelu")]
+    pub act: Activation,
+    /// LayerNorm or RMSNorm, for every norm of the block.
+    #[config(default = "NormKind::LayerNorm")]
+    pub norm: NormKind,
+    /// Norm epsilon.
     #[config(default = 1e-6)]
     pub norm_eps: f64,
+    /// Pre-norm or post-norm.
+    #[config(default = "BlockKind::Block")]
+    pub kind: BlockKind,
 }
 
-/// `x + DropPath(LS(Attn(LN(x))))`, then `x + DropPath(LS(MLP(LN(x))))` (timm's `Block`).
+/// A transformer block with timm's parameter names (`norm1`, `attn`, `ls1`, `norm2`, `mlp`,
+/// `ls2`): pre-norm ([`BlockKind::Block`]) or post-norm ([`BlockKind::ResPostBlock`]).
 #[derive(Module, Debug)]
 pub struct Block<B: VitBackend> {
-    /// Norm before attention.
-    pub norm1: LayerNorm<B>,
+    /// Norm before attention (after it, post-norm).
+    pub norm1: Norm<B>,
     /// Multi-head self-attention.
     pub attn: Attention<B>,
     /// LayerScale on the attention branch.
     pub ls1: Option<LayerScale<B>>,
-    /// Norm before the MLP.
-    pub norm2: LayerNorm<B>,
+    /// Norm before the MLP (after it, post-norm).
+    pub norm2: Norm<B>,
     /// Feed-forward network.
     pub mlp: Mlp<B>,
     /// LayerScale on the MLP branch.
     pub ls2: Option<LayerScale<B>>,
     /// Stochastic depth on both branches.
     pub drop_path: DropPath,
+    /// Pre-norm or post-norm.
+    pub kind: BlockKind,
 }
 
 impl BlockConfig {
     /// Builds the block with timm's initialisation.
     pub fn init<B: VitBackend>(&self, device: &B::Device) -> Block<B> {
+        let post_norm = self.kind == BlockKind::ResPostBlock;
         let norm = || {
-            LayerNormConfig::new(self.dim)
-                .with_epsilon(self.norm_eps)
-                .init(device)
+            let mut norm = self.norm.init(self.dim, self.norm_eps, device);
+            // timm's ResPostBlock starts its norms' scales at `init_values`.
+            if let (true, Some(v), Norm::LayerNorm(ln)) = (post_norm, self.init_values, &mut norm) {
+                ln.gamma =
+                    burn::module::Initializer::Constant { value: v }.init([self.dim], device);
+            }
+            norm
         };
         let layer_scale = || {
             self.init_values
+                .filter(|_| !post_norm)
                 .map(|v| LayerScale::new(self.dim, v, device))
         };
+        let inner_norm = |on: bool| on.then_some(self.norm);
         Block {
             norm1: norm(),
             attn: AttentionConfig::new(self.dim)
                 .with_num_heads(self.num_heads)
                 .with_qkv_bias(self.qkv_bias)
+                .with_proj_bias(self.proj_bias)
+                .with_scale_norm(inner_norm(self.scale_attn_norm))
+                .with_norm_eps(self.norm_eps)
                 .with_attn_drop(self.attn_drop)
                 .with_proj_drop(self.proj_drop)
                 .init(device),
@@ -87,10 +132,15 @@ impl BlockConfig {
             norm2: norm(),
             mlp: MlpConfig::new(self.dim, mlp_hidden(self.dim, self.mlp_ratio))
                 .with_kind(self.mlp_kind)
+                .with_act(self.act)
+                .with_bias(self.proj_bias)
+                .with_norm(inner_norm(self.scale_mlp_norm))
+                .with_norm_eps(self.norm_eps)
                 .with_drop(self.proj_drop)
                 .init(device),
             ls2: layer_scale(),
             drop_path: DropPath::new(self.drop_path),
+            kind: self.kind,
         }
     }
 }
@@ -98,7 +148,7 @@ impl BlockConfig {
 impl<B: VitBackend> Block<B> {
     /// Runs the block on `x [batch, tokens, dim]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let attn = self.attn.forward(self.norm1.forward(x.clone()));
+        let attn = self.attn.forward(self.attention_input(x.clone()));
         self.finish(x, attn)
     }
 
@@ -106,15 +156,32 @@ impl<B: VitBackend> Block<B> {
     pub fn forward_with_attention(&self, x: Tensor<B, 3>) -> (Tensor<B, 3>, Tensor<B, 4>) {
         let (attn, weights) = self
             .attn
-            .forward_with_weights(self.norm1.forward(x.clone()));
+            .forward_with_weights(self.attention_input(x.clone()));
         (self.finish(x, attn), weights)
+    }
+
+    /// What the attention sees: the normed tokens (pre-norm) or the tokens (post-norm).
+    fn attention_input(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match self.kind {
+            BlockKind::Block => self.norm1.forward(x),
+            BlockKind::ResPostBlock => x,
+        }
     }
 
     /// The two residual additions around an attention output already computed from `x`.
     fn finish(&self, x: Tensor<B, 3>, attn: Tensor<B, 3>) -> Tensor<B, 3> {
-        let x = x + self.drop_path.forward(scale(&self.ls1, attn));
-        let mlp = self.mlp.forward(self.norm2.forward(x.clone()));
-        x + self.drop_path.forward(scale(&self.ls2, mlp))
+        match self.kind {
+            BlockKind::Block => {
+                let x = x + self.drop_path.forward(scale(&self.ls1, attn));
+                let mlp = self.mlp.forward(self.norm2.forward(x.clone()));
+                x + self.drop_path.forward(scale(&self.ls2, mlp))
+            }
+            BlockKind::ResPostBlock => {
+                let x = x + self.drop_path.forward(self.norm1.forward(attn));
+                let mlp = self.norm2.forward(self.mlp.forward(x.clone()));
+                x + self.drop_path.forward(mlp)
+            }
+        }
     }
 }
 

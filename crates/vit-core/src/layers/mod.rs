@@ -1,6 +1,7 @@
 //! The layers every model of the zoo is built from, as timm's `timm/layers`: each a `*Config`
 //! (serde, `init(&device)`) and a `Module`, re-exported here flat as burn-nn does.
 
+pub mod activation;
 pub mod attention;
 pub mod block;
 pub mod drop_path;
@@ -15,15 +16,16 @@ pub mod pos_embed;
 pub mod rel_pos_bias;
 pub mod resample;
 
+pub use activation::Activation;
 pub use attention::{
     ATTENTION_ENV_VAR, Attention, AttentionConfig, AttentionPath, set_preferred_attention,
 };
-pub use block::{Block, BlockConfig};
+pub use block::{Block, BlockConfig, BlockKind};
 pub use drop_path::DropPath;
 pub use layer_scale::LayerScale;
 pub use linear::linear;
 pub use mlp::{Mlp, MlpConfig, MlpKind};
-pub use norm::{LayerNorm, LayerNormConfig};
+pub use norm::{LayerNorm, LayerNormConfig, Norm, NormKind, RmsNorm, RmsNormConfig};
 pub use patch_embed::{PatchEmbed, PatchEmbedConfig, PatchEmbedKind};
 pub use pooling::{AttentionPool, AttentionPoolConfig, GlobalPool};
 pub use pos_embed::PosEmbedKind;

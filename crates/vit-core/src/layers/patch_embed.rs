@@ -1,6 +1,5 @@
 //! Patch embedding: cut the image into `patch × patch` squares and project each to `embed_dim`.
 
-use crate::layers::{LayerNorm, LayerNormConfig};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -11,6 +10,7 @@ use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
 use crate::layers::linear::{linear, linear_parts};
+use crate::layers::norm::{Norm, NormKind, maybe_norm};
 
 /// How the patch projection is computed. Both forms hold the same numbers and give the same output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -44,15 +44,24 @@ pub struct PatchEmbedConfig {
     /// Conv or linear form of the projection.
     #[config(default = "PatchEmbedKind::Conv")]
     pub kind: PatchEmbedKind,
-    /// LayerNorm on the patch tokens after the projection (timm's `norm_layer`; Swin uses it).
+    /// A norm on the patch tokens after the projection (timm's `norm_layer`; Swin's LayerNorm,
+    /// AIMv2's RMSNorm).
     #[config(default = false)]
     pub norm: bool,
-    /// Epsilon of that LayerNorm.
+    /// The kind of that norm.
+    #[config(default = "NormKind::LayerNorm")]
+    pub norm_kind: NormKind,
+    /// Epsilon of that norm.
     #[config(default = 1e-5)]
     pub norm_eps: f64,
     /// Zero-pad images on the right and bottom to whole patches (timm's `dynamic_img_pad`).
     #[config(default = false)]
     pub dynamic_img_pad: bool,
+    /// Accept a built size that does not split into whole patches, dropping the pixels past the
+    /// last whole patch as timm's strided convolution does (SigLIP so400m/14 at 384: a 27×27
+    /// grid); off, such a size is an error.
+    #[config(default = false)]
+    pub crop_remainder: bool,
 }
 
 /// The patch projection in either of its two forms.
@@ -69,8 +78,8 @@ pub enum PatchProjection<B: VitBackend> {
 pub struct PatchEmbed<B: VitBackend> {
     /// The projection (timm key `patch_embed.proj`).
     pub proj: PatchProjection<B>,
-    /// Optional LayerNorm after the projection (timm key `patch_embed.norm`).
-    pub norm: Option<LayerNorm<B>>,
+    /// Optional norm after the projection (timm key `patch_embed.norm`).
+    pub norm: Option<Norm<B>>,
     /// Patch side length.
     pub patch_size: usize,
     /// Number of input channels.
@@ -79,6 +88,17 @@ pub struct PatchEmbed<B: VitBackend> {
     pub img_size: [usize; 2],
     /// Zero-pad images to whole patches (right and bottom) instead of refusing them.
     pub dynamic_img_pad: bool,
+    /// Drop the pixels past the last whole patch of the built size (timm's strided conv).
+    pub crop_remainder: bool,
+}
+
+/// The patch grid of `[height, width]` as timm's strided convolution makes it: whole patches
+/// only, the remainder dropped; an error when a side is smaller than one patch.
+pub fn patch_grid_floor(img_size: [usize; 2], patch_size: usize) -> Result<[usize; 2]> {
+    if patch_size == 0 || img_size[0] < patch_size || img_size[1] < patch_size {
+        return patch_grid(img_size, patch_size);
+    }
+    Ok([img_size[0] / patch_size, img_size[1] / patch_size])
 }
 
 /// Checks that an image of `[height, width]` splits into whole patches; returns the grid.
@@ -106,7 +126,11 @@ pub fn patch_grid(img_size: [usize; 2], patch_size: usize) -> Result<[usize; 2]>
 impl PatchEmbedConfig {
     /// Number of patches along `[height, width]`, or the error naming the sizes that do not fit.
     pub fn grid_size(&self) -> Result<[usize; 2]> {
-        patch_grid(self.img_size, self.patch_size)
+        if self.crop_remainder {
+            patch_grid_floor(self.img_size, self.patch_size)
+        } else {
+            patch_grid(self.img_size, self.patch_size)
+        }
     }
 
     /// Builds the module, checking the sizes first.
@@ -127,11 +151,9 @@ impl PatchEmbedConfig {
                     .init(device),
             ),
         };
-        let norm = self.norm.then(|| {
-            LayerNormConfig::new(self.embed_dim)
-                .with_epsilon(self.norm_eps)
-                .init(device)
-        });
+        let norm = self
+            .norm
+            .then(|| self.norm_kind.init(self.embed_dim, self.norm_eps, device));
         Ok(PatchEmbed {
             proj,
             norm,
@@ -139,6 +161,7 @@ impl PatchEmbedConfig {
             in_chans: self.in_chans,
             img_size: self.img_size,
             dynamic_img_pad: self.dynamic_img_pad,
+            crop_remainder: self.crop_remainder,
         })
     }
 
@@ -177,10 +200,7 @@ impl<B: VitBackend> PatchEmbed<B> {
             }
             PatchProjection::Linear(layer) => linear(layer, self.flatten_patches(images)),
         };
-        match &self.norm {
-            Some(norm) => norm.forward(tokens),
-            None => tokens,
-        }
+        maybe_norm(&self.norm, tokens)
     }
 
     /// With [`Self::dynamic_img_pad`], zeros on the right and bottom up to whole patches.
@@ -213,6 +233,9 @@ impl<B: VitBackend> PatchEmbed<B> {
         }
         if self.dynamic_img_pad && h > 0 && w > 0 {
             return Ok(self.grid_for([h, w]));
+        }
+        if self.crop_remainder && [h, w] == self.img_size {
+            return patch_grid_floor([h, w], self.patch_size);
         }
         patch_grid([h, w], self.patch_size)
     }
@@ -251,6 +274,12 @@ impl<B: VitBackend> PatchEmbed<B> {
         let [b, c, h, w] = images.dims();
         let p = self.patch_size;
         let (gh, gw) = (h / p, w / p);
+        // Pixels past the last whole patch are dropped, as by a strided convolution.
+        let images = if [gh * p, gw * p] == [h, w] {
+            images
+        } else {
+            images.slice([0..b, 0..c, 0..gh * p, 0..gw * p])
+        };
         images
             .reshape([b, c, gh, p, gw, p])
             .permute([0, 2, 4, 1, 3, 5])

@@ -1,7 +1,6 @@
 //! Turning the token sequence into one vector per image: class token, average, max, or a
 //! learned attention pool (timm's `global_pool`).
 
-use crate::layers::{LayerNorm, LayerNormConfig};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Linear};
@@ -9,11 +8,13 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
 
+use crate::layers::activation::Activation;
 use crate::layers::attention::{AttentionPath, merge_heads, split_heads};
 use crate::layers::init::{lazy_param, timm_linear, trunc_normal_timm};
 use crate::layers::linear::linear;
 use crate::layers::mlp::mlp_hidden;
 use crate::layers::mlp::{Mlp, MlpConfig};
+use crate::layers::norm::{Norm, NormKind};
 
 /// How a ViT pools its tokens (timm's `global_pool`).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -38,7 +39,8 @@ impl GlobalPool {
 }
 
 /// Pools `[batch, tokens, dim]` to `[batch, dim]` by `Token`, `Avg` or `Max`; the first
-/// `num_prefix_tokens` tokens (class/distillation) are not patches and are skipped by avg/max.
+/// `num_prefix_tokens` tokens (class/distillation/register) are not patches and are skipped by
+/// avg/max (pass 0 to include them: timm's `pool_include_prefix`).
 ///
 /// # Panics
 /// For [`GlobalPool::Map`], which needs its module ([`AttentionPool`]).
@@ -74,9 +76,15 @@ pub struct AttentionPoolConfig {
     /// Bias on the q and kv projections.
     #[config(default = true)]
     pub qkv_bias: bool,
-    /// LayerNorm epsilon.
+    /// The norm before the MLP: LayerNorm or RMSNorm (the model's `norm_layer`).
+    #[config(default = "NormKind::LayerNorm")]
+    pub norm: NormKind,
+    /// Norm epsilon.
     #[config(default = 1e-6)]
     pub norm_eps: f64,
+    /// The MLP's activation (the model's `act_layer`).
+    #[config(default = "Activation::Gelu")]
+    pub act: Activation,
 }
 
 /// Learned attention pooling (timm's `AttentionPoolLatent`, one latent query): the latent
@@ -92,7 +100,7 @@ pub struct AttentionPool<B: VitBackend> {
     /// Output projection.
     pub proj: Linear<B>,
     /// Norm before the MLP.
-    pub norm: LayerNorm<B>,
+    pub norm: Norm<B>,
     /// The MLP.
     pub mlp: Mlp<B>,
     /// Dropout on the attention weights (timm's pool has none: probability 0).
@@ -114,10 +122,10 @@ impl AttentionPoolConfig {
             q: timm_linear(d, d, self.qkv_bias, device),
             kv: timm_linear(d, 2 * d, self.qkv_bias, device),
             proj: timm_linear(d, d, true, device),
-            norm: LayerNormConfig::new(d)
-                .with_epsilon(self.norm_eps)
+            norm: self.norm.init(d, self.norm_eps, device),
+            mlp: MlpConfig::new(d, mlp_hidden(d, self.mlp_ratio))
+                .with_act(self.act)
                 .init(device),
-            mlp: MlpConfig::new(d, mlp_hidden(d, self.mlp_ratio)).init(device),
             attn_drop: DropoutConfig::new(0.0).init(),
             num_heads: self.num_heads,
             path: AttentionPath::preferred::<B>(device),

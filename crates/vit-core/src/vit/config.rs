@@ -1,7 +1,6 @@
 //! The configuration of a [`VisionTransformer`], its validation and its construction with timm's
 //! initialisation.
 
-use crate::layers::LayerNormConfig;
 use burn::config::Config;
 use burn::nn::DropoutConfig;
 use burn::tensor::{Distribution, Tensor};
@@ -9,11 +8,13 @@ use serde_json::Value;
 use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
-use crate::layers::block::BlockConfig;
+use crate::layers::activation::Activation;
+use crate::layers::block::{BlockConfig, BlockKind};
 use crate::layers::drop_path::drop_path_schedule;
 use crate::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
-use crate::layers::mlp::MlpKind;
-use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, patch_grid};
+use crate::layers::mlp::{MlpKind, mlp_hidden};
+use crate::layers::norm::NormKind;
+use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, patch_grid_floor};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
 use crate::model::ModelConfig;
@@ -63,6 +64,10 @@ pub struct VisionTransformerConfig {
     /// the mean of both heads. Needs `class_token` and `token` pooling.
     #[config(default = false)]
     pub distilled: bool,
+    /// Learned register tokens after the class token (Darcet et al. 2024: DINOv2-reg, SigLIP2
+    /// and timm's `*_reg*` models); prefix tokens, left out of patch pooling and maps.
+    #[config(default = 0)]
+    pub reg_tokens: usize,
     /// Position embedding: `learn`, `sincos` or `none`.
     #[config(default = "PosEmbedKind::Learn")]
     pub pos_embed: PosEmbedKind,
@@ -75,19 +80,51 @@ pub struct VisionTransformerConfig {
     /// Norm after pooling instead of before it; `None` = timm's default (on for avg/max).
     #[config(default = "None")]
     pub fc_norm: Option<bool>,
-    /// LayerNorm before the blocks (CLIP-style).
+    /// Norm before the blocks (CLIP-style).
     #[config(default = false)]
     pub pre_norm: bool,
+    /// The final norm (or `fc_norm`); off for models whose features leave the last block as
+    /// they are (RADIO, InternViT; timm's `final_norm`).
+    #[config(default = true)]
+    pub final_norm: bool,
+    /// Which norm every norm of the model is: `layernorm` or `rmsnorm` (timm's `norm_layer`).
+    #[config(default = "NormKind::LayerNorm")]
+    pub norm_layer: NormKind,
+    /// A norm on the patch tokens right after the projection (timm's `embed_norm_layer`:
+    /// AIMv2's RMSNorm); `None` for none.
+    #[config(default = "None")]
+    pub embed_norm_layer: Option<NormKind>,
+    /// The MLP's activation (the attention pool's MLP too): `gelu`, `gelu_tanh`, `quick_gelu` or
+    /// `silu` (timm's `act_layer`).
+    #[config(default = "Activation::Gelu")]
+    pub act_layer: Activation,
+    /// Bias on the attention output projection and the MLP projections (timm's `proj_bias`).
+    #[config(default = true)]
+    pub proj_bias: bool,
+    /// A norm on the attention's merged heads before its output projection (BEiT-3; timm's
+    /// `scale_attn_norm`).
+    #[config(default = false)]
+    pub scale_attn_norm: bool,
+    /// A norm on the MLP's hidden activation before `fc2` (BEiT-3; timm's `scale_mlp_norm`).
+    #[config(default = false)]
+    pub scale_mlp_norm: bool,
+    /// Pre-norm blocks (`block`) or post-norm ones (`res_post_block`; timm's `block_fn`).
+    #[config(default = "BlockKind::Block")]
+    pub block_fn: BlockKind,
+    /// Pool over the prefix tokens too (avg/max/map; timm's `pool_include_prefix`).
+    #[config(default = false)]
+    pub pool_include_prefix: bool,
     /// Patch projection as a conv or as a linear layer on flattened patches.
     #[config(default = "PatchEmbedKind::Conv")]
     pub patch_embed: PatchEmbedKind,
     /// Bias on the patch projection.
     #[config(default = true)]
     pub patch_bias: bool,
-    /// Feed-forward network of the blocks.
-    #[config(default = "MlpKind::Gelu")]
+    /// Feed-forward network of the blocks: `mlp`, `swiglu` or `swiglu_packed` (timm's
+    /// `mlp_layer`: `Mlp`, `SwiGLU`, `SwiGLUPacked`).
+    #[config(default = "MlpKind::Mlp")]
     pub mlp_kind: MlpKind,
-    /// LayerNorm epsilon.
+    /// Norm epsilon (every norm of the model).
     #[config(default = 1e-6)]
     pub norm_eps: f64,
     /// Dropout before the classifier head.
@@ -125,7 +162,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> VitError {
 impl VisionTransformerConfig {
     /// Checks every field the model cannot be built with, naming the field.
     pub fn validate(&self) -> Result<()> {
-        patch_grid(self.img_size, self.patch_size)?;
+        patch_grid_floor(self.img_size, self.patch_size)?;
         if self.in_chans == 0 {
             return Err(invalid("in_chans", "must be at least 1"));
         }
@@ -154,6 +191,20 @@ impl VisionTransformerConfig {
             return Err(invalid(
                 "global_pool",
                 "`token` pooling needs `class_token = true`; use `avg`, `max` or `map`",
+            ));
+        }
+        if self.distilled && self.reg_tokens > 0 {
+            return Err(invalid(
+                "reg_tokens",
+                "a distilled model (class and distillation tokens) has no register tokens in timm",
+            ));
+        }
+        if self.mlp_kind == MlpKind::SwigluPacked
+            && !mlp_hidden(self.embed_dim, self.mlp_ratio).is_multiple_of(2)
+        {
+            return Err(invalid(
+                "mlp_ratio",
+                "`swiglu_packed` splits fc1 in two halves: embed_dim × mlp_ratio must be even",
             ));
         }
         if self.distilled && !(self.class_token && self.global_pool == GlobalPool::Token) {
@@ -188,14 +239,16 @@ impl VisionTransformerConfig {
         Ok(())
     }
 
-    /// Patch grid `[rows, cols]` at the configured image size.
+    /// Patch grid `[rows, cols]` at the configured image size (whole patches: timm's strided
+    /// convolution drops the pixels past the last one).
     pub fn grid_size(&self) -> Result<[usize; 2]> {
-        patch_grid(self.img_size, self.patch_size)
+        patch_grid_floor(self.img_size, self.patch_size)
     }
 
-    /// Tokens before the patches: the class token and, when distilled, the distillation token.
+    /// Tokens before the patches: the class token, the distillation token when distilled, the
+    /// register tokens.
     pub fn num_prefix_tokens(&self) -> usize {
-        usize::from(self.class_token) + usize::from(self.distilled)
+        usize::from(self.class_token) + usize::from(self.distilled) + self.reg_tokens
     }
 
     /// Prefix tokens the position embedding covers (none with `no_embed_class`).
@@ -213,6 +266,11 @@ impl VisionTransformerConfig {
             .unwrap_or(self.global_pool.uses_fc_norm_by_default())
     }
 
+    /// Whether the tokens go through a final norm after the blocks (`norm`, not `fc_norm`).
+    pub fn uses_token_norm(&self) -> bool {
+        self.final_norm && !self.uses_fc_norm()
+    }
+
     /// Reads a model config file (JSON); fields it leaves out keep the defaults (ViT-B/16), and
     /// unknown fields are an error naming them.
     pub fn load_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
@@ -228,12 +286,9 @@ impl VisionTransformerConfig {
         let prefix = self.num_prefix_tokens();
         let embedded_prefix = self.num_embedded_prefix_tokens();
         let pos_tokens = grid[0] * grid[1] + embedded_prefix;
-        let norm = || {
-            LayerNormConfig::new(d)
-                .with_epsilon(self.norm_eps)
-                .init(device)
-        };
-        let fc_norm = self.uses_fc_norm();
+        let norm = || self.norm_layer.init(d, self.norm_eps, device);
+        let fc_norm = self.final_norm && self.uses_fc_norm();
+        let token_norm = self.uses_token_norm();
 
         let patch_embed = PatchEmbedConfig::new()
             .with_img_size(self.img_size)
@@ -242,7 +297,11 @@ impl VisionTransformerConfig {
             .with_embed_dim(d)
             .with_bias(self.patch_bias)
             .with_kind(self.patch_embed)
+            .with_norm(self.embed_norm_layer.is_some())
+            .with_norm_kind(self.embed_norm_layer.unwrap_or_default())
+            .with_norm_eps(self.norm_eps)
             .with_dynamic_img_pad(self.dynamic_img_pad)
+            .with_crop_remainder(true)
             .try_init(device)?;
         // timm: cls_token ~ N(0, 1e-6), pos_embed ~ trunc-normal(0.02).
         let cls_token = self.class_token.then(|| {
@@ -254,6 +313,13 @@ impl VisionTransformerConfig {
         let dist_token = self.distilled.then(|| {
             lazy_param([1, 1, d], device, move |device| {
                 trunc_normal_timm([1, 1, d], TIMM_INIT_STD, device)
+            })
+        });
+        // timm: reg_token ~ N(0, 1e-6), as the class token.
+        let reg = self.reg_tokens;
+        let reg_token = (reg > 0).then(|| {
+            lazy_param([1, reg, d], device, move |device| {
+                Tensor::random([1, reg, d], Distribution::Normal(0.0, 1e-6), device)
             })
         });
         let head =
@@ -274,12 +340,18 @@ impl VisionTransformerConfig {
                 BlockConfig::new(d, self.num_heads)
                     .with_mlp_ratio(self.mlp_ratio)
                     .with_qkv_bias(self.qkv_bias)
+                    .with_proj_bias(self.proj_bias)
+                    .with_scale_attn_norm(self.scale_attn_norm)
+                    .with_scale_mlp_norm(self.scale_mlp_norm)
                     .with_proj_drop(self.proj_drop_rate)
                     .with_attn_drop(self.attn_drop_rate)
                     .with_drop_path(drop_path)
                     .with_init_values(self.init_values)
                     .with_mlp_kind(self.mlp_kind)
+                    .with_act(self.act_layer)
+                    .with_norm(self.norm_layer)
                     .with_norm_eps(self.norm_eps)
+                    .with_kind(self.block_fn)
                     .init(device)
             })
             .collect();
@@ -288,19 +360,22 @@ impl VisionTransformerConfig {
             AttentionPoolConfig::new(d)
                 .with_num_heads(self.num_heads)
                 .with_mlp_ratio(self.mlp_ratio)
+                .with_norm(self.norm_layer)
                 .with_norm_eps(self.norm_eps)
+                .with_act(self.act_layer)
                 .init(device)
         });
         Ok(VisionTransformer {
             patch_embed,
             cls_token,
             dist_token,
+            reg_token,
             pos_embed,
             pos_embed_fixed,
             pos_drop: DropoutConfig::new(self.pos_drop_rate).init(),
             norm_pre: self.pre_norm.then(norm),
             blocks,
-            norm: (!fc_norm).then(norm),
+            norm: token_norm.then(norm),
             fc_norm: fc_norm.then(norm),
             attn_pool,
             head_drop: DropoutConfig::new(self.drop_rate).init(),
@@ -309,6 +384,7 @@ impl VisionTransformerConfig {
             global_pool: self.global_pool,
             no_embed_class: self.no_embed_class,
             num_prefix_tokens: prefix,
+            pool_include_prefix: self.pool_include_prefix,
             dynamic_img_size: self.dynamic_img_size,
         })
     }

@@ -1,7 +1,10 @@
 //! Analytic compute cost of a ViT forward pass.
 
+use crate::layers::block::BlockKind;
 use crate::layers::mlp::{MlpKind, mlp_hidden};
+use crate::layers::norm::NormKind;
 use crate::layers::pooling::GlobalPool;
+use crate::layers::pos_embed::PosEmbedKind;
 use crate::vit::VisionTransformerConfig;
 
 impl VisionTransformerConfig {
@@ -17,17 +20,17 @@ impl VisionTransformerConfig {
         let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
         let p = self.patch_size as u64;
         let patch_embed = patches * (self.in_chans as u64 * p * p) * d;
-        let mlp_in = match self.mlp_kind {
-            MlpKind::Gelu => 1,
-            MlpKind::Swiglu => 2,
-        };
+        let mlp = (self.mlp_kind.macs_per_dim_hidden() * (d * hidden) as f64) as u64;
         let per_block = n * d * 3 * d          // qkv
             + 2 * n * n * d                    // q·kᵀ and attention·v
             + n * d * d                        // proj
-            + (mlp_in + 1) * n * d * hidden; // fc1 (fc1_g, fc1_x) and fc2
+            + n * mlp; // fc1 (fc1_g, fc1_x) and fc2
         let pool = match self.global_pool {
-            // latent q, kv over n tokens, scores and weighted sum, proj, MLP on one token
-            GlobalPool::Map => d * d + n * 2 * d * d + 2 * n * d + d * d + 2 * d * hidden,
+            // latent q, kv over the pooled tokens, scores and weighted sum, proj, MLP on one token
+            GlobalPool::Map => {
+                let m = if self.pool_include_prefix { n } else { patches };
+                d * d + m * 2 * d * d + 2 * m * d + d * d + 2 * d * hidden
+            }
             _ => 0,
         };
         let heads = 1 + u64::from(self.distilled); // DeiT adds the distillation head
@@ -40,28 +43,83 @@ impl VisionTransformerConfig {
         2 * self.macs()
     }
 
-    /// Learnable parameters from the config (as timm counts them), without building the model.
+    /// Learnable parameters from the config, exactly as timm counts them, without building the
+    /// model.
     pub fn param_estimate(&self) -> u64 {
         let [gh, gw] = self.grid_size().unwrap_or([0, 0]);
         let d = self.embed_dim as u64;
         let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
+        let fc2_width = self.mlp_kind.fc2_width(hidden as usize) as u64;
+        let norm = |kind: NormKind, width: u64| match kind {
+            NormKind::LayerNorm => 2 * width,
+            NormKind::RmsNorm => width,
+        };
+        let linear =
+            |inputs: u64, outputs: u64, bias: bool| inputs * outputs + u64::from(bias) * outputs;
         let p = self.patch_size as u64;
-        let patch_embed = self.in_chans as u64 * p * p * d + d;
-        let pos = ((gh * gw) as u64 + self.num_embedded_prefix_tokens() as u64) * d;
+        let patch_embed = linear(self.in_chans as u64 * p * p, d, self.patch_bias)
+            + self.embed_norm_layer.map_or(0, |kind| norm(kind, d));
+        let pos = match self.pos_embed {
+            PosEmbedKind::Learn => {
+                ((gh * gw) as u64 + self.num_embedded_prefix_tokens() as u64) * d
+            }
+            PosEmbedKind::Sincos | PosEmbedKind::None => 0,
+        };
         let tokens = self.num_prefix_tokens() as u64 * d;
         let mlp_in = match self.mlp_kind {
-            MlpKind::Gelu => 1,
-            MlpKind::Swiglu => 2,
+            MlpKind::Mlp | MlpKind::SwigluPacked => linear(d, hidden, self.proj_bias),
+            MlpKind::Swiglu => 2 * linear(d, hidden, self.proj_bias),
         };
-        let layer_scale = if self.init_values.is_some() { 2 * d } else { 0 };
-        let per_block = 4 * d * d + 4 * d           // qkv and proj, with biases
-            + mlp_in * (d * hidden + hidden)        // fc1 (fc1_g, fc1_x)
-            + hidden * d + d                        // fc2
-            + 4 * d                                 // two LayerNorms
+        let layer_scale = match (self.init_values, self.block_fn) {
+            (Some(_), BlockKind::Block) => 2 * d,
+            _ => 0,
+        };
+        let per_block = linear(d, 3 * d, self.qkv_bias)
+            + linear(d, d, self.proj_bias)
+            + mlp_in
+            + linear(fc2_width, d, self.proj_bias)
+            + 2 * norm(self.norm_layer, d)
+            + if self.scale_attn_norm {
+                norm(self.norm_layer, d)
+            } else {
+                0
+            }
+            + if self.scale_mlp_norm {
+                norm(self.norm_layer, fc2_width)
+            } else {
+                0
+            }
             + layer_scale;
+        let pre_norm = if self.pre_norm {
+            norm(self.norm_layer, d)
+        } else {
+            0
+        };
+        let final_norm = if self.final_norm {
+            norm(self.norm_layer, d)
+        } else {
+            0
+        };
+        let pool = match self.global_pool {
+            GlobalPool::Map => {
+                d + 2 * linear(d, d, true)
+                    + linear(d, 2 * d, true)
+                    + norm(self.norm_layer, d)
+                    + linear(d, hidden, true)
+                    + linear(hidden, d, true)
+            }
+            _ => 0,
+        };
         let heads = 1 + u64::from(self.distilled);
-        let head = heads * (d * self.num_classes as u64 + self.num_classes as u64);
-        patch_embed + pos + tokens + self.depth as u64 * per_block + 2 * d + head
+        let head = heads * linear(d, self.num_classes as u64, true);
+        patch_embed
+            + pos
+            + tokens
+            + pre_norm
+            + self.depth as u64 * per_block
+            + final_norm
+            + pool
+            + head
     }
 
     /// Floats one image keeps for the backward pass (layer inputs, MLP activations, attention

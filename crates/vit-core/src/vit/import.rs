@@ -9,11 +9,14 @@ use burn::tensor::{Tensor, TensorData};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Result, VitError};
+use crate::layers::activation::Activation;
+use crate::layers::block::BlockKind;
 use crate::layers::mlp::MlpKind;
+use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::PatchEmbedKind;
 use crate::layers::pos_embed::PosEmbedKind;
 use crate::layers::resample::resample_abs_pos_embed;
-use crate::vit::presets::VIT_PRESETS;
+use crate::vit::catalogue::{VIT_ARCHITECTURES, vit_architecture};
 use crate::vit::{VisionTransformer, VisionTransformerConfig};
 use crate::weights::checkpoint::Checkpoint;
 use crate::weights::config_file::config_from_json;
@@ -75,8 +78,10 @@ impl ModelFamily for VisionTransformerConfig {
 }
 
 /// timm's `architecture` and `model_args` for a ViT config (the inverse of
-/// [`translate_timm_args`]): `VisionTransformer` under a ViT name, `VisionTransformerDistilled`
-/// under a distilled DeiT name; every field timm cannot express is an error naming it.
+/// [`translate_timm_args`]). What timm's `model_args` cannot say by name — the norm epsilon, the
+/// MLP and block forms — comes from the architecture: the first catalogue architecture of the
+/// same class that builds them so; everything else is written out. A config no architecture
+/// matches is an error naming the field.
 pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value)> {
     let unsupported = |field: &str, reason: &str| VitError::Unsupported {
         operation: format!("export as a timm folder (field `{field}`)"),
@@ -95,18 +100,6 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
             "timm gives the patch projection a bias exactly when there is no pre-norm",
         ));
     }
-    if c.mlp_kind != MlpKind::Gelu {
-        return Err(unsupported(
-            "mlp_kind",
-            "only timm's default GELU MLP is exported",
-        ));
-    }
-    if c.norm_eps != 1e-6 {
-        return Err(unsupported(
-            "norm_eps",
-            "timm's ViT LayerNorm epsilon is 1e-6",
-        ));
-    }
     let pos_embed = match c.pos_embed {
         PosEmbedKind::Learn => "learn",
         PosEmbedKind::None => "none",
@@ -117,6 +110,39 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
             ));
         }
     };
+    // The fields only an architecture's entrypoint sets.
+    let implied = |a: &VisionTransformerConfig| {
+        (
+            a.norm_eps,
+            a.norm_layer,
+            a.embed_norm_layer,
+            a.mlp_kind,
+            a.block_fn,
+            a.distilled,
+        )
+    };
+    // The plain ViT and DeiT first, so that a plain config keeps the name it always had.
+    let preferred = ["vit_tiny_patch16_224", "deit_tiny_distilled_patch16_224"];
+    let candidates = preferred
+        .iter()
+        .filter_map(|name| vit_architecture(name))
+        .chain(VIT_ARCHITECTURES.iter().filter(|a| a.family() != "hybrid"));
+    let architecture = candidates
+        .into_iter()
+        .find(|a| {
+            a.config()
+                .is_ok_and(|config| implied(&config) == implied(c))
+        })
+        .ok_or_else(|| {
+            unsupported(
+                "norm_eps",
+                &format!(
+                    "no timm architecture builds norm_eps {}, norm_layer {:?}, embed_norm_layer \
+                     {:?}, mlp_kind {:?}, block_fn {:?} together",
+                    c.norm_eps, c.norm_layer, c.embed_norm_layer, c.mlp_kind, c.block_fn
+                ),
+            )
+        })?;
     let global_pool = serde_json::to_value(c.global_pool).expect("a pool serialises");
     let args = json!({
         "img_size": c.img_size,
@@ -128,13 +154,20 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
         "num_heads": c.num_heads,
         "mlp_ratio": c.mlp_ratio,
         "qkv_bias": c.qkv_bias,
+        "proj_bias": c.proj_bias,
         "init_values": c.init_values,
         "class_token": c.class_token,
+        "reg_tokens": c.reg_tokens,
         "no_embed_class": c.no_embed_class,
         "global_pool": global_pool,
         "fc_norm": c.fc_norm,
+        "final_norm": c.final_norm,
         "pre_norm": c.pre_norm,
         "pos_embed": pos_embed,
+        "act_layer": c.act_layer.timm_name(),
+        "scale_attn_norm": c.scale_attn_norm,
+        "scale_mlp_norm": c.scale_mlp_norm,
+        "pool_include_prefix": c.pool_include_prefix,
         "dynamic_img_size": c.dynamic_img_size,
         "dynamic_img_pad": c.dynamic_img_pad,
         "drop_rate": c.drop_rate,
@@ -143,26 +176,23 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
         "attn_drop_rate": c.attn_drop_rate,
         "drop_path_rate": c.drop_path_rate,
     });
-    let architecture = if c.distilled {
-        "deit_tiny_distilled_patch16_224"
-    } else {
-        "vit_tiny_patch16_224"
-    };
-    Ok((architecture.into(), args))
+    Ok((architecture.name.into(), args))
 }
 
-/// The config timm would build from a timm `config.json`: the architecture's preset with
-/// `model_args` and `num_classes` over it. Arguments this implementation cannot honour are errors
-/// naming them.
+/// The config timm would build from a timm `config.json`: the architecture's catalogue config
+/// with `model_args` and `num_classes` over it. Arguments this implementation cannot honour are
+/// errors naming them (and the architecture); an unknown architecture names the closest ones.
 pub fn vit_config_from_timm(timm: &TimmConfig) -> Result<VisionTransformerConfig> {
-    let base = VisionTransformerConfig::preset(&timm.architecture).map_err(|_| {
-        VitError::UnknownArchitecture {
+    let architecture =
+        vit_architecture(&timm.architecture).ok_or_else(|| VitError::UnknownArchitecture {
             name: timm.architecture.clone(),
             path: timm.path.clone(),
-            available: VIT_PRESETS.iter().map(|(n, _)| n.to_string()).collect(),
-        }
-    })?;
-    apply_timm_vit_args(&base, timm)
+            available: VIT_ARCHITECTURES
+                .iter()
+                .map(|a| a.name.to_string())
+                .collect(),
+        })?;
+    apply_timm_vit_args(&architecture.config()?, timm)
 }
 
 /// `base` (the architecture's config) with a timm config's `model_args` and `num_classes` over it.
@@ -170,12 +200,36 @@ pub fn apply_timm_vit_args(
     base: &VisionTransformerConfig,
     timm: &TimmConfig,
 ) -> Result<VisionTransformerConfig> {
-    let config_path = &timm.path;
-    let mut ours = translate_timm_args(&timm.model_args, config_path)?;
-    if let Some(n) = timm.num_classes {
+    apply_timm_vit_args_map(base, &timm.model_args, timm.num_classes, &timm.path)
+}
+
+/// `base` with timm `VisionTransformer` arguments (and `num_classes`, unless the arguments hold
+/// it) over it; `path` names where the arguments come from in errors.
+pub fn apply_timm_vit_args_map(
+    base: &VisionTransformerConfig,
+    args: &Map<String, Value>,
+    num_classes: Option<usize>,
+    path: &Path,
+) -> Result<VisionTransformerConfig> {
+    let mut ours = translate_timm_args(args, path)?;
+    if let Some(n) = num_classes {
         ours.entry("num_classes").or_insert(json!(n));
     }
-    config_from_json(&Value::Object(ours).to_string(), config_path, base)
+    config_from_json(&Value::Object(ours).to_string(), path, base)
+}
+
+/// A timm layer argument — a name (`"rmsnorm"`) or, for a `functools.partial`, an object
+/// `{"name": …, "eps": …}` as the catalogue writes it — as (name, epsilon if given).
+fn layer_name(value: &Value) -> Option<(&str, Option<f64>)> {
+    match value {
+        Value::String(name) => Some((name, None)),
+        Value::Object(o) => {
+            let name = o.get("name")?.as_str()?;
+            let known = o.keys().all(|k| k == "name" || k == "eps");
+            known.then(|| (name, o.get("eps").and_then(Value::as_f64)))
+        }
+        _ => None,
+    }
 }
 
 /// timm `VisionTransformer` arguments → our config fields (mostly the same names).
@@ -188,17 +242,12 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
     // Arguments that only change the initialisation, not the model.
     const INIT_ONLY: [&str; 2] = ["weight_init", "fix_init"];
     // Arguments we support only at timm's default value.
-    let defaults: [(&str, Value); 8] = [
+    let defaults: [(&str, Value); 3] = [
         ("qk_norm", json!(false)),
-        ("scale_attn_norm", json!(false)),
-        ("scale_mlp_norm", json!(false)),
-        ("proj_bias", json!(true)),
-        ("reg_tokens", json!(0)),
-        ("final_norm", json!(true)),
-        ("pool_include_prefix", json!(false)),
         ("patch_drop_rate", json!(0.0)),
+        ("attn_layer", json!("attention")),
     ];
-    const SAME_NAME: [&str; 19] = [
+    const SAME_NAME: [&str; 25] = [
         "in_chans",
         "num_classes",
         "embed_dim",
@@ -218,8 +267,33 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
         "attn_drop_rate",
         "drop_path_rate",
         "global_pool",
+        "reg_tokens",
+        "final_norm",
+        "proj_bias",
+        "scale_attn_norm",
+        "scale_mlp_norm",
+        "pool_include_prefix",
     ];
     let mut ours = Map::new();
+    let mut eps: Option<(&str, f64)> = None;
+    let mut set_eps = |arg: &str, value: f64| -> Result<()> {
+        match eps {
+            Some((other, e)) if e != value => Err(unsupported(
+                arg,
+                format!("epsilon {value} differs from `{other}`'s {e}: one epsilon for every norm"),
+            )),
+            _ => {
+                eps = Some((
+                    match arg {
+                        "norm_layer" => "norm_layer",
+                        _ => "embed_norm_layer",
+                    },
+                    value,
+                ));
+                Ok(())
+            }
+        }
+    };
     for (arg, value) in args {
         let arg = arg.as_str();
         if INIT_ONLY.contains(&arg) {
@@ -228,7 +302,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
         if let Some((_, default)) = defaults.iter().find(|(name, _)| *name == arg) {
             let same = match (value.as_f64(), default.as_f64()) {
                 (Some(a), Some(b)) => a == b,
-                _ => value == default,
+                _ => value == default || value.is_null(),
             };
             if !same {
                 return Err(unsupported(
@@ -285,9 +359,73 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                     format!("{value} is not supported (token, avg, max or map)"),
                 ));
             }
-            "act_layer" | "norm_layer" if value.is_null() => {}
-            "act_layer" if matches!(value.as_str(), Some("gelu")) => {}
-            "norm_layer" if matches!(value.as_str(), Some("layernorm")) => {}
+            "act_layer" | "norm_layer" | "embed_norm_layer" | "mlp_layer" | "block_fn"
+                if value.is_null() => {}
+            "act_layer" => {
+                let act = value
+                    .as_str()
+                    .and_then(Activation::from_timm_name)
+                    .ok_or_else(|| {
+                        unsupported(
+                            arg,
+                            format!("{value} is not supported (gelu, gelu_tanh, quick_gelu, silu)"),
+                        )
+                    })?;
+                ours.insert("act_layer".into(), json!(act));
+            }
+            "norm_layer" | "embed_norm_layer" => {
+                let (name, layer_eps) = layer_name(value).ok_or_else(|| {
+                    unsupported(arg, format!("expected a norm name, found {value}"))
+                })?;
+                let kind = NormKind::from_timm_name(name).ok_or_else(|| {
+                    unsupported(
+                        arg,
+                        format!("{value} is not supported (layernorm, rmsnorm)"),
+                    )
+                })?;
+                // A bare name is timm's class at its default epsilon (1e-6 for both).
+                set_eps(arg, layer_eps.unwrap_or(1e-6))?;
+                ours.insert(arg.into(), json!(kind));
+            }
+            "mlp_layer" => {
+                let kind = match value.as_str() {
+                    Some("mlp" | "Mlp") => MlpKind::Mlp,
+                    Some("swiglu" | "SwiGLU") => MlpKind::Swiglu,
+                    Some("swiglu_packed" | "SwiGLUPacked") => MlpKind::SwigluPacked,
+                    _ => {
+                        return Err(unsupported(
+                            arg,
+                            format!(
+                                "{value} is not supported (mlp, swiglu, swiglu_packed = GluMlp \
+                                 with the gate first)"
+                            ),
+                        ));
+                    }
+                };
+                ours.insert("mlp_kind".into(), json!(kind));
+            }
+            "block_fn" => {
+                let kind = match value.as_str() {
+                    Some("block" | "Block") => BlockKind::Block,
+                    Some("res_post_block" | "ResPostBlock") => BlockKind::ResPostBlock,
+                    _ => {
+                        return Err(unsupported(
+                            arg,
+                            format!("{value} is not supported yet (block, res_post_block)"),
+                        ));
+                    }
+                };
+                ours.insert("block_fn".into(), json!(kind));
+            }
+            "backbone" | "embed_args" | "embed_layer" => {
+                return Err(unsupported(
+                    arg,
+                    format!(
+                        "{value}: hybrid ViTs (a CNN stem before the transformer) are not \
+                         supported yet"
+                    ),
+                ));
+            }
             _ if SAME_NAME.contains(&arg) => {
                 ours.insert(arg.into(), value.clone());
             }
@@ -298,6 +436,9 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                 ));
             }
         }
+    }
+    if let Some((_, e)) = eps {
+        ours.insert("norm_eps".into(), json!(e));
     }
     Ok(ours)
 }

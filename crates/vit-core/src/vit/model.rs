@@ -1,7 +1,6 @@
 //! The Vision Transformer (Dosovitskiy et al. 2021) with timm's structure and parameter names,
 //! and DeiT's distillation token and head as an option (Touvron et al. 2021).
 
-use crate::layers::LayerNorm;
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, Linear};
 use burn::tensor::{Tensor, TensorData};
@@ -15,6 +14,7 @@ use crate::inspect::{AttentionWeights, PatchPositions};
 use crate::layers::block::Block;
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
+use crate::layers::norm::{Norm, maybe_norm};
 use crate::layers::patch_embed::PatchEmbed;
 use crate::layers::pooling::{AttentionPool, GlobalPool, pool_tokens};
 use crate::layers::pos_embed::sincos_2d;
@@ -31,6 +31,8 @@ pub struct VisionTransformer<B: VitBackend> {
     pub cls_token: Option<Param<Tensor<B, 3>>>,
     /// DeiT's distillation token `[1, 1, dim]`, after the class token.
     pub dist_token: Option<Param<Tensor<B, 3>>>,
+    /// Register tokens `[1, reg_tokens, dim]`, after the class token.
+    pub reg_token: Option<Param<Tensor<B, 3>>>,
     /// Learned position embedding `[1, tokens, dim]`.
     pub pos_embed: Option<Param<Tensor<B, 3>>>,
     /// Fixed sin-cos position embedding `[1, tokens, dim]` (a constant, not a parameter).
@@ -38,13 +40,13 @@ pub struct VisionTransformer<B: VitBackend> {
     /// Dropout after the position embedding.
     pub pos_drop: Dropout,
     /// Optional norm before the blocks.
-    pub norm_pre: Option<LayerNorm<B>>,
+    pub norm_pre: Option<Norm<B>>,
     /// The transformer blocks.
     pub blocks: Vec<Block<B>>,
-    /// Final norm over all tokens (absent when `fc_norm` is used).
-    pub norm: Option<LayerNorm<B>>,
-    /// Norm after pooling (avg/max pooling by default).
-    pub fc_norm: Option<LayerNorm<B>>,
+    /// Final norm over all tokens (absent when `fc_norm` is used or `final_norm` is off).
+    pub norm: Option<Norm<B>>,
+    /// Norm after pooling (avg/max pooling by default; absent when `final_norm` is off).
+    pub fc_norm: Option<Norm<B>>,
     /// Learned attention pooling (`global_pool = map`).
     pub attn_pool: Option<AttentionPool<B>>,
     /// Dropout before the head.
@@ -57,8 +59,10 @@ pub struct VisionTransformer<B: VitBackend> {
     pub global_pool: GlobalPool,
     /// Whether the position embedding skips the prefix tokens.
     pub no_embed_class: bool,
-    /// Tokens before the patches (class token, distillation token).
+    /// Tokens before the patches (class token, distillation token, register tokens).
     pub num_prefix_tokens: usize,
+    /// Whether pooling (avg/max/attention pool) covers the prefix tokens too.
+    pub pool_include_prefix: bool,
     /// Whether inputs of other sizes than `patch_embed.img_size` are accepted.
     pub dynamic_img_size: bool,
 }
@@ -131,14 +135,20 @@ impl<B: VitBackend> VisionTransformer<B> {
                 _ => (cls + dist) / 2.0,
             };
         }
+        // timm: every pool but the class token skips the prefix tokens unless told otherwise.
+        let skipped = if self.pool_include_prefix {
+            0
+        } else {
+            self.num_prefix_tokens
+        };
         let pooled = match &self.attn_pool {
-            Some(pool) => pool.forward(features),
-            None => pool_tokens(features, self.global_pool, self.num_prefix_tokens),
+            Some(pool) => {
+                let [_, n, _] = features.dims();
+                pool.forward(features.narrow(1, skipped, n - skipped))
+            }
+            None => pool_tokens(features, self.global_pool, skipped),
         };
-        let pooled = match &self.fc_norm {
-            Some(norm) => norm.forward(pooled),
-            None => pooled,
-        };
+        let pooled = maybe_norm(&self.fc_norm, pooled);
         let pooled = self.head_drop.forward(pooled);
         match (&self.head, pre_logits) {
             (Some(head), false) => linear(head, pooled),
@@ -191,10 +201,14 @@ impl<B: VitBackend> VisionTransformer<B> {
         let [_, _, h, w] = images.dims();
         let patches = self.patch_embed.forward(images);
         let [batch, _, dim] = patches.dims();
-        let prefix: Vec<Tensor<B, 3>> = [&self.cls_token, &self.dist_token]
+        let prefix: Vec<Tensor<B, 3>> = [&self.cls_token, &self.dist_token, &self.reg_token]
             .into_iter()
             .flatten()
-            .map(|t| t.val().expand([batch, 1, dim]))
+            .map(|t| {
+                let t = t.val();
+                let count = t.dims()[1];
+                t.expand([batch, count, dim])
+            })
             .collect();
         let grid = self.patch_embed.grid_for([h, w]);
         let pos = self.position_embedding(grid);
@@ -213,11 +227,7 @@ impl<B: VitBackend> VisionTransformer<B> {
             (Some(pos), false) => with_prefix(patches) + pos,
             (Some(pos), true) => with_prefix(patches + pos),
         };
-        let x = self.pos_drop.forward(x);
-        match &self.norm_pre {
-            Some(norm) => norm.forward(x),
-            None => x,
-        }
+        maybe_norm(&self.norm_pre, self.pos_drop.forward(x))
     }
 
     /// Patch grid `[rows, cols]` the model was built for.
@@ -249,10 +259,7 @@ impl<B: VitBackend> VisionTransformer<B> {
     }
 
     pub(crate) fn final_norm(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        match &self.norm {
-            Some(norm) => norm.forward(x),
-            None => x,
-        }
+        maybe_norm(&self.norm, x)
     }
 }
 

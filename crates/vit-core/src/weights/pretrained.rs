@@ -50,14 +50,6 @@ pub trait ModelFamily: ModelConfig + Sized + Clone {
             reason: "this family has no timm mapping".into(),
         })
     }
-
-    /// The hub id a model name of this family means, if it is one (timm's `architecture.tag`,
-    /// or with `default_tag` a bare architecture for timm's default weights); `Ok(None)` for
-    /// anything else. The zoo answers from timm's registry; by default no name is known.
-    fn resolve_name(text: &str, default_tag: bool) -> Result<Option<String>> {
-        let _ = (text, default_tag);
-        Ok(None)
-    }
 }
 
 /// Reads a config file: `{"family": …, "config": …}` (also a saved `model.json`), a timm
@@ -195,13 +187,6 @@ impl<C: ModelFamily> Source<C> {
             // A hub id: the snapshot in the Python hub client's cache.
             return Self::open(&hub_cache::resolve(&id)?, base);
         }
-        if !path.exists()
-            && let Some(text) = path.to_str()
-            && let Some(hub_id) = C::resolve_name(text, false)?
-        {
-            // A timm name (`architecture.tag`): its hub repository.
-            return Self::open(Path::new(&hub_id), base);
-        }
         if !path.exists() {
             let hint = if !path.is_absolute() && path.components().count() <= 2 {
                 " (nor a hub id `org/name` or a timm name `architecture.tag`; see `vit models \
@@ -261,36 +246,12 @@ pub fn read_architecture<C: ModelFamily>(path: &Path, base: Option<C>) -> Result
 }
 
 impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
-    /// [`Self::load`] for a name as timm takes it: a path, a hub id, `architecture.tag`, or —
-    /// with `default_tag` (timm's `pretrained=True`) — a bare architecture for its default
-    /// weights.
-    pub fn load_named(
-        name: &str,
-        default_tag: bool,
-        num_classes: Option<usize>,
-        device: &B::Device,
-    ) -> Result<Self> {
-        let path = Path::new(name);
-        // A local file or folder wins over a name; `load` itself resolves `architecture.tag`,
-        // so only the default tag of a bare architecture needs resolving here.
-        let hub_id = if default_tag && !path.exists() {
-            C::resolve_name(name, true)?
-        } else {
-            None
-        };
-        Self::load(
-            hub_id.as_deref().map_or(path, Path::new),
-            None,
-            num_classes,
-            device,
-        )
-    }
-
     /// Loads a model from `path`:
     /// - a timm folder (`config.json` + `model.safetensors`/`pytorch_model.bin`);
     /// - a folder we saved (`model.json` + `model.bpk`);
-    /// - a hub id (`hf-hub:org/name[@rev]`, `org/name[@rev]`) or a timm name
-    ///   (`architecture.tag`): the snapshot in the Hugging Face cache;
+    /// - a hub id (`hf-hub:org/name[@rev]`, `org/name[@rev]`): the snapshot in the Hugging Face
+    ///   cache (timm names such as `architecture.tag` are resolved to hub ids by the catalogue,
+    ///   `vit_variants::catalogue`, before they reach here);
     /// - a bare `.safetensors`/`.pth`/`.bin` checkpoint or `.bpk` file of ours, built from `base`
     ///   (a preset or config file), which is required then.
     ///

@@ -357,7 +357,8 @@ fn resume_point(config: &TrainConfig, paths: &RunPaths, start: Start) -> Result<
 fn architecture(config: &TrainConfig) -> Result<ZooConfig> {
     match (&config.model, &config.init) {
         (Some(model), None) => Ok(model.clone()),
-        (base, Some(init)) => read_architecture(&init.from, base.clone())
+        (base, Some(init)) => vit_variants::model_location(&init.from, false)
+            .and_then(|from| read_architecture(&from, base.clone()))
             .map_err(TrainError::model_field("init.from")),
         (None, None) => Err(TrainError::Config(NO_MODEL.into())),
     }

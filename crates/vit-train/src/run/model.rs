@@ -62,9 +62,11 @@ pub fn build_model<B: VitBackend>(
             trainable_params,
         });
     };
-    let loaded =
-        PretrainedModel::<B>::load(&init.from, config.model.clone(), Some(num_classes), device)
-            .map_err(TrainError::model_field("init.from"))?;
+    let loaded = vit_variants::model_location(&init.from, false)
+        .and_then(|from| {
+            PretrainedModel::<B>::load(&from, config.model.clone(), Some(num_classes), device)
+        })
+        .map_err(TrainError::model_field("init.from"))?;
     let r = &loaded.report;
     let mut report = vec![format!(
         "{} tensors loaded from {}",
@@ -124,7 +126,8 @@ pub fn build_teacher<B: VitBackend>(
                 .map_err(TrainError::model_field("distillation.teacher_model"))?,
         ),
     };
-    let teacher = PretrainedModel::<B>::load(&distillation.teacher, base, None, device)
+    let teacher = vit_variants::model_location(&distillation.teacher, false)
+        .and_then(|teacher| PretrainedModel::<B>::load(&teacher, base, None, device))
         .map_err(TrainError::model_field("distillation.teacher"))?;
     if teacher.config.input_size() != input {
         return Err(TrainError::Config(format!(

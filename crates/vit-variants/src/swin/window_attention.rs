@@ -148,6 +148,7 @@ impl<B: VitBackend> WindowAttention<B> {
         };
         QkvAttention {
             qkv: &self.qkv,
+            norm: None,
             proj: &self.proj,
             attn_drop: &self.attn_drop,
             proj_drop: &self.proj_drop,

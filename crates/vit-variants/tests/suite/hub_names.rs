@@ -1,24 +1,48 @@
 //! timm names → hub ids from the table generated off timm's registry.
 
+use std::path::Path;
 use vit_core::VitError;
 use vit_variants::hub_names::{closest, pretrained_tags, resolve_timm_name, tags_of};
-use vit_variants::zoo_presets;
+use vit_variants::{catalogue, model_location, zoo_presets};
 
 #[test]
-fn every_preset_has_exactly_one_default_tag_and_every_tag_is_a_preset() {
-    let presets: Vec<&str> = zoo_presets().map(|(name, _)| name).collect();
-    for name in &presets {
+fn every_architecture_has_exactly_one_default_tag_and_every_tag_a_source() {
+    let architectures: Vec<&str> = catalogue().map(|e| e.name).collect();
+    for name in &architectures {
         let defaults = tags_of(name).filter(|t| t.default).count();
         assert_eq!(defaults, 1, "{name}: {defaults} default tags");
     }
+    let presets: Vec<&str> = zoo_presets().map(|(name, _)| name).collect();
+    let mut elsewhere = Vec::new();
     for tag in pretrained_tags() {
-        assert!(presets.contains(&tag.architecture), "{}", tag.name());
-        assert_eq!(
-            tag.hub_id,
-            format!("timm/{}", tag.name()),
-            "timm's hub naming"
-        );
+        assert!(architectures.contains(&tag.architecture), "{}", tag.name());
+        // Weights on the hub under timm's naming, a third-party repository, or a URL.
+        match (tag.hub_id, tag.url) {
+            (Some(id), None) if id.starts_with("timm/") => {}
+            (Some(id), None) => elsewhere.push(id.to_string()),
+            (None, Some(url)) => elsewhere.push(url.to_string()),
+            other => panic!("{}: {other:?}", tag.name()),
+        }
     }
+    // timm 1.0.31: Apple's two MobileCLIP repositories and I-JEPA's four .pth.tar files.
+    assert_eq!(elsewhere.len(), 6, "{elsewhere:?}");
+    assert!(presets.len() >= 160, "{}", presets.len());
+}
+
+#[test]
+fn weights_not_on_the_hub_are_an_error_naming_their_url() {
+    let err = model_location(Path::new("vit_huge_patch14_gap_224.in1k_ijepa"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("https://dl.fbaipublicfiles.com/ijepa/") && err.contains("--preset"),
+        "{err}"
+    );
+    let hub = model_location(Path::new("vit_small_patch14_reg4_dinov2"), true).unwrap();
+    assert_eq!(
+        hub,
+        Path::new("hf-hub:timm/vit_small_patch14_reg4_dinov2.lvd142m")
+    );
 }
 
 #[test]
@@ -28,7 +52,7 @@ fn names_resolve_as_timm_resolves_them() {
         .unwrap();
     assert_eq!(
         tag.hub_id,
-        "timm/vit_small_patch16_224.augreg_in21k_ft_in1k"
+        Some("timm/vit_small_patch16_224.augreg_in21k_ft_in1k")
     );
     assert_eq!(tag.top1, Some(81.402));
     // A bare architecture: timm's default tag with `pretrained`, an error naming it without.

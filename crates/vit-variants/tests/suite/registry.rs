@@ -4,18 +4,28 @@
 //! non-zero gradients all the way back to the input image.
 
 use burn::tensor::{Distribution, Tensor};
+use vit_core::error::VitError;
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_testing::{AB, data_values, device, patterned_weights};
 use vit_variants::zoo::ZooConfig;
-use vit_variants::{zoo_preset, zoo_presets};
+use vit_variants::{catalogue, zoo_preset, zoo_presets};
 
-/// The preset with one block (per stage, for Swin) on a small input: a 2×2 patch grid for a
-/// ViT; for Swin, a last stage of one token (its windows shrink to the stage, as in timm).
+/// The config with one block (per stage, for Swin) on a small input: a ViT is also narrowed to
+/// 4 heads of 8 channels on a 2×2 grid of 4-pixel patches and at most 5 classes — every option
+/// (tokens, norms, activations, MLP and block forms, pooling) stays the architecture's. For Swin,
+/// a last stage of one token (its windows shrink to the stage, as in timm).
 fn shrunk(config: ZooConfig) -> ZooConfig {
     match config {
         ZooConfig::Vit(c) => {
-            let side = 2 * c.patch_size;
-            ZooConfig::Vit(c.with_depth(1).with_img_size([side, side]))
+            let classes = c.num_classes.min(5);
+            ZooConfig::Vit(
+                c.with_depth(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(4)
+                    .with_patch_size(4)
+                    .with_img_size([8, 8])
+                    .with_num_classes(classes),
+            )
         }
         ZooConfig::Swin(c) => {
             let stages = c.depths.len();
@@ -26,11 +36,18 @@ fn shrunk(config: ZooConfig) -> ZooConfig {
 }
 
 #[test]
-fn every_preset_runs_forward_and_backward_with_one_block() {
+fn every_distinct_option_set_runs_forward_and_backward_with_one_block() {
     let device = device();
+    let mut seen: Vec<String> = Vec::new();
     let mut names = Vec::new();
     for (name, config) in zoo_presets() {
+        names.push(name);
         let config = shrunk(config);
+        let key = serde_json::to_string(&config).unwrap();
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
         // Initialisation is tested elsewhere (seeded init, parameter counts): here every layer's
         // shapes and gradients, with weights that cost no random draws.
         let model = patterned_weights(config.try_init::<AB>(&device).unwrap());
@@ -57,22 +74,96 @@ fn every_preset_runs_forward_and_backward_with_one_block() {
             grad.iter().any(|g| *g != 0.0),
             "{name}: zero input gradient"
         );
-        names.push(name);
     }
-    // Every family is in the registry, and a name finds its preset.
-    for family in ["vit_", "deit_", "deit3_", "swin_"] {
+    // Far fewer option sets than architectures, but more than the classic ViT/DeiT/Swin ones.
+    assert!(seen.len() >= 25, "only {} option sets", seen.len());
+    for family in ["vit_", "deit_", "deit3_", "swin_", "aimv2_", "beit3_"] {
         assert!(names.iter().any(|n| n.starts_with(family)), "{family}");
     }
     assert!(zoo_preset("deit_small_distilled_patch16_224").is_ok());
 }
 
 #[test]
-fn unknown_presets_are_errors_listing_every_name() {
-    let message = zoo_preset("vit_gigantic").unwrap_err().to_string();
-    assert!(message.contains("vit_gigantic"), "{message}");
-    for (name, _) in zoo_presets() {
-        assert!(message.contains(name), "{name} missing from: {message}");
+fn every_buildable_architecture_has_timms_parameter_count_without_allocating() {
+    let device = device();
+    let mut checked = 0;
+    for entry in catalogue() {
+        let (Ok(config), Some(timm)) = (&entry.config, entry.timm_params) else {
+            continue;
+        };
+        // Counted on the built module (lazy parameters: nothing drawn) and from the config alone.
+        let built = config.num_params::<vit_testing::B>(&device).unwrap() as u64;
+        assert_eq!(built, timm, "{}: built model", entry.name);
+        assert_eq!(config.param_estimate(), timm, "{}: estimate", entry.name);
+        checked += 1;
     }
+    assert!(checked >= 150, "{checked}");
+}
+
+#[test]
+fn architectures_that_do_not_build_yet_name_the_timm_argument_and_the_architecture() {
+    let mut refused = 0;
+    for entry in catalogue() {
+        let Err(e) = &entry.config else { continue };
+        let message = e.to_string();
+        assert!(
+            matches!(e, VitError::UnsupportedArchitecture { .. }) && message.contains(entry.name),
+            "{message}"
+        );
+        // Exactly the rows the generator left without a typed constructor.
+        assert!(
+            ["backbone", "attn_layer", "block_fn"]
+                .iter()
+                .any(|arg| message.contains(&format!("`{arg}`"))),
+            "{message}"
+        );
+        refused += 1;
+    }
+    assert_eq!(
+        refused, 13,
+        "hybrids (9), differential attention (2), parallel blocks (2)"
+    );
+    let message = zoo_preset("vit_base_r50_s16_224").unwrap_err().to_string();
+    assert!(
+        message.contains("backbone") && message.contains("hybrid"),
+        "{message}"
+    );
+}
+
+#[test]
+fn typed_constructors_are_the_catalogues_configs() {
+    use vit_core::VisionTransformerConfig;
+    let dinov2 = VisionTransformerConfig::vit_base_patch14_reg4_dinov2();
+    assert_eq!(
+        (
+            dinov2.reg_tokens,
+            dinov2.img_size,
+            dinov2.no_embed_class,
+            dinov2.num_classes
+        ),
+        (4, [518, 518], true, 0)
+    );
+    assert_eq!(dinov2.init_values, Some(1e-5));
+    let clip = VisionTransformerConfig::vit_base_patch16_clip_quickgelu_224();
+    assert!(clip.pre_norm && !clip.patch_bias && clip.norm_eps == 1e-5);
+    assert_eq!(clip.act_layer, vit_core::layers::Activation::QuickGelu);
+    assert_eq!(
+        ZooConfig::preset("vit_so400m_patch14_siglip_384").unwrap(),
+        ZooConfig::Vit(VisionTransformerConfig::vit_so400m_patch14_siglip_384())
+    );
+}
+
+#[test]
+fn unknown_presets_are_errors_naming_the_three_closest() {
+    let message = zoo_preset("vit_small_patch14_dinov3")
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("vit_small_patch14_dinov3"), "{message}");
+    assert!(message.contains("vit_small_patch14_dinov2"), "{message}");
+    let listed = zoo_presets()
+        .filter(|(name, _)| message.contains(&format!(" {name}")))
+        .count();
+    assert!(listed <= 3, "{message}");
 }
 
 #[test]
