@@ -81,6 +81,37 @@ LATE_CASES = {
                         (45, 37), 2),
 }
 
+# The catalogue's options (added later still, drawn after all of the above): timm architectures
+# built by their own entrypoints (`timm.create_model(arch, **model_args)`: the entrypoint's options
+# stay, model_args shrink the model), as a hub folder built from them would be.
+# name: (architecture, model_args, input size at run time, batch)
+SMALL = dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10)
+CATALOGUE_CASES = {
+    # DINOv2 with registers: 4 register tokens, no position embedding for the prefix, LayerScale.
+    "cat_dinov2_reg": ("vit_small_patch14_reg4_dinov2", SMALL, (32, 32), 2),
+    # OpenAI CLIP: pre-norm (no patch bias), LayerNorm eps 1e-5, QuickGELU.
+    "cat_clip_quickgelu": ("vit_base_patch16_clip_quickgelu_224", SMALL, (32, 32), 2),
+    # SigLIP so400m/16: attention pool whose MLP uses GELU-tanh, as the blocks.
+    "cat_siglip_tanh_map": ("vit_so400m_patch16_siglip_256", SMALL, (32, 32), 2),
+    # SigLIP with register tokens: the attention pool skips the prefix tokens.
+    "cat_siglip_reg_map": ("vit_base_patch16_siglip_224", dict(SMALL, reg_tokens=2), (32, 32), 2),
+    # AIMv2: RMSNorm everywhere and after the patch embedding, SwiGLU (SiLU), no qkv/proj biases.
+    "cat_aimv2": ("aimv2_large_patch14_224", dict(SMALL, mlp_ratio=2.75), (32, 32), 2),
+    # DINOv2-g: packed SwiGLU (GluMlp, gate first), mlp_ratio 5.33334 (width 36: hidden 192).
+    "cat_dinov2_packed": ("vit_giant_patch14_dinov2", dict(SMALL, embed_dim=36), (32, 32), 2),
+    # RADIO v3: 7 registers and no final norm.
+    "cat_radio_no_final_norm": ("vit_base_patch16_radio_v3", SMALL, (32, 32), 2),
+    # BEiT-3: norms inside the attention (before proj) and the MLP (before fc2), eps 1e-5.
+    "cat_beit3_inner_norms": ("beit3_base_patch16_224", SMALL, (32, 32), 2),
+    # ResPostBlock: post-norm blocks whose norms start at init_values, average pooling.
+    "cat_res_post": ("vit_base_patch16_rpn_224", SMALL, (32, 32), 2),
+    # timm's test_vit3: a register token, attention pool over the prefix tokens too.
+    "cat_pool_prefix": ("test_vit3", SMALL, (32, 32), 2),
+    # SigLIP so400m/14 at 384: a side that does not split into patches (the conv drops 6 pixels).
+    "cat_crop_remainder": ("vit_so400m_patch14_siglip_384",
+                           dict(SMALL, img_size=38, patch_size=6), (38, 38), 2),
+}
+
 # The case also saved as a PyTorch pickle (pytorch_model.bin) instead of safetensors.
 PTH_CASES = {"vit_p4_d3_h4"}
 
@@ -106,8 +137,13 @@ def main() -> None:
     cases.update(VARIANT_CASES)
     cases.update({name: (arch, timm.models.vision_transformer.VisionTransformer, args, size, batch)
                   for name, (arch, args, size, batch) in LATE_CASES.items()})
+    cases.update({name: (arch, "create_model", args, size, batch)
+                  for name, (arch, args, size, batch) in CATALOGUE_CASES.items()})
     for case, (arch, cls, args, run_size, batch) in cases.items():
-        model = cls(**args).eval()
+        if cls == "create_model":
+            model = timm.create_model(arch, **args).eval()
+        else:
+            model = cls(**args).eval()
         redraw_(model, generator)
         x = torch.randn((batch, 3, *run_size), generator=generator)
         with torch.no_grad():
@@ -132,6 +168,8 @@ def main() -> None:
         if case == "swin_2stage":
             save_microsoft_layout(model, folder / "microsoft_layout.pth")
         save_file({k: v.contiguous() for k, v in io.items()}, folder / "io.safetensors")
+        if case in ("cat_dinov2_reg", "cat_siglip_tanh_map"):  # `vit embed` tests
+            np.save(folder / "input.npy", x.numpy())
         if case == "vit_cls":  # for `vit forward` tests: the same input and logits as .npy
             np.save(folder / "input.npy", x.numpy())
             np.save(folder / "logits.npy", logits.numpy())
@@ -144,7 +182,8 @@ def main() -> None:
             "model_args": model_args,
             "pretrained_cfg": {
                 "tag": "fixture",
-                "input_size": [3, args["img_size"], args["img_size"]],
+                "input_size": [3, *(args["img_size"] if isinstance(args["img_size"], (list, tuple))
+                                    else [args["img_size"]] * 2)],
                 "interpolation": "bicubic",
                 "crop_pct": 0.9,
                 "mean": [0.5, 0.5, 0.5],
@@ -214,7 +253,7 @@ def save_microsoft_layout(model: torch.nn.Module, path: pathlib.Path) -> None:
 
 # Cases that also get `intermediates.safetensors` (timm's forward_intermediates, features_only).
 INTERMEDIATE_CASES = {"vit_cls", "vit_gap", "vit_p4_d3_h4", "vit_dynamic", "deit_distilled",
-                      "swin_2stage", "swin_3stage", "vit_dynamic_pad"}
+                      "swin_2stage", "swin_3stage", "vit_dynamic_pad", *CATALOGUE_CASES}
 
 
 def save_intermediates(model, arch: str, args: dict, x: torch.Tensor, folder: pathlib.Path) -> None:

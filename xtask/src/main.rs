@@ -59,9 +59,12 @@ fn vit(args: &[&str]) -> Result<String, String> {
 
 fn configs() -> Result<(), String> {
     let table = vit(&["models"])?;
+    // The buildable architectures: the table's rows up to the blank line before the ones that
+    // do not build yet.
     let names: Vec<&str> = table
         .lines()
         .skip(1)
+        .take_while(|line| !line.trim().is_empty())
         .filter_map(|line| line.split_whitespace().next())
         .filter(|name| name.contains('_'))
         .collect();

@@ -1,12 +1,19 @@
 //! Near-miss suggestions for names (architectures, presets, tags): the candidates closest to what
 //! was typed, by edit distance.
 
-/// The `n` candidates closest to `name` by edit distance (ties in the candidates' order).
+/// The `n` candidates closest to `name` (ties in the candidates' order): by edit distance, where
+/// a candidate that `name` is (nearly) the start of counts as one edit away — `vit_gigantic`
+/// finds `vit_gigantic_patch14_clip_224`, not a short unrelated name.
 pub fn closest<S: AsRef<str>>(name: &str, candidates: &[S], n: usize) -> Vec<String> {
+    let score = |c: &str| {
+        let start: String = c.chars().take(name.len()).collect();
+        let as_prefix = edit_distance(name, &start) + 1;
+        edit_distance(name, c).min(as_prefix)
+    };
     let mut scored: Vec<(usize, usize, &str)> = candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| (edit_distance(name, c.as_ref()), i, c.as_ref()))
+        .map(|(i, c)| (score(c.as_ref()), i, c.as_ref()))
         .collect();
     scored.sort();
     scored

@@ -2,7 +2,7 @@
 //! (SigLIP), OpenAI CLIP's QuickGELU and SiLU (the gate of SwiGLU).
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::{sigmoid, silu, tanh};
+use burn::tensor::activation::tanh;
 use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
 
@@ -44,18 +44,20 @@ impl Activation {
         })
     }
 
-    /// Applies the activation element-wise.
+    /// Applies the activation element-wise. The sigmoid forms are `x/(1 + e^(−kx))` with one
+    /// exponential and a division: Burn's `sigmoid` (`exp(−log(1 + e^(−x)))`) and NdArray's
+    /// `recip` each cost ~5e-5 of relative accuracy against timm (AIMv2's SwiGLU).
     pub fn forward<B: VitBackend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Self::Gelu => vit_ops::gelu(x),
             Self::GeluTanh => {
                 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-                let inner = (x.clone() + x.clone().powi_scalar(3).mul_scalar(0.044715))
-                    .mul_scalar(SQRT_2_OVER_PI);
+                let cube = x.clone() * x.clone() * x.clone();
+                let inner = (x.clone() + cube.mul_scalar(0.044715)).mul_scalar(SQRT_2_OVER_PI);
                 x.mul_scalar(0.5) * (tanh(inner) + 1.0)
             }
-            Self::QuickGelu => x.clone() * sigmoid(x.mul_scalar(1.702)),
-            Self::Silu => silu(x),
+            Self::QuickGelu => x.clone() / (x.mul_scalar(-1.702).exp() + 1.0),
+            Self::Silu => x.clone() / (x.neg().exp() + 1.0),
         }
     }
 }

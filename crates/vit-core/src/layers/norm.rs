@@ -90,9 +90,8 @@ impl RmsNormConfig {
 impl<B: VitBackend> RmsNorm<B> {
     /// Normalises `x [..., d_model]` over its last dimension.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        let mean_square = x.clone().powi_scalar(2).mean_dim(D - 1);
-        let inv_rms = (mean_square + self.epsilon).sqrt().recip();
-        x * inv_rms * self.weight.val().unsqueeze()
+        let mean_square = (x.clone() * x.clone()).mean_dim(D - 1);
+        x / (mean_square + self.epsilon).sqrt() * self.weight.val().unsqueeze()
     }
 }
 

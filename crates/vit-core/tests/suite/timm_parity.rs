@@ -67,3 +67,60 @@ fn dynamic_image_padding_matches_timm_at_a_size_of_partial_patches() {
     // Built at 32x32 with patch 8, run at 45x37: zero-padded to a 6x5 grid, as timm.
     check_case("vit_dynamic_pad");
 }
+
+/// The catalogue's options, each a timm architecture built by its own entrypoint and shrunk by
+/// `model_args` (`scripts/make_timm_fixtures.py`, `CATALOGUE_CASES`).
+#[test]
+fn dinov2_register_tokens_match_timm() {
+    check_case("cat_dinov2_reg");
+}
+
+#[test]
+fn openai_clip_quickgelu_with_pre_norm_and_eps_1e5_matches_timm() {
+    check_case("cat_clip_quickgelu");
+}
+
+#[test]
+fn siglip_gelu_tanh_attention_pool_matches_timm() {
+    check_case("cat_siglip_tanh_map");
+}
+
+#[test]
+fn attention_pool_skips_register_tokens_as_timm() {
+    check_case("cat_siglip_reg_map");
+}
+
+#[test]
+fn aimv2_rmsnorm_embed_norm_swiglu_without_biases_matches_timm() {
+    check_case("cat_aimv2");
+}
+
+#[test]
+fn dinov2_giant_packed_swiglu_matches_timm() {
+    check_case("cat_dinov2_packed");
+}
+
+#[test]
+fn radio_without_final_norm_matches_timm() {
+    check_case("cat_radio_no_final_norm");
+}
+
+#[test]
+fn beit3_inner_attention_and_mlp_norms_match_timm() {
+    check_case("cat_beit3_inner_norms");
+}
+
+#[test]
+fn post_norm_blocks_match_timm() {
+    check_case("cat_res_post");
+}
+
+#[test]
+fn attention_pool_over_prefix_tokens_matches_timm() {
+    check_case("cat_pool_prefix");
+}
+
+#[test]
+fn a_size_that_does_not_split_into_patches_drops_the_remainder_as_timm() {
+    check_case("cat_crop_remainder");
+}

@@ -1,6 +1,6 @@
 use burn::module::Module;
 use vit_core::layers::pooling::GlobalPool;
-use vit_core::vit::VIT_PRESETS;
+use vit_core::vit::vit_presets;
 use vit_core::weights::config_file::{config_from_json, save_config};
 use vit_core::weights::param_count::count_params;
 use vit_core::{VisionTransformerConfig, VitError};
@@ -122,14 +122,22 @@ fn timm_initialisation_statistics() {
             .all(|&b| b == 0.0)
     );
     assert!(
-        values(&model.blocks[0].norm1.gamma.val())
+        values(&model.blocks[0].norm1.as_layer_norm().unwrap().gamma.val())
             .iter()
             .all(|&g| g == 1.0)
     );
     assert!(
-        values(model.blocks[0].norm1.beta.as_ref().unwrap())
-            .iter()
-            .all(|&b| b == 0.0)
+        values(
+            model.blocks[0]
+                .norm1
+                .as_layer_norm()
+                .unwrap()
+                .beta
+                .as_ref()
+                .unwrap()
+        )
+        .iter()
+        .all(|&b| b == 0.0)
     );
     let pos = values(&model.pos_embed.as_ref().unwrap().val());
     let pos_std = (pos.iter().map(|v| v * v).sum::<f32>() / pos.len() as f32).sqrt();
@@ -192,11 +200,11 @@ fn configs_dir() -> std::path::PathBuf {
 
 #[test]
 fn every_preset_has_its_config_file() {
-    for (name, build) in VIT_PRESETS {
+    for (name, config) in vit_presets() {
         let path = configs_dir().join(format!("{name}.json"));
         let loaded = VisionTransformerConfig::load_file(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(loaded, build(), "{}", path.display());
+        assert_eq!(loaded, config, "{}", path.display());
     }
 }
 
@@ -241,7 +249,10 @@ fn missing_config_file_names_the_path() {
 }
 
 #[test]
-fn unknown_preset_lists_the_available_ones() {
+fn unknown_preset_names_the_closest_ones() {
     let err = VisionTransformerConfig::preset("vit_gigantic").unwrap_err();
-    assert!(err.to_string().contains("vit_tiny_patch16_224"), "{err}");
+    assert!(
+        err.to_string().contains("vit_gigantic_patch14_clip_224"),
+        "{err}"
+    );
 }

@@ -13,13 +13,25 @@ use vit_core::weights::checkpoint::Checkpoint;
 use vit_testing::{B, max_abs_diff_data as max_diff, timm_fixture as fixture};
 use vit_variants::zoo::{PretrainedModel, ZooModel};
 
-const VIT_CASES: [&str; 6] = [
+const VIT_CASES: [&str; 17] = [
     "vit_cls",
     "vit_gap",
     "vit_p4_d3_h4",
     "vit_dynamic",
     "vit_dynamic_pad",
     "deit_distilled",
+    // The catalogue's options (one fixture each): timm architectures built by their entrypoints.
+    "cat_dinov2_reg",
+    "cat_clip_quickgelu",
+    "cat_siglip_tanh_map",
+    "cat_siglip_reg_map",
+    "cat_aimv2",
+    "cat_dinov2_packed",
+    "cat_radio_no_final_norm",
+    "cat_beit3_inner_norms",
+    "cat_res_post",
+    "cat_pool_prefix",
+    "cat_crop_remainder",
 ];
 const SWIN_CASES: [&str; 2] = ["swin_2stage", "swin_3stage"];
 
