@@ -40,7 +40,7 @@ SWIN_PRESETS_RS = ROOT / "crates" / "vit-variants" / "src" / "swin" / "presets.r
 MODULES = ["vision_transformer", "deit", "vision_transformer_hybrid"]
 # Arguments vit-core's ViT does not take yet (a Rust test checks that exactly the rows using them
 # are refused, naming them): no typed constructor is written for those architectures.
-NOT_YET = {"backbone": None, "attn_layer": None,
+NOT_YET = {"attn_layer": None,
            "block_fn": {"parallel_scaling_block", "diff_parallel_scaling_block"}}
 
 

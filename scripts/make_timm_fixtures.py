@@ -85,7 +85,7 @@ LATE_CASES = {
 # built by their own entrypoints (`timm.create_model(arch, **model_args)`: the entrypoint's options
 # stay, model_args shrink the model), as a hub folder built from them would be.
 # name: (architecture, model_args, input size at run time, batch)
-SMALL = dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=10)
+SMALL = dict(img_size=32, patch_size=8, embed_dim=24, depth=2, num_heads=3, num_classes=10)
 CATALOGUE_CASES = {
     # DINOv2 with registers: 4 register tokens, no position embedding for the prefix, LayerScale.
     "cat_dinov2_reg": ("vit_small_patch14_reg4_dinov2", SMALL, (32, 32), 2),
@@ -97,8 +97,8 @@ CATALOGUE_CASES = {
     "cat_siglip_reg_map": ("vit_base_patch16_siglip_224", dict(SMALL, reg_tokens=2), (32, 32), 2),
     # AIMv2: RMSNorm everywhere and after the patch embedding, SwiGLU (SiLU), no qkv/proj biases.
     "cat_aimv2": ("aimv2_large_patch14_224", dict(SMALL, mlp_ratio=2.75), (32, 32), 2),
-    # DINOv2-g: packed SwiGLU (GluMlp, gate first), mlp_ratio 5.33334 (width 36: hidden 192).
-    "cat_dinov2_packed": ("vit_giant_patch14_dinov2", dict(SMALL, embed_dim=36), (32, 32), 2),
+    # DINOv2-g: packed SwiGLU (GluMlp, gate first), mlp_ratio 5.33334 (width 24: hidden 128).
+    "cat_dinov2_packed": ("vit_giant_patch14_dinov2", SMALL, (32, 32), 2),
     # RADIO v3: 7 registers and no final norm.
     "cat_radio_no_final_norm": ("vit_base_patch16_radio_v3", SMALL, (32, 32), 2),
     # BEiT-3: norms inside the attention (before proj) and the MLP (before fc2), eps 1e-5.
@@ -110,7 +110,51 @@ CATALOGUE_CASES = {
     # SigLIP so400m/14 at 384: a side that does not split into patches (the conv drops 6 pixels).
     "cat_crop_remainder": ("vit_so400m_patch14_siglip_384",
                            dict(SMALL, img_size=38, patch_size=6), (38, 38), 2),
+    # R+ViT-Ti/S16 p8: the ResNetV2 stem alone (StdConv2dSame 7x7/2, GroupNorm, MaxPool2dSame)
+    # before a patch projection, as timm's entrypoint builds it.
+    "cat_hybrid_stem": ("vit_tiny_r_s16_p8_224", dict(SMALL, patch_size=4), (32, 32), 2),
 }
+
+# Hybrids whose CNN is too large for a fixture at timm's widths: built from timm's own classes as
+# `_resnetv2` / `vit_base_mci_224` build them, with narrower stages; `model_args.backbone` (our
+# catalogue's description of the stem) tells the loader the same shape.
+# name: (architecture, backbone description, model_args, input size, batch)
+HYBRID_CASES = {
+    # R50+ViT-B/16's structure: 3 stages, output stride 16, bottlenecks with projection shortcuts.
+    "cat_hybrid_r50": ("vit_base_r50_s16_224",
+                       dict(name="resnetv2", layers=[2, 1, 1], channels=[128, 128, 128], stem_chs=64),
+                       dict(SMALL, img_size=64, patch_size=1), (64, 64), 2),
+    # R26+ViT-S/32's structure: 4 stages, output stride 32.
+    "cat_hybrid_r26": ("vit_small_r26_s32_224",
+                       dict(name="resnetv2", layers=[1, 1, 1, 1], channels=[128, 128, 128, 128],
+                            stem_chs=64),
+                       dict(SMALL, img_size=64, patch_size=1), (64, 64), 2),
+    # vit_base_mci_224: ConvStem (BatchNorm + GELU, no padding), no projection after it.
+    "cat_hybrid_convstem": ("vit_base_mci_224",
+                            dict(name="conv_stem", channels=[8, 8, 24], stride=[4, 2, 2],
+                                 kernel_size=[4, 2, 2]),
+                            dict(SMALL, patch_size=1, no_embed_class=True, embed_args=dict(proj=False)),
+                            (32, 32), 2),
+}
+
+
+def build_hybrid(stem: dict, args: dict) -> torch.nn.Module:
+    """A VisionTransformer with timm's HybridEmbed over the stem `stem` describes."""
+    from functools import partial
+    from timm.layers import HybridEmbed, StdConv2dSame
+    from timm.models.resnetv2 import ResNetV2
+    from timm.models.vision_transformer import VisionTransformer
+    from timm.models.vision_transformer_hybrid import ConvStem
+    if stem["name"] == "resnetv2":
+        backbone = ResNetV2(layers=stem["layers"], channels=stem["channels"], stem_chs=stem["stem_chs"],
+                            num_classes=0, global_pool="", preact=False, stem_type="same",
+                            conv_layer=partial(StdConv2dSame, eps=1e-8))
+    else:
+        backbone = ConvStem(channels=tuple(stem["channels"]), stride=tuple(stem["stride"]),
+                            kernel_size=tuple(stem["kernel_size"]), padding=0, act_layer=torch.nn.GELU)
+    args = dict(args)
+    embed_args = args.pop("embed_args", {})
+    return VisionTransformer(embed_layer=partial(HybridEmbed, backbone=backbone, **embed_args), **args)
 
 # The case also saved as a PyTorch pickle (pytorch_model.bin) instead of safetensors.
 PTH_CASES = {"vit_p4_d3_h4"}
@@ -139,12 +183,22 @@ def main() -> None:
                   for name, (arch, args, size, batch) in LATE_CASES.items()})
     cases.update({name: (arch, "create_model", args, size, batch)
                   for name, (arch, args, size, batch) in CATALOGUE_CASES.items()})
+    cases.update({name: (arch, ("hybrid", stem), args, size, batch)
+                  for name, (arch, stem, args, size, batch) in HYBRID_CASES.items()})
     for case, (arch, cls, args, run_size, batch) in cases.items():
         if cls == "create_model":
             model = timm.create_model(arch, **args).eval()
+        elif isinstance(cls, tuple):
+            model = build_hybrid(cls[1], args).eval()
         else:
             model = cls(**args).eval()
         redraw_(model, generator)
+        with torch.no_grad():  # BatchNorm statistics away from 0 / 1 too
+            for name, b in model.named_buffers():
+                if name.endswith("running_mean"):
+                    b.copy_(0.1 * torch.randn(b.shape, generator=generator))
+                elif name.endswith("running_var"):
+                    b.copy_(0.5 + torch.rand(b.shape, generator=generator))
         x = torch.randn((batch, 3, *run_size), generator=generator)
         with torch.no_grad():
             features = model.forward_features(x)
@@ -174,6 +228,8 @@ def main() -> None:
             np.save(folder / "input.npy", x.numpy())
             np.save(folder / "logits.npy", logits.numpy())
         model_args = {k: v for k, v in args.items() if k != "num_classes"}
+        if isinstance(cls, tuple):
+            model_args["backbone"] = cls[1]
         config = {
             "architecture": arch,
             "num_classes": args["num_classes"],
@@ -193,7 +249,7 @@ def main() -> None:
         }
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         if case in INTERMEDIATE_CASES:
-            save_intermediates(model, arch, args, x, folder)
+            save_intermediates(model, arch, args, x, folder, features_only=not isinstance(cls, tuple))
         print(f"{case}: logits {tuple(logits.shape)} features {tuple(features.shape)} "
               f"|logits|max {logits.abs().max():.3f}")
     resample_cases()
@@ -253,10 +309,12 @@ def save_microsoft_layout(model: torch.nn.Module, path: pathlib.Path) -> None:
 
 # Cases that also get `intermediates.safetensors` (timm's forward_intermediates, features_only).
 INTERMEDIATE_CASES = {"vit_cls", "vit_gap", "vit_p4_d3_h4", "vit_dynamic", "deit_distilled",
-                      "swin_2stage", "swin_3stage", "vit_dynamic_pad", *CATALOGUE_CASES}
+                      "swin_2stage", "swin_3stage", "vit_dynamic_pad", *CATALOGUE_CASES,
+                      *HYBRID_CASES}
 
 
-def save_intermediates(model, arch: str, args: dict, x: torch.Tensor, folder: pathlib.Path) -> None:
+def save_intermediates(model, arch: str, args: dict, x: torch.Tensor, folder: pathlib.Path,
+                       features_only: bool = True) -> None:
     """timm's `forward_intermediates` under several options, and `features_only=True` loaded from
     the saved checkpoint as a user would: intermediates.safetensors + features.json."""
     out = {}
@@ -283,6 +341,9 @@ def save_intermediates(model, arch: str, args: dict, x: torch.Tensor, folder: pa
         for i, t in enumerate(maps):
             out[f"early.{i}"] = t
         out["early_final"] = final
+    if not features_only:  # a model timm's entrypoints cannot build (a narrowed hybrid)
+        save_file({k: v.contiguous() for k, v in out.items()}, folder / "intermediates.safetensors")
+        return
     # features_only=True, out_indices default (ViT: last 3; Swin: every stage) where the model has
     # enough blocks, else (0, -1); weights from the saved checkpoint.
     n = len(out_blocks(model))

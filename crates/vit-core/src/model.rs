@@ -29,6 +29,25 @@ pub trait VisionModel<B: VitBackend> {
         (self.forward(images), None)
     }
 
+    /// The pooled, normed image features before the classifier `[batch, num_features]`: timm's
+    /// `forward_head(forward_features(x), pre_logits=True)` — what CLIP, SigLIP and DINOv2 are
+    /// used for.
+    fn forward_pre_logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2>;
+
+    /// Image embeddings: [`Self::forward_pre_logits`], each row scaled to unit L2 norm when
+    /// `l2_normalize` (a zero row stays zero).
+    fn image_embeddings(&self, images: Tensor<B, 4>, l2_normalize: bool) -> Tensor<B, 2> {
+        let features = self.forward_pre_logits(images);
+        if !l2_normalize {
+            return features;
+        }
+        let norm = (features.clone() * features.clone())
+            .sum_dim(1)
+            .sqrt()
+            .clamp_min(1e-12);
+        features / norm
+    }
+
     /// The features before pooling, as timm's `forward_features`: tokens `[batch, tokens, dim]`
     /// for ViTs, the token map `[batch, height, width, dim]` for Swin.
     fn forward_features(&self, images: Tensor<B, 4>) -> TensorData;

@@ -117,12 +117,20 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Gives every float parameter of `module` a cheap deterministic value (`0.02 · sin(0.7 · i)`
-/// over its elements) instead of a random draw, keeping its id; every parameter requires
-/// gradients (asking a lazy parameter whether it does would draw it). Shape and gradient-flow
-/// tests of large models then spend no time in the backend's RNG.
+/// over its elements; `1 +` that for a BatchNorm's `running_var`, which must stay positive)
+/// instead of a random draw, keeping its id; every parameter requires gradients (asking a lazy
+/// parameter whether it does would draw it). Shape and gradient-flow tests of large models then
+/// spend no time in the backend's RNG.
 pub fn patterned_weights<Bk: Backend, M: Module<Bk>>(module: M) -> M {
-    struct Patterned;
+    #[derive(Default)]
+    struct Patterned(Vec<String>);
     impl<Bk: Backend> ModuleMapper<Bk> for Patterned {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.0.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.0.pop();
+        }
         fn map_float<const D: usize>(
             &mut self,
             param: Param<Tensor<Bk, D>>,
@@ -135,12 +143,16 @@ pub fn patterned_weights<Bk: Backend, M: Module<Bk>>(module: M) -> M {
                 .mul_scalar(0.7)
                 .sin()
                 .mul_scalar(0.02)
-                .reshape(shape)
-                .require_grad();
-            Param::initialized(param.id, value)
+                .reshape(shape);
+            let value = if self.0.last().is_some_and(|n| n == "running_var") {
+                value + 1.0
+            } else {
+                value
+            };
+            Param::initialized(param.id, value.require_grad())
         }
     }
-    module.map(&mut Patterned)
+    module.map(&mut Patterned::default())
 }
 
 /// A fresh, empty temporary folder ([`temp_dir`]) that is removed when dropped, also when the

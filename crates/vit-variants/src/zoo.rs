@@ -260,6 +260,10 @@ impl<B: VitBackend> VisionModel<B> for ZooModel<B> {
         self.as_model().forward(images)
     }
 
+    fn forward_pre_logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.as_model().forward_pre_logits(images)
+    }
+
     fn forward_train(&self, images: Tensor<B, 4>) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
         self.as_model().forward_train(images)
     }

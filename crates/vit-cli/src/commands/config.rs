@@ -59,6 +59,24 @@ impl CheckArgs {
             config.num_classes(),
             config.macs() as f64 / 1e9
         );
+        // A ViT size that does not split into patches builds, as in timm; say what it drops.
+        if let vit_variants::zoo::ZooConfig::Vit(vit) = &config
+            && vit.backbone.is_none()
+        {
+            let p = vit.patch_size;
+            for (side, size) in [("height", h), ("width", w)] {
+                if !size.is_multiple_of(p) {
+                    println!(
+                        "note: image {side} {size} is not a multiple of the patch size {p}: the \
+                         last {} pixels are dropped (as timm's strided convolution does); {} or \
+                         {} would use every pixel",
+                        size % p,
+                        size - size % p,
+                        size - size % p + p
+                    );
+                }
+            }
+        }
         Ok(())
     }
 }

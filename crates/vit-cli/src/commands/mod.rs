@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod config;
 pub mod convert;
+pub mod embed;
 pub mod forward;
 pub mod models;
 pub mod orchestrator;
@@ -38,6 +39,9 @@ pub enum Command {
     AttentionDistance(views::DistanceView),
     /// Run a model on a preprocessed float32 NCHW .npy tensor and write the logits as .npy.
     Forward(forward::Forward),
+    /// Image embeddings: the pooled, pre-logits features (CLIP, SigLIP, DINOv2…) of images or a
+    /// preprocessed .npy batch, optionally L2-normalised, as .npy or JSON Lines.
+    Embed(embed::Embed),
     /// Train a model (default: a small ViT on the embedded digits, on this machine's CPU).
     Train(train::TrainArgs),
     /// Time one model (or a matmul) on this backend and print one JSON line (see `cargo xtask bench`).
@@ -61,6 +65,7 @@ impl Command {
             Self::PosEmbed(job) => eprintln!("{}", run_on(backend, job)?),
             Self::AttentionDistance(job) => eprintln!("{}", run_on(backend, job)?),
             Self::Forward(job) => eprintln!("{}", run_on(backend, job)?),
+            Self::Embed(job) => eprintln!("{}", run_on(backend, job)?),
             Self::Train(args) => println!("{}", run_on(backend, train::TrainJob(args))?),
             Self::Bench(job) => println!("{}", run_on(backend, job)?),
             Self::Convert(job) => eprintln!("{}", run_on(backend, job)?),

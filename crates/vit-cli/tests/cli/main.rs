@@ -3,6 +3,7 @@
 mod commands;
 #[path = "../common/mod.rs"]
 mod common;
+mod embed;
 /// The GPU driver check of the binary, with its tests.
 #[path = "../../src/gpu_driver.rs"]
 #[allow(dead_code)]

@@ -3,8 +3,10 @@
 
 pub mod activation;
 pub mod attention;
+pub mod batch_norm;
 pub mod block;
 pub mod drop_path;
+pub mod group_norm;
 pub mod init;
 pub mod layer_scale;
 pub mod linear;
@@ -15,6 +17,9 @@ pub mod pooling;
 pub mod pos_embed;
 pub mod rel_pos_bias;
 pub mod resample;
+pub mod same_pad;
+pub mod std_conv;
+pub mod stems;
 
 pub use activation::Activation;
 pub use attention::{

@@ -11,6 +11,7 @@ use vit_ops::VitBackend;
 use crate::error::{Result, VitError};
 use crate::layers::linear::{linear, linear_parts};
 use crate::layers::norm::{Norm, NormKind, maybe_norm};
+use crate::layers::stems::{HybridBackbone, HybridBackboneConfig};
 
 /// How the patch projection is computed. Both forms hold the same numbers and give the same output.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -62,6 +63,14 @@ pub struct PatchEmbedConfig {
     /// grid); off, such a size is an error.
     #[config(default = false)]
     pub crop_remainder: bool,
+    /// A CNN stem before the projection (timm's `HybridEmbed`): the patches are cut from its
+    /// feature map (`in_chans` stays the image's channels).
+    #[config(default = "None")]
+    pub backbone: Option<HybridBackboneConfig>,
+    /// The projection; off, the stem's features are the tokens as they are (timm's
+    /// `embed_args.proj = False`: needs a stem whose channels are `embed_dim`).
+    #[config(default = true)]
+    pub proj: bool,
 }
 
 /// The patch projection in either of its two forms.
@@ -76,8 +85,10 @@ pub enum PatchProjection<B: VitBackend> {
 /// Turns images `[batch, channels, height, width]` into patch tokens `[batch, patches, embed_dim]`.
 #[derive(Module, Debug)]
 pub struct PatchEmbed<B: VitBackend> {
-    /// The projection (timm key `patch_embed.proj`).
-    pub proj: PatchProjection<B>,
+    /// A CNN stem before the projection (timm key `patch_embed.backbone`).
+    pub backbone: Option<HybridBackbone<B>>,
+    /// The projection (timm key `patch_embed.proj`); absent: the stem's features are the tokens.
+    pub proj: Option<PatchProjection<B>>,
     /// Optional norm after the projection (timm key `patch_embed.norm`).
     pub norm: Option<Norm<B>>,
     /// Patch side length.
@@ -90,6 +101,10 @@ pub struct PatchEmbed<B: VitBackend> {
     pub dynamic_img_pad: bool,
     /// Drop the pixels past the last whole patch of the built size (timm's strided conv).
     pub crop_remainder: bool,
+    /// The stem's shape, for the feature-map size of an input.
+    pub backbone_config: Option<HybridBackboneConfig>,
+    /// Token width.
+    pub embed_dim: usize,
 }
 
 /// The patch grid of `[height, width]` as timm's strided convolution makes it: whole patches
@@ -124,37 +139,68 @@ pub fn patch_grid(img_size: [usize; 2], patch_size: usize) -> Result<[usize; 2]>
 }
 
 impl PatchEmbedConfig {
-    /// Number of patches along `[height, width]`, or the error naming the sizes that do not fit.
+    /// Number of patches along `[height, width]`, or the error naming the sizes that do not fit
+    /// (with a stem: of its feature map).
     pub fn grid_size(&self) -> Result<[usize; 2]> {
+        let size = match &self.backbone {
+            Some(stem) => {
+                stem.validate()?;
+                stem.feature_size(self.img_size)
+            }
+            None => self.img_size,
+        };
         if self.crop_remainder {
-            patch_grid_floor(self.img_size, self.patch_size)
+            patch_grid_floor(size, self.patch_size)
         } else {
-            patch_grid(self.img_size, self.patch_size)
+            patch_grid(size, self.patch_size)
         }
+    }
+
+    /// Channels the projection reads: the stem's, else the image's.
+    pub fn proj_in_chans(&self) -> usize {
+        self.backbone
+            .as_ref()
+            .map_or(self.in_chans, HybridBackboneConfig::out_channels)
     }
 
     /// Builds the module, checking the sizes first.
     pub fn try_init<B: VitBackend>(&self, device: &B::Device) -> Result<PatchEmbed<B>> {
         self.grid_size()?;
         let p = self.patch_size;
+        let cin = self.proj_in_chans();
+        if !self.proj && (self.backbone.is_none() || cin != self.embed_dim || p != 1) {
+            return Err(VitError::InvalidConfig {
+                field: "embed_proj".into(),
+                reason: format!(
+                    "without a projection the tokens are a stem's features: needs a backbone \
+                     with embed_dim ({}) channels and patch_size 1, found {cin} channels, patch \
+                     {p}",
+                    self.embed_dim
+                ),
+            });
+        }
         // PyTorch's default init for both forms (U(±1/√fan_in)), as timm leaves the patch conv.
-        let proj = match self.kind {
+        let proj = self.proj.then(|| match self.kind {
             PatchEmbedKind::Conv => PatchProjection::Conv(
-                Conv2dConfig::new([self.in_chans, self.embed_dim], [p, p])
+                Conv2dConfig::new([cin, self.embed_dim], [p, p])
                     .with_stride([p, p])
                     .with_bias(self.bias)
                     .init(device),
             ),
             PatchEmbedKind::Linear => PatchProjection::Linear(
-                LinearConfig::new(self.in_chans * p * p, self.embed_dim)
+                LinearConfig::new(cin * p * p, self.embed_dim)
                     .with_bias(self.bias)
                     .init(device),
             ),
-        };
+        });
         let norm = self
             .norm
             .then(|| self.norm_kind.init(self.embed_dim, self.norm_eps, device));
         Ok(PatchEmbed {
+            backbone: self
+                .backbone
+                .as_ref()
+                .map(|stem| stem.init(self.in_chans, device)),
             proj,
             norm,
             patch_size: p,
@@ -162,6 +208,8 @@ impl PatchEmbedConfig {
             img_size: self.img_size,
             dynamic_img_pad: self.dynamic_img_pad,
             crop_remainder: self.crop_remainder,
+            backbone_config: self.backbone.clone(),
+            embed_dim: self.embed_dim,
         })
     }
 
@@ -176,37 +224,67 @@ impl PatchEmbedConfig {
 }
 
 impl<B: VitBackend> PatchEmbed<B> {
-    /// Token width (`embed_dim`), read off the projection's shape without drawing its weights.
+    /// Token width (`embed_dim`).
     pub fn embed_dim(&self) -> usize {
-        match &self.proj {
-            PatchProjection::Conv(conv) => conv.weight.lazy_shape()[0],
-            PatchProjection::Linear(linear) => linear.weight.lazy_shape()[1],
+        self.embed_dim
+    }
+
+    /// Image pixels per token along each side: the patch size times the stem's stride.
+    pub fn pixel_stride(&self) -> usize {
+        self.patch_size
+            * self
+                .backbone_config
+                .as_ref()
+                .map_or(1, HybridBackboneConfig::stride)
+    }
+
+    /// The map the patches are cut from, for an image of `[height, width]`: the image itself, or
+    /// the stem's feature map.
+    pub fn feature_size(&self, size: [usize; 2]) -> [usize; 2] {
+        match &self.backbone_config {
+            Some(stem) => stem.feature_size(size),
+            None => size,
         }
     }
 
     /// Embeds the patches. Input `[batch, in_chans, height, width]` with sides that are
     /// multiples of the patch size; output `[batch, (h/p)·(w/p), embed_dim]` in row-major order.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
-        let images = self.pad_to_patches(images);
+        // A stem first: the patches are cut from its feature map (padded, not the image).
+        let map = match &self.backbone {
+            Some(stem) => stem.forward(images),
+            None => images,
+        };
+        let map = self.pad_to_patches(map);
         let tokens = match &self.proj {
-            PatchProjection::Conv(conv) => {
+            None => {
+                let [b, c, h, w] = map.dims();
+                map.reshape([b, c, h * w]).swap_dims(1, 2)
+            }
+            Some(PatchProjection::Conv(conv)) => {
                 // kernel = stride = patch: the convolution is one GEMM of the flattened patches
                 // `[B·N, C·p·p]` with the kernel `[D, C·p·p]ᵀ` — no im2col, no per-patch loop.
                 let weight = conv.weight.val();
                 let [d, c, p, q] = weight.dims();
                 let weight = weight.reshape([d, c * p * q]).transpose();
                 let bias = conv.bias.as_ref().map(Param::val);
-                linear_parts(self.flatten_patches(images), weight, bias)
+                linear_parts(self.flatten_patches(map), weight, bias)
             }
-            PatchProjection::Linear(layer) => linear(layer, self.flatten_patches(images)),
+            Some(PatchProjection::Linear(layer)) => linear(layer, self.flatten_patches(map)),
         };
         maybe_norm(&self.norm, tokens)
     }
 
-    /// With [`Self::dynamic_img_pad`], zeros on the right and bottom up to whole patches.
+    /// With [`Self::dynamic_img_pad`], zeros on the right and bottom of the map (the image, or
+    /// the stem's features) up to whole patches.
     fn pad_to_patches(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, c, h, w] = images.dims();
-        let [gh, gw] = self.grid_for([h, w]);
+        let p = self.patch_size;
+        let [gh, gw] = if self.dynamic_img_pad {
+            [h.div_ceil(p), w.div_ceil(p)]
+        } else {
+            [h / p, w / p]
+        };
         let [hp, wp] = [gh * self.patch_size, gw * self.patch_size];
         if !self.dynamic_img_pad || [hp, wp] == [h, w] {
             return images;
@@ -235,9 +313,9 @@ impl<B: VitBackend> PatchEmbed<B> {
             return Ok(self.grid_for([h, w]));
         }
         if self.crop_remainder && [h, w] == self.img_size {
-            return patch_grid_floor([h, w], self.patch_size);
+            return patch_grid_floor(self.feature_size([h, w]), self.patch_size);
         }
-        patch_grid([h, w], self.patch_size)
+        patch_grid(self.feature_size([h, w]), self.patch_size)
     }
 
     /// [`Self::check_input`], and unless `any_size`, that the image is exactly the built size;
@@ -259,7 +337,8 @@ impl<B: VitBackend> PatchEmbed<B> {
 
     /// The patch grid `[rows, cols]` of an input `[height, width]` (partial patches count
     /// with [`Self::dynamic_img_pad`]).
-    pub fn grid_for(&self, [h, w]: [usize; 2]) -> [usize; 2] {
+    pub fn grid_for(&self, size: [usize; 2]) -> [usize; 2] {
+        let [h, w] = self.feature_size(size);
         let p = self.patch_size;
         if self.dynamic_img_pad {
             [h.div_ceil(p), w.div_ceil(p)]
@@ -288,7 +367,7 @@ impl<B: VitBackend> PatchEmbed<B> {
 
     /// The same embedding in the "flatten + Linear" form, holding exactly this module's numbers.
     pub fn to_linear(self) -> Self {
-        let proj = match self.proj {
+        let proj = self.proj.map(|proj| match proj {
             PatchProjection::Conv(conv) => {
                 let weight = conv.weight.val();
                 let [d, c, p, q] = weight.dims();
@@ -301,7 +380,7 @@ impl<B: VitBackend> PatchEmbed<B> {
                 PatchProjection::Linear(linear)
             }
             linear => linear,
-        };
+        });
         Self { proj, ..self }
     }
 }

@@ -1829,4 +1829,40 @@ impl crate::vit::VisionTransformerConfig {
     pub fn deit_tiny_patch16_224() -> Self {
         Self::catalogued("deit_tiny_patch16_224")
     }
+    /// timm's `vit_base_mci_224` (86,349,056 parameters with its default head).
+    pub fn vit_base_mci_224() -> Self {
+        Self::catalogued("vit_base_mci_224")
+    }
+    /// timm's `vit_base_r50_s16_224` (97,890,112 parameters with its default head).
+    pub fn vit_base_r50_s16_224() -> Self {
+        Self::catalogued("vit_base_r50_s16_224")
+    }
+    /// timm's `vit_base_r50_s16_384` (98,950,952 parameters with its default head).
+    pub fn vit_base_r50_s16_384() -> Self {
+        Self::catalogued("vit_base_r50_s16_384")
+    }
+    /// timm's `vit_large_r50_s32_224` (328,994,856 parameters with its default head).
+    pub fn vit_large_r50_s32_224() -> Self {
+        Self::catalogued("vit_large_r50_s32_224")
+    }
+    /// timm's `vit_large_r50_s32_384` (329,092,136 parameters with its default head).
+    pub fn vit_large_r50_s32_384() -> Self {
+        Self::catalogued("vit_large_r50_s32_384")
+    }
+    /// timm's `vit_small_r26_s32_224` (36,431,912 parameters with its default head).
+    pub fn vit_small_r26_s32_224() -> Self {
+        Self::catalogued("vit_small_r26_s32_224")
+    }
+    /// timm's `vit_small_r26_s32_384` (36,468,392 parameters with its default head).
+    pub fn vit_small_r26_s32_384() -> Self {
+        Self::catalogued("vit_small_r26_s32_384")
+    }
+    /// timm's `vit_tiny_r_s16_p8_224` (6,337,704 parameters with its default head).
+    pub fn vit_tiny_r_s16_p8_224() -> Self {
+        Self::catalogued("vit_tiny_r_s16_p8_224")
+    }
+    /// timm's `vit_tiny_r_s16_p8_384` (6,355,944 parameters with its default head).
+    pub fn vit_tiny_r_s16_p8_384() -> Self {
+        Self::catalogued("vit_tiny_r_s16_p8_384")
+    }
 }

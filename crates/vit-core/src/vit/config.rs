@@ -14,9 +14,10 @@ use crate::layers::drop_path::drop_path_schedule;
 use crate::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
 use crate::layers::mlp::{MlpKind, mlp_hidden};
 use crate::layers::norm::NormKind;
-use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind, patch_grid_floor};
+use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
+use crate::layers::stems::HybridBackboneConfig;
 use crate::model::ModelConfig;
 use crate::preprocess::PretrainedCfg;
 use crate::vit::import::{DEIT_FAMILY, VIT_FAMILY};
@@ -114,6 +115,14 @@ pub struct VisionTransformerConfig {
     /// Pool over the prefix tokens too (avg/max/map; timm's `pool_include_prefix`).
     #[config(default = false)]
     pub pool_include_prefix: bool,
+    /// A CNN stem before the patch projection (timm's hybrids: R50+ViT, R26+ViT, the ResNet
+    /// stem alone, ConvStem); `None` for a plain ViT. The patches are cut from its feature map.
+    #[config(default = "None")]
+    pub backbone: Option<HybridBackboneConfig>,
+    /// Whether the patch (or stem-feature) projection exists (timm's `embed_args.proj`; off only
+    /// for a stem whose channels are `embed_dim`).
+    #[config(default = true)]
+    pub embed_proj: bool,
     /// Patch projection as a conv or as a linear layer on flattened patches.
     #[config(default = "PatchEmbedKind::Conv")]
     pub patch_embed: PatchEmbedKind,
@@ -162,7 +171,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> VitError {
 impl VisionTransformerConfig {
     /// Checks every field the model cannot be built with, naming the field.
     pub fn validate(&self) -> Result<()> {
-        patch_grid_floor(self.img_size, self.patch_size)?;
+        self.grid_size()?;
         if self.in_chans == 0 {
             return Err(invalid("in_chans", "must be at least 1"));
         }
@@ -240,9 +249,27 @@ impl VisionTransformerConfig {
     }
 
     /// Patch grid `[rows, cols]` at the configured image size (whole patches: timm's strided
-    /// convolution drops the pixels past the last one).
+    /// convolution drops the pixels past the last one; with a stem, of its feature map).
     pub fn grid_size(&self) -> Result<[usize; 2]> {
-        patch_grid_floor(self.img_size, self.patch_size)
+        self.patch_embed_config().grid_size()
+    }
+
+    /// The patch embedding this config builds.
+    pub fn patch_embed_config(&self) -> PatchEmbedConfig {
+        PatchEmbedConfig::new()
+            .with_img_size(self.img_size)
+            .with_patch_size(self.patch_size)
+            .with_in_chans(self.in_chans)
+            .with_embed_dim(self.embed_dim)
+            .with_bias(self.patch_bias)
+            .with_kind(self.patch_embed)
+            .with_norm(self.embed_norm_layer.is_some())
+            .with_norm_kind(self.embed_norm_layer.unwrap_or_default())
+            .with_norm_eps(self.norm_eps)
+            .with_dynamic_img_pad(self.dynamic_img_pad)
+            .with_crop_remainder(self.backbone.is_none())
+            .with_backbone(self.backbone.clone())
+            .with_proj(self.embed_proj)
     }
 
     /// Tokens before the patches: the class token, the distillation token when distilled, the
@@ -290,19 +317,7 @@ impl VisionTransformerConfig {
         let fc_norm = self.final_norm && self.uses_fc_norm();
         let token_norm = self.uses_token_norm();
 
-        let patch_embed = PatchEmbedConfig::new()
-            .with_img_size(self.img_size)
-            .with_patch_size(self.patch_size)
-            .with_in_chans(self.in_chans)
-            .with_embed_dim(d)
-            .with_bias(self.patch_bias)
-            .with_kind(self.patch_embed)
-            .with_norm(self.embed_norm_layer.is_some())
-            .with_norm_kind(self.embed_norm_layer.unwrap_or_default())
-            .with_norm_eps(self.norm_eps)
-            .with_dynamic_img_pad(self.dynamic_img_pad)
-            .with_crop_remainder(true)
-            .try_init(device)?;
+        let patch_embed = self.patch_embed_config().try_init(device)?;
         // timm: cls_token ~ N(0, 1e-6), pos_embed ~ trunc-normal(0.02).
         let cls_token = self.class_token.then(|| {
             lazy_param([1, 1, d], device, move |device| {

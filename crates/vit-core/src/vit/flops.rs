@@ -19,7 +19,17 @@ impl VisionTransformerConfig {
         let d = self.embed_dim as u64;
         let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
         let p = self.patch_size as u64;
-        let patch_embed = patches * (self.in_chans as u64 * p * p) * d;
+        let proj_in = self.patch_embed_config().proj_in_chans() as u64;
+        let stem = self
+            .backbone
+            .as_ref()
+            .map_or(0, |stem| stem.macs(self.in_chans, self.img_size));
+        let projection = if self.embed_proj {
+            patches * (proj_in * p * p) * d
+        } else {
+            0
+        };
+        let patch_embed = stem + projection;
         let mlp = (self.mlp_kind.macs_per_dim_hidden() * (d * hidden) as f64) as u64;
         let per_block = n * d * 3 * d          // qkv
             + 2 * n * n * d                    // q·kᵀ and attention·v
@@ -57,8 +67,17 @@ impl VisionTransformerConfig {
         let linear =
             |inputs: u64, outputs: u64, bias: bool| inputs * outputs + u64::from(bias) * outputs;
         let p = self.patch_size as u64;
-        let patch_embed = linear(self.in_chans as u64 * p * p, d, self.patch_bias)
-            + self.embed_norm_layer.map_or(0, |kind| norm(kind, d));
+        let proj_in = self.patch_embed_config().proj_in_chans() as u64;
+        let stem = self
+            .backbone
+            .as_ref()
+            .map_or(0, |stem| stem.param_count(self.in_chans));
+        let projection = if self.embed_proj {
+            linear(proj_in * p * p, d, self.patch_bias)
+        } else {
+            0
+        };
+        let patch_embed = stem + projection + self.embed_norm_layer.map_or(0, |kind| norm(kind, d));
         let pos = match self.pos_embed {
             PosEmbedKind::Learn => {
                 ((gh * gw) as u64 + self.num_embedded_prefix_tokens() as u64) * d

@@ -16,6 +16,7 @@ use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::PatchEmbedKind;
 use crate::layers::pos_embed::PosEmbedKind;
 use crate::layers::resample::resample_abs_pos_embed;
+use crate::layers::stems::HybridBackboneConfig;
 use crate::vit::catalogue::{VIT_ARCHITECTURES, vit_architecture};
 use crate::vit::{VisionTransformer, VisionTransformerConfig};
 use crate::weights::checkpoint::Checkpoint;
@@ -113,12 +114,14 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
     // The fields only an architecture's entrypoint sets.
     let implied = |a: &VisionTransformerConfig| {
         (
-            a.norm_eps,
-            a.norm_layer,
-            a.embed_norm_layer,
-            a.mlp_kind,
-            a.block_fn,
-            a.distilled,
+            (
+                a.norm_eps,
+                a.norm_layer,
+                a.embed_norm_layer,
+                a.mlp_kind,
+                a.block_fn,
+            ),
+            (a.distilled, a.backbone.clone(), a.embed_proj),
         )
     };
     // The plain ViT and DeiT first, so that a plain config keeps the name it always had.
@@ -126,7 +129,7 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
     let candidates = preferred
         .iter()
         .filter_map(|name| vit_architecture(name))
-        .chain(VIT_ARCHITECTURES.iter().filter(|a| a.family() != "hybrid"));
+        .chain(VIT_ARCHITECTURES.iter());
     let architecture = candidates
         .into_iter()
         .find(|a| {
@@ -138,8 +141,13 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
                 "norm_eps",
                 &format!(
                     "no timm architecture builds norm_eps {}, norm_layer {:?}, embed_norm_layer \
-                     {:?}, mlp_kind {:?}, block_fn {:?} together",
-                    c.norm_eps, c.norm_layer, c.embed_norm_layer, c.mlp_kind, c.block_fn
+                     {:?}, mlp_kind {:?}, block_fn {:?}, backbone {:?} together",
+                    c.norm_eps,
+                    c.norm_layer,
+                    c.embed_norm_layer,
+                    c.mlp_kind,
+                    c.block_fn,
+                    c.backbone
                 ),
             )
         })?;
@@ -417,14 +425,34 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                 };
                 ours.insert("block_fn".into(), json!(kind));
             }
-            "backbone" | "embed_args" | "embed_layer" => {
-                return Err(unsupported(
-                    arg,
-                    format!(
-                        "{value}: hybrid ViTs (a CNN stem before the transformer) are not \
-                         supported yet"
-                    ),
-                ));
+            "backbone" => {
+                let stem: HybridBackboneConfig =
+                    serde_json::from_value(value.clone()).map_err(|e| {
+                        unsupported(
+                            arg,
+                            format!(
+                                "{value}: {e} (resnetv2 with layers, resnetv2_stem, or conv_stem \
+                                 with channels, stride and kernel_size)"
+                            ),
+                        )
+                    })?;
+                ours.insert("backbone".into(), json!(stem));
+            }
+            "embed_args" => {
+                let proj = value
+                    .as_object()
+                    .and_then(|o| match (o.len(), o.get("proj")) {
+                        (0, _) => Some(true),
+                        (1, Some(Value::Bool(proj))) => Some(*proj),
+                        _ => None,
+                    });
+                let proj = proj.ok_or_else(|| {
+                    unsupported(
+                        arg,
+                        format!("{value}: only {{\"proj\": true|false}} is supported"),
+                    )
+                })?;
+                ours.insert("embed_proj".into(), json!(proj));
             }
             _ if SAME_NAME.contains(&arg) => {
                 ours.insert(arg.into(), value.clone());
@@ -508,6 +536,17 @@ pub fn adapt_vit_state_dict<B: VitBackend>(
                 to[0], to[1]
             ));
         }
+    }
+
+    // BatchNorm's step counter (a hybrid's ConvStem) plays no part at inference.
+    let counters: Vec<String> = tensors
+        .keys()
+        .filter(|k| k.ends_with(".num_batches_tracked"))
+        .cloned()
+        .collect();
+    for key in counters {
+        tensors.remove(&key);
+        report.ignored.push(key);
     }
 
     // The linear patch projection holds the conv kernel flattened (c, y, x).

@@ -65,7 +65,7 @@ impl<B: VitBackend> VisionTransformer<B> {
         (0..self.blocks.len())
             .map(|i| FeatureInfo {
                 num_chs: self.patch_embed.embed_dim(),
-                reduction: self.patch_embed.patch_size,
+                reduction: self.patch_embed.pixel_stride(),
                 module: format!("blocks.{i}"),
             })
             .collect()

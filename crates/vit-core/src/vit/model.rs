@@ -232,11 +232,7 @@ impl<B: VitBackend> VisionTransformer<B> {
 
     /// Patch grid `[rows, cols]` the model was built for.
     pub fn grid_size(&self) -> [usize; 2] {
-        let [h, w] = self.patch_embed.img_size;
-        [
-            h / self.patch_embed.patch_size,
-            w / self.patch_embed.patch_size,
-        ]
+        self.patch_embed.grid_for(self.patch_embed.img_size)
     }
 
     /// The position embedding for a patch grid `[rows, cols]`: the stored one at the built grid;
@@ -297,6 +293,10 @@ impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
         VisionTransformer::check_input(self, dims)
     }
 
+    fn forward_pre_logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        VisionTransformer::forward_pre_logits(self, images)
+    }
+
     fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         VisionTransformer::forward(self, images)
     }
@@ -344,7 +344,8 @@ impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
 
     fn attention_weights(&self, images: Tensor<B, 4>) -> Result<AttentionWeights<B>> {
         let [_, _, h, w] = images.dims();
-        let patch_size = self.patch_embed.patch_size;
+        // Pixels per token side: a hybrid's stem multiplies the patch size by its stride.
+        let patch_size = self.patch_embed.pixel_stride();
         Ok(AttentionWeights {
             layers: self.forward_blocks(images, true).attentions,
             num_prefix: self.num_prefix_tokens,

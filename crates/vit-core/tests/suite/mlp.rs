@@ -32,8 +32,10 @@ fn mlp_uses_exact_erf_gelu() {
 
 #[test]
 fn swiglu_gates_the_value_with_silu() {
+    // timm's blocks hand SwiGLU the model's act_layer: SiLU for the SwiGLU families.
     let mut mlp = MlpConfig::new(2, 2)
         .with_kind(MlpKind::Swiglu)
+        .with_act(vit_core::layers::Activation::Silu)
         .init::<B>(&device());
     assert!(mlp.fc1.is_none() && mlp.fc1_g.is_some() && mlp.fc1_x.is_some());
     identity_weights(&mut mlp, 2);

@@ -10,13 +10,13 @@ fn conv_and_linear_forms_give_the_same_output_from_the_same_weights() {
         .with_in_chans(3)
         .with_embed_dim(24)
         .init::<B>(&device());
-    assert!(matches!(conv.proj, PatchProjection::Conv(_)));
+    assert!(matches!(conv.proj, Some(PatchProjection::Conv(_))));
     let images = pseudo_random([2, 3, 32, 48], 7);
     let from_conv = conv.forward(images.clone());
     assert_eq!(from_conv.dims(), [2, 4 * 6, 24]);
 
     let linear = conv.to_linear();
-    assert!(matches!(linear.proj, PatchProjection::Linear(_)));
+    assert!(matches!(linear.proj, Some(PatchProjection::Linear(_))));
     let from_linear = linear.forward(images);
     let diff = max_abs_diff(&from_conv, &from_linear);
     assert!(

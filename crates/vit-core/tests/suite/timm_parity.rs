@@ -124,3 +124,23 @@ fn attention_pool_over_prefix_tokens_matches_timm() {
 fn a_size_that_does_not_split_into_patches_drops_the_remainder_as_timm() {
     check_case("cat_crop_remainder");
 }
+
+#[test]
+fn resnet_stem_hybrid_matches_timm() {
+    check_case("cat_hybrid_stem");
+}
+
+#[test]
+fn r50_style_hybrid_with_weight_standardised_convs_and_group_norm_matches_timm() {
+    check_case("cat_hybrid_r50");
+}
+
+#[test]
+fn r26_style_four_stage_hybrid_matches_timm() {
+    check_case("cat_hybrid_r26");
+}
+
+#[test]
+fn convstem_hybrid_with_batch_norm_statistics_and_no_projection_matches_timm() {
+    check_case("cat_hybrid_convstem");
+}

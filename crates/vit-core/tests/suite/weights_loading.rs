@@ -258,9 +258,14 @@ fn malformed_timm_folders_are_errors_naming_file_and_field() {
     let err = folder_error("bad-json", r#"{"architecture": "#, true);
     assert!(err.contains("not valid JSON"), "{err}");
 
-    let err = folder_error("unknown-arch", r#"{"architecture": "resnet50"}"#, true);
+    let err = folder_error(
+        "unknown-arch",
+        r#"{"architecture": "vit_tiny_patch16_244"}"#,
+        true,
+    );
     assert!(
-        err.contains("unknown architecture `resnet50`") && err.contains("vit_tiny_patch16_224"),
+        err.contains("unknown architecture `vit_tiny_patch16_244`")
+            && err.contains("vit_tiny_patch16_224"),
         "{err}"
     );
 

@@ -396,6 +396,10 @@ impl<B: VitBackend> VisionModel<B> for SwinTransformer<B> {
         SwinTransformer::forward(self, images)
     }
 
+    fn forward_pre_logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.forward_head(self.forward_features(images), true)
+    }
+
     fn forward_features(&self, images: Tensor<B, 4>) -> TensorData {
         SwinTransformer::forward_features(self, images).into_data()
     }

@@ -5,6 +5,7 @@
 
 use burn::tensor::{Distribution, Tensor};
 use vit_core::error::VitError;
+use vit_core::layers::stems::HybridBackboneConfig;
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_testing::{AB, data_values, device, patterned_weights};
 use vit_variants::zoo::ZooConfig;
@@ -16,6 +17,36 @@ use vit_variants::{catalogue, zoo_preset, zoo_presets};
 /// a last stage of one token (its windows shrink to the stage, as in timm).
 fn shrunk(config: ZooConfig) -> ZooConfig {
     match config {
+        ZooConfig::Vit(c) if c.backbone.is_some() => {
+            // A hybrid keeps its stem's structure (stages, one block each, 128 channels) and,
+            // without a projection, the width its stem produces; 2×2 patches of its features.
+            let classes = c.num_classes.min(5);
+            let backbone = match c.backbone.clone() {
+                Some(HybridBackboneConfig::Resnetv2 { layers, .. }) => {
+                    Some(HybridBackboneConfig::Resnetv2 {
+                        channels: vec![128; layers.len()],
+                        layers: vec![1; layers.len()],
+                        stem_chs: 64,
+                    })
+                }
+                other => other,
+            };
+            let stride = backbone.as_ref().map_or(1, HybridBackboneConfig::stride);
+            let side = 2 * c.patch_size * stride;
+            let (dim, heads) = if c.embed_proj {
+                (32, 4)
+            } else {
+                (c.embed_dim, c.num_heads)
+            };
+            ZooConfig::Vit(
+                c.with_depth(1)
+                    .with_backbone(backbone)
+                    .with_embed_dim(dim)
+                    .with_num_heads(heads)
+                    .with_img_size([side, side])
+                    .with_num_classes(classes),
+            )
+        }
         ZooConfig::Vit(c) => {
             let classes = c.num_classes.min(5);
             ZooConfig::Vit(
@@ -77,7 +108,15 @@ fn every_distinct_option_set_runs_forward_and_backward_with_one_block() {
     }
     // Far fewer option sets than architectures, but more than the classic ViT/DeiT/Swin ones.
     assert!(seen.len() >= 25, "only {} option sets", seen.len());
-    for family in ["vit_", "deit_", "deit3_", "swin_", "aimv2_", "beit3_"] {
+    for family in [
+        "vit_",
+        "deit_",
+        "deit3_",
+        "swin_",
+        "aimv2_",
+        "beit3_",
+        "vit_base_r50_",
+    ] {
         assert!(names.iter().any(|n| n.starts_with(family)), "{family}");
     }
     assert!(zoo_preset("deit_small_distilled_patch16_224").is_ok());
@@ -112,7 +151,7 @@ fn architectures_that_do_not_build_yet_name_the_timm_argument_and_the_architectu
         );
         // Exactly the rows the generator left without a typed constructor.
         assert!(
-            ["backbone", "attn_layer", "block_fn"]
+            ["attn_layer", "block_fn"]
                 .iter()
                 .any(|arg| message.contains(&format!("`{arg}`"))),
             "{message}"
@@ -120,12 +159,14 @@ fn architectures_that_do_not_build_yet_name_the_timm_argument_and_the_architectu
         refused += 1;
     }
     assert_eq!(
-        refused, 13,
-        "hybrids (9), differential attention (2), parallel blocks (2)"
+        refused, 4,
+        "differential attention (2), parallel blocks (2)"
     );
-    let message = zoo_preset("vit_base_r50_s16_224").unwrap_err().to_string();
+    let message = zoo_preset("vit_dwee_patch16_reg1_gap_256")
+        .unwrap_err()
+        .to_string();
     assert!(
-        message.contains("backbone") && message.contains("hybrid"),
+        message.contains("attn_layer") && message.contains("diff"),
         "{message}"
     );
 }

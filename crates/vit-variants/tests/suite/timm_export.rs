@@ -19,6 +19,18 @@ fn exported_timm_folders_hold_timms_state_dict_and_reload_with_its_logits() {
         "vit_map",
         "deit_distilled",
         "swin_2stage",
+        // Every catalogue option timm's model_args can carry, or its architecture supplies.
+        "cat_dinov2_reg",
+        "cat_clip_quickgelu",
+        "cat_siglip_tanh_map",
+        "cat_aimv2",
+        "cat_dinov2_packed",
+        "cat_radio_no_final_norm",
+        "cat_beit3_inner_norms",
+        "cat_res_post",
+        "cat_pool_prefix",
+        "cat_crop_remainder",
+        "cat_hybrid_stem",
     ] {
         let loaded =
             PretrainedModel::<B>::load(&fixture(case), None, None, &Default::default()).unwrap();
