@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
-use vit_core::model::ModelConfig;
 use vit_core::vit::VIT_ARCHITECTURES;
 
 use crate::hub_names::{PretrainedTag, pretrained_tags, resolve_timm_name};
@@ -102,10 +101,7 @@ pub fn catalogue_summary() -> String {
     let buildable: Vec<&CatalogueEntry> = entries.iter().filter(|e| e.config.is_ok()).collect();
     let tags = |list: &[&CatalogueEntry]| list.iter().map(|e| e.tags().count()).sum::<usize>();
     let all: Vec<&CatalogueEntry> = entries.iter().collect();
-    let mut families: Vec<&str> = buildable
-        .iter()
-        .map(|e| e.config.as_ref().map_or("", |c| c.family()))
-        .collect();
+    let mut families: Vec<&str> = buildable.iter().map(|e| e.family).collect();
     families.sort_unstable();
     families.dedup();
     format!(

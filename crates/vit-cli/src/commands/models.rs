@@ -136,7 +136,7 @@ fn row<B: VitBackend>(entry: CatalogueEntry, device: &B::Device) -> ModelRow {
                 .unwrap_or(config.param_estimate() as usize);
             ModelRow {
                 name: entry.name,
-                family: config.family(),
+                family: entry.family,
                 params,
                 macs: Some(config.macs()),
                 img_size: Some([h, w]),

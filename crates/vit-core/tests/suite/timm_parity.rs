@@ -30,6 +30,7 @@ fn check_case(case: &str) {
         ("pre_logits", max_abs_diff(&pre_logits, &expect_pre_logits)),
         ("logits", max_abs_diff(&logits, &expect_logits)),
     ] {
+        eprintln!("{case}: {what} max |ours - timm| = {diff:.2e}");
         assert!(
             diff <= TOLERANCE,
             "{case}: {what} differ from timm by {diff}"
