@@ -18,7 +18,7 @@ use vit_core::inspect::{AttentionWeights, PatchPositions};
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::preprocess::PretrainedCfg;
 use vit_core::vit::import::apply_timm_vit_args;
-use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::weights::checkpoint::LazyCheckpoint;
 use vit_core::weights::param_count::count_params;
 use vit_core::weights::pretrained::{ModelFamily, Pretrained, load_config_file};
 use vit_core::weights::state_dict::LoadReport;
@@ -217,7 +217,7 @@ impl ModelFamily for ZooConfig {
 
     fn load_checkpoint<B: VitBackend>(
         &self,
-        checkpoint: Checkpoint,
+        checkpoint: LazyCheckpoint,
         device: &B::Device,
     ) -> Result<(ZooModel<B>, LoadReport)> {
         Ok(match self {

@@ -19,7 +19,7 @@ use crate::layers::resample::resample_abs_pos_embed;
 use crate::layers::stems::HybridBackboneConfig;
 use crate::vit::catalogue::{VIT_ARCHITECTURES, vit_architecture};
 use crate::vit::{VisionTransformer, VisionTransformerConfig};
-use crate::weights::checkpoint::Checkpoint;
+use crate::weights::checkpoint::{LazyCheckpoint, Weight};
 use crate::weights::config_file::config_from_json;
 use crate::weights::pretrained::{ModelFamily, Pretrained};
 use crate::weights::state_dict::{LoadReport, adapt_head, apply_state_dict, torch_params};
@@ -67,7 +67,7 @@ impl ModelFamily for VisionTransformerConfig {
 
     fn load_checkpoint<B: VitBackend>(
         &self,
-        checkpoint: Checkpoint,
+        checkpoint: LazyCheckpoint,
         device: &B::Device,
     ) -> Result<(VisionTransformer<B>, LoadReport)> {
         load_vit_checkpoint(self, checkpoint, device)
@@ -478,7 +478,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
 /// does not fit is an error listing every key.
 pub fn load_vit_checkpoint<B: VitBackend>(
     config: &VisionTransformerConfig,
-    checkpoint: Checkpoint,
+    checkpoint: LazyCheckpoint,
     device: &B::Device,
 ) -> Result<(VisionTransformer<B>, LoadReport)> {
     let model = config.try_init::<B>(device)?;
@@ -486,7 +486,7 @@ pub fn load_vit_checkpoint<B: VitBackend>(
         .into_iter()
         .map(|p| (p.key, p.shape))
         .collect();
-    let Checkpoint { path, mut tensors } = checkpoint;
+    let LazyCheckpoint { path, mut tensors } = checkpoint;
     let mut report = LoadReport::default();
 
     let new_head = adapt_head(&mut tensors, "head", config.num_classes, &mut report);
@@ -495,7 +495,12 @@ pub fn load_vit_checkpoint<B: VitBackend>(
 
     let pos_len = expected.get("pos_embed").map(|shape| shape[1]);
     let prefix = config.num_embedded_prefix_tokens();
-    adapt_vit_state_dict::<B>(config, prefix, pos_len, &mut tensors, device, &mut report)?;
+    adapt_vit_state_dict::<B>(config, prefix, pos_len, &mut tensors, device, &mut report).map_err(
+        |message| VitError::Checkpoint {
+            path: path.clone(),
+            message,
+        },
+    )?;
 
     report.loaded = tensors.len();
     let head_is_new = |key: &str| {
@@ -513,24 +518,27 @@ pub fn adapt_vit_state_dict<B: VitBackend>(
     config: &VisionTransformerConfig,
     prefix: usize,
     pos_len: Option<usize>,
-    tensors: &mut BTreeMap<String, TensorData>,
+    tensors: &mut BTreeMap<String, Weight>,
     device: &B::Device,
     report: &mut LoadReport,
-) -> Result<()> {
+) -> std::result::Result<(), String> {
     // Position embedding for another grid (fine-tuning at another resolution).
     if let (Some(found), Some(want)) = (tensors.get("pos_embed"), pos_len)
-        && found.shape.len() == 3
-        && found.shape[1] != want
+        && found.shape().len() == 3
+        && found.shape()[1] != want
         && config.pos_embed == PosEmbedKind::Learn
     {
-        let patches = found.shape[1].saturating_sub(prefix);
+        let patches = found.shape()[1].saturating_sub(prefix);
         let side = (patches as f64).sqrt().round() as usize;
         if side * side == patches && patches > 0 {
-            let to = config.grid_size()?;
-            let data = tensors.remove("pos_embed").expect("checked above");
+            let to = config.grid_size().map_err(|e| e.to_string())?;
+            let data = found.data()?;
             let pos = Tensor::<B, 3>::from_data(data, device);
             let resampled = resample_abs_pos_embed(pos, [side, side], to, prefix);
-            tensors.insert("pos_embed".into(), resampled.into_data());
+            tensors.insert(
+                "pos_embed".into(),
+                Weight::from_data("pos_embed", resampled.into_data()),
+            );
             report.adapted.push(format!(
                 "pos_embed resampled from a {side}x{side} to a {}x{} grid",
                 to[0], to[1]
@@ -550,19 +558,15 @@ pub fn adapt_vit_state_dict<B: VitBackend>(
     }
 
     // The linear patch projection holds the conv kernel flattened (c, y, x).
+    const PROJ: &str = "patch_embed.proj.weight";
     if config.patch_embed == PatchEmbedKind::Linear
-        && let Some(w) = tensors.get("patch_embed.proj.weight")
-        && w.shape.len() == 4
+        && let Some(w) = tensors.get(PROJ)
+        && w.shape().len() == 4
     {
-        let w = tensors
-            .remove("patch_embed.proj.weight")
-            .expect("checked above");
-        let [d, c, p, q] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
-        let flat = TensorData::new(
-            w.into_vec::<f32>().expect("f32 after reading"),
-            [d, c * p * q],
-        );
-        tensors.insert("patch_embed.proj.weight".into(), flat);
+        let [d, c, p, q] = [w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]];
+        let values = w.data()?.into_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        let flat = TensorData::new(values, [d, c * p * q]);
+        tensors.insert(PROJ.into(), Weight::from_data(PROJ, flat));
     }
 
     Ok(())

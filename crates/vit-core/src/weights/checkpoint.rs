@@ -1,9 +1,12 @@
 //! Reading a PyTorch-world checkpoint (`.safetensors`, or a `torch.save` pickle `.pth`/`.pt`/`.bin`)
-//! into named `f32` tensors, through burn-store's readers.
+//! into named `f32` tensors, through burn-store's readers — eagerly ([`Checkpoint`]) or tensor by
+//! tensor ([`LazyCheckpoint`], what model loading uses: a 2.7 B-parameter model then needs its
+//! own weights in memory, not the file's copy of them too).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use burn::module::ParamId;
 use burn::tensor::{DType, TensorData};
 use burn_store::{ModuleStore, PytorchStore, SafetensorsStore, TensorSnapshot};
 
@@ -45,20 +48,76 @@ const WRAPPER_KEYS: [&str; 2] = ["state_dict.", "model."];
 /// The prefix DataParallel/DistributedDataParallel put on every key.
 const DATA_PARALLEL_PREFIX: &str = "module.";
 
-/// A checkpoint's tensors by key, as `f32`, in PyTorch layout.
-#[derive(Debug, Clone)]
-pub struct Checkpoint {
-    /// The file they came from (for error messages).
-    pub path: PathBuf,
-    /// Key → tensor.
-    pub tensors: BTreeMap<String, TensorData>,
+/// One tensor of a checkpoint: its shape known up front, its values read from the file (a
+/// memory map for safetensors) and converted to `f32` only when asked for.
+#[derive(Clone)]
+pub struct Weight {
+    key: String,
+    snapshot: TensorSnapshot,
 }
 
-impl Checkpoint {
-    /// Reads every tensor of `path`. A missing, truncated or corrupt file, or one that is not a
-    /// state dict, is an error naming the file. Integer tensors become float32 too. Keys wrapped as `state_dict.`/`model.`/`module.`
-    /// (by training scripts or DataParallel) are unwrapped; float16/bfloat16/float64 become float32.
-    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+impl std::fmt::Debug for Weight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Weight({} {:?} {:?})",
+            self.key,
+            self.shape(),
+            self.snapshot.dtype
+        )
+    }
+}
+
+impl Weight {
+    /// A weight already in memory (an adapted tensor).
+    pub fn from_data(key: &str, data: TensorData) -> Self {
+        let snapshot = TensorSnapshot::from_data(data, Vec::new(), Vec::new(), ParamId::new());
+        Self {
+            key: key.to_string(),
+            snapshot,
+        }
+    }
+
+    /// Shape in PyTorch's layout, read from the file's header.
+    pub fn shape(&self) -> &[usize] {
+        self.snapshot.shape.as_slice()
+    }
+
+    /// Bytes the values take as `f32`.
+    pub fn f32_bytes(&self) -> u64 {
+        self.shape().iter().map(|&d| d as u64).product::<u64>() * 4
+    }
+
+    /// The values as `f32` (read now); a truncated or mis-sized tensor is an error naming it.
+    pub fn data(&self) -> std::result::Result<TensorData, String> {
+        to_f32(&self.key, &self.snapshot)
+    }
+
+    /// A snapshot that reads and converts the values when burn-store applies it to `path`.
+    pub(crate) fn into_snapshot(self, path: Vec<String>) -> TensorSnapshot {
+        let shape = self.snapshot.shape.clone();
+        let Weight { key, snapshot } = self;
+        let read = std::rc::Rc::new(move || {
+            to_f32(&key, &snapshot).map_err(burn_store::TensorSnapshotError::DataError)
+        });
+        TensorSnapshot::from_closure(read, DType::F32, shape, path, Vec::new(), ParamId::new())
+    }
+}
+
+/// A checkpoint opened for reading tensor by tensor: keys and shapes now, values on demand.
+#[derive(Debug, Clone)]
+pub struct LazyCheckpoint {
+    /// The file they come from (for error messages).
+    pub path: PathBuf,
+    /// Key → tensor (unwrapped as [`Checkpoint::read`] unwraps them).
+    pub tensors: BTreeMap<String, Weight>,
+}
+
+impl LazyCheckpoint {
+    /// Opens `path` and reads its header: missing files, unknown formats, files that are not a
+    /// state dict and tensors of a non-numeric type are errors naming the file; the values are
+    /// read later, one tensor at a time.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let format = CheckpointFormat::of(path)?;
         let fail = |message: String| VitError::Checkpoint {
@@ -89,7 +148,13 @@ impl Checkpoint {
         }
         let mut tensors = BTreeMap::new();
         for (key, snapshot) in snapshots {
-            tensors.insert(key.clone(), to_f32(&key, &snapshot).map_err(fail)?);
+            if !is_numeric(snapshot.dtype) {
+                return Err(fail(format!(
+                    "tensor `{key}` has dtype {:?}; weights must be numbers",
+                    snapshot.dtype
+                )));
+            }
+            tensors.insert(key.clone(), Weight { key, snapshot });
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -97,7 +162,69 @@ impl Checkpoint {
         })
     }
 
-    /// Removes and returns a tensor.
+    /// Every tensor read now (as [`Checkpoint::read`]).
+    pub fn read_all(self) -> Result<Checkpoint> {
+        let fail = |message: String| VitError::Checkpoint {
+            path: self.path.clone(),
+            message,
+        };
+        let mut tensors = BTreeMap::new();
+        for (key, weight) in &self.tensors {
+            tensors.insert(key.clone(), weight.data().map_err(fail)?);
+        }
+        Ok(Checkpoint {
+            path: self.path.clone(),
+            tensors,
+        })
+    }
+
+    /// The largest tensor as `f32` bytes: what loading holds besides the model.
+    pub fn largest_f32_bytes(&self) -> u64 {
+        self.tensors
+            .values()
+            .map(Weight::f32_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Whether a tensor of `dtype` can become `f32` weights.
+fn is_numeric(dtype: DType) -> bool {
+    matches!(
+        dtype,
+        DType::F32
+            | DType::F16
+            | DType::BF16
+            | DType::F64
+            | DType::I64
+            | DType::I32
+            | DType::I16
+            | DType::I8
+            | DType::U8
+            | DType::U16
+            | DType::U32
+            | DType::U64
+    )
+}
+
+/// A checkpoint's tensors by key, as `f32`, in PyTorch layout.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// The file they came from (for error messages).
+    pub path: PathBuf,
+    /// Key → tensor.
+    pub tensors: BTreeMap<String, TensorData>,
+}
+
+impl Checkpoint {
+    /// Reads every tensor of `path`. A missing, truncated or corrupt file, or one that is not a
+    /// state dict, is an error naming the file. Integer tensors become float32 too. Keys wrapped as `state_dict.`/`model.`/`module.`
+    /// (by training scripts or DataParallel) are unwrapped; float16/bfloat16/float64 become float32.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        LazyCheckpoint::open(path)?.read_all()
+    }
+
+    /// Removes and returns the tensor `key`.
     pub fn take(&mut self, key: &str) -> Option<TensorData> {
         self.tensors.remove(key)
     }
@@ -138,8 +265,8 @@ fn to_f32(key: &str, snapshot: &TensorSnapshot) -> std::result::Result<TensorDat
 }
 
 /// Keeps only the wrapped state dict when there is one and strips DataParallel's prefix.
-fn unwrap_keys(tensors: BTreeMap<String, TensorData>) -> BTreeMap<String, TensorData> {
-    let strip = |tensors: BTreeMap<String, TensorData>, prefix: &str| {
+fn unwrap_keys<T>(tensors: BTreeMap<String, T>) -> BTreeMap<String, T> {
+    let strip = |tensors: BTreeMap<String, T>, prefix: &str| {
         tensors
             .into_iter()
             .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v)))

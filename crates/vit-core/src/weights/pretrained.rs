@@ -12,7 +12,7 @@ use crate::error::{Result, VitError};
 use crate::model::{ModelConfig, VisionModel};
 use crate::precision::Precision;
 use crate::preprocess::PretrainedCfg;
-use crate::weights::checkpoint::{Checkpoint, CheckpointFormat};
+use crate::weights::checkpoint::{CheckpointFormat, LazyCheckpoint};
 use crate::weights::hub_cache::{self, HubId};
 use crate::weights::model_folder::{
     MODEL_CARD_FILE, ModelCard, is_burnpack, load_weights, save_model_folder, weights_path,
@@ -36,7 +36,7 @@ pub trait ModelFamily: ModelConfig + Sized + Clone {
     /// Builds the model from a timm-layout checkpoint.
     fn load_checkpoint<B: VitBackend>(
         &self,
-        checkpoint: Checkpoint,
+        checkpoint: LazyCheckpoint,
         device: &B::Device,
     ) -> Result<(Self::Model<B>, LoadReport)>;
 
@@ -291,7 +291,7 @@ impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
         if let Some(n) = num_classes {
             config.set_num_classes(n);
         }
-        let (model, report) = config.load_checkpoint(Checkpoint::read(path)?, device)?;
+        let (model, report) = config.load_checkpoint(LazyCheckpoint::open(path)?, device)?;
         Ok(Pretrained {
             model,
             config,
@@ -342,7 +342,7 @@ fn load_timm_folder<C: ModelFamily, B: VitBackend>(
         config.set_num_classes(n);
         label_names = None;
     }
-    let (model, report) = config.load_checkpoint(Checkpoint::read(&folder.weights)?, device)?;
+    let (model, report) = config.load_checkpoint(LazyCheckpoint::open(&folder.weights)?, device)?;
     Ok(Pretrained {
         model,
         config,

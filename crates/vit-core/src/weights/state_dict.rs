@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use vit_ops::VitBackend;
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::tensor::{Bool, Int, Tensor, TensorData};
-use burn_store::{ModuleSnapshot, PyTorchToBurnAdapter, TensorSnapshot};
+use burn::tensor::{Bool, Int, Tensor};
+use burn_store::{ModuleSnapshot, PyTorchToBurnAdapter};
 
 use crate::error::{Result, VitError};
+use crate::weights::checkpoint::Weight;
 
 /// One parameter of a module as PyTorch would name and shape it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +170,7 @@ pub struct LoadReport {
 /// in errors.
 pub fn apply_state_dict<B: VitBackend, M: Module<B>>(
     module: M,
-    tensors: BTreeMap<String, TensorData>,
+    tensors: BTreeMap<String, Weight>,
     source: &Path,
     may_stay_fresh: impl Fn(&str) -> bool,
 ) -> Result<(M, Vec<String>)> {
@@ -181,11 +182,11 @@ pub fn apply_state_dict<B: VitBackend, M: Module<B>>(
         match tensors.get(&param.key) {
             None if may_stay_fresh(&param.key) => fresh.push(param.key.clone()),
             None => missing.push(param.clone()),
-            Some(data) if data.shape.as_slice() != param.shape.as_slice() => {
+            Some(weight) if weight.shape() != param.shape.as_slice() => {
                 mismatched.push(ShapeMismatch {
                     key: param.key.clone(),
                     expected: param.shape.clone(),
-                    found: data.shape.to_vec(),
+                    found: weight.shape().to_vec(),
                 })
             }
             Some(_) => {}
@@ -195,9 +196,9 @@ pub fn apply_state_dict<B: VitBackend, M: Module<B>>(
     let unexpected: Vec<TorchParam> = tensors
         .iter()
         .filter(|(key, _)| !known.contains(key.as_str()))
-        .map(|(key, data)| TorchParam {
+        .map(|(key, weight)| TorchParam {
             key: key.clone(),
-            shape: data.shape.to_vec(),
+            shape: weight.shape().to_vec(),
         })
         .collect();
     if !(missing.is_empty() && unexpected.is_empty() && mismatched.is_empty()) {
@@ -210,11 +211,13 @@ pub fn apply_state_dict<B: VitBackend, M: Module<B>>(
     }
 
     let count = tensors.len();
+    // Each tensor is read from the file (and converted) only as burn-store applies it, and
+    // dropped once it is in the module: the file's copy of the weights is never whole in memory.
     let snapshots = tensors
         .into_iter()
-        .map(|(key, data)| {
+        .map(|(key, weight)| {
             let path = key.split('.').map(str::to_string).collect();
-            TensorSnapshot::from_data(data, path, Vec::new(), ParamId::new())
+            weight.into_snapshot(path)
         })
         .collect();
     let mut module = module;
@@ -257,13 +260,13 @@ fn same_param(torch_key: &str, burn_path: &str) -> bool {
 /// `tensors` — reported as ignored when the model has no head (`num_classes = 0`) — and the
 /// return value is true when the model's head must stay freshly initialised (fine-tuning).
 pub fn adapt_head(
-    tensors: &mut BTreeMap<String, TensorData>,
+    tensors: &mut BTreeMap<String, Weight>,
     prefix: &str,
     num_classes: usize,
     report: &mut LoadReport,
 ) -> bool {
     let (weight, bias) = (format!("{prefix}.weight"), format!("{prefix}.bias"));
-    let file_classes = tensors.get(&weight).map(|w| w.shape[0]);
+    let file_classes = tensors.get(&weight).map(|w| w.shape()[0]);
     let new_head = num_classes > 0 && file_classes != Some(num_classes);
     if num_classes == 0 || new_head {
         for key in [weight, bias] {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::tensor::Tensor;
 use vit_core::vit::import::{PretrainedVit, load_vit_checkpoint, vit_config_from_timm};
-use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::weights::checkpoint::{Checkpoint, LazyCheckpoint, Weight};
 use vit_core::weights::model_folder::{MODEL_CARD_FILE, WEIGHTS_FILE};
 use vit_core::weights::timm_folder::TimmFolder;
 use vit_core::{VisionTransformerConfig, VitError};
@@ -133,7 +133,7 @@ fn headless_target_drops_the_head() {
 #[test]
 fn position_embedding_is_resampled_for_another_image_size() {
     let config = fixture_config("vit_cls").with_img_size([48, 64]);
-    let checkpoint = Checkpoint::read(timm_fixture("vit_cls/model.safetensors")).unwrap();
+    let checkpoint = LazyCheckpoint::open(timm_fixture("vit_cls/model.safetensors")).unwrap();
     let (model, report) = load_vit_checkpoint::<B>(&config, checkpoint, &device()).unwrap();
     assert_eq!(report.adapted.len(), 1, "{report:?}");
     assert!(report.adapted[0].contains("4x4 to a 6x8"), "{report:?}");
@@ -143,14 +143,19 @@ fn position_embedding_is_resampled_for_another_image_size() {
 #[test]
 fn mismatched_checkpoint_lists_every_problem_and_loads_nothing() {
     let config = fixture_config("vit_cls");
-    let mut checkpoint = Checkpoint::read(timm_fixture("vit_cls/model.safetensors")).unwrap();
-    checkpoint.take("blocks.1.attn.qkv.weight").unwrap();
+    let mut checkpoint = LazyCheckpoint::open(timm_fixture("vit_cls/model.safetensors")).unwrap();
+    checkpoint
+        .tensors
+        .remove("blocks.1.attn.qkv.weight")
+        .unwrap();
     let extra = checkpoint.tensors["norm.bias"].clone();
     checkpoint
         .tensors
         .insert("blocks.1.attn.q_norm.weight".into(), extra);
     let wide = burn::tensor::TensorData::new(vec![0.0f32; 96], [96]);
-    checkpoint.tensors.insert("norm.weight".into(), wide);
+    checkpoint
+        .tensors
+        .insert("norm.weight".into(), Weight::from_data("norm.weight", wide));
     let err = load_vit_checkpoint::<B>(&config, checkpoint, &device()).unwrap_err();
     let VitError::WeightsMismatch(mismatch) = &err else {
         panic!("{err}")
@@ -297,4 +302,32 @@ fn malformed_timm_folders_are_errors_naming_file_and_field() {
         err.contains("does not fit the model") && err.contains("pos_embed"),
         "{err}"
     );
+}
+
+#[test]
+fn checkpoints_are_read_tensor_by_tensor_when_used_not_when_opened() {
+    // Opening reads the header only: zeroing the file's data afterwards shows in every value
+    // read later, so a model load never holds the file's copy of all its weights at once.
+    let dir = temp_dir("lazy-checkpoint");
+    let path = dir.join("model.safetensors");
+    std::fs::copy(timm_fixture("vit_cls/model.safetensors"), &path).unwrap();
+    let lazy = LazyCheckpoint::open(&path).unwrap();
+    let eager = Checkpoint::read(&path).unwrap();
+    assert_eq!(lazy.tensors.len(), eager.tensors.len());
+    let qkv = &lazy.tensors["blocks.0.attn.qkv.weight"];
+    assert_eq!(qkv.shape(), [144, 48]);
+    assert_eq!(
+        qkv.data().unwrap(),
+        eager.tensors["blocks.0.attn.qkv.weight"]
+    );
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    let header = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[header..].fill(0);
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    drop(file);
+    let values = qkv.data().unwrap().into_vec::<f32>().unwrap();
+    assert!(values.iter().all(|v| *v == 0.0), "read at open time");
+    assert!(lazy.largest_f32_bytes() >= 144 * 48 * 4);
 }

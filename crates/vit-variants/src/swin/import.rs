@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use vit_core::VitBackend;
 
-use burn::tensor::TensorData;
 use serde_json::{Map, Value, json};
 use vit_core::error::{Result, VitError};
 use vit_core::vit::import::timm_img_size;
-use vit_core::weights::checkpoint::Checkpoint;
+use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
 use vit_core::weights::config_file::config_from_json;
 use vit_core::weights::state_dict::{LoadReport, adapt_head, apply_state_dict};
 use vit_core::weights::timm_folder::TimmConfig;
@@ -24,14 +23,14 @@ use crate::swin::presets::SWIN_PRESETS;
 /// (`relative_position_index`, `attn_mask`) in the file are ignored: they are derived here.
 pub fn load_swin_checkpoint<B: VitBackend>(
     config: &SwinTransformerConfig,
-    checkpoint: Checkpoint,
+    checkpoint: LazyCheckpoint,
     device: &B::Device,
 ) -> Result<(SwinTransformer<B>, LoadReport)> {
     let model = config.try_init::<B>(device)?;
-    let Checkpoint { path, tensors } = checkpoint;
+    let LazyCheckpoint { path, tensors } = checkpoint;
     let mut report = LoadReport::default();
     let microsoft = tensors.contains_key("layers.0.downsample.reduction.weight");
-    let mut tensors: BTreeMap<String, TensorData> = tensors
+    let mut tensors: BTreeMap<String, Weight> = tensors
         .into_iter()
         .filter(|(k, _)| {
             let buffer = k.ends_with("relative_position_index") || k.ends_with("attn_mask");
@@ -181,7 +180,7 @@ impl ModelFamily for SwinTransformerConfig {
 
     fn load_checkpoint<B: VitBackend>(
         &self,
-        checkpoint: Checkpoint,
+        checkpoint: LazyCheckpoint,
         device: &B::Device,
     ) -> Result<(SwinTransformer<B>, LoadReport)> {
         load_swin_checkpoint(self, checkpoint, device)
