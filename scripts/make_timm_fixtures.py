@@ -110,6 +110,17 @@ CATALOGUE_CASES = {
     # SigLIP so400m/14 at 384: a side that does not split into patches (the conv drops 6 pixels).
     "cat_crop_remainder": ("vit_so400m_patch14_siglip_384",
                            dict(SMALL, img_size=38, patch_size=6), (38, 38), 2),
+    # Differential attention (vit_dwee): head pairs A1 - lambda*A2, per-head RMSNorm, lambda_init
+    # by depth (two blocks: two values).
+    "cat_diff_attention": ("vit_dwee_patch16_reg1_gap_256", SMALL, (32, 32), 2),
+    # ParallelScalingBlock (vit_pwee): one norm and one input projection, separate outputs; and
+    # without qkv bias (the MLP part's own `mlp_bias`).
+    "cat_parallel_block": ("vit_pwee_patch16_reg1_gap_256", SMALL, (32, 32), 2),
+    "cat_parallel_mlp_bias": ("vit_pwee_patch16_reg1_gap_256", dict(SMALL, qkv_bias=False),
+                              (32, 32), 2),
+    # DiffParallelScalingBlock (vit_dpwee): differential attention in the parallel block, fused
+    # output projection.
+    "cat_diff_parallel": ("vit_dpwee_patch16_reg1_gap_256", SMALL, (32, 32), 2),
     # R+ViT-Ti/S16 p8: the ResNetV2 stem alone (StdConv2dSame 7x7/2, GroupNorm, MaxPool2dSame)
     # before a patch projection, as timm's entrypoint builds it.
     "cat_hybrid_stem": ("vit_tiny_r_s16_p8_224", dict(SMALL, patch_size=4), (32, 32), 2),

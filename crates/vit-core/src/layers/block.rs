@@ -8,10 +8,12 @@ use vit_ops::VitBackend;
 
 use crate::layers::activation::Activation;
 use crate::layers::attention::{Attention, AttentionConfig};
+use crate::layers::diff_attention::{DiffAttention, DiffAttentionConfig};
 use crate::layers::drop_path::DropPath;
 use crate::layers::layer_scale::LayerScale;
 use crate::layers::mlp::{Mlp, MlpConfig, MlpKind, mlp_hidden};
 use crate::layers::norm::{Norm, NormKind};
+use crate::layers::parallel_block::{ParallelBlockConfig, ParallelScalingBlock};
 
 /// Which block the encoder stacks (timm's `block_fn`).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -23,6 +25,33 @@ pub enum BlockKind {
     /// Post-norm: `x + Norm(Attn(x))`, then `x + Norm(MLP(x))`; the norms' scales start at
     /// `init_values` and there is no LayerScale (timm `ResPostBlock`).
     ResPostBlock,
+    /// Attention and MLP in parallel from one norm and one input projection, their outputs
+    /// projected separately and added (timm `ParallelScalingBlock`).
+    ParallelScalingBlock,
+    /// The parallel block with differential attention and one fused output projection (timm
+    /// `DiffParallelScalingBlock`).
+    DiffParallelScalingBlock,
+}
+
+impl BlockKind {
+    /// Whether the block is one of the parallel forms.
+    pub fn is_parallel(self) -> bool {
+        matches!(
+            self,
+            Self::ParallelScalingBlock | Self::DiffParallelScalingBlock
+        )
+    }
+}
+
+/// Which attention a block uses (timm's `attn_layer`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AttnLayer {
+    /// Multi-head self-attention (timm `Attention`).
+    #[default]
+    Attention,
+    /// Differential attention (timm `DiffAttention`, `'diff'`).
+    Diff,
 }
 
 /// Configuration of a [`Block`].
@@ -71,9 +100,54 @@ pub struct BlockConfig {
     /// Norm epsilon.
     #[config(default = 1e-6)]
     pub norm_eps: f64,
-    /// Pre-norm or post-norm.
+    /// Pre-norm, post-norm or parallel.
     #[config(default = "BlockKind::Block")]
     pub kind: BlockKind,
+    /// Plain or differential attention (pre- and post-norm blocks).
+    #[config(default = "AttnLayer::Attention")]
+    pub attn_layer: AttnLayer,
+    /// The block's index in the encoder (differential attention's `λ_init` depends on it).
+    #[config(default = 0)]
+    pub index: usize,
+}
+
+/// The attention of a [`Block`]: timm's `Attention` or `DiffAttention` (same key prefix `attn`).
+#[derive(Module, Debug)]
+pub enum BlockAttention<B: VitBackend> {
+    /// Multi-head self-attention.
+    Attention(Attention<B>),
+    /// Differential attention.
+    Diff(DiffAttention<B>),
+}
+
+impl<B: VitBackend> BlockAttention<B> {
+    /// Attends over `x [batch, tokens, dim]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match self {
+            Self::Attention(attn) => attn.forward(x),
+            Self::Diff(attn) => attn.forward_inner(x, false).0,
+        }
+    }
+
+    /// Attends and returns the maps `[batch, heads, tokens, tokens]` (differential attention:
+    /// `A₁ − λ·A₂`, rows summing to `1 − λ`).
+    pub fn forward_with_weights(&self, x: Tensor<B, 3>) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        match self {
+            Self::Attention(attn) => attn.forward_with_weights(x),
+            Self::Diff(attn) => {
+                let (out, weights) = attn.forward_inner(x, true);
+                (out, weights.expect("weights requested"))
+            }
+        }
+    }
+
+    /// The plain attention, if this is one.
+    pub fn as_attention(&self) -> Option<&Attention<B>> {
+        match self {
+            Self::Attention(attn) => Some(attn),
+            Self::Diff(_) => None,
+        }
+    }
 }
 
 /// A transformer block with timm's parameter names (`norm1`, `attn`, `ls1`, `norm2`, `mlp`,
@@ -82,8 +156,8 @@ pub struct BlockConfig {
 pub struct Block<B: VitBackend> {
     /// Norm before attention (after it, post-norm).
     pub norm1: Norm<B>,
-    /// Multi-head self-attention.
-    pub attn: Attention<B>,
+    /// Multi-head self-attention (plain or differential).
+    pub attn: BlockAttention<B>,
     /// LayerScale on the attention branch.
     pub ls1: Option<LayerScale<B>>,
     /// Norm before the MLP (after it, post-norm).
@@ -117,17 +191,33 @@ impl BlockConfig {
                 .map(|v| LayerScale::new(self.dim, v, device))
         };
         let inner_norm = |on: bool| on.then_some(self.norm);
+        let attn = match self.attn_layer {
+            AttnLayer::Attention => BlockAttention::Attention(
+                AttentionConfig::new(self.dim)
+                    .with_num_heads(self.num_heads)
+                    .with_qkv_bias(self.qkv_bias)
+                    .with_proj_bias(self.proj_bias)
+                    .with_scale_norm(inner_norm(self.scale_attn_norm))
+                    .with_norm_eps(self.norm_eps)
+                    .with_attn_drop(self.attn_drop)
+                    .with_proj_drop(self.proj_drop)
+                    .init(device),
+            ),
+            AttnLayer::Diff => BlockAttention::Diff(
+                DiffAttentionConfig::new(self.dim, self.num_heads)
+                    .with_depth(self.index)
+                    .with_qkv_bias(self.qkv_bias)
+                    .with_proj_bias(self.proj_bias)
+                    .with_scale_norm(inner_norm(self.scale_attn_norm))
+                    .with_norm_eps(self.norm_eps)
+                    .with_attn_drop(self.attn_drop)
+                    .with_proj_drop(self.proj_drop)
+                    .init(device),
+            ),
+        };
         Block {
             norm1: norm(),
-            attn: AttentionConfig::new(self.dim)
-                .with_num_heads(self.num_heads)
-                .with_qkv_bias(self.qkv_bias)
-                .with_proj_bias(self.proj_bias)
-                .with_scale_norm(inner_norm(self.scale_attn_norm))
-                .with_norm_eps(self.norm_eps)
-                .with_attn_drop(self.attn_drop)
-                .with_proj_drop(self.proj_drop)
-                .init(device),
+            attn,
             ls1: layer_scale(),
             norm2: norm(),
             mlp: MlpConfig::new(self.dim, mlp_hidden(self.dim, self.mlp_ratio))
@@ -141,6 +231,73 @@ impl BlockConfig {
             ls2: layer_scale(),
             drop_path: DropPath::new(self.drop_path),
             kind: self.kind,
+        }
+    }
+}
+
+impl BlockConfig {
+    /// Builds the block of `kind`: a [`Block`] (pre- or post-norm) or a parallel one.
+    pub fn init_encoder<B: VitBackend>(&self, device: &B::Device) -> EncoderBlock<B> {
+        if !self.kind.is_parallel() {
+            return EncoderBlock::Block(self.init(device));
+        }
+        EncoderBlock::Parallel(
+            ParallelBlockConfig {
+                dim: self.dim,
+                num_heads: self.num_heads,
+                mlp_ratio: self.mlp_ratio,
+                qkv_bias: self.qkv_bias,
+                proj_bias: self.proj_bias,
+                init_values: self.init_values,
+                act: self.act,
+                norm: self.norm,
+                norm_eps: self.norm_eps,
+                differential: self.kind == BlockKind::DiffParallelScalingBlock,
+                depth: self.index,
+                drop_path: self.drop_path,
+                attn_drop: self.attn_drop,
+                proj_drop: self.proj_drop,
+            }
+            .init(device),
+        )
+    }
+}
+
+/// One block of a ViT encoder, in any of timm's forms (same keys as timm's, the variant adds
+/// none).
+#[derive(Module, Debug)]
+pub enum EncoderBlock<B: VitBackend> {
+    /// Pre- or post-norm block.
+    Block(Block<B>),
+    /// Parallel block (plain or differential attention).
+    Parallel(ParallelScalingBlock<B>),
+}
+
+impl<B: VitBackend> EncoderBlock<B> {
+    /// Runs the block on `x [batch, tokens, dim]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        match self {
+            Self::Block(block) => block.forward(x),
+            Self::Parallel(block) => block.forward_inner(x, false).0,
+        }
+    }
+
+    /// Runs the block and also returns its attention maps `[batch, heads, tokens, tokens]`.
+    pub fn forward_with_attention(&self, x: Tensor<B, 3>) -> (Tensor<B, 3>, Tensor<B, 4>) {
+        match self {
+            Self::Block(block) => block.forward_with_attention(x),
+            Self::Parallel(block) => {
+                let (out, weights) = block.forward_inner(x, true);
+                (out, weights.expect("weights requested"))
+            }
+        }
+    }
+
+    /// The pre-/post-norm block, if this is one.
+    pub fn as_block(&self) -> Option<&Block<B>> {
+        match self {
+            Self::Block(block) => Some(block),
+            Self::Parallel(_) => None,
         }
     }
 }
@@ -164,7 +321,7 @@ impl<B: VitBackend> Block<B> {
     fn attention_input(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         match self.kind {
             BlockKind::Block => self.norm1.forward(x),
-            BlockKind::ResPostBlock => x,
+            _ => x,
         }
     }
 
@@ -176,7 +333,7 @@ impl<B: VitBackend> Block<B> {
                 let mlp = self.mlp.forward(self.norm2.forward(x.clone()));
                 x + self.drop_path.forward(scale(&self.ls2, mlp))
             }
-            BlockKind::ResPostBlock => {
+            _ => {
                 let x = x + self.drop_path.forward(self.norm1.forward(attn));
                 let mlp = self.norm2.forward(self.mlp.forward(x.clone()));
                 x + self.drop_path.forward(mlp)

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod attention;
 pub mod batch_norm;
 pub mod block;
+pub mod diff_attention;
 pub mod drop_path;
 pub mod group_norm;
 pub mod init;
@@ -12,6 +13,7 @@ pub mod layer_scale;
 pub mod linear;
 pub mod mlp;
 pub mod norm;
+pub mod parallel_block;
 pub mod patch_embed;
 pub mod pooling;
 pub mod pos_embed;
@@ -25,7 +27,7 @@ pub use activation::Activation;
 pub use attention::{
     ATTENTION_ENV_VAR, Attention, AttentionConfig, AttentionPath, set_preferred_attention,
 };
-pub use block::{Block, BlockConfig, BlockKind};
+pub use block::{AttnLayer, Block, BlockAttention, BlockConfig, BlockKind, EncoderBlock};
 pub use drop_path::DropPath;
 pub use layer_scale::LayerScale;
 pub use linear::linear;

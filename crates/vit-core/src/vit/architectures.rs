@@ -1425,6 +1425,18 @@ impl crate::vit::VisionTransformerConfig {
     pub fn vit_betwixt_patch32_clip_224() -> Self {
         Self::catalogued("vit_betwixt_patch32_clip_224")
     }
+    /// timm's `vit_dlittle_patch16_reg1_gap_256` (22,517,736 parameters with its default head).
+    pub fn vit_dlittle_patch16_reg1_gap_256() -> Self {
+        Self::catalogued("vit_dlittle_patch16_reg1_gap_256")
+    }
+    /// timm's `vit_dpwee_patch16_reg1_gap_256` (15,252,456 parameters with its default head).
+    pub fn vit_dpwee_patch16_reg1_gap_256() -> Self {
+        Self::catalogued("vit_dpwee_patch16_reg1_gap_256")
+    }
+    /// timm's `vit_dwee_patch16_reg1_gap_256` (13,425,256 parameters with its default head).
+    pub fn vit_dwee_patch16_reg1_gap_256() -> Self {
+        Self::catalogued("vit_dwee_patch16_reg1_gap_256")
+    }
     /// timm's `vit_giant_patch14_clip_224` (1,012,646,656 parameters with its default head).
     pub fn vit_giant_patch14_clip_224() -> Self {
         Self::catalogued("vit_giant_patch14_clip_224")
@@ -1636,6 +1648,10 @@ impl crate::vit::VisionTransformerConfig {
     /// timm's `vit_mediumd_patch16_reg4_gap_384` (64,272,872 parameters with its default head).
     pub fn vit_mediumd_patch16_reg4_gap_384() -> Self {
         Self::catalogued("vit_mediumd_patch16_reg4_gap_384")
+    }
+    /// timm's `vit_pwee_patch16_reg1_gap_256` (15,253,480 parameters with its default head).
+    pub fn vit_pwee_patch16_reg1_gap_256() -> Self {
+        Self::catalogued("vit_pwee_patch16_reg1_gap_256")
     }
     /// timm's `vit_small_patch14_dinov2` (22,056,192 parameters with its default head).
     pub fn vit_small_patch14_dinov2() -> Self {

@@ -9,7 +9,7 @@ use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
 use crate::layers::activation::Activation;
-use crate::layers::block::{BlockConfig, BlockKind};
+use crate::layers::block::{AttnLayer, BlockConfig, BlockKind};
 use crate::layers::drop_path::drop_path_schedule;
 use crate::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
 use crate::layers::mlp::{MlpKind, mlp_hidden};
@@ -109,9 +109,13 @@ pub struct VisionTransformerConfig {
     /// A norm on the MLP's hidden activation before `fc2` (BEiT-3; timm's `scale_mlp_norm`).
     #[config(default = false)]
     pub scale_mlp_norm: bool,
-    /// Pre-norm blocks (`block`) or post-norm ones (`res_post_block`; timm's `block_fn`).
+    /// Pre-norm blocks (`block`), post-norm ones (`res_post_block`) or parallel ones
+    /// (`parallel_scaling_block`, `diff_parallel_scaling_block`; timm's `block_fn`).
     #[config(default = "BlockKind::Block")]
     pub block_fn: BlockKind,
+    /// The blocks' attention: `attention` or differential `diff` (timm's `attn_layer`).
+    #[config(default = "AttnLayer::Attention")]
+    pub attn_layer: AttnLayer,
     /// Pool over the prefix tokens too (avg/max/map; timm's `pool_include_prefix`).
     #[config(default = false)]
     pub pool_include_prefix: bool,
@@ -200,6 +204,24 @@ impl VisionTransformerConfig {
             return Err(invalid(
                 "global_pool",
                 "`token` pooling needs `class_token = true`; use `avg`, `max` or `map`",
+            ));
+        }
+        if self.block_fn.is_parallel()
+            && (self.scale_attn_norm || self.scale_mlp_norm || self.mlp_kind != MlpKind::Mlp)
+        {
+            return Err(invalid(
+                "block_fn",
+                "timm's parallel blocks have their own MLP and no inner norms: needs mlp_kind \
+                 `mlp` and scale_attn_norm/scale_mlp_norm off",
+            ));
+        }
+        if (self.attn_layer == AttnLayer::Diff
+            || self.block_fn == BlockKind::DiffParallelScalingBlock)
+            && !(self.embed_dim / self.num_heads.max(1)).is_multiple_of(2)
+        {
+            return Err(invalid(
+                "num_heads",
+                "differential attention splits each head in two: embed_dim / num_heads must be even",
             ));
         }
         if self.distilled && self.reg_tokens > 0 {
@@ -351,7 +373,8 @@ impl VisionTransformerConfig {
         };
         let blocks = drop_path_schedule(self.drop_path_rate, self.depth)
             .into_iter()
-            .map(|drop_path| {
+            .enumerate()
+            .map(|(index, drop_path)| {
                 BlockConfig::new(d, self.num_heads)
                     .with_mlp_ratio(self.mlp_ratio)
                     .with_qkv_bias(self.qkv_bias)
@@ -367,7 +390,9 @@ impl VisionTransformerConfig {
                     .with_norm(self.norm_layer)
                     .with_norm_eps(self.norm_eps)
                     .with_kind(self.block_fn)
-                    .init(device)
+                    .with_attn_layer(self.attn_layer)
+                    .with_index(index)
+                    .init_encoder(device)
             })
             .collect();
         // timm builds the pool with its own defaults (q/kv biases on), whatever `qkv_bias` says.

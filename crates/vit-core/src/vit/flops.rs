@@ -1,6 +1,6 @@
 //! Analytic compute cost of a ViT forward pass.
 
-use crate::layers::block::BlockKind;
+use crate::layers::block::{AttnLayer, BlockKind};
 use crate::layers::mlp::{MlpKind, mlp_hidden};
 use crate::layers::norm::NormKind;
 use crate::layers::pooling::GlobalPool;
@@ -31,10 +31,15 @@ impl VisionTransformerConfig {
         };
         let patch_embed = stem + projection;
         let mlp = (self.mlp_kind.macs_per_dim_hidden() * (d * hidden) as f64) as u64;
-        let per_block = n * d * 3 * d          // qkv
-            + 2 * n * n * d                    // q·kᵀ and attention·v
-            + n * d * d                        // proj
-            + n * mlp; // fc1 (fc1_g, fc1_x) and fc2
+        let per_block = if self.block_fn.is_parallel() {
+            // in_proj (mlp + q, k, v), attention, the output projection(s) of attention and MLP
+            n * d * (hidden + 3 * d) + 2 * n * n * d + n * (d + hidden) * d
+        } else {
+            n * d * 3 * d          // qkv
+            + 2 * n * n * d        // q·kᵀ and attention·v
+            + n * d * d            // proj
+            + n * mlp // fc1 (fc1_g, fc1_x) and fc2
+        };
         let pool = match self.global_pool {
             // latent q, kv over the pooled tokens, scores and weighted sum, proj, MLP on one token
             GlobalPool::Map => {
@@ -91,24 +96,46 @@ impl VisionTransformerConfig {
         };
         let layer_scale = match (self.init_values, self.block_fn) {
             (Some(_), BlockKind::Block) => 2 * d,
+            (Some(_), kind) if kind.is_parallel() => d,
             _ => 0,
         };
-        let per_block = linear(d, 3 * d, self.qkv_bias)
-            + linear(d, d, self.proj_bias)
-            + mlp_in
-            + linear(fc2_width, d, self.proj_bias)
-            + 2 * norm(self.norm_layer, d)
-            + if self.scale_attn_norm {
-                norm(self.norm_layer, d)
+        // Differential attention: four λ vectors of the half head width, an RMSNorm of two.
+        let half_head = (d / self.num_heads.max(1) as u64) / 2;
+        let differential = 6 * half_head;
+        let per_block = if self.block_fn.is_parallel() {
+            let outputs = if self.block_fn == BlockKind::DiffParallelScalingBlock {
+                linear(d + hidden, d, self.proj_bias) + differential
             } else {
-                0
-            }
-            + if self.scale_mlp_norm {
-                norm(self.norm_layer, fc2_width)
-            } else {
-                0
-            }
-            + layer_scale;
+                linear(d, d, self.proj_bias) + linear(hidden, d, self.proj_bias)
+            };
+            norm(self.norm_layer, d)
+                + linear(d, hidden + 3 * d, self.qkv_bias)
+                + if self.qkv_bias { 0 } else { hidden }
+                + outputs
+                + layer_scale
+        } else {
+            linear(d, 3 * d, self.qkv_bias)
+                + if self.attn_layer == AttnLayer::Diff {
+                    differential
+                } else {
+                    0
+                }
+                + linear(d, d, self.proj_bias)
+                + mlp_in
+                + linear(fc2_width, d, self.proj_bias)
+                + 2 * norm(self.norm_layer, d)
+                + if self.scale_attn_norm {
+                    norm(self.norm_layer, d)
+                } else {
+                    0
+                }
+                + if self.scale_mlp_norm {
+                    norm(self.norm_layer, fc2_width)
+                } else {
+                    0
+                }
+                + layer_scale
+        };
         let pre_norm = if self.pre_norm {
             norm(self.norm_layer, d)
         } else {

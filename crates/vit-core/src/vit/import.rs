@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Result, VitError};
 use crate::layers::activation::Activation;
-use crate::layers::block::BlockKind;
+use crate::layers::block::{AttnLayer, BlockKind};
 use crate::layers::mlp::MlpKind;
 use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::PatchEmbedKind;
@@ -120,6 +120,7 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
                 a.embed_norm_layer,
                 a.mlp_kind,
                 a.block_fn,
+                a.attn_layer,
             ),
             (a.distilled, a.backbone.clone(), a.embed_proj),
         )
@@ -250,11 +251,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
     // Arguments that only change the initialisation, not the model.
     const INIT_ONLY: [&str; 2] = ["weight_init", "fix_init"];
     // Arguments we support only at timm's default value.
-    let defaults: [(&str, Value); 3] = [
-        ("qk_norm", json!(false)),
-        ("patch_drop_rate", json!(0.0)),
-        ("attn_layer", json!("attention")),
-    ];
+    let defaults: [(&str, Value); 2] = [("qk_norm", json!(false)), ("patch_drop_rate", json!(0.0))];
     const SAME_NAME: [&str; 25] = [
         "in_chans",
         "num_classes",
@@ -416,14 +413,37 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                 let kind = match value.as_str() {
                     Some("block" | "Block") => BlockKind::Block,
                     Some("res_post_block" | "ResPostBlock") => BlockKind::ResPostBlock,
+                    Some("parallel_scaling_block" | "ParallelScalingBlock") => {
+                        BlockKind::ParallelScalingBlock
+                    }
+                    Some("diff_parallel_scaling_block" | "DiffParallelScalingBlock") => {
+                        BlockKind::DiffParallelScalingBlock
+                    }
                     _ => {
                         return Err(unsupported(
                             arg,
-                            format!("{value} is not supported yet (block, res_post_block)"),
+                            format!(
+                                "{value} is not supported (block, res_post_block, \
+                                 parallel_scaling_block, diff_parallel_scaling_block)"
+                            ),
                         ));
                     }
                 };
                 ours.insert("block_fn".into(), json!(kind));
+            }
+            "attn_layer" if value.is_null() => {}
+            "attn_layer" => {
+                let kind = match value.as_str() {
+                    Some("attention" | "Attention") => AttnLayer::Attention,
+                    Some("diff" | "DiffAttention") => AttnLayer::Diff,
+                    _ => {
+                        return Err(unsupported(
+                            arg,
+                            format!("{value} is not supported (attention, diff)"),
+                        ));
+                    }
+                };
+                ours.insert("attn_layer".into(), json!(kind));
             }
             "backbone" => {
                 let stem: HybridBackboneConfig =

@@ -11,7 +11,7 @@ use crate::features::{
     FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
 use crate::inspect::{AttentionWeights, PatchPositions};
-use crate::layers::block::Block;
+use crate::layers::block::EncoderBlock;
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
 use crate::layers::norm::{Norm, maybe_norm};
@@ -42,7 +42,7 @@ pub struct VisionTransformer<B: VitBackend> {
     /// Optional norm before the blocks.
     pub norm_pre: Option<Norm<B>>,
     /// The transformer blocks.
-    pub blocks: Vec<Block<B>>,
+    pub blocks: Vec<EncoderBlock<B>>,
     /// Final norm over all tokens (absent when `fc_norm` is used or `final_norm` is off).
     pub norm: Option<Norm<B>>,
     /// Norm after pooling (avg/max pooling by default; absent when `final_norm` is off).

@@ -145,3 +145,19 @@ fn r26_style_four_stage_hybrid_matches_timm() {
 fn convstem_hybrid_with_batch_norm_statistics_and_no_projection_matches_timm() {
     check_case("cat_hybrid_convstem");
 }
+
+#[test]
+fn differential_attention_matches_timm() {
+    check_case("cat_diff_attention");
+}
+
+#[test]
+fn parallel_scaling_blocks_match_timm_with_and_without_qkv_bias() {
+    check_case("cat_parallel_block");
+    check_case("cat_parallel_mlp_bias");
+}
+
+#[test]
+fn differential_parallel_blocks_match_timm() {
+    check_case("cat_diff_parallel");
+}

@@ -108,7 +108,9 @@ fn timm_initialisation_statistics() {
     let model = VisionTransformerConfig::preset("vit_small_patch16_224")
         .unwrap()
         .init::<B>(&device());
-    let qkv = values(&model.blocks[0].attn.qkv.weight.val());
+    let block = model.blocks[0].as_block().unwrap();
+    let attn = block.attn.as_attention().unwrap();
+    let qkv = values(&attn.qkv.weight.val());
     let mean = qkv.iter().sum::<f32>() / qkv.len() as f32;
     let std = (qkv.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / qkv.len() as f32).sqrt();
     assert!(
@@ -117,27 +119,19 @@ fn timm_initialisation_statistics() {
     );
     assert!(qkv.iter().all(|v| v.abs() <= 2.0));
     assert!(
-        values(&model.blocks[0].attn.qkv.bias.as_ref().unwrap().val())
+        values(&attn.qkv.bias.as_ref().unwrap().val())
             .iter()
             .all(|&b| b == 0.0)
     );
     assert!(
-        values(&model.blocks[0].norm1.as_layer_norm().unwrap().gamma.val())
+        values(&block.norm1.as_layer_norm().unwrap().gamma.val())
             .iter()
             .all(|&g| g == 1.0)
     );
     assert!(
-        values(
-            model.blocks[0]
-                .norm1
-                .as_layer_norm()
-                .unwrap()
-                .beta
-                .as_ref()
-                .unwrap()
-        )
-        .iter()
-        .all(|&b| b == 0.0)
+        values(block.norm1.as_layer_norm().unwrap().beta.as_ref().unwrap())
+            .iter()
+            .all(|&b| b == 0.0)
     );
     let pos = values(&model.pos_embed.as_ref().unwrap().val());
     let pos_std = (pos.iter().map(|v| v * v).sum::<f32>() / pos.len() as f32).sqrt();

@@ -13,7 +13,7 @@ use vit_core::weights::checkpoint::Checkpoint;
 use vit_testing::{B, max_abs_diff_data as max_diff, timm_fixture as fixture};
 use vit_variants::zoo::{PretrainedModel, ZooModel};
 
-const VIT_CASES: [&str; 21] = [
+const VIT_CASES: [&str; 25] = [
     "vit_cls",
     "vit_gap",
     "vit_p4_d3_h4",
@@ -32,6 +32,10 @@ const VIT_CASES: [&str; 21] = [
     "cat_res_post",
     "cat_pool_prefix",
     "cat_crop_remainder",
+    "cat_diff_attention",
+    "cat_parallel_block",
+    "cat_parallel_mlp_bias",
+    "cat_diff_parallel",
     "cat_hybrid_stem",
     "cat_hybrid_r50",
     "cat_hybrid_r26",

@@ -30,6 +30,9 @@ fn exported_timm_folders_hold_timms_state_dict_and_reload_with_its_logits() {
         "cat_res_post",
         "cat_pool_prefix",
         "cat_crop_remainder",
+        "cat_diff_attention",
+        "cat_parallel_mlp_bias",
+        "cat_diff_parallel",
         "cat_hybrid_stem",
     ] {
         let loaded =
