@@ -6,7 +6,7 @@
 
 use burn::tensor::Tensor;
 use vit_core::VitBackend;
-use vit_core::layers::AttentionPath;
+use vit_core::layers::{AttentionPath, BlockAttention, EncoderBlock};
 use vit_core::model::VisionModel;
 use vit_core::weights::checkpoint::Checkpoint;
 use vit_testing::{max_abs_diff_data as max_abs_diff, timm_fixture};
@@ -64,12 +64,17 @@ fn fused_attention_and_materialised_scores_agree<B: VitBackend>() {
     assert!(
         vit.blocks
             .iter()
-            .all(|b| b.attn.path == AttentionPath::Fused),
+            .filter_map(|b| b.as_block()?.attn.as_attention())
+            .all(|attn| attn.path == AttentionPath::Fused),
         "GPU backends take Burn's fused attention by default"
     );
     let fused = vit.forward(input.clone()).into_data();
     for block in &mut vit.blocks {
-        block.attn.path = AttentionPath::Materialized;
+        if let EncoderBlock::Block(block) = block
+            && let BlockAttention::Attention(attn) = &mut block.attn
+        {
+            attn.path = AttentionPath::Materialized;
+        }
     }
     let materialised = vit.forward(input).into_data();
     let diff = max_abs_diff(fused, &materialised);

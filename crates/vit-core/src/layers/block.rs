@@ -112,6 +112,8 @@ pub struct BlockConfig {
 }
 
 /// The attention of a [`Block`]: timm's `Attention` or `DiffAttention` (same key prefix `attn`).
+// Built once, moved rarely; boxing would need `Module` for `Box`, which Burn lacks.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum BlockAttention<B: VitBackend> {
     /// Multi-head self-attention.
@@ -265,6 +267,8 @@ impl BlockConfig {
 
 /// One block of a ViT encoder, in any of timm's forms (same keys as timm's, the variant adds
 /// none).
+// Built once, moved rarely; boxing would need `Module` for `Box`, which Burn lacks.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum EncoderBlock<B: VitBackend> {
     /// Pre- or post-norm block.
