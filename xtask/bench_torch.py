@@ -21,7 +21,10 @@ def model_for(name: str):
     if name == "vit_32px":  # the 32x32 training-step model of `vit bench`
         from timm.models.vision_transformer import VisionTransformer
         return VisionTransformer(img_size=32, patch_size=4, embed_dim=64, depth=2, num_heads=4, num_classes=10)
-    return timm.create_model(name, pretrained=False)
+    # `name@size`: the architecture built for another square input size, as `vit bench` reads it.
+    name, _, size = name.partition("@")
+    kwargs = dict(img_size=int(size)) if size else {}
+    return timm.create_model(name, pretrained=False, **kwargs)
 
 
 def time_runs(warmup: int, runs: int, step) -> list:

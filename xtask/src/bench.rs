@@ -19,6 +19,7 @@ pub const USAGE: &str = "usage: cargo xtask bench [options]
   --main-job-epochs N       epochs of the main-job row (default 40, the config's; 0 skips it)
   --precision P             f32 (default), bf16 or f16: our rows under `--precision P`, PyTorch's under
                             torch.autocast (`--amp P`), the main job too (f16 with loss scaling)
+  --only TEXT[,TEXT…]       only the rows whose arguments contain one of these texts
   --quick                   a tiny smoke configuration (seconds; debug build, so its times mean
                             nothing): what CI runs so the harness cannot rot
   --output FILE             where the JSON goes (default target/bench/bench-<backend>-<time>.json)";
@@ -33,6 +34,7 @@ struct Options {
     output: Option<PathBuf>,
     main_job_epochs: usize,
     precision: String,
+    only: Vec<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -46,6 +48,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         output: None,
         main_job_epochs: 40,
         precision: "f32".into(),
+        only: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -74,6 +77,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.main_job_epochs = number("--main-job-epochs", value("--main-job-epochs")?)?
             }
             "--precision" => o.precision = value("--precision")?,
+            "--only" => o.only = value("--only")?.split(',').map(str::to_string).collect(),
             "--quick" => o.quick = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
@@ -126,6 +130,11 @@ fn rows(o: &Options) -> Vec<Vec<String>> {
         "vit_base_patch16_224",
         "deit_small_distilled_patch16_224",
         "swin_tiny_patch4_window7_224",
+        // The catalogue's families: DINOv2 (registers, LayerScale) at 224, SigLIP (attention
+        // pool), CLIP (pre-norm).
+        "vit_small_patch14_reg4_dinov2@224",
+        "vit_base_patch16_siglip_224",
+        "vit_base_patch32_clip_224",
     ] {
         for batch in &o.batches {
             rows.push(s(&["--model", model, "--batch", &batch.to_string()]));
@@ -139,6 +148,12 @@ fn rows(o: &Options) -> Vec<Vec<String>> {
         "--train",
     ]));
     rows.push(s(&["--model", "vit_32px", "--batch", "64", "--train"]));
+    if !o.only.is_empty() {
+        rows.retain(|row| {
+            let text = row.join(" ");
+            o.only.iter().any(|only| text.contains(only.as_str()))
+        });
+    }
     rows
 }
 

@@ -45,7 +45,8 @@ pub enum BenchTarget {
 /// `vit bench` arguments: what to time, warm-up runs, then timed runs.
 #[derive(Args, Debug)]
 pub struct Bench {
-    /// Preset name, or `vit_32px` (the 32×32 training-step model).
+    /// Preset name, `PRESET@SIZE` (built for a square input of SIZE pixels), or `vit_32px` (the
+    /// 32×32 training-step model).
     #[arg(long, conflicts_with = "matmul", required_unless_present = "matmul")]
     pub model: Option<String>,
     /// Images per step.
@@ -107,8 +108,18 @@ impl Bench {
     }
 }
 
-/// The config of a benchmark model name.
+/// The config of a benchmark model name: a preset, `vit_32px`, or `preset@size` (the preset built
+/// for a square input of `size` pixels, as timm's `img_size=size`).
 pub fn bench_config(name: &str) -> Result<ZooConfig, String> {
+    if let Some((preset, size)) = name.split_once('@') {
+        let size: usize = size
+            .parse()
+            .map_err(|_| format!("`{name}`: expected PRESET@SIZE with a pixel count"))?;
+        return match ZooConfig::preset(preset).map_err(|e| e.to_string())? {
+            ZooConfig::Vit(c) => Ok(ZooConfig::Vit(c.with_img_size([size, size]))),
+            ZooConfig::Swin(c) => Ok(ZooConfig::Swin(c.with_img_size([size, size]))),
+        };
+    }
     if name == SMALL_32 {
         return Ok(ZooConfig::Vit(
             VisionTransformerConfig::new()
