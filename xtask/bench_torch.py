@@ -73,6 +73,8 @@ def main() -> None:
     else:
         model = model_for(a.model).to(dev)
         size = model.pretrained_cfg.get("input_size", (3, 224, 224)) if a.model != "vit_32px" else (3, 32, 32)
+        if "@" in a.model:  # built for another size: the patch embedding's
+            size = (size[0], *model.patch_embed.img_size)
         x = torch.rand(a.batch, *size, device=dev)
         if a.train:
             model.train()

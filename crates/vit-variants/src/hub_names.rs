@@ -1,7 +1,7 @@
 //! timm's model names — `architecture.tag`, or a bare architecture for timm's default tag — as
 //! hub ids, like `timm.create_model(name, pretrained=True)` resolves them. The table
 //! ([`crate::pretrained_tags`]) is generated from timm's registry by
-//! `scripts/make_pretrained_tags.py`.
+//! `scripts/make_catalogue.py`.
 
 use vit_core::error::{Result, VitError};
 

@@ -247,17 +247,7 @@ fn to_f32(key: &str, snapshot: &TensorSnapshot) -> std::result::Result<TensorDat
         DType::F32 => Ok(data),
         // Integer buffers (e.g. Swin's `relative_position_index`) come along as floats; a model
         // that has no place for them reports them as unexpected or ignores them by name.
-        DType::F16
-        | DType::BF16
-        | DType::F64
-        | DType::I64
-        | DType::I32
-        | DType::I16
-        | DType::I8
-        | DType::U8
-        | DType::U16
-        | DType::U32
-        | DType::U64 => Ok(data.convert::<f32>()),
+        other if is_numeric(other) => Ok(data.convert::<f32>()),
         other => Err(format!(
             "tensor `{key}` has dtype {other:?}; weights must be numbers"
         )),
