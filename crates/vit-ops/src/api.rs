@@ -18,6 +18,14 @@ pub fn gelu<B: VitBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     tensor(B::vit_gelu(float(x)))
 }
 
+/// `act(x)` element-wise for the activations of [`crate::Activation`], any shape.
+pub fn activation<B: VitBackend, const D: usize>(
+    x: Tensor<B, D>,
+    act: crate::Activation,
+) -> Tensor<B, D> {
+    tensor(B::vit_activation(float(x), act))
+}
+
 /// `x` (f32) rounded to `dtype`'s precision (bf16/f16), still f32; differentiable (the
 /// gradient is rounded the same way). See [`VitBackend::vit_round`].
 pub fn round_to<B: VitBackend, const D: usize>(

@@ -47,6 +47,20 @@ pub trait VitBackend: Backend {
         composed::gelu_backward::<Self>(x, grad)
     }
 
+    /// `act(x)` for the activations of [`crate::Activation`].
+    fn vit_activation(x: FloatTensor<Self>, act: crate::Activation) -> FloatTensor<Self> {
+        composed::activation::<Self>(x, act)
+    }
+
+    /// `grad · act'(x)`.
+    fn vit_activation_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        act: crate::Activation,
+    ) -> FloatTensor<Self> {
+        composed::activation_backward::<Self>(x, grad, act)
+    }
+
     /// Softmax over the last dimension.
     fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
         composed::softmax::<Self>(x)

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod activation;
 mod api;
 mod backend;
 mod backends;
@@ -37,7 +38,8 @@ pub mod kernel_cache;
 pub mod kernels;
 mod switch;
 
-pub use api::{attention, gelu, layer_norm, linear, round_to, softmax_last};
+pub use activation::Activation;
+pub use api::{activation, attention, gelu, layer_norm, linear, round_to, softmax_last};
 pub use backend::VitBackend;
 pub use switch::{ENV_VAR, fast_path_enabled, set_fast_path};
 

@@ -49,6 +49,27 @@ fn gelu_reference<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     x.clone() * (x.div_scalar(std::f32::consts::SQRT_2).erf() + 1.0) * 0.5
 }
 
+/// The activations of `vit_ops::Activation` with Burn ops (f64 in the tests).
+fn activation_reference<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    act: vit_ops::Activation,
+) -> Tensor<B, D> {
+    match act {
+        vit_ops::Activation::GeluTanh => {
+            let inner = (x.clone() + x.clone() * x.clone() * x.clone() * 0.044715)
+                * (2.0 / std::f64::consts::PI).sqrt();
+            x * (inner.tanh() + 1.0) * 0.5
+        }
+        _ => x.clone() * activation::sigmoid(x * act.sigmoid_scale() as f64),
+    }
+}
+
+const ACTIVATIONS: [vit_ops::Activation; 3] = [
+    vit_ops::Activation::GeluTanh,
+    vit_ops::Activation::QuickGelu,
+    vit_ops::Activation::Silu,
+];
+
 fn layer_norm_reference<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     gamma: Tensor<B, 1>,
@@ -102,6 +123,14 @@ fn forward_ops_match_burn<B: VitBackend>() {
             1e-8,
             "softmax",
         );
+        for act in ACTIVATIONS {
+            assert_close(
+                vit_ops::activation(x.clone(), act),
+                activation_reference(xr.clone(), act),
+                1e-7,
+                &format!("{act:?}"),
+            );
+        }
         let d = shape[2];
         let gamma = random::<B, 1>([d], 2.0, 100 + i as u64);
         let beta = random::<B, 1>([d], 1.0, 200 + i as u64);
@@ -198,6 +227,14 @@ where
             1e-7,
             "d softmax",
         );
+        for act in ACTIVATIONS {
+            assert_close(
+                got(&|x| vit_ops::activation(x, act)),
+                want(&|x| activation_reference(x, act)),
+                1e-7,
+                &format!("d {act:?}"),
+            );
+        }
 
         // LayerNorm: x, γ, β.
         let gamma0 = random::<B, 1>([d], 2.0, 30 + i as u64);

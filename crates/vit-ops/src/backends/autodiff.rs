@@ -32,6 +32,21 @@ impl<B: VitBackend> Backward<B, 1> for GeluBackward {
 }
 
 #[derive(Debug)]
+struct ActivationBackward;
+
+impl<B: VitBackend> Backward<B, 1> for ActivationBackward {
+    type State = (FloatTensor<B>, crate::Activation);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            let (x, act) = ops.state;
+            grads.register::<B>(parent.id, B::vit_activation_backward(x, grad, act));
+        }
+    }
+}
+
+#[derive(Debug)]
 struct RoundBackward;
 
 impl<B: VitBackend> Backward<B, 1> for RoundBackward {
@@ -184,6 +199,23 @@ impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
                 prep.finish(x.primitive, out)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::vit_gelu(x.primitive)),
+        }
+    }
+
+    fn vit_activation(x: FloatTensor<Self>, act: crate::Activation) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::activation::<Self>(x, act);
+        }
+        match ActivationBackward
+            .prepare::<C>([x.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_activation(x.primitive.clone(), act);
+                prep.finish((x.primitive, act), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::vit_activation(x.primitive, act)),
         }
     }
 

@@ -58,6 +58,39 @@ pub(crate) fn gelu<B: HostTensors>(x: FloatTensor<B>) -> FloatTensor<B> {
     B::wrap(shape, data, &B::float_device(&x))
 }
 
+pub(crate) fn activation<B: HostTensors>(
+    x: FloatTensor<B>,
+    act: crate::Activation,
+) -> FloatTensor<B> {
+    if !fast::<B>(&[&x]) {
+        return composed::activation::<B>(x, act);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        output(x.len(), |y| kernels::elementwise::activation(act, x, y))
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn activation_backward<B: HostTensors>(
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    act: crate::Activation,
+) -> FloatTensor<B> {
+    if !fast::<B>(&[&x, &grad]) || x.shape() != grad.shape() {
+        return composed::activation_backward::<B>(x, grad, act);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        B::read(&grad, |g| {
+            output(x.len(), |dx| {
+                kernels::elementwise::activation_backward(act, x, g, dx)
+            })
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
 pub(crate) fn gelu_backward<B: HostTensors>(
     x: FloatTensor<B>,
     grad: FloatTensor<B>,
@@ -441,6 +474,16 @@ macro_rules! host_vit_backend {
             }
             fn vit_gelu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
                 host::gelu_backward::<Self>(x, grad)
+            }
+            fn vit_activation(x: FloatTensor<Self>, act: $crate::Activation) -> FloatTensor<Self> {
+                host::activation::<Self>(x, act)
+            }
+            fn vit_activation_backward(
+                x: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                act: $crate::Activation,
+            ) -> FloatTensor<Self> {
+                host::activation_backward::<Self>(x, grad, act)
             }
             fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
                 host::softmax::<Self>(x)

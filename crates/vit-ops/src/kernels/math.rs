@@ -115,6 +115,49 @@ pub fn gelu_derivative(x: f32) -> f32 {
     cdf + x * pdf
 }
 
+/// `σ(x) = 1/(1 + e^(−x))`; an overflowing `e^(−x)` gives exactly 0.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `√(2/π)`, the tanh-GELU's scale.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+
+/// The tanh GELU's argument `2u = 2√(2/π)(x + 0.044715x³)`: `½(1 + tanh u) = σ(2u)`, which
+/// keeps the far negative tail accurate (no `1 + tanh` cancellation).
+#[inline(always)]
+fn gelu_tanh_2u(x: f32) -> f32 {
+    2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+}
+
+/// GELU with the tanh approximation, `½x(1 + tanh(√(2/π)(x + 0.044715x³)))` = `x·σ(2u)`.
+#[inline(always)]
+pub fn gelu_tanh(x: f32) -> f32 {
+    x * sigmoid(gelu_tanh_2u(x))
+}
+
+/// `d gelu_tanh(x) / dx = σ(2u) + x·σ(2u)(1 − σ(2u))·2u'`.
+#[inline(always)]
+pub fn gelu_tanh_derivative(x: f32) -> f32 {
+    let s = sigmoid(gelu_tanh_2u(x));
+    let du2 = 2.0 * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x);
+    s + x * s * (1.0 - s) * du2
+}
+
+/// `x·σ(kx)`: SiLU (`k = 1`) and QuickGELU (`k = 1.702`).
+#[inline(always)]
+pub fn sigmoid_linear(x: f32, k: f32) -> f32 {
+    x * sigmoid(k * x)
+}
+
+/// `d (x·σ(kx)) / dx = σ(kx)(1 + kx(1 − σ(kx)))`.
+#[inline(always)]
+pub fn sigmoid_linear_derivative(x: f32, k: f32) -> f32 {
+    let s = sigmoid(k * x);
+    s * (1.0 + k * x * (1.0 - s))
+}
+
 /// Lanes of the reductions below: 16 independent partial results let LLVM keep them in one
 /// AVX-512 register (two AVX2 ones) instead of a serial chain, which strict float semantics
 /// would otherwise force.
