@@ -55,6 +55,15 @@ pub fn layer_norm<B: VitBackend, const D: usize>(
     ))
 }
 
+/// RMSNorm over the last dimension with scale `gamma [d]`: `x/√(mean(x²) + eps)·γ`.
+pub fn rms_norm<B: VitBackend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    eps: f64,
+) -> Tensor<B, D> {
+    tensor(B::vit_rms_norm(float(x), float(gamma), eps))
+}
+
 /// `x·W + b` for `x [..., d_in]`, `weight [d_in, d_out]` (Burn's Linear layout), `bias [d_out]`.
 pub fn linear<B: VitBackend, const D: usize>(
     x: Tensor<B, D>,

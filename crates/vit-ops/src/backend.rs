@@ -91,6 +91,21 @@ pub trait VitBackend: Backend {
         composed::layer_norm_backward::<Self>(x, gamma, grad, eps)
     }
 
+    /// RMSNorm over the last dimension: `x/√(mean(x²) + eps)·γ`, `γ` of shape `[d]`.
+    fn vit_rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
+        composed::rms_norm::<Self>(x, gamma, eps)
+    }
+
+    /// Gradients of [`Self::vit_rms_norm`]: `(dx, dγ)`.
+    fn vit_rms_norm_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        eps: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::rms_norm_backward::<Self>(x, gamma, grad, eps)
+    }
+
     /// `x·W + b` with Burn's Linear layout: `W` is `[d_in, d_out]`, `b` is `[d_out]`.
     fn vit_linear(
         x: FloatTensor<Self>,

@@ -172,6 +172,49 @@ pub fn layer_norm_backward<B: Backend>(
     (B::float_reshape(dx, shape), dgamma, dbeta)
 }
 
+/// `1/√(mean(x²) + eps)` of each row of `x [rows, d]`, `[rows, 1]` (a division, not `recip`).
+fn rms_rstd<B: Backend>(x: FloatTensor<B>, eps: f64) -> FloatTensor<B> {
+    let mean_square = B::float_mean_dim(B::float_mul(x.clone(), x), 1);
+    let rms = B::float_sqrt(B::float_add_scalar(mean_square, eps.into()));
+    let ones = B::float_ones(rms.shape(), &B::float_device(&rms), rms.dtype().into());
+    B::float_div(ones, rms)
+}
+
+/// RMSNorm with Burn ops: `x/√(mean(x²) + eps)·γ`.
+pub fn rms_norm<B: Backend>(x: FloatTensor<B>, gamma: FloatTensor<B>, eps: f64) -> FloatTensor<B> {
+    let (x, shape) = as_rows::<B>(x);
+    let d = shape.last().copied().unwrap_or(1);
+    let rstd = rms_rstd::<B>(x.clone(), eps);
+    let gamma = B::float_reshape(gamma, Shape::new([1, d]));
+    B::float_reshape(B::float_mul(B::float_mul(x, rstd), gamma), shape)
+}
+
+/// Gradients of RMSNorm: `(dx, dγ)`.
+pub fn rms_norm_backward<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    eps: f64,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let (x, shape) = as_rows::<B>(x);
+    let (grad, _) = as_rows::<B>(grad);
+    let d = shape.last().copied().unwrap_or(1);
+    let gamma = B::float_reshape(gamma, Shape::new([1, d]));
+    let rstd = rms_rstd::<B>(x.clone(), eps);
+    let xhat = B::float_mul(x, rstd.clone());
+    let g_hat = B::float_mul(grad.clone(), gamma);
+    let mean_gx = B::float_mean_dim(B::float_mul(g_hat.clone(), xhat.clone()), 1);
+    let dx = B::float_mul(
+        rstd,
+        B::float_sub(g_hat, B::float_mul(xhat.clone(), mean_gx)),
+    );
+    let dgamma = B::float_reshape(
+        B::float_sum_dim(B::float_mul(grad, xhat), 0),
+        Shape::new([d]),
+    );
+    (B::float_reshape(dx, shape), dgamma)
+}
+
 /// `x` rounded to `dtype`'s precision, as f32: a conversion there and back.
 pub fn round_to<B: Backend>(x: FloatTensor<B>, dtype: FloatDType) -> FloatTensor<B> {
     B::float_cast(B::float_cast(x, dtype), FloatDType::F32)

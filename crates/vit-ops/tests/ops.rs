@@ -70,6 +70,15 @@ const ACTIVATIONS: [vit_ops::Activation; 3] = [
     vit_ops::Activation::Silu,
 ];
 
+fn rms_norm_reference<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+    eps: f64,
+) -> Tensor<B, D> {
+    let mean_square = (x.clone() * x.clone()).mean_dim(D - 1);
+    x / (mean_square + eps).sqrt() * gamma.unsqueeze()
+}
+
 fn layer_norm_reference<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     gamma: Tensor<B, 1>,
@@ -131,6 +140,13 @@ fn forward_ops_match_burn<B: VitBackend>() {
                 &format!("{act:?}"),
             );
         }
+        let gamma = random::<B, 1>([shape[2]], 2.0, 500 + i as u64);
+        assert_close(
+            vit_ops::rms_norm(x.clone(), gamma.clone(), 1e-5),
+            rms_norm_reference(xr.clone(), f64_copy(&gamma), 1e-5),
+            1e-6,
+            "rms_norm",
+        );
         let d = shape[2];
         let gamma = random::<B, 1>([d], 2.0, 100 + i as u64);
         let beta = random::<B, 1>([d], 1.0, 200 + i as u64);
@@ -267,6 +283,31 @@ where
             betar.grad(&gr).unwrap(),
             1e-6 * rows,
             "d layer_norm / dβ",
+        );
+
+        // RMSNorm: x, γ.
+        let x = Tensor::<A<B>, 3>::from_inner(x0.clone()).require_grad();
+        let gamma = Tensor::<A<B>, 1>::from_inner(gamma0.clone()).require_grad();
+        let g = (vit_ops::rms_norm(x.clone(), gamma.clone(), 1e-5) * Tensor::from_inner(r.clone()))
+            .sum()
+            .backward();
+        let xr = Tensor::<AR, 3>::from_inner(f64_copy(&x0)).require_grad();
+        let gammar = Tensor::<AR, 1>::from_inner(f64_copy(&gamma0)).require_grad();
+        let gr = (rms_norm_reference(xr.clone(), gammar.clone(), 1e-5)
+            * Tensor::from_inner(f64_copy(&r)))
+        .sum()
+        .backward();
+        assert_close(
+            x.grad(&g).unwrap(),
+            xr.grad(&gr).unwrap(),
+            1e-6 / scale,
+            "d rms_norm / dx",
+        );
+        assert_close(
+            gamma.grad(&g).unwrap(),
+            gammar.grad(&gr).unwrap(),
+            1e-6 * rows,
+            "d rms_norm / dγ",
         );
 
         // Linear: x, W, b.

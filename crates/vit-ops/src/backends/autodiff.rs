@@ -97,6 +97,28 @@ impl<B: VitBackend> Backward<B, 3> for LayerNormBackward {
 }
 
 #[derive(Debug)]
+struct RmsNormBackward {
+    eps: f64,
+}
+
+impl<B: VitBackend> Backward<B, 2> for RmsNormBackward {
+    /// The input and γ.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, gamma) = ops.state;
+        let (dx, dgamma) = B::vit_rms_norm_backward(x, gamma, grad, self.eps);
+        let [x_node, gamma_node] = ops.parents;
+        for (node, value) in [(x_node, dx), (gamma_node, dgamma)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 struct LinearBackward;
 
 impl<B: VitBackend> Backward<B, 3> for LinearBackward {
@@ -260,6 +282,25 @@ impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::vit_layer_norm(x.primitive, gamma.primitive, beta, eps))
+            }
+        }
+    }
+
+    fn vit_rms_norm(x: FloatTensor<Self>, gamma: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::rms_norm::<Self>(x, gamma, eps);
+        }
+        match (RmsNormBackward { eps })
+            .prepare::<C>([x.node.clone(), gamma.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_rms_norm(x.primitive.clone(), gamma.primitive.clone(), eps);
+                prep.finish((x.primitive, gamma.primitive), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::vit_rms_norm(x.primitive, gamma.primitive, eps))
             }
         }
     }

@@ -214,6 +214,56 @@ pub(crate) fn layer_norm_backward<B: HostTensors>(
     )
 }
 
+pub(crate) fn rms_norm<B: HostTensors>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    eps: f64,
+) -> FloatTensor<B> {
+    if !fast::<B>(&[&x, &gamma]) || last_dim(&x.shape()) != gamma.shape().num_elements() {
+        return composed::rms_norm::<B>(x, gamma, eps);
+    }
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        B::read(&gamma, |gamma| {
+            output(x.len(), |y| {
+                kernels::rms_norm::rms_norm(x, gamma, eps as f32, y)
+            })
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn rms_norm_backward<B: HostTensors>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    eps: f64,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    if !fast::<B>(&[&x, &gamma, &grad]) || x.shape() != grad.shape() {
+        return composed::rms_norm_backward::<B>(x, gamma, grad, eps);
+    }
+    let shape = x.shape();
+    let d = last_dim(&shape);
+    let device = B::float_device(&x);
+    let (dx, dgamma) = B::read(&x, |x| {
+        B::read(&gamma, |gamma| {
+            B::read(&grad, |g| {
+                let mut dgamma = None;
+                let dx = output(x.len(), |dx| {
+                    dgamma = Some(kernels::rms_norm::rms_norm_backward(
+                        x, gamma, g, eps as f32, dx,
+                    ))
+                });
+                (dx, dgamma.expect("the kernel ran"))
+            })
+        })
+    });
+    (
+        B::wrap(shape, dx, &device),
+        B::wrap(Shape::new([d]), dgamma, &device),
+    )
+}
+
 /// `(rows, d_in, d_out)` of a linear layer on `x`, if the shapes agree.
 fn linear_dims(x: &Shape, weight: &Shape) -> Option<(usize, usize, usize)> {
     let k = last_dim(x);
@@ -484,6 +534,21 @@ macro_rules! host_vit_backend {
                 act: $crate::Activation,
             ) -> FloatTensor<Self> {
                 host::activation_backward::<Self>(x, grad, act)
+            }
+            fn vit_rms_norm(
+                x: FloatTensor<Self>,
+                gamma: FloatTensor<Self>,
+                eps: f64,
+            ) -> FloatTensor<Self> {
+                host::rms_norm::<Self>(x, gamma, eps)
+            }
+            fn vit_rms_norm_backward(
+                x: FloatTensor<Self>,
+                gamma: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                eps: f64,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host::rms_norm_backward::<Self>(x, gamma, grad, eps)
             }
             fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
                 host::softmax::<Self>(x)

@@ -8,6 +8,7 @@ pub mod layer_norm;
 pub mod linear;
 pub mod math;
 pub mod parallel;
+pub mod rms_norm;
 pub mod round;
 pub mod simd;
 pub mod softmax;

@@ -25,3 +25,31 @@ pub fn for_row_blocks<T: Send>(
         .enumerate()
         .for_each(|(i, block)| f(i * block_rows, block));
 }
+
+/// `Σ partial(x_block, grad_block)` over fixed blocks of whole rows of `x` and `grad` (rows of
+/// `row_len`), in parallel when large; the partial sums are added in block order, so the result
+/// does not depend on how rayon schedules the blocks (training stays reproducible).
+pub fn sum_over_row_blocks(
+    x: &[f32],
+    grad: &[f32],
+    row_len: usize,
+    partial: impl Fn(&[f32], &[f32]) -> Vec<f32> + Sync + Send,
+) -> Vec<f32> {
+    if x.len() < PARALLEL_MIN_ELEMENTS {
+        return partial(x, grad);
+    }
+    let rows = x.len() / row_len.max(1);
+    let block = rows.div_ceil(rayon::current_num_threads().max(1)) * row_len;
+    let partials: Vec<Vec<f32>> = x
+        .par_chunks(block.max(1))
+        .zip(grad.par_chunks(block.max(1)))
+        .map(|(x, g)| partial(x, g))
+        .collect();
+    partials
+        .into_iter()
+        .reduce(|mut a, b| {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+            a
+        })
+        .unwrap_or_else(|| partial(&[], &[]))
+}
