@@ -26,6 +26,15 @@ pub fn activation<B: VitBackend, const D: usize>(
     tensor(B::vit_activation(float(x), act))
 }
 
+/// The gated unit of SwiGLU, `act(gate) ⊙ value` (same shapes).
+pub fn glu<B: VitBackend, const D: usize>(
+    gate: Tensor<B, D>,
+    value: Tensor<B, D>,
+    act: crate::Activation,
+) -> Tensor<B, D> {
+    tensor(B::vit_glu(float(gate), float(value), act))
+}
+
 /// `x` (f32) rounded to `dtype`'s precision (bf16/f16), still f32; differentiable (the
 /// gradient is rounded the same way). See [`VitBackend::vit_round`].
 pub fn round_to<B: VitBackend, const D: usize>(

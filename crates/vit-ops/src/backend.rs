@@ -61,6 +61,25 @@ pub trait VitBackend: Backend {
         composed::activation_backward::<Self>(x, grad, act)
     }
 
+    /// The gated unit `act(gate) ⊙ value` (SwiGLU's), both `[..., d]`.
+    fn vit_glu(
+        gate: FloatTensor<Self>,
+        value: FloatTensor<Self>,
+        act: crate::Activation,
+    ) -> FloatTensor<Self> {
+        composed::glu::<Self>(gate, value, act)
+    }
+
+    /// Gradients of [`Self::vit_glu`]: `(dgate, dvalue)`.
+    fn vit_glu_backward(
+        gate: FloatTensor<Self>,
+        value: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        act: crate::Activation,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::glu_backward::<Self>(gate, value, grad, act)
+    }
+
     /// Softmax over the last dimension.
     fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
         composed::softmax::<Self>(x)

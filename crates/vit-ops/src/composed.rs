@@ -38,6 +38,7 @@ fn gelu_tanh_t<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
 /// `act(x)` with Burn ops.
 pub fn activation<B: Backend>(x: FloatTensor<B>, act: crate::Activation) -> FloatTensor<B> {
     match act {
+        crate::Activation::Gelu => gelu::<B>(x),
         crate::Activation::GeluTanh => {
             let t = gelu_tanh_t::<B>(x.clone());
             B::float_mul(
@@ -59,6 +60,7 @@ pub fn activation_backward<B: Backend>(
     act: crate::Activation,
 ) -> FloatTensor<B> {
     let derivative = match act {
+        crate::Activation::Gelu => return gelu_backward::<B>(x, grad),
         crate::Activation::GeluTanh => {
             // ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)
             let t = gelu_tanh_t::<B>(x.clone());
@@ -90,6 +92,27 @@ pub fn activation_backward<B: Backend>(
         }
     };
     B::float_mul(grad, derivative)
+}
+
+/// `act(gate) ⊙ value` with Burn ops.
+pub fn glu<B: Backend>(
+    gate: FloatTensor<B>,
+    value: FloatTensor<B>,
+    act: crate::Activation,
+) -> FloatTensor<B> {
+    B::float_mul(activation::<B>(gate, act), value)
+}
+
+/// Gradients of the gated unit: `(grad ⊙ value ⊙ act'(gate), grad ⊙ act(gate))`.
+pub fn glu_backward<B: Backend>(
+    gate: FloatTensor<B>,
+    value: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    act: crate::Activation,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let dgate = activation_backward::<B>(gate.clone(), B::float_mul(grad.clone(), value), act);
+    let dvalue = B::float_mul(grad, activation::<B>(gate, act));
+    (dgate, dvalue)
 }
 
 /// `grad · (Φ(x) + x·φ(x))`, the derivative of the exact GELU (Burn's default `gelu_backward`

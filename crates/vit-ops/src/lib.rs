@@ -39,7 +39,9 @@ pub mod kernels;
 mod switch;
 
 pub use activation::Activation;
-pub use api::{activation, attention, gelu, layer_norm, linear, rms_norm, round_to, softmax_last};
+pub use api::{
+    activation, attention, gelu, glu, layer_norm, linear, rms_norm, round_to, softmax_last,
+};
 pub use backend::VitBackend;
 pub use switch::{ENV_VAR, fast_path_enabled, set_fast_path};
 

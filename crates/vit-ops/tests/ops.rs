@@ -55,6 +55,7 @@ fn activation_reference<B: Backend, const D: usize>(
     act: vit_ops::Activation,
 ) -> Tensor<B, D> {
     match act {
+        vit_ops::Activation::Gelu => gelu_reference(x),
         vit_ops::Activation::GeluTanh => {
             let inner = (x.clone() + x.clone() * x.clone() * x.clone() * 0.044715)
                 * (2.0 / std::f64::consts::PI).sqrt();
@@ -64,7 +65,8 @@ fn activation_reference<B: Backend, const D: usize>(
     }
 }
 
-const ACTIVATIONS: [vit_ops::Activation; 3] = [
+const ACTIVATIONS: [vit_ops::Activation; 4] = [
+    vit_ops::Activation::Gelu,
     vit_ops::Activation::GeluTanh,
     vit_ops::Activation::QuickGelu,
     vit_ops::Activation::Silu,
@@ -138,6 +140,15 @@ fn forward_ops_match_burn<B: VitBackend>() {
                 activation_reference(xr.clone(), act),
                 1e-7,
                 &format!("{act:?}"),
+            );
+        }
+        let value = random::<B, 3>(shape, 2.0, 600 + i as u64);
+        for act in ACTIVATIONS {
+            assert_close(
+                vit_ops::glu(x.clone(), value.clone(), act),
+                activation_reference(xr.clone(), act) * f64_copy(&value),
+                1e-6,
+                &format!("glu {act:?}"),
             );
         }
         let gamma = random::<B, 1>([shape[2]], 2.0, 500 + i as u64);
@@ -284,6 +295,36 @@ where
             1e-6 * rows,
             "d layer_norm / dβ",
         );
+
+        // The gated unit: gate and value.
+        let v0 = random::<B, 3>(shape, 2.0, 70 + i as u64);
+        for act in ACTIVATIONS {
+            let gate = Tensor::<A<B>, 3>::from_inner(x0.clone()).require_grad();
+            let value = Tensor::<A<B>, 3>::from_inner(v0.clone()).require_grad();
+            let g = (vit_ops::glu(gate.clone(), value.clone(), act)
+                * Tensor::from_inner(r.clone()))
+            .sum()
+            .backward();
+            let gater = Tensor::<AR, 3>::from_inner(f64_copy(&x0)).require_grad();
+            let valuer = Tensor::<AR, 3>::from_inner(f64_copy(&v0)).require_grad();
+            let gr = (activation_reference(gater.clone(), act)
+                * valuer.clone()
+                * Tensor::from_inner(f64_copy(&r)))
+            .sum()
+            .backward();
+            assert_close(
+                gate.grad(&g).unwrap(),
+                gater.grad(&gr).unwrap(),
+                1e-6,
+                &format!("d glu {act:?} / dgate"),
+            );
+            assert_close(
+                value.grad(&g).unwrap(),
+                valuer.grad(&gr).unwrap(),
+                1e-6,
+                &format!("d glu {act:?} / dvalue"),
+            );
+        }
 
         // RMSNorm: x, γ.
         let x = Tensor::<A<B>, 3>::from_inner(x0.clone()).require_grad();

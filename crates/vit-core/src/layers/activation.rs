@@ -48,9 +48,26 @@ impl Activation {
     pub fn forward<B: VitBackend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Self::Gelu => vit_ops::gelu(x),
-            Self::GeluTanh => vit_ops::activation(x, vit_ops::Activation::GeluTanh),
-            Self::QuickGelu => vit_ops::activation(x, vit_ops::Activation::QuickGelu),
-            Self::Silu => vit_ops::activation(x, vit_ops::Activation::Silu),
+            other => vit_ops::activation(x, other.kernel()),
+        }
+    }
+
+    /// `act(gate) ⊙ value`, the gated unit of SwiGLU, as one vit-ops kernel.
+    pub fn gate<B: VitBackend, const D: usize>(
+        self,
+        gate: Tensor<B, D>,
+        value: Tensor<B, D>,
+    ) -> Tensor<B, D> {
+        vit_ops::glu(gate, value, self.kernel())
+    }
+
+    /// vit-ops' name of the activation.
+    fn kernel(self) -> vit_ops::Activation {
+        match self {
+            Self::Gelu => vit_ops::Activation::Gelu,
+            Self::GeluTanh => vit_ops::Activation::GeluTanh,
+            Self::QuickGelu => vit_ops::Activation::QuickGelu,
+            Self::Silu => vit_ops::Activation::Silu,
         }
     }
 }

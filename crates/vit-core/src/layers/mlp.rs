@@ -137,11 +137,11 @@ impl<B: VitBackend> Mlp<B> {
                 let half = packed.dims()[D - 1] / 2;
                 let gate = packed.clone().narrow(D - 1, 0, half);
                 let value = packed.narrow(D - 1, half, half);
-                self.act.forward(gate) * value
+                self.act.gate(gate, value)
             }
             (Some(fc1), _, _) => self.act.forward(linear(fc1, x)),
             (None, Some(gate), Some(value)) => {
-                self.act.forward(linear(gate, x.clone())) * linear(value, x)
+                self.act.gate(linear(gate, x.clone()), linear(value, x))
             }
             _ => unreachable!("an Mlp holds either fc1 or both fc1_g and fc1_x"),
         };

@@ -47,6 +47,26 @@ impl<B: VitBackend> Backward<B, 1> for ActivationBackward {
 }
 
 #[derive(Debug)]
+struct GluBackward;
+
+impl<B: VitBackend> Backward<B, 2> for GluBackward {
+    /// The gate, the value and the activation.
+    type State = (FloatTensor<B>, FloatTensor<B>, crate::Activation);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (gate, value, act) = ops.state;
+        let (dgate, dvalue) = B::vit_glu_backward(gate, value, grad, act);
+        let [gate_node, value_node] = ops.parents;
+        for (node, value) in [(gate_node, dgate), (value_node, dvalue)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 struct RoundBackward;
 
 impl<B: VitBackend> Backward<B, 1> for RoundBackward {
@@ -238,6 +258,29 @@ impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
                 prep.finish((x.primitive, act), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::vit_activation(x.primitive, act)),
+        }
+    }
+
+    fn vit_glu(
+        gate: FloatTensor<Self>,
+        value: FloatTensor<Self>,
+        act: crate::Activation,
+    ) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::glu::<Self>(gate, value, act);
+        }
+        match GluBackward
+            .prepare::<C>([gate.node.clone(), value.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_glu(gate.primitive.clone(), value.primitive.clone(), act);
+                prep.finish((gate.primitive, value.primitive, act), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::vit_glu(gate.primitive, value.primitive, act))
+            }
         }
     }
 

@@ -91,6 +91,54 @@ pub(crate) fn activation_backward<B: HostTensors>(
     B::wrap(shape, data, &B::float_device(&x))
 }
 
+pub(crate) fn glu<B: HostTensors>(
+    gate: FloatTensor<B>,
+    value: FloatTensor<B>,
+    act: crate::Activation,
+) -> FloatTensor<B> {
+    if !fast::<B>(&[&gate, &value]) || gate.shape() != value.shape() {
+        return composed::glu::<B>(gate, value, act);
+    }
+    let shape = gate.shape();
+    let data = B::read(&gate, |g| {
+        B::read(&value, |v| {
+            output(g.len(), |y| kernels::elementwise::glu(act, g, v, y))
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&gate))
+}
+
+pub(crate) fn glu_backward<B: HostTensors>(
+    gate: FloatTensor<B>,
+    value: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    act: crate::Activation,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let same = gate.shape() == value.shape() && gate.shape() == grad.shape();
+    if !fast::<B>(&[&gate, &value, &grad]) || !same {
+        return composed::glu_backward::<B>(gate, value, grad, act);
+    }
+    let shape = gate.shape();
+    let device = B::float_device(&gate);
+    let (dgate, dvalue) = B::read(&gate, |g| {
+        B::read(&value, |v| {
+            B::read(&grad, |o| {
+                let mut dvalue = Vec::new();
+                let dgate = output(g.len(), |dg| {
+                    dvalue = output(g.len(), |dv| {
+                        kernels::elementwise::glu_backward(act, g, v, o, dg, dv)
+                    })
+                });
+                (dgate, dvalue)
+            })
+        })
+    });
+    (
+        B::wrap(shape.clone(), dgate, &device),
+        B::wrap(shape, dvalue, &device),
+    )
+}
+
 pub(crate) fn gelu_backward<B: HostTensors>(
     x: FloatTensor<B>,
     grad: FloatTensor<B>,
@@ -549,6 +597,21 @@ macro_rules! host_vit_backend {
                 eps: f64,
             ) -> (FloatTensor<Self>, FloatTensor<Self>) {
                 host::rms_norm_backward::<Self>(x, gamma, grad, eps)
+            }
+            fn vit_glu(
+                gate: FloatTensor<Self>,
+                value: FloatTensor<Self>,
+                act: $crate::Activation,
+            ) -> FloatTensor<Self> {
+                host::glu::<Self>(gate, value, act)
+            }
+            fn vit_glu_backward(
+                gate: FloatTensor<Self>,
+                value: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+                act: $crate::Activation,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+                host::glu_backward::<Self>(gate, value, grad, act)
             }
             fn vit_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
                 host::softmax::<Self>(x)

@@ -46,22 +46,38 @@ pub fn gelu_backward(x: &[f32], grad: &[f32], dx: &mut [MaybeUninit<f32>]) {
     });
 }
 
-multiversion! {
-    fn activation_block(act: crate::Activation, x: &[f32], y: &mut [MaybeUninit<f32>]) {
-        // One loop per activation, so that each vectorises without a branch inside.
-        match act {
-            crate::Activation::GeluTanh => {
-                for (y, &x) in y.iter_mut().zip(x) {
-                    y.write(math::gelu_tanh(x));
-                }
+/// Expands to one loop per activation (the `match` outside the loop, so that each loop
+/// vectorises without a branch inside).
+macro_rules! per_activation {
+    ($act:expr, |$a:ident| $body:block) => {
+        match $act {
+            crate::Activation::Gelu => {
+                let $a = crate::Activation::Gelu;
+                $body
             }
-            crate::Activation::QuickGelu | crate::Activation::Silu => {
-                let k = act.sigmoid_scale();
-                for (y, &x) in y.iter_mut().zip(x) {
-                    y.write(math::sigmoid_linear(x, k));
-                }
+            crate::Activation::GeluTanh => {
+                let $a = crate::Activation::GeluTanh;
+                $body
+            }
+            crate::Activation::QuickGelu => {
+                let $a = crate::Activation::QuickGelu;
+                $body
+            }
+            crate::Activation::Silu => {
+                let $a = crate::Activation::Silu;
+                $body
             }
         }
+    };
+}
+
+multiversion! {
+    fn activation_block(act: crate::Activation, x: &[f32], y: &mut [MaybeUninit<f32>]) {
+        per_activation!(act, |a| {
+            for (y, &x) in y.iter_mut().zip(x) {
+                y.write(a.apply(x));
+            }
+        })
     }
 }
 
@@ -72,20 +88,103 @@ multiversion! {
         grad: &[f32],
         dx: &mut [MaybeUninit<f32>],
     ) {
-        match act {
-            crate::Activation::GeluTanh => {
-                for ((dx, &x), &g) in dx.iter_mut().zip(x).zip(grad) {
-                    dx.write(g * math::gelu_tanh_derivative(x));
-                }
+        per_activation!(act, |a| {
+            for ((dx, &x), &g) in dx.iter_mut().zip(x).zip(grad) {
+                dx.write(g * a.derivative(x));
             }
-            crate::Activation::QuickGelu | crate::Activation::Silu => {
-                let k = act.sigmoid_scale();
-                for ((dx, &x), &g) in dx.iter_mut().zip(x).zip(grad) {
-                    dx.write(g * math::sigmoid_linear_derivative(x, k));
-                }
-            }
-        }
+        })
     }
+}
+
+multiversion! {
+    fn glu_block(
+        act: crate::Activation,
+        gate: &[f32],
+        value: &[f32],
+        y: &mut [MaybeUninit<f32>],
+    ) {
+        per_activation!(act, |a| {
+            for ((y, &g), &v) in y.iter_mut().zip(gate).zip(value) {
+                y.write(a.apply(g) * v);
+            }
+        })
+    }
+}
+
+multiversion! {
+    fn glu_dgate_block(
+        act: crate::Activation,
+        gate: &[f32],
+        value: &[f32],
+        grad: &[f32],
+        dgate: &mut [MaybeUninit<f32>],
+    ) {
+        per_activation!(act, |a| {
+            for (((dg, &g), &v), &o) in dgate.iter_mut().zip(gate).zip(value).zip(grad) {
+                dg.write(o * v * a.derivative(g));
+            }
+        })
+    }
+}
+
+multiversion! {
+    fn glu_dvalue_block(
+        act: crate::Activation,
+        gate: &[f32],
+        grad: &[f32],
+        dvalue: &mut [MaybeUninit<f32>],
+    ) {
+        per_activation!(act, |a| {
+            for ((dv, &g), &o) in dvalue.iter_mut().zip(gate).zip(grad) {
+                dv.write(o * a.apply(g));
+            }
+        })
+    }
+}
+
+/// `y = act(gate) ⊙ value` (the gated linear unit of SwiGLU). All buffers have one length.
+pub fn glu(act: crate::Activation, gate: &[f32], value: &[f32], y: &mut [MaybeUninit<f32>]) {
+    assert!(
+        gate.len() == y.len() && value.len() == y.len(),
+        "glu: buffer lengths differ"
+    );
+    for_row_blocks(y, BLOCK, |start, y| {
+        let at = start * BLOCK;
+        glu_block(act, &gate[at..][..y.len()], &value[at..][..y.len()], y)
+    });
+}
+
+/// Gradients of [`glu`]: `dgate = grad ⊙ value ⊙ act'(gate)`, `dvalue = grad ⊙ act(gate)` (two
+/// passes, one per output buffer).
+pub fn glu_backward(
+    act: crate::Activation,
+    gate: &[f32],
+    value: &[f32],
+    grad: &[f32],
+    dgate: &mut [MaybeUninit<f32>],
+    dvalue: &mut [MaybeUninit<f32>],
+) {
+    let n = grad.len();
+    assert!(
+        gate.len() == n && value.len() == n && dgate.len() == n && dvalue.len() == n,
+        "glu_backward: buffer lengths differ"
+    );
+    for_row_blocks(dgate, BLOCK, |start, dg| {
+        let at = start * BLOCK;
+        let len = dg.len();
+        glu_dgate_block(
+            act,
+            &gate[at..][..len],
+            &value[at..][..len],
+            &grad[at..][..len],
+            dg,
+        )
+    });
+    for_row_blocks(dvalue, BLOCK, |start, dv| {
+        let at = start * BLOCK;
+        let len = dv.len();
+        glu_dvalue_block(act, &gate[at..][..len], &grad[at..][..len], dv)
+    });
 }
 
 /// `y = act(x)`. `y` must be as long as `x`.
