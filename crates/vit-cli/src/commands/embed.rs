@@ -12,6 +12,7 @@ use vit_core::atomic_file::write_atomic;
 use vit_core::model::{ModelConfig, VisionModel};
 
 use crate::backend::BackendJob;
+use crate::commands::forward::read_image_batch;
 use crate::commands::predict::expand_images;
 use crate::image_input::{batch, load_image};
 use crate::model_source::ModelSource;
@@ -101,20 +102,7 @@ impl BackendJob for Embed {
         // every reason, after nothing is written.
         let (names, images): (Vec<String>, Tensor<B, 4>) = match self.npy_input()? {
             Some(path) => {
-                let mut array = npy::read(path)?;
-                if array.shape.len() == 3 {
-                    array.shape.insert(0, 1);
-                }
-                let dims: [usize; 4] = array.shape.clone().try_into().map_err(|_| {
-                    format!(
-                        "{}: expected a [batch, channels, height, width] array, found shape {:?}",
-                        path.display(),
-                        array.shape
-                    )
-                })?;
-                if dims[0] == 0 {
-                    return Err(format!("{}: the array holds no images", path.display()).into());
-                }
+                let (array, dims) = read_image_batch(path)?;
                 model
                     .model
                     .check_input(dims)

@@ -38,30 +38,36 @@ pub struct Forward {
     pub precision: PrecisionArg,
 }
 
+/// A preprocessed float32 `[batch, channels, height, width]` `.npy` array (one image
+/// `[channels, height, width]` is a batch of one) and its dims; an empty batch is an error.
+pub fn read_image_batch(path: &std::path::Path) -> Result<(npy::Array, [usize; 4]), String> {
+    let mut input = npy::read(path)?;
+    if input.shape.len() == 3 {
+        input.shape.insert(0, 1);
+    }
+    let dims: [usize; 4] = input.shape.clone().try_into().map_err(|_| {
+        format!(
+            "{}: expected a [batch, channels, height, width] array, found shape {:?}",
+            path.display(),
+            input.shape
+        )
+    })?;
+    if dims[0] == 0 {
+        return Err(format!(
+            "{}: the array holds no images (shape {:?}): nothing to run",
+            path.display(),
+            input.shape
+        ));
+    }
+    Ok((input, dims))
+}
+
 impl BackendJob for Forward {
     type Output = Result<String, Box<dyn std::error::Error>>;
 
     fn run<B: VitBackend>(self, device: B::Device) -> Self::Output {
         let _autocast = self.precision.enter::<B>(&device)?;
-        let mut input = npy::read(&self.input)?;
-        if input.shape.len() == 3 {
-            input.shape.insert(0, 1);
-        }
-        let dims: [usize; 4] = input.shape.clone().try_into().map_err(|_| {
-            format!(
-                "{}: expected a [batch, channels, height, width] array, found shape {:?}",
-                self.input.display(),
-                input.shape
-            )
-        })?;
-        if dims[0] == 0 {
-            return Err(format!(
-                "{}: the array holds no images (shape {:?}): nothing to run",
-                self.input.display(),
-                input.shape
-            )
-            .into());
-        }
+        let (input, dims) = read_image_batch(&self.input)?;
         let non_finite = input.data.iter().filter(|v| !v.is_finite()).count();
         if non_finite > 0 {
             eprintln!(

@@ -8,6 +8,7 @@ use burn::tensor::Tensor;
 use vit_ops::VitBackend;
 
 use crate::layers::activation::Activation;
+use crate::layers::attention::{AttentionPath, merge_heads, split_heads};
 use crate::layers::diff_attention::{DiffHeads, diff_parts, lambda_init};
 use crate::layers::drop_path::DropPath;
 use crate::layers::init::timm_linear;
@@ -163,10 +164,18 @@ impl<B: VitBackend> ParallelScalingBlock<B> {
             }
             .attend(qkv, &self.attn_drop, need_weights),
             _ => {
-                let qkv = crate::layers::attention::split_heads(qkv, self.num_heads);
-                let path = crate::layers::attention::AttentionPath::Materialized;
-                let (out, weights) = path.attend(qkv, None, &self.attn_drop, need_weights);
-                (crate::layers::attention::merge_heads(out), weights)
+                // `[q | k | v]` is timm's fused qkv layout: vit-ops' attention reads it directly,
+                // unless the maps are wanted or attention dropout is on.
+                let dropout_active = self.attn_drop.prob > 0.0 && B::ad_enabled(&qkv.device());
+                if need_weights || dropout_active {
+                    let qkv = split_heads(qkv, self.num_heads);
+                    let path = AttentionPath::Materialized;
+                    let (out, weights) = path.attend(qkv, None, &self.attn_drop, need_weights);
+                    (merge_heads(out), weights)
+                } else {
+                    let scale = ((d / self.num_heads) as f64).powf(-0.5);
+                    (vit_ops::attention(qkv, self.num_heads, scale, None), None)
+                }
             }
         };
         let x_mlp = self.mlp_drop.forward(self.act.forward(x_mlp));

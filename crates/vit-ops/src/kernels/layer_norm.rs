@@ -2,10 +2,8 @@
 
 use std::mem::MaybeUninit;
 
-use rayon::prelude::*;
-
 use crate::kernels::math;
-use crate::kernels::parallel::{PARALLEL_MIN_ELEMENTS, for_row_blocks};
+use crate::kernels::parallel::{for_row_blocks, sum_over_row_blocks};
 use crate::kernels::simd::multiversion;
 
 /// Mean and `1/√(var + eps)` of one row.
@@ -122,29 +120,13 @@ pub fn layer_norm_backward(
             dx,
         )
     });
-    let partial = |x: &[f32], g: &[f32]| {
+    // dγ and dβ side by side in one buffer, summed over fixed row blocks in order.
+    let mut sums = sum_over_row_blocks(x, grad, d, |x, g| {
         let (mut dgamma, mut dbeta) = (vec![0.0; d], vec![0.0; d]);
         affine_grads_block(x, g, eps, &mut dgamma, &mut dbeta);
-        (dgamma, dbeta)
-    };
-    if x.len() < PARALLEL_MIN_ELEMENTS {
-        return partial(x, grad);
-    }
-    // Fixed blocks, partial sums collected in order and added in order: the result does not
-    // depend on how rayon schedules the blocks (training stays reproducible).
-    let rows = x.len() / d;
-    let block = rows.div_ceil(rayon::current_num_threads().max(1)) * d;
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = x
-        .par_chunks(block)
-        .zip(grad.par_chunks(block))
-        .map(|(x, g)| partial(x, g))
-        .collect();
-    partials
-        .into_iter()
-        .reduce(|(mut ga, mut ba), (gb, bb)| {
-            ga.iter_mut().zip(gb).for_each(|(a, b)| *a += b);
-            ba.iter_mut().zip(bb).for_each(|(a, b)| *a += b);
-            (ga, ba)
-        })
-        .unwrap_or_else(|| (vec![0.0; d], vec![0.0; d]))
+        dgamma.extend(dbeta);
+        dgamma
+    });
+    let dbeta = sums.split_off(d);
+    (sums, dbeta)
 }
