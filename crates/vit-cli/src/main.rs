@@ -8,7 +8,6 @@ mod commands;
 mod gpu_driver;
 mod image_input;
 mod model_source;
-mod npy;
 mod precision_arg;
 
 use std::process::ExitCode;
@@ -41,10 +40,25 @@ fn main() -> ExitCode {
     match cli.command.run(backend) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", terminal_safe(&error.to_string()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `text` with control characters other than line breaks and tabs escaped: an error quoting a
+/// file name must not send that name's escape sequences to the terminal.
+fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// `vit … | head` ends quietly when the reader goes away, as Unix tools do, instead of Rust's

@@ -39,6 +39,7 @@ pub mod layers;
 pub mod memory;
 pub mod model;
 pub mod names;
+pub mod npy;
 pub mod precision;
 pub mod preprocess;
 pub mod vit;

@@ -16,8 +16,8 @@ use crate::commands::forward::read_image_batch;
 use crate::commands::predict::expand_images;
 use crate::image_input::{batch, load_image};
 use crate::model_source::ModelSource;
-use crate::npy;
 use crate::precision_arg::PrecisionArg;
+use vit_core::npy;
 
 /// How the embeddings are written.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use vit_core::model::{ModelConfig, VisionModel};
 
 use crate::backend::BackendJob;
 use crate::model_source::ModelSource;
-use crate::npy;
 use crate::precision_arg::PrecisionArg;
+use vit_core::npy;
 
 /// The `forward` command's arguments.
 #[derive(Args, Debug)]

@@ -131,7 +131,7 @@ impl Predict {
         }
         let mut text = String::new();
         for (path, top) in results {
-            text += &format!("{}\n", path.display());
+            text += &format!("{}\n", printable(path));
             for &(c, p) in top {
                 let name = &names[c];
                 let index = if *name == c.to_string() {
@@ -146,14 +146,19 @@ impl Predict {
     }
 }
 
+/// How deep a folder given to `predict` is searched.
+const MAX_FOLDER_DEPTH: usize = 32;
+
 /// The image files named by `args`: files as given, folders searched recursively (sorted, hidden
-/// entries skipped) for PNG and JPEG files.
+/// entries skipped) for PNG and JPEG files. Each real folder is read once, however many links
+/// lead to it (a link loop ends there), and no deeper than [`MAX_FOLDER_DEPTH`].
 pub fn expand_images(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
+    let mut visited = std::collections::HashSet::new();
     for arg in args {
         if arg.is_dir() {
             let before = out.len();
-            collect_images(arg, &mut out)?;
+            collect_images(arg, 0, &mut visited, &mut out)?;
             if out.len() == before {
                 return Err(format!(
                     "{}: no PNG or JPEG files in this folder",
@@ -167,7 +172,23 @@ pub fn expand_images(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn collect_images(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+fn collect_images(
+    dir: &std::path::Path,
+    depth: usize,
+    visited: &mut std::collections::HashSet<(u64, u64)>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), String> {
+    let meta =
+        std::fs::metadata(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
+    if !visited.insert(folder_identity(&meta)) {
+        return Ok(());
+    }
+    if depth > MAX_FOLDER_DEPTH {
+        return Err(format!(
+            "{}: folders nested more than {MAX_FOLDER_DEPTH} deep",
+            dir.display()
+        ));
+    }
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: cannot read: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -179,15 +200,50 @@ fn collect_images(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> Result<(), S
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            collect_images(&path, out)?;
+            collect_images(&path, depth + 1, visited, out)?;
         } else if path.extension().is_some_and(|e| {
             matches!(
                 e.to_ascii_lowercase().to_str(),
                 Some("png" | "jpg" | "jpeg")
             )
         }) {
-            out.push(path);
+            // An image reached through several links is listed once.
+            let seen = std::fs::metadata(&path).is_ok_and(|m| !visited.insert(folder_identity(&m)));
+            if !seen {
+                out.push(path);
+            }
         }
     }
     Ok(())
+}
+
+/// What identifies a file or folder whatever path reaches it: device and inode (Unix).
+#[cfg(unix)]
+fn folder_identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+/// Elsewhere no identity is known: depth alone bounds the walk.
+#[cfg(not(unix))]
+fn folder_identity(_meta: &std::fs::Metadata) -> (u64, u64) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    (0, NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A path as text safe for a terminal: control characters (a newline or an escape sequence in
+/// a file name) are shown escaped, not sent raw.
+pub fn printable(path: &std::path::Path) -> String {
+    path.display()
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

@@ -125,7 +125,7 @@ pub(crate) fn fixture(path: &str) -> String {
 
 /// The shape and values of a `.npy` file, read by the `vit` binary's own reader.
 pub(crate) fn read_npy(path: &std::path::Path) -> (Vec<usize>, Vec<f32>) {
-    let array = crate::npy::read(path).unwrap();
+    let array = vit_core::npy::read(path).unwrap();
     (array.shape, array.data)
 }
 
@@ -297,7 +297,7 @@ fn forward_refuses_empty_batches_and_zero_batch_sizes_and_warns_on_nan() {
     let mut empty_shape = shape.clone();
     empty_shape[0] = 0;
     let empty = dir.join("empty.npy");
-    let bytes = crate::npy::encode(&crate::npy::Array {
+    let bytes = vit_core::npy::encode(&vit_core::npy::Array {
         shape: empty_shape,
         data: vec![],
     });
@@ -334,7 +334,11 @@ fn forward_refuses_empty_batches_and_zero_batch_sizes_and_warns_on_nan() {
     let (shape, mut data) = read_npy(std::path::Path::new(&input));
     data[0] = f32::NAN;
     let nan = dir.join("nan.npy");
-    std::fs::write(&nan, crate::npy::encode(&crate::npy::Array { shape, data })).unwrap();
+    std::fs::write(
+        &nan,
+        vit_core::npy::encode(&vit_core::npy::Array { shape, data }),
+    )
+    .unwrap();
     let (ok, _, stderr) = vit(&[
         "forward",
         "-m",

@@ -29,7 +29,9 @@ fn forward(model: &[&str], cache: &Path, env: &[(&str, &str)]) -> (bool, String,
         command.env(k, v);
     }
     let output = command.output().unwrap();
-    let logits = crate::npy::read(&out).map(|a| a.data).unwrap_or_default();
+    let logits = vit_core::npy::read(&out)
+        .map(|a| a.data)
+        .unwrap_or_default();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -38,7 +40,7 @@ fn forward(model: &[&str], cache: &Path, env: &[(&str, &str)]) -> (bool, String,
 }
 
 fn timm_logits() -> Vec<f32> {
-    crate::npy::read(&timm_fixture("vit_cls/logits.npy"))
+    vit_core::npy::read(&timm_fixture("vit_cls/logits.npy"))
         .unwrap()
         .data
 }

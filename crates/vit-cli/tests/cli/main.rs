@@ -11,8 +11,5 @@ mod gpu_driver;
 mod gpu_driver_check;
 mod hub;
 mod multinode;
-/// The `.npy` reader and writer of the binary, with its unit test.
-#[path = "../../src/npy.rs"]
-mod npy;
 mod precision;
 mod views;

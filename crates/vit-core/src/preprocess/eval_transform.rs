@@ -20,7 +20,6 @@
 //! then vertical, or the reverse where Pillow 13 does so), each rounded and clipped to `u8`.
 //! `nearest` is Pillow's nearest-neighbour affine scale (`Geometry.c`) instead.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 /// timm's default evaluation crop fraction (`DEFAULT_CROP_PCT`).
@@ -34,8 +33,14 @@ pub const IMAGENET_DEFAULT_STD: [f64; 3] = [0.229, 0.224, 0.225];
 /// headroom for filters with negative lobes.
 const PRECISION_BITS: u32 = 22;
 
-/// Refuse resizes beyond this many pixels rather than abort on allocation (1 Gi pixels).
+/// Refuse outputs beyond this many pixels rather than abort on allocation (1 Gi pixels).
 const MAX_PIXELS: usize = 1 << 30;
+
+/// The longest side an image is (virtually) resized to before its crop. Only the crop is ever
+/// computed and held, so this bounds time (nearest-neighbour positions are accumulated along the
+/// whole side, as Pillow does), not memory: a 1×200 000 strip would otherwise ask for a
+/// 256×51 200 000 resize.
+const MAX_RESIZE_SIDE: usize = 1 << 26;
 
 /// A Pillow resampling filter, named as timm names interpolation modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +213,6 @@ impl EvalTransform {
         let plan = self.plan()?;
         check_image(rgb, [h, w])?;
         let size = self.resize_size_with(&plan, [h, w])?;
-        let resized = resize_rgb8(rgb, [h, w], size, plan.filter)?;
         // torchvision's CenterCrop pads with 0 (never needed after a covering resize); timm's
         // CenterCropOrPad in border mode pads with the mean colour.
         let fill = match plan.mode {
@@ -217,7 +221,13 @@ impl EvalTransform {
                 .map(|m| (255.0 * m).round_ties_even().clamp(0.0, 255.0) as u8),
             CropMode::Center | CropMode::Squash => [0; 3],
         };
-        let cropped = center_crop_rgb8(&resized, size, self.input_size, fill)?;
+        // Only the part of the resized image that the crop keeps is computed: an extreme
+        // aspect ratio resizes to a huge image of which the crop is a sliver.
+        let [rows, cols] = [0, 1].map(|i| crop_window(size[i], self.input_size[i]));
+        let window =
+            resize_rgb8_window(rgb, [h, w], size, plan.filter, [rows.clone(), cols.clone()])?;
+        let window_size = [rows.len(), cols.len()];
+        let cropped = center_crop_rgb8(&window, window_size, self.input_size, fill)?;
         Ok(normalize(&cropped, &plan.mean, &plan.std))
     }
 
@@ -279,12 +289,24 @@ impl EvalTransform {
                 "image: {h}x{w} resizes to an empty {}x{} image",
                 size[0], size[1]
             )),
-            [a, b] if a.checked_mul(b).is_none_or(|n| n > MAX_PIXELS) => Err(format!(
-                "image: resizing {h}x{w} to {a}x{b} exceeds {MAX_PIXELS} pixels"
+            [a, b] if a.max(b) > MAX_RESIZE_SIDE => Err(format!(
+                "image: {h}x{w} would be resized to {a}x{b} before its crop; sides above \
+                 {MAX_RESIZE_SIDE} pixels are refused (an extreme aspect ratio or crop_pct)"
             )),
             _ => Ok(size),
         }
     }
+}
+
+/// The rows (or columns) of a resized side of `side` pixels that a centre crop of `crop` keeps:
+/// all of them when the crop pads, else the `crop` centred ones, offset as
+/// [`center_crop_rgb8`] offsets them (so cropping the window gives the same pixels).
+fn crop_window(side: usize, crop: usize) -> Range<usize> {
+    if crop >= side {
+        return 0..side;
+    }
+    let start = ((side - crop) as f64 / 2.0).round_ties_even() as usize;
+    start..start + crop
 }
 
 /// timm's `ResizeKeepRatio.get_params` without the random parts: one ratio for both sides, the
@@ -359,22 +381,46 @@ pub fn resize_rgb8(
     [out_h, out_w]: [usize; 2],
     filter: Filter,
 ) -> Result<Vec<u8>, String> {
+    resize_rgb8_window(rgb, [h, w], [out_h, out_w], filter, [0..out_h, 0..out_w])
+}
+
+/// The `[rows, cols]` window of [`resize_rgb8`]'s output, byte for byte, computing and holding
+/// only that window (and the source rows or columns it reads): what a resize followed by a crop
+/// needs, whatever size the full resize would have.
+pub fn resize_rgb8_window(
+    rgb: &[u8],
+    [h, w]: [usize; 2],
+    [out_h, out_w]: [usize; 2],
+    filter: Filter,
+    [rows, cols]: [Range<usize>; 2],
+) -> Result<Vec<u8>, String> {
     check_image(rgb, [h, w])?;
     if out_h == 0 || out_w == 0 {
         return Err(format!(
             "resize: output size must be positive, got {out_h}x{out_w}"
         ));
     }
-    if out_h.checked_mul(out_w).is_none_or(|n| n > MAX_PIXELS) {
+    if rows.start > rows.end || rows.end > out_h || cols.start > cols.end || cols.end > out_w {
         return Err(format!(
-            "resize: {out_h}x{out_w} exceeds {MAX_PIXELS} pixels"
+            "resize: window {rows:?} x {cols:?} is not inside {out_h}x{out_w}"
+        ));
+    }
+    if rows
+        .len()
+        .checked_mul(cols.len())
+        .is_none_or(|n| n > MAX_PIXELS)
+    {
+        return Err(format!(
+            "resize: {}x{} exceeds {MAX_PIXELS} pixels",
+            rows.len(),
+            cols.len()
         ));
     }
     if [h, w] == [out_h, out_w] {
-        return Ok(rgb.to_vec());
+        return Ok(copy_window(rgb, w, rows, cols));
     }
     if filter == Filter::Nearest {
-        return Ok(resize_nearest(rgb, [h, w], [out_h, out_w]));
+        return Ok(resize_nearest(rgb, [h, w], [out_h, out_w], [rows, cols]));
     }
     // ImagingResampleInner: separable passes, each rounding and clipping to u8, and a pass is
     // skipped when its side keeps its size. Pillow >= 13 runs the vertical pass first when the
@@ -383,42 +429,54 @@ pub fn resize_rgb8(
     // rounds and clips the intermediate differently: a few levels apart at most, more with
     // overshooting filters (bicubic, lanczos) on noisy images.
     let vertical_first = out_h < h && (h - out_h) as i64 > 2 * (w as i64 - out_w as i64);
-    let vert = Coeffs::new(h, out_h, filter);
-    if vertical_first {
-        let tmp = vertical_pass(rgb, w, &vert, 0);
-        return Ok(if out_w != w {
-            horizontal_pass(&tmp, w, 0..out_h, &Coeffs::new(w, out_w, filter))
-        } else {
-            tmp
-        });
-    }
-    // Horizontal first, on just the rows the vertical pass will read.
-    let rows = vert.start[0]..vert.start[out_h - 1] + vert.len[out_h - 1];
-    let (tmp, row0) = if out_w != w {
-        let horiz = Coeffs::new(w, out_w, filter);
-        (
-            Cow::Owned(horizontal_pass(rgb, w, rows.clone(), &horiz)),
-            rows.start,
-        )
-    } else {
-        (Cow::Borrowed(rgb), 0)
-    };
-    Ok(if out_h != h {
-        vertical_pass(&tmp, out_w, &vert, row0)
-    } else {
-        tmp.into_owned()
+    let vert = (out_h != h).then(|| Coeffs::new(h, out_h, filter, rows.clone()));
+    let horiz = (out_w != w).then(|| Coeffs::new(w, out_w, filter, cols.clone()));
+    Ok(match (vert, horiz) {
+        (Some(vert), Some(horiz)) if vertical_first => {
+            // Vertically on just the source columns the horizontal pass reads.
+            let src_cols = horiz.source_span();
+            let tmp = vertical_pass(rgb, w, src_cols.clone(), &vert);
+            horizontal_pass(&tmp, src_cols.len(), 0..rows.len(), &horiz, src_cols.start)
+        }
+        (Some(vert), Some(horiz)) => {
+            // Horizontally on just the source rows the vertical pass reads.
+            let src_rows = vert.source_span();
+            let tmp = horizontal_pass(rgb, w, src_rows.clone(), &horiz, 0);
+            let shifted = vert.shifted(src_rows.start);
+            vertical_pass(&tmp, cols.len(), 0..cols.len(), &shifted)
+        }
+        (Some(vert), None) => vertical_pass(rgb, w, cols, &vert),
+        (None, Some(horiz)) => horizontal_pass(rgb, w, rows, &horiz, 0),
+        (None, None) => copy_window(rgb, w, rows, cols),
     })
 }
 
-/// Pillow's `ImagingResampleHorizontal_8bpc` on `rows` of an RGB image `w` pixels wide.
-fn horizontal_pass(rgb: &[u8], w: usize, rows: Range<usize>, horiz: &Coeffs) -> Vec<u8> {
+/// The `[rows, cols]` window of an RGB image `w` pixels wide.
+fn copy_window(rgb: &[u8], w: usize, rows: Range<usize>, cols: Range<usize>) -> Vec<u8> {
+    rows.flat_map(|y| &rgb[(y * w + cols.start) * 3..(y * w + cols.end) * 3])
+        .copied()
+        .collect()
+}
+
+/// Pillow's `ImagingResampleHorizontal_8bpc` on `rows` of an RGB image `w` pixels wide whose
+/// first column is source column `col0`.
+fn horizontal_pass(
+    rgb: &[u8],
+    w: usize,
+    rows: Range<usize>,
+    horiz: &Coeffs,
+    col0: usize,
+) -> Vec<u8> {
     let out_w = horiz.start.len();
     let mut out = vec![0u8; rows.len() * out_w * 3];
+    if out_w == 0 {
+        return out;
+    }
     for (out_row, y) in out.chunks_exact_mut(out_w * 3).zip(rows) {
         let in_row = &rgb[y * w * 3..(y + 1) * w * 3];
         for (xx, px) in out_row.chunks_exact_mut(3).enumerate() {
             let mut acc = [1i64 << (PRECISION_BITS - 1); 3];
-            let taps = &in_row[horiz.start[xx] * 3..];
+            let taps = &in_row[(horiz.start[xx] - col0) * 3..];
             for (p, &k) in taps.chunks_exact(3).zip(horiz.weights(xx)) {
                 for c in 0..3 {
                     acc[c] += i64::from(p[c]) * i64::from(k);
@@ -430,17 +488,20 @@ fn horizontal_pass(rgb: &[u8], w: usize, rows: Range<usize>, horiz: &Coeffs) -> 
     out
 }
 
-/// Pillow's `ImagingResampleVertical_8bpc` on an RGB image `w` pixels wide whose first row is
-/// source row `row0`.
-fn vertical_pass(rgb: &[u8], w: usize, vert: &Coeffs, row0: usize) -> Vec<u8> {
-    let row = w * 3;
+/// Pillow's `ImagingResampleVertical_8bpc` on the columns `cols` of an RGB image `w` pixels
+/// wide (the coefficients' source rows index it directly).
+fn vertical_pass(rgb: &[u8], w: usize, cols: Range<usize>, vert: &Coeffs) -> Vec<u8> {
+    let row = cols.len() * 3;
     let mut out = vec![0u8; vert.start.len() * row];
+    if row == 0 {
+        return out;
+    }
     for (yy, out_row) in out.chunks_exact_mut(row).enumerate() {
-        let start = vert.start[yy] - row0;
+        let start = vert.start[yy];
         for (i, o) in out_row.iter_mut().enumerate() {
             let mut acc = 1i64 << (PRECISION_BITS - 1);
             for (y, &k) in vert.weights(yy).iter().enumerate() {
-                acc += i64::from(rgb[(start + y) * row + i]) * i64::from(k);
+                acc += i64::from(rgb[((start + y) * w + cols.start) * 3 + i]) * i64::from(k);
             }
             *o = clip8(acc);
         }
@@ -453,8 +514,8 @@ fn clip8(acc: i64) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for one axis: for each output pixel,
-/// the first input pixel and the fixed-point weights of the ones it reads.
+/// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for one axis, for the output pixels of
+/// a window: for each, the first input pixel and the fixed-point weights of the ones it reads.
 struct Coeffs {
     start: Vec<usize>,
     len: Vec<usize>,
@@ -463,7 +524,7 @@ struct Coeffs {
 }
 
 impl Coeffs {
-    fn new(in_size: usize, out_size: usize, filter: Filter) -> Self {
+    fn new(in_size: usize, out_size: usize, filter: Filter, window: Range<usize>) -> Self {
         // Pillow gets the source box as C floats and subtracts them in float.
         let scale = f64::from(in_size as f32) / out_size as f64;
         let filterscale = scale.max(1.0);
@@ -471,13 +532,13 @@ impl Coeffs {
         let ksize = support.ceil() as usize * 2 + 1;
         let ss = 1.0 / filterscale;
         let mut c = Self {
-            start: Vec::with_capacity(out_size),
-            len: Vec::with_capacity(out_size),
+            start: Vec::with_capacity(window.len()),
+            len: Vec::with_capacity(window.len()),
             ksize,
-            kk: vec![0; out_size * ksize],
+            kk: vec![0; window.len() * ksize],
         };
         let mut k = Vec::with_capacity(ksize);
-        for xx in 0..out_size {
+        for (i, xx) in window.enumerate() {
             let center = (xx as f64 + 0.5) * scale;
             // C's (int) casts truncate toward zero, as Rust's `as` does.
             let xmin = ((center - support + 0.5) as i64).max(0) as usize;
@@ -486,7 +547,7 @@ impl Coeffs {
             k.clear();
             k.extend((0..n).map(|x| filter.weight(((x + xmin) as f64 - center + 0.5) * ss)));
             let ww: f64 = k.iter().sum();
-            for (dst, &w) in c.kk[xx * ksize..].iter_mut().zip(&k) {
+            for (dst, &w) in c.kk[i * ksize..].iter_mut().zip(&k) {
                 let w = if ww != 0.0 { w / ww } else { w };
                 let fixed = w * f64::from(1u32 << PRECISION_BITS);
                 *dst = if w < 0.0 {
@@ -504,26 +565,59 @@ impl Coeffs {
     fn weights(&self, i: usize) -> &[i32] {
         &self.kk[i * self.ksize..i * self.ksize + self.len[i]]
     }
+
+    /// The input pixels the window reads.
+    fn source_span(&self) -> Range<usize> {
+        let end = (self.start.iter().zip(&self.len))
+            .map(|(s, n)| s + n)
+            .max()
+            .unwrap_or(0);
+        self.start.first().copied().unwrap_or(0).min(end)..end
+    }
+
+    /// The same coefficients reading an input whose first pixel is input pixel `first`.
+    fn shifted(&self, first: usize) -> Self {
+        Self {
+            start: self.start.iter().map(|s| s - first).collect(),
+            len: self.len.clone(),
+            ksize: self.ksize,
+            kk: self.kk.clone(),
+        }
+    }
 }
 
 /// Pillow's nearest-neighbour resize (`ImagingScaleAffine`): source positions accumulated in
 /// `f64` from the pixel centres, truncated; positions off the source stay black.
-fn resize_nearest(rgb: &[u8], [h, w]: [usize; 2], [out_h, out_w]: [usize; 2]) -> Vec<u8> {
-    let index = |in_size: usize, out_size: usize| -> Vec<Option<usize>> {
+fn resize_nearest(
+    rgb: &[u8],
+    [h, w]: [usize; 2],
+    [out_h, out_w]: [usize; 2],
+    [rows, cols]: [Range<usize>; 2],
+) -> Vec<u8> {
+    // Positions are accumulated along the whole side (so they round as Pillow's do) and kept
+    // for the window only.
+    let index = |in_size: usize, out_size: usize, window: &Range<usize>| -> Vec<Option<usize>> {
         let step = f64::from(in_size as f32) / out_size as f64;
         let mut pos = step * 0.5;
-        (0..out_size)
-            .map(|_| {
-                let i = (pos >= 0.0)
-                    .then_some(pos as usize)
-                    .filter(|&i| i < in_size);
-                pos += step;
-                i
-            })
-            .collect()
+        let mut kept = Vec::with_capacity(window.len());
+        for x in 0..window.end {
+            if x >= window.start {
+                kept.push(
+                    (pos >= 0.0)
+                        .then_some(pos as usize)
+                        .filter(|&i| i < in_size),
+                );
+            }
+            pos += step;
+        }
+        kept
     };
-    let (ys, xs) = (index(h, out_h), index(w, out_w));
-    let mut out = vec![0u8; out_h * out_w * 3];
+    let (ys, xs) = (index(h, out_h, &rows), index(w, out_w, &cols));
+    let out_w = xs.len();
+    let mut out = vec![0u8; ys.len() * out_w * 3];
+    if out_w == 0 {
+        return out;
+    }
     for (out_row, y) in out.chunks_exact_mut(out_w * 3).zip(ys) {
         let Some(y) = y else { continue };
         for (px, x) in out_row.chunks_exact_mut(3).zip(&xs) {
@@ -736,6 +830,74 @@ mod tests {
         }
         assert!(resize_rgb8(&img, [8, 8], [0, 4], Filter::Bicubic).is_err());
         assert!(center_crop_rgb8(&img, [8, 8], [4, 0], [0; 3]).is_err());
+    }
+
+    /// A window of a resize is the same bytes as the window cut from the full resize, for every
+    /// filter, for shrinking and growing sides, and for both pass orders.
+    #[test]
+    fn resize_windows_equal_crops_of_the_full_resize() {
+        let img = noise(23, 17, 7);
+        let filters = [
+            Filter::Nearest,
+            Filter::Box,
+            Filter::Bilinear,
+            Filter::Hamming,
+            Filter::Bicubic,
+            Filter::Lanczos,
+        ];
+        for filter in filters {
+            for out in [[9, 40], [50, 17], [23, 5], [6, 30], [23, 17], [4, 3]] {
+                let full = resize_rgb8(&img, [23, 17], out, filter).unwrap();
+                for (rows, cols) in [
+                    (0..out[0], 0..out[1]),
+                    (1..out[0] - 1, 2..out[1] - 1),
+                    (2..3, 0..1),
+                ] {
+                    let window = resize_rgb8_window(
+                        &img,
+                        [23, 17],
+                        out,
+                        filter,
+                        [rows.clone(), cols.clone()],
+                    )
+                    .unwrap();
+                    let expected: Vec<u8> = rows
+                        .clone()
+                        .flat_map(|y| {
+                            full[(y * out[1] + cols.start) * 3..(y * out[1] + cols.end) * 3]
+                                .to_vec()
+                        })
+                        .collect();
+                    assert_eq!(window, expected, "{filter:?} {out:?} {rows:?} {cols:?}");
+                }
+            }
+        }
+    }
+
+    /// A 1×200 000 strip (661 bytes as a PNG) resizes to 256×51 200 000 before its crop: only
+    /// the crop is computed, so it is quick and small; past the side limit it is an error.
+    #[test]
+    fn extreme_aspect_ratios_compute_only_the_crop() {
+        let strip = noise(1, 200_000, 5);
+        // (`border` fits the long side, leaving the short one empty: an error, as in timm.)
+        for mode in ["center", "squash"] {
+            let t = transform([224, 224], 0.875, mode, "bicubic");
+            let out = t.apply(&strip, [1, 200_000]).unwrap();
+            assert_eq!(out.len(), 3 * 224 * 224, "{mode}");
+            let tall = t.apply(&strip, [200_000, 1]).unwrap();
+            assert_eq!(tall.len(), 3 * 224 * 224, "{mode}");
+        }
+        let border = transform([224, 224], 0.875, "border", "bicubic");
+        assert!(
+            border
+                .apply(&strip, [1, 200_000])
+                .unwrap_err()
+                .contains("empty")
+        );
+        let e = transform([224, 224], 0.875, "center", "bilinear")
+            .apply(&noise(1, 300_000, 5), [1, 300_000])
+            .unwrap_err();
+        assert!(e.starts_with("image") && e.contains("refused"), "{e}");
     }
 
     /// Parity with timm itself on the fixture written by `scripts/make_preprocess_fixture.py`.

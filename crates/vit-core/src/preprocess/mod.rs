@@ -10,6 +10,6 @@ pub mod pretrained_cfg;
 
 pub use eval_transform::{
     CropMode, DEFAULT_CROP_PCT, EvalTransform, Filter, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD,
-    center_crop_rgb8, resize_planes_u8, resize_rgb8,
+    center_crop_rgb8, resize_planes_u8, resize_rgb8, resize_rgb8_window,
 };
 pub use pretrained_cfg::PretrainedCfg;

@@ -146,11 +146,30 @@ impl LazyCheckpoint {
         if snapshots.is_empty() {
             return Err(fail("the file holds no tensors".into()));
         }
+        // Declared shapes are untrusted: a tensor cannot hold more bytes than the file, so one
+        // that claims to is refused before anything is allocated for it.
+        let file_bytes = std::fs::metadata(path)
+            .map_err(|e| fail(format!("cannot read: {e}")))?
+            .len();
         let mut tensors = BTreeMap::new();
         for (key, snapshot) in snapshots {
             if !is_numeric(snapshot.dtype) {
                 return Err(fail(format!(
                     "tensor `{key}` has dtype {:?}; weights must be numbers",
+                    snapshot.dtype
+                )));
+            }
+            let declared = snapshot
+                .shape
+                .iter()
+                .try_fold(snapshot.dtype.size() as u64, |n, &d| {
+                    n.checked_mul(d as u64)
+                });
+            if declared.is_none_or(|n| n > file_bytes) {
+                return Err(fail(format!(
+                    "tensor `{key}` declares shape {:?} ({:?}): more bytes than the whole file \
+                     ({file_bytes}); the file is corrupt or not a checkpoint",
+                    snapshot.shape.as_slice(),
                     snapshot.dtype
                 )));
             }

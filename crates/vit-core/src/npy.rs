@@ -25,7 +25,7 @@ pub fn read(path: &Path) -> Result<Array, String> {
         return Err(not_npy());
     }
     let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
         2 | 3 if bytes.len() >= 12 => (
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
@@ -38,11 +38,11 @@ pub fn read(path: &Path) -> Result<Array, String> {
         }
     };
     let header = bytes
-        .get(start..start + header_len)
+        .get(start..start.saturating_add(header_len))
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or_else(not_npy)?;
     let descr = header_value(header, "descr").ok_or_else(not_npy)?;
-    let width = match descr {
+    let width: usize = match descr {
         "<f4" | "=f4" => 4,
         "<f8" | "=f8" => 8,
         other => {
@@ -69,14 +69,22 @@ pub fn read(path: &Path) -> Result<Array, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| not_npy()))
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = shape.iter().product();
+    // The header is untrusted: a shape whose size overflows must not wrap to a small number.
+    let needed = shape
+        .iter()
+        .try_fold(width, |bytes, &d| bytes.checked_mul(d))
+        .ok_or_else(|| {
+            error(
+                path,
+                format!("shape {shape:?} is too large: its byte count overflows"),
+            )
+        })?;
     let payload = &bytes[start + header_len..];
-    if payload.len() != count * width {
+    if payload.len() != needed {
         return Err(error(
             path,
             format!(
-                "shape {shape:?} needs {} bytes of data, the file has {} (truncated?)",
-                count * width,
+                "shape {shape:?} needs {needed} bytes of data, the file has {} (truncated?)",
                 payload.len()
             ),
         ));
