@@ -86,6 +86,14 @@ pub enum VitError {
         /// What is wrong with it.
         message: String,
     },
+    /// A Hugging Face Hub repository could not be found, reached or downloaded.
+    #[error("hub repository {repository}: {message}")]
+    Hub {
+        /// `org/name@revision`.
+        repository: String,
+        /// What went wrong, and what to do.
+        message: String,
+    },
     /// A checkpoint's tensors do not fit the model (missing, unexpected or mis-shaped keys).
     #[error("{0}")]
     WeightsMismatch(Box<crate::weights::state_dict::WeightsMismatch>),

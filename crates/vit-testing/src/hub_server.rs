@@ -30,6 +30,13 @@ pub enum Fault {
     WrongWeightsSize(u64),
     /// The weights' ETag is this text (e.g. a path).
     WeightsEtag(String),
+    /// Every answer's head is sent one header line per this interval, for ever (until the
+    /// client hangs up or 10 minutes pass).
+    TrickleHeaders(Duration),
+    /// The weights' body is sent one byte per this interval.
+    TrickleWeights(Duration),
+    /// The weights redirect to this other server (`http://host:port`) instead of `/lfs/…` here.
+    RedirectWeightsTo(String),
 }
 
 /// A running server; stopped on drop.
@@ -37,7 +44,7 @@ pub struct HubServer {
     /// `http://127.0.0.1:PORT`, for `HF_ENDPOINT`.
     pub endpoint: String,
     /// Every request line received (`HEAD /org/name/resolve/main/config.json`), with its
-    /// `Range` header when it had one.
+    /// `Range` header when it had one and ` auth` when it carried an `Authorization` header.
     pub requests: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -47,7 +54,8 @@ fn is_weights(file: &str) -> bool {
     file.ends_with(".safetensors") || file.ends_with(".bin")
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The SHA-256 of `bytes` as lowercase hex (the ETag the hub gives an LFS file).
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -70,7 +78,17 @@ impl HubServer {
                         break;
                     }
                     if let Ok(stream) = stream {
-                        let _ = serve(stream, &repo, &folder, &fault, &requests);
+                        // One thread per connection: a trickling answer must not hold the
+                        // server (nor its `Drop`) up.
+                        let (repo, folder, fault, requests) = (
+                            repo.clone(),
+                            folder.clone(),
+                            fault.clone(),
+                            requests.clone(),
+                        );
+                        std::thread::spawn(move || {
+                            let _ = serve(stream, &repo, &folder, &fault, &requests);
+                        });
                     }
                 }
             })
@@ -112,10 +130,17 @@ fn serve(
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut range = None;
+    let mut auth = false;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
             break;
+        }
+        if header
+            .split_once(':')
+            .is_some_and(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            auth = true;
         }
         if let Some((name, value)) = header.split_once(':')
             && name.eq_ignore_ascii_case("range")
@@ -128,10 +153,23 @@ fn serve(
     }
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    requests.lock().unwrap().push(match range {
+    let mut logged = match range {
         Some(r) => format!("{method} {path} range={r}"),
         None => format!("{method} {path}"),
-    });
+    };
+    if auth {
+        logged += " auth";
+    }
+    requests.lock().unwrap().push(logged);
+    if let Fault::TrickleHeaders(every) = fault {
+        stream.write_all(b"HTTP/1.1 200 OK\r\n")?;
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(600) {
+            std::thread::sleep(*every);
+            stream.write_all(b"x-slow: 1\r\n")?;
+        }
+        return Ok(());
+    }
     let reply =
         |stream: &mut TcpStream, status: &str, headers: &[(String, String)], body: &[u8]| {
             let mut head = format!("HTTP/1.1 {status}\r\nconnection: close\r\n");
@@ -190,7 +228,11 @@ fn serve(
         headers.push(("etag".into(), format!("\"{etag}\"")));
     }
     if weights && !from_storage {
-        headers.push(("location".into(), format!("{lfs_prefix}{file}")));
+        let location = match fault {
+            Fault::RedirectWeightsTo(other) => format!("{other}{lfs_prefix}{file}"),
+            _ => format!("{lfs_prefix}{file}"),
+        };
+        headers.push(("location".into(), location));
         headers.push(("content-length".into(), "0".into()));
         return reply(&mut stream, "302 Found", &headers, b"");
     }
@@ -216,6 +258,14 @@ fn serve(
         Fault::CutWeightsAfter(n) if weights => {
             // Announce everything, send part, hang up.
             reply(&mut stream, status, &headers, &body[..(*n).min(body.len())])
+        }
+        Fault::TrickleWeights(every) if weights => {
+            reply(&mut stream, status, &headers, &[])?;
+            for byte in body {
+                std::thread::sleep(*every);
+                stream.write_all(&[*byte])?;
+            }
+            Ok(())
         }
         _ => reply(&mut stream, status, &headers, body),
     }

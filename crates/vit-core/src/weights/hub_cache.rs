@@ -61,8 +61,13 @@ pub fn cache_dir() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|home| home.join(".cache/huggingface/hub")))
 }
 
-/// The snapshot folder of `id` in `cache`, if that revision was downloaded: `refs/<revision>`
-/// names the commit for a branch or tag; a commit hash is looked up directly.
+/// The weights files a downloaded snapshot holds (one of them), as the downloader fetches them.
+pub const SNAPSHOT_WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
+
+/// The snapshot folder of `id` in `cache`, if that revision was downloaded whole (its config and
+/// weights): `refs/<revision>` names the commit for a branch or tag; a commit hash is looked up
+/// directly.
+
 pub fn cached_snapshot(cache: &Path, id: &HubId) -> Option<PathBuf> {
     let repo = cache.join(id.cache_folder());
     let commit = match std::fs::read_to_string(repo.join("refs").join(&id.revision)) {
@@ -74,7 +79,13 @@ pub fn cached_snapshot(cache: &Path, id: &HubId) -> Option<PathBuf> {
         return None;
     }
     let snapshot = repo.join("snapshots").join(commit);
-    snapshot.join("config.json").is_file().then_some(snapshot)
+    // Complete only with its weights: a download cut off after `config.json` must be resumed,
+    // not taken for a model without weights.
+    let complete = snapshot.join("config.json").is_file()
+        && SNAPSHOT_WEIGHTS
+            .iter()
+            .any(|name| snapshot.join(name).is_file());
+    complete.then_some(snapshot)
 }
 
 /// The snapshot of `id`: the cached one (no network), else — with the `hub` feature and unless
@@ -89,8 +100,8 @@ pub fn resolve(id: &HubId) -> Result<PathBuf> {
         || "no cache folder (set HF_HUB_CACHE or HF_HOME)".to_string(),
         |c| format!("the Hugging Face cache at {}", c.display()),
     );
-    let not_cached = |why: &str| VitError::Checkpoint {
-        path: PathBuf::from(format!("{}@{}", id.repo, id.revision)),
+    let not_cached = |why: &str| VitError::Hub {
+        repository: format!("{}@{}", id.repo, id.revision),
         message: format!("not a file or folder here, and not in {place}; {why}"),
     };
     #[cfg(feature = "hub")]

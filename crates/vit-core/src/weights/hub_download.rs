@@ -14,7 +14,15 @@
 //!
 //! Environment, as the Python client: `HF_ENDPOINT` (default `https://huggingface.co`),
 //! `HF_TOKEN` (else the token file `$HF_HOME/token`, `~/.cache/huggingface/token`),
-//! `HF_HUB_OFFLINE=1` (never touch the network: see [`offline`]).
+//! `HF_HUB_OFFLINE=1` (never touch the network: see [`offline`]), `HF_HUB_ETAG_TIMEOUT` (seconds
+//! a metadata request may take in all, default 30) and `HF_HUB_DOWNLOAD_TIMEOUT` (seconds a
+//! download may go without progress, default 60).
+//!
+//! What it will not do: send the token anywhere but the endpoint's own origin (scheme, host and
+//! port compared, not text); wait for a server without a deadline (a metadata request has a
+//! total deadline; a download must keep making progress, and has a total deadline scaled to its
+//! size); write, truncate or delete anything through a symbolic link in the cache (the cache root
+//! itself may be one), so a planted link cannot reach a file outside it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Read, Write};
@@ -24,7 +32,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Result, VitError};
-use crate::weights::hub_cache::HubId;
+use crate::weights::hub_cache::{HubId, SNAPSHOT_WEIGHTS};
 
 /// Whether `HF_HUB_OFFLINE` asks for no network (`1`, `true`, `yes`, `on`).
 pub fn offline() -> bool {
@@ -39,6 +47,60 @@ pub struct HubClient {
     cache: PathBuf,
     agent: ureq::Agent,
     progress: bool,
+    limits: Deadlines,
+}
+
+/// How long the client waits on a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// A metadata (`HEAD`) request, in all: a server trickling its headers is cut off here.
+    pub metadata: Duration,
+    /// A download without progress (fewer than [`MIN_PROGRESS_BYTES`] in this long) is cut
+    /// off; also the fixed part of a download's total deadline.
+    pub stall: Duration,
+}
+
+/// The bytes a download must bring in each `stall` window.
+pub const MIN_PROGRESS_BYTES: u64 = 16 << 10;
+
+/// The slowest transfer rate the total deadline of a download allows for (bytes per second):
+/// 16 KiB/s, a 350 MB checkpoint in six hours.
+const MIN_RATE: u64 = 16 << 10;
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            metadata: Duration::from_secs(30),
+            stall: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Deadlines {
+    /// The defaults, or `HF_HUB_ETAG_TIMEOUT` / `HF_HUB_DOWNLOAD_TIMEOUT` (seconds).
+    pub fn from_env() -> Self {
+        let seconds = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(Duration::from_secs_f64)
+        };
+        let default = Self::default();
+        Self {
+            metadata: seconds("HF_HUB_ETAG_TIMEOUT").unwrap_or(default.metadata),
+            stall: seconds("HF_HUB_DOWNLOAD_TIMEOUT").unwrap_or(default.stall),
+        }
+    }
+}
+
+/// Whether `url` is on the same origin (scheme, host, port) as `endpoint`: where the token may
+/// go. Text prefixes are not enough (`http://h:80` is a prefix of `http://h:8080`).
+pub fn same_origin(endpoint: &str, url: &str) -> bool {
+    match (url::Url::parse(endpoint), url::Url::parse(url)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin() && a.origin().is_tuple(),
+        _ => false,
+    }
 }
 
 /// What went wrong fetching one file (a missing file is not always an error: the weights
@@ -60,22 +122,27 @@ impl HubClient {
             Some(text.trim().to_string()).filter(|t| !t.is_empty())
         });
         let endpoint = var("HF_ENDPOINT").unwrap_or_else(|| "https://huggingface.co".into());
-        Self::new(&endpoint, token, cache)
+        Self::new(&endpoint, token, cache).with_deadlines(Deadlines::from_env())
+    }
+
+    /// The same client waiting on servers for at most `limits`.
+    pub fn with_deadlines(mut self, limits: Deadlines) -> Self {
+        self.agent = agent(limits);
+        self.limits = limits;
+        self
     }
 
     /// A client for `endpoint` (e.g. `https://huggingface.co`) sending `token`, writing into
     /// `cache`; a progress bar on a terminal.
     pub fn new(endpoint: &str, token: Option<String>, cache: PathBuf) -> Self {
+        let limits = Deadlines::default();
         Self {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             token,
             cache,
-            agent: ureq::AgentBuilder::new()
-                .redirects(0)
-                .timeout_connect(Duration::from_secs(15))
-                .timeout_read(Duration::from_secs(60))
-                .build(),
+            agent: agent(limits),
             progress: std::io::stderr().is_terminal(),
+            limits,
         }
     }
 
@@ -89,13 +156,14 @@ impl HubClient {
             .parent()
             .expect("a snapshot file has a folder")
             .to_path_buf();
-        match self.fetch(id, "model.safetensors") {
+        let [safetensors, pickle] = SNAPSHOT_WEIGHTS;
+        match self.fetch(id, safetensors) {
             Ok(_) => {}
             Err(FetchError::NotFound) => {
-                self.fetch(id, "pytorch_model.bin")
-                    .map_err(|e| self.error(id, "model.safetensors or pytorch_model.bin", e))?;
+                self.fetch(id, pickle)
+                    .map_err(|e| self.error(id, &format!("{safetensors} or {pickle}"), e))?;
             }
-            Err(e) => return Err(self.error(id, "model.safetensors", e)),
+            Err(e) => return Err(self.error(id, safetensors, e)),
         }
         Ok(snapshot)
     }
@@ -108,8 +176,8 @@ impl HubClient {
             ),
             FetchError::Failed(m) => m,
         };
-        VitError::Checkpoint {
-            path: PathBuf::from(format!("{}@{}", id.repo, id.revision)),
+        VitError::Hub {
+            repository: format!("{}@{}", id.repo, id.revision),
             message,
         }
     }
@@ -121,7 +189,7 @@ impl HubClient {
         );
         match &self.token {
             // The token goes to the hub only, not to the storage a redirect points to.
-            Some(token) if url.starts_with(&self.endpoint) => {
+            Some(token) if same_origin(&self.endpoint, url) => {
                 request.set("authorization", &format!("Bearer {token}"))
             }
             _ => request,
@@ -161,7 +229,11 @@ impl HubClient {
             "{}/{}/resolve/{}/{file}",
             self.endpoint, id.repo, id.revision
         );
-        let head = match self.request("HEAD", &url).call() {
+        let head = match self
+            .request("HEAD", &url)
+            .timeout(self.limits.metadata)
+            .call()
+        {
             Ok(r) => r,
             Err(ureq::Error::Status(code, _)) => return Err(self.status_error(id, code)),
             Err(e) => return Err(self.transport_error(e)),
@@ -199,10 +271,14 @@ impl HubClient {
         };
         let download = match head.status() {
             300..=399 => match head.header("location") {
-                Some(loc) if loc.starts_with("http://") || loc.starts_with("https://") => {
-                    loc.to_string()
-                }
-                Some(loc) => format!("{}{loc}", self.endpoint),
+                Some(loc) => match url::Url::parse(&url).and_then(|base| base.join(loc)) {
+                    Ok(target) if matches!(target.scheme(), "http" | "https") => target.to_string(),
+                    _ => {
+                        return Err(FetchError::Failed(format!(
+                            "{url}: redirect to {loc:?}, not an http(s) address; refused"
+                        )));
+                    }
+                },
                 None => {
                     return Err(FetchError::Failed(format!(
                         "{url}: redirect without a location"
@@ -213,25 +289,60 @@ impl HubClient {
         };
         let repo = self.cache.join(id.cache_folder());
         let blobs = repo.join("blobs");
-        std::fs::create_dir_all(&blobs).map_err(|e| io(&blobs, e))?;
+        self.real_dir(&blobs)?;
         let blob = blobs.join(&etag);
+        no_link(&blob)?;
         let complete = std::fs::metadata(&blob).is_ok_and(|m| m.is_file() && m.len() == size);
         if !complete {
             self.download_blob(&download, &blob, size, &etag, file)?;
         }
         let snapshot = repo.join("snapshots").join(&commit);
-        std::fs::create_dir_all(&snapshot).map_err(|e| io(&snapshot, e))?;
+        self.real_dir(&snapshot)?;
         let target = snapshot.join(file);
         link_blob(&blob, &target, &etag).map_err(|e| io(&target, e))?;
         if id.revision != commit {
             // `HubId::parse` admits only plain path parts in a revision (`main`, `refs/pr/1`).
             let reference = repo.join("refs").join(&id.revision);
             let folder = reference.parent().expect("refs/<revision> has a folder");
-            std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
+            self.real_dir(folder)?;
+            no_link(&reference)?;
             crate::atomic_file::write_atomic(&reference, commit.as_bytes())
                 .map_err(|e| io(&reference, e))?;
         }
         Ok(target)
+    }
+
+    /// Creates `dir` (under the cache) and checks that neither it nor any folder between it and
+    /// the cache root is a symbolic link: what is written there stays in the cache.
+    fn real_dir(&self, dir: &Path) -> std::result::Result<(), FetchError> {
+        let below = dir
+            .strip_prefix(&self.cache)
+            .map_err(|_| FetchError::Failed(format!("{} is outside the cache", dir.display())))?;
+        let mut current = self.cache.clone();
+        for part in below.components() {
+            current.push(part);
+            match std::fs::symlink_metadata(&current) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(FetchError::Failed(format!(
+                        "{} is a symbolic link: the cache is only written through real \
+                         folders (remove the link)",
+                        current.display()
+                    )));
+                }
+                Ok(_) => {
+                    return Err(FetchError::Failed(format!(
+                        "{} is in the way: expected a folder of the cache",
+                        current.display()
+                    )));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir(&current).map_err(|e| io(&current, e))?;
+                }
+                Err(e) => return Err(io(&current, e)),
+            }
+        }
+        Ok(())
     }
 
     /// `GET` into `<blob>.incomplete` (resumed with `Range` when a part is there), checked,
@@ -246,28 +357,41 @@ impl HubClient {
     ) -> std::result::Result<(), FetchError> {
         let partial = blob.with_extension("incomplete");
         let lock_path = blob.with_extension("lock");
-        let lock = File::create(&lock_path).map_err(|e| io(&lock_path, e))?;
+        no_link(&partial)?;
+        no_link(&lock_path)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io(&lock_path, e))?;
         lock.lock().map_err(|e| io(&lock_path, e))?;
         if std::fs::metadata(blob).is_ok_and(|m| m.len() == size) {
             return Ok(()); // The other process finished it.
         }
         let mut have = std::fs::metadata(&partial).map_or(0, |m| m.len());
-        if have > size {
+        if have >= size {
+            // All the bytes arrived but the blob was never promoted (killed before the
+            // rename): checked and promoted without asking the server for nothing.
+            if have == size && self.promote(&partial, blob, etag, file).is_ok() {
+                return Ok(());
+            }
+            let _ = std::fs::remove_file(&partial);
             have = 0;
         }
-        let mut request = self.request("GET", url);
-        if have > 0 {
-            request = request.set("range", &format!("bytes={have}-"));
+        let mut response = self.get(url, have, size)?;
+        if response.status() == 416 && have > 0 {
+            // The server will not resume this part: start over.
+            let _ = std::fs::remove_file(&partial);
+            have = 0;
+            response = self.get(url, 0, size)?;
         }
-        let response = match request.call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, _)) => {
-                return Err(FetchError::Failed(format!(
-                    "{file}: HTTP {code} from {url}"
-                )));
-            }
-            Err(e) => return Err(self.transport_error(e)),
-        };
+        if response.status() >= 300 {
+            return Err(FetchError::Failed(format!(
+                "{file}: HTTP {} from {url}",
+                response.status()
+            )));
+        }
         let resumed = response.status() == 206 && have > 0;
         let mut out = OpenOptions::new()
             .create(true)
@@ -281,6 +405,8 @@ impl HubClient {
         let mut buffer = vec![0u8; 1 << 16];
         let started = Instant::now();
         let mut shown = Instant::now();
+        // Progress is judged per window: a server trickling a byte at a time is cut off.
+        let (mut window_start, mut window_bytes) = (Instant::now(), 0u64);
         loop {
             let n = match reader.read(&mut buffer) {
                 Ok(0) => break,
@@ -295,6 +421,18 @@ impl HubClient {
             };
             out.write_all(&buffer[..n]).map_err(|e| io(&partial, e))?;
             written += n as u64;
+            window_bytes += n as u64;
+            if window_start.elapsed() >= self.limits.stall {
+                if window_bytes < MIN_PROGRESS_BYTES && written < size {
+                    let _ = out.flush();
+                    return Err(FetchError::Failed(format!(
+                        "{file}: the download stalled ({window_bytes} bytes in {:.0} s, after \
+                         {written} of {size}); the part is kept and the next run resumes it",
+                        window_start.elapsed().as_secs_f64()
+                    )));
+                }
+                (window_start, window_bytes) = (Instant::now(), 0);
+            }
             if self.progress && shown.elapsed() > Duration::from_millis(200) {
                 shown = Instant::now();
                 progress_line(file, written, size, started.elapsed());
@@ -313,17 +451,71 @@ impl HubClient {
                 "{file}: got {written} bytes where the hub announced {size}; discarded"
             )));
         }
+        self.promote(&partial, blob, etag, file)
+    }
+
+    /// `GET url` from byte `from` (a `Range` request when resuming), with a total deadline
+    /// scaled to what is left; a status is returned, not an error, so 416 can be handled.
+    fn get(
+        &self,
+        url: &str,
+        from: u64,
+        size: u64,
+    ) -> std::result::Result<ureq::Response, FetchError> {
+        let left = size.saturating_sub(from);
+        let deadline = self.limits.stall + Duration::from_secs(left / MIN_RATE);
+        let mut request = self.request("GET", url).timeout(deadline);
+        if from > 0 {
+            request = request.set("range", &format!("bytes={from}-"));
+        }
+        match request.call() {
+            Ok(r) => Ok(r),
+            Err(ureq::Error::Status(_, r)) => Ok(r),
+            Err(e) => Err(self.transport_error(e)),
+        }
+    }
+
+    /// Checks a complete download (SHA-256 when the ETag is one) and renames it to `blob`; a
+    /// mismatch discards it.
+    fn promote(
+        &self,
+        partial: &Path,
+        blob: &Path,
+        etag: &str,
+        file: &str,
+    ) -> std::result::Result<(), FetchError> {
         if etag.len() == 64 && etag.chars().all(|c| c.is_ascii_hexdigit()) {
-            let digest = sha256_file(&partial).map_err(|e| io(&partial, e))?;
+            let digest = sha256_file(partial).map_err(|e| io(partial, e))?;
             if !digest.eq_ignore_ascii_case(etag) {
-                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(partial);
                 return Err(FetchError::Failed(format!(
                     "{file}: SHA-256 {digest} does not match the hub's {etag}; discarded"
                 )));
             }
         }
-        std::fs::rename(&partial, blob).map_err(|e| io(blob, e))?;
-        Ok(())
+        std::fs::rename(partial, blob).map_err(|e| io(blob, e))
+    }
+}
+
+/// The HTTP agent: no automatic redirects (the token must not follow them), bounded connects
+/// and reads.
+fn agent(limits: Deadlines) -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout_connect(Duration::from_secs(15).min(limits.metadata))
+        .timeout_read(limits.stall)
+        .build()
+}
+
+/// Refuses to write through `path` when it is a symbolic link (planted in the cache, it could
+/// point at a user's file).
+fn no_link(path: &Path) -> std::result::Result<(), FetchError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(FetchError::Failed(format!(
+            "{} is a symbolic link where the cache keeps a file; refused (remove the link)",
+            path.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
