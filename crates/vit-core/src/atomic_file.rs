@@ -15,25 +15,33 @@ use std::path::{Path, PathBuf};
 /// How many symbolic links are followed before giving up (as Linux's `ELOOP` limit).
 const MAX_LINKS: usize = 40;
 
+/// The marker in the name of this module's temporary files.
+const TEMP_MARKER: &str = ".vit-tmp";
+
 /// The hidden temporary path beside `path` that a write goes to before its rename
-/// (`dir/.name.tmp<pid>`: one per process, so concurrent writers do not share it).
+/// (`dir/.name.vit-tmp<pid>`: one per process, so concurrent writers do not share it).
 pub fn temp_path_beside(path: &Path) -> std::io::Result<PathBuf> {
     let file_name = path
         .file_name()
         .ok_or_else(|| std::io::Error::other("path has no file name"))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
+    tmp_name.push(format!("{TEMP_MARKER}{}", std::process::id()));
     Ok(path.with_file_name(tmp_name))
 }
 
-/// Whether `name` is a temporary file left by a write of this module (`.name.tmp<pid>`), e.g.
-/// after the process was killed mid-write.
+/// The file a temporary file of this module (`.name.vit-tmp<pid>`) was to become, and the pid
+/// that wrote it; `None` for any other name.
+pub fn temp_target(name: &str) -> Option<(&str, &str)> {
+    let (target, pid) = name.strip_prefix('.')?.rsplit_once(TEMP_MARKER)?;
+    let valid = !target.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some((target, pid))
+}
+
+/// Whether `name` is a temporary file left by a write of this module (`.name.vit-tmp<pid>`),
+/// e.g. after the process was killed mid-write.
 pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.')
-        && name
-            .rsplit_once(".tmp")
-            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    temp_target(name).is_some()
 }
 
 /// Where a write to `path` really goes.
@@ -121,8 +129,29 @@ pub fn write_atomic_with<E: From<std::io::Error>>(
                 std::process::id(),
                 STREAM_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             ));
-            let written = write(&tmp).and_then(|()| copy_to_stream(&tmp, &target).map_err(E::from));
-            let _ = std::fs::remove_file(&tmp);
+            // On Linux the file is unlinked at once and written through its descriptor: a run
+            // killed mid-write (a reader that never comes to the FIFO) leaves nothing behind.
+            let anonymous = File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .and_then(|file| std::fs::remove_file(&tmp).map(|()| file))
+                .ok()
+                .filter(|_| cfg!(target_os = "linux"));
+            let written = match &anonymous {
+                Some(file) => {
+                    use std::os::fd::AsRawFd;
+                    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+                    write(&by_fd).and_then(|()| copy_to_stream(&by_fd, &target).map_err(E::from))
+                }
+                None => {
+                    let written =
+                        write(&tmp).and_then(|()| copy_to_stream(&tmp, &target).map_err(E::from));
+                    let _ = std::fs::remove_file(&tmp);
+                    written
+                }
+            };
             written
         }
     }
@@ -151,19 +180,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Removes the temporary files that killed writes left in `dir` (not recursively); returns how
-/// many. Only files named as this module names them are touched, and only when no live process
-/// could still be writing them (their pid is not running).
-pub fn remove_orphan_temps(dir: &Path) -> std::io::Result<usize> {
+/// many. Only regular files named as this module names them (`.name.vit-tmp<pid>`) whose
+/// `name` the caller `owns` (a file it writes there) are touched, and only when no live
+/// process could still be writing them (their pid is not running): a user's file is never
+/// removed for looking like one.
+pub fn remove_orphan_temps(dir: &Path, owns: impl Fn(&str) -> bool) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !is_temp_name(name) || !entry.file_type()?.is_file() {
+        let Some((target, pid)) = temp_target(name) else {
             continue;
-        }
-        let pid = name.rsplit_once(".tmp").map(|(_, pid)| pid).unwrap_or("");
-        if pid_is_running(pid) {
+        };
+        if !owns(target) || !entry.file_type()?.is_file() || pid_is_running(pid) {
             continue;
         }
         std::fs::remove_file(entry.path())?;

@@ -17,6 +17,9 @@ use crate::learner::loss::{DistillationKind, DistillationLoss};
 use crate::optim::loss_scale::LossScaleConfig;
 use crate::run::finetune::InitSpec;
 
+/// The most `devices` or `num_workers` a config may ask for (each is a thread).
+pub const MAX_THREADS_FIELD: usize = 1024;
+
 /// The per-image and per-batch augmentations of the training split, each optional.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
@@ -337,6 +340,7 @@ impl TrainConfig {
     }
 
     /// Checks what serde cannot: sizes, rates, and that the parts fit together.
+    /// (The device count is checked against the machine when the devices are taken.)
     /// `model` is the architecture actually trained (from `model` or `init`).
     pub fn validate(&self, model: &ZooConfig) -> Result<()> {
         model.validate()?;
@@ -345,6 +349,15 @@ impl TrainConfig {
             return Err(TrainError::Config(
                 "batch_size, epochs and devices must be at least 1".into(),
             ));
+        }
+        // Each device and each loader worker is a thread (with its buffers): a mistyped count
+        // is refused here rather than failing to spawn thousands of them.
+        for (field, value) in [("devices", self.devices), ("num_workers", self.num_workers)] {
+            if value > MAX_THREADS_FIELD {
+                return Err(TrainError::Config(format!(
+                    "{field} is {value}; at most {MAX_THREADS_FIELD}"
+                )));
+            }
         }
         self.check_memory(model)?;
         self.loss_scale.validate().map_err(TrainError::Config)?;

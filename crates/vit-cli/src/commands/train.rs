@@ -63,8 +63,12 @@ pub struct TrainArgs {
     pub set: Vec<String>,
     /// Continue the run in the output folder from its last complete epoch (model, optimiser
     /// and schedule state); the config is the run's own `train_config.json`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
+    /// Start afresh in an output folder that holds a previous run, removing that run's
+    /// results (config, logs, curves, model, checkpoints); without it such a folder is refused.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Print the effective config (JSON, after overrides) and exit: a starting point to edit.
     #[arg(long)]
     pub print_config: bool,
@@ -170,10 +174,10 @@ impl BackendJob for TrainJob {
         if args.print_config {
             return Ok(serde_json::to_string_pretty(&config)?);
         }
-        let start = if args.resume {
-            Start::Resume
-        } else {
-            Start::Fresh
+        let start = match (args.resume, args.overwrite) {
+            (true, _) => Start::Resume,
+            (false, true) => Start::Overwrite,
+            (false, false) => Start::Fresh,
         };
         let summary =
             train_on_nodes::<Autodiff<B>>(&config, &args.output, device, start, nodes.as_ref())?;

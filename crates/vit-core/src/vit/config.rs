@@ -172,10 +172,36 @@ fn invalid(field: &str, reason: impl Into<String>) -> VitError {
     }
 }
 
+/// The most tokens (patches and prefix tokens) a model may have.
+pub const MAX_TOKENS: usize = 1 << 16;
+/// The widest `embed_dim`.
+pub const MAX_WIDTH: usize = 1 << 16;
+/// The widest MLP hidden layer (`embed_dim × mlp_ratio`).
+pub const MAX_MLP_HIDDEN: usize = 1 << 18;
+/// The most blocks.
+pub const MAX_DEPTH: usize = 1 << 12;
+/// The most classes.
+pub const MAX_CLASSES: usize = 1 << 24;
+/// The most input channels (and register tokens).
+pub const MAX_CHANNELS: usize = 1 << 12;
+/// The longest image side in pixels.
+pub const MAX_SIDE: usize = 1 << 16;
+
 impl VisionTransformerConfig {
     /// Checks every field the model cannot be built with, naming the field.
     pub fn validate(&self) -> Result<()> {
-        self.grid_size()?;
+        self.check_sizes()?;
+        let [gh, gw] = self.grid_size()?;
+        let tokens = gh * gw + self.num_prefix_tokens();
+        if tokens > MAX_TOKENS {
+            return Err(invalid(
+                "img_size",
+                format!(
+                    "{}x{} in patches of {} makes {tokens} tokens; at most {MAX_TOKENS}",
+                    self.img_size[0], self.img_size[1], self.patch_size
+                ),
+            ));
+        }
         if self.in_chans == 0 {
             return Err(invalid("in_chans", "must be at least 1"));
         }
@@ -245,12 +271,6 @@ impl VisionTransformerConfig {
                  `class_token = true` and `global_pool = token`",
             ));
         }
-        if self.mlp_ratio.is_nan() || self.mlp_ratio <= 0.0 {
-            return Err(invalid(
-                "mlp_ratio",
-                format!("must be > 0, got {}", self.mlp_ratio),
-            ));
-        }
         for (field, rate) in [
             ("drop_rate", self.drop_rate),
             ("pos_drop_rate", self.pos_drop_rate),
@@ -266,6 +286,36 @@ impl VisionTransformerConfig {
             && !v.is_finite()
         {
             return Err(invalid("init_values", format!("must be finite, got {v}")));
+        }
+        Ok(())
+    }
+
+    /// Bounds on the sizes (far above any published model): a mistyped `mlp_ratio: 1e30` or
+    /// `depth: 1e9` is an error naming the field, not a wrapped cost estimate or an allocation
+    /// that aborts; within them every cost and parameter count fits in 64 bits.
+    fn check_sizes(&self) -> Result<()> {
+        let hidden = self.embed_dim as f64 * self.mlp_ratio;
+        if !(self.mlp_ratio.is_finite() && self.mlp_ratio > 0.0) || hidden > MAX_MLP_HIDDEN as f64 {
+            return Err(invalid(
+                "mlp_ratio",
+                format!(
+                    "must be > 0 with embed_dim × mlp_ratio at most {MAX_MLP_HIDDEN}, got {}",
+                    self.mlp_ratio
+                ),
+            ));
+        }
+        let [h, w] = self.img_size;
+        for (field, value, max) in [
+            ("img_size", h.max(w), MAX_SIDE),
+            ("in_chans", self.in_chans, MAX_CHANNELS),
+            ("embed_dim", self.embed_dim, MAX_WIDTH),
+            ("depth", self.depth, MAX_DEPTH),
+            ("num_classes", self.num_classes, MAX_CLASSES),
+            ("reg_tokens", self.reg_tokens, MAX_CHANNELS),
+        ] {
+            if value > max {
+                return Err(invalid(field, format!("is {value}; at most {max}")));
+            }
         }
         Ok(())
     }

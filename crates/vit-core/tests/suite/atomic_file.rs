@@ -85,13 +85,19 @@ fn a_directory_is_an_error_and_stays() {
 #[test]
 fn orphan_temporary_files_of_dead_processes_are_removed() {
     let dir = temp_dir("atomic-orphans");
-    let dead = dir.join(".model.bpk.tmp4294967295");
-    let ours = dir.join(format!(".log.csv.tmp{}", std::process::id()));
+    let dead = dir.join(".model.bpk.vit-tmp4294967295");
+    let ours = dir.join(format!(".log.csv.vit-tmp{}", std::process::id()));
     let user = dir.join(".notes.tmp");
-    for path in [&dead, &ours, &user] {
+    // Named like ours, but not a file this caller writes there: a user's, kept.
+    let lookalike = dir.join(".thesis.tex.vit-tmp4294967295");
+    let old_style = dir.join(".model.bpk.tmp4294967295");
+    for path in [&dead, &ours, &user, &lookalike, &old_style] {
         std::fs::write(path, b"x").unwrap();
     }
-    assert!(is_temp_name(".model.bpk.tmp4294967295") && !is_temp_name(".notes.tmp"));
-    assert_eq!(remove_orphan_temps(&dir).unwrap(), 1);
+    assert!(is_temp_name(".model.bpk.vit-tmp4294967295") && !is_temp_name(".notes.tmp"));
+    assert!(!is_temp_name(".model.bpk.tmp12") && !is_temp_name(".vit-tmp12"));
+    let owns = |name: &str| ["model.bpk", "log.csv"].contains(&name);
+    assert_eq!(remove_orphan_temps(&dir, owns).unwrap(), 1);
     assert!(!dead.exists() && ours.exists() && user.exists());
+    assert!(lookalike.exists() && old_style.exists());
 }

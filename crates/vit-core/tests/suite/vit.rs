@@ -163,6 +163,15 @@ fn invalid_configs_name_the_field() {
         (small().with_num_heads(5), "num_heads"),
         (small().with_drop_path_rate(1.5), "drop_path_rate"),
         (small().with_mlp_ratio(0.0), "mlp_ratio"),
+        // Sizes far past any model: errors naming the field, not a wrapped cost estimate or
+        // a capacity-overflow panic when the layers are allocated.
+        (small().with_mlp_ratio(1e30), "mlp_ratio"),
+        (small().with_mlp_ratio(f64::INFINITY), "mlp_ratio"),
+        (small().with_depth(1 << 30), "depth"),
+        (small().with_embed_dim(1 << 40).with_num_heads(1), "embed_dim"),
+        (small().with_num_classes(usize::MAX), "num_classes"),
+        (small().with_img_size([1 << 15, 1 << 15]).with_patch_size(4), "img_size"),
+        (small().with_img_size([usize::MAX, 32]), "img_size"),
         (small().with_class_token(false), "global_pool"),
         (
             small()

@@ -138,11 +138,16 @@ impl<C: Backend> NodeGroup<C> {
 
     /// Refuses the run unless every node has the same `config_hash` (config and start mode).
     fn check_same_config(&self, config_hash: u64) -> Result<()> {
-        // 16 bits per value: exact in f32 and in sums with zeros.
-        let row: Vec<f32> = (0..4)
-            .map(|i| ((config_hash >> (16 * i)) & 0xffff) as f32)
+        // A presence count first (two nodes given one rank sum to 2 there, and the rank no
+        // node took stays 0), then the hash, 16 bits per value: exact in f32 and in sums.
+        let row: Vec<f32> = std::iter::once(1.0)
+            .chain((0..4).map(|i| ((config_hash >> (16 * i)) & 0xffff) as f32))
             .collect();
         let rows = self.gather_rows(&row, "the start-up check of configs");
+        rank_counts_problem(&rows.iter().map(|r| r[0]).collect::<Vec<_>>())
+            .map_or(Ok(()), |p| {
+                Err(TrainError::Config(format!("rank {}: {p}", self.spec.rank)))
+            })?;
         let differing: Vec<String> = ranks_unlike_rank0(&rows, |a, b| a == b)
             .map(|rank| rank.to_string())
             .collect();
@@ -354,6 +359,27 @@ fn to_host<B: Backend>(x: Tensor<B, 1>) -> Vec<f32> {
         .expect("f32 values")
 }
 
+/// What is wrong with how many nodes took each rank (`counts[r]`: the nodes that joined as
+/// rank `r`), or `None` when each took exactly one.
+fn rank_counts_problem(counts: &[f32]) -> Option<String> {
+    let mut problems = Vec::new();
+    for (rank, &count) in counts.iter().enumerate() {
+        let count = count.round() as i64;
+        if count > 1 {
+            problems.push(format!("rank {rank} was given to {count} nodes"));
+        } else if count < 1 {
+            problems.push(format!("no node has rank {rank}"));
+        }
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "{}: start each node with its own --rank, 0 to {}",
+            problems.join("; "),
+            counts.len() - 1
+        )
+    })
+}
+
 /// The ranks whose row is not `same` as rank 0's, value by value.
 fn ranks_unlike_rank0<'a>(
     rows: &'a [Vec<f32>],
@@ -411,5 +437,20 @@ fn describe(error: &CollectiveError) -> String {
             "another node registered with the same --node-address".to_string()
         }
         other => format!("burn-collective: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rank_counts_problem;
+
+    #[test]
+    fn a_rank_taken_twice_or_by_no_node_is_named() {
+        assert_eq!(rank_counts_problem(&[1.0, 1.0, 1.0]), None);
+        let twice = rank_counts_problem(&[2.0, 0.0]).unwrap();
+        assert!(
+            twice.contains("rank 0 was given to 2 nodes") && twice.contains("no node has rank 1"),
+            "{twice}"
+        );
     }
 }

@@ -6,7 +6,10 @@
 //! complete when all three exist.
 
 use std::path::{Path, PathBuf};
-use vit_core::VitBackend;
+use vit_core::{VitAutodiffBackend, VitBackend};
+
+use burn::module::AutodiffModule;
+use burn::optim::Optimizer;
 
 use burn::record::{
     FileRecorder, FullPrecisionSettings, NamedMpkFileRecorder, Recorder, RecorderError,
@@ -51,7 +54,13 @@ impl<B: VitBackend> Recorder<B> for AtomicRecorder {
     }
 
     fn load_item<I: DeserializeOwned>(&self, file: &mut PathBuf) -> Result<I, RecorderError> {
-        Recorder::<B>::load_item(&self.inner, file)
+        let shown = file.display().to_string();
+        Recorder::<B>::load_item(&self.inner, file).map_err(|e| {
+            RecorderError::Unknown(format!(
+                "{shown}.{}: {e}",
+                <Self as FileRecorder<B>>::file_extension()
+            ))
+        })
     }
 }
 
@@ -76,4 +85,34 @@ pub fn last_complete_epoch(dir: &Path) -> Option<usize> {
                 .all(|n| dir.join(format!("{n}-{epoch}.mpk")).is_file())
         })
         .max()
+}
+
+/// Reads the checkpoint of `epoch` in `dir` (model `M`, optimiser `O`, scheduler) exactly as
+/// burn-train will when resuming: burn-train panics on a torn or corrupt file, so it is read
+/// here first and a failure is an error naming the file and what to do.
+pub fn verify_checkpoint<B, M, O>(
+    dir: &Path,
+    epoch: usize,
+    device: &B::Device,
+) -> crate::error::Result<()>
+where
+    B: VitAutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+{
+    let recorder = AtomicRecorder::default();
+    let fail = |e: RecorderError| {
+        crate::error::TrainError::Run(format!(
+            "the checkpoint of epoch {epoch} cannot be read: {e}; delete that epoch's files \
+             ({}) to resume from the epoch before, or start the run again",
+            CHECKPOINT_NAMES
+                .map(|n| format!("{n}-{epoch}.mpk"))
+                .join(", ")
+        ))
+    };
+    let file = |name: &str| dir.join(format!("{name}-{epoch}"));
+    Recorder::<B>::load::<M::Record>(&recorder, file("model"), device).map_err(fail)?;
+    Recorder::<B>::load::<O::Record>(&recorder, file("optim"), device).map_err(fail)?;
+    Recorder::<B>::load::<usize>(&recorder, file("scheduler"), device).map_err(fail)?;
+    Ok(())
 }

@@ -3,8 +3,10 @@
 //! groups, warm-up + cosine, metrics, atomic checkpoints, early stopping, several devices), the
 //! evaluation on the test split, and the saved model, logs and curves.
 
+pub mod disk;
 pub mod evaluate;
 pub mod finetune;
+pub mod folder;
 pub mod lock;
 pub mod logs;
 pub mod model;
@@ -23,7 +25,7 @@ use burn::train::checkpoint::{
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
-use vit_core::atomic_file::{remove_orphan_temps, write_atomic};
+use vit_core::atomic_file::write_atomic;
 use vit_core::model::ModelConfig;
 use vit_core::preprocess::PretrainedCfg;
 use vit_core::weights::pretrained::read_architecture;
@@ -35,7 +37,7 @@ use crate::data::DataSplits;
 use crate::data::batcher::ImageBatcher;
 use crate::data::epoch_data::{EpochShuffled, InOrder, Shard};
 use crate::error::{Result, TrainError};
-use crate::learner::checkpoint::{AtomicRecorder, last_complete_epoch};
+use crate::learner::checkpoint::{AtomicRecorder, last_complete_epoch, verify_checkpoint};
 use crate::learner::classifier::{Classifier, LossSettings, MixedPrecision};
 use crate::learner::early_stopping::{StopRules, ValidLossPatience};
 use crate::learner::progress::{EpochRecord, EpochRenderer};
@@ -83,6 +85,9 @@ pub enum Start {
     Fresh,
     /// Continue from the last complete epoch checkpointed in the folder.
     Resume,
+    /// A new run that first removes a previous run's results from the folder (its config,
+    /// logs, curves, model and checkpoints; nothing else there).
+    Overwrite,
 }
 
 /// Trains `config` on `device` (and the next `config.devices − 1` devices of its kind),
@@ -121,15 +126,17 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     let paths = RunPaths {
         dir: nodes.map_or_else(|| out.to_path_buf(), |spec| spec.node_dir(out)),
     };
+    // A config that cannot run is refused before anything is created.
+    let architecture = architecture(config)?;
+    config.validate(&architecture)?;
+    if config.devices > 1 {
+        devices_like::<B>(&device, config.devices)?;
+    }
     let out = paths.dir.as_path();
     std::fs::create_dir_all(out).map_err(TrainError::io(out))?;
     // Held until this function returns: a second run on the folder is refused, not interleaved.
     let _lock = RunLock::acquire(out)?;
-    for dir in [paths.dir.clone(), paths.checkpoints(), paths.model()] {
-        if dir.is_dir() {
-            remove_orphan_temps(&dir).map_err(TrainError::io(&dir))?;
-        }
-    }
+    folder::remove_run_temps(&paths)?;
     let mut first_epoch = resume_point(config, &paths, start)?;
     let group = match nodes {
         Some(spec) => {
@@ -148,8 +155,6 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     };
     B::seed(&device, config.seed);
 
-    let architecture = architecture(config)?;
-    config.validate(&architecture)?;
     config
         .precision
         .check_backend::<B>(&device)
@@ -157,15 +162,20 @@ pub fn train_on_nodes<B: VitAutodiffBackend>(
     let input = architecture.input_size();
     let data = config.data.load(input)?;
     let built = build_model::<B>(config, data.class_names.len(), &device)?;
+    let disk_needed = disk::run_needs(
+        built.model.num_params() as u64,
+        config.keep_checkpoints as u64 + 2,
+    );
+    disk::check_free(out, disk_needed)?;
     let [mean, std] = normalisation(config, built.pretrained_cfg.as_ref());
-    if start == Start::Fresh {
+    if start != Start::Resume {
         save_config(config, &paths)?;
     }
     let teacher = build_teacher::<B>(config, input, &data.class_names, &device)?;
     let batcher = ImageBatcher::new([input[1], input[2]], mean.clone(), std.clone());
 
     let history = Arc::new(Mutex::new(match start {
-        Start::Fresh => Vec::new(),
+        Start::Fresh | Start::Overwrite => Vec::new(),
         Start::Resume => read_history(&paths.history(), first_epoch)?,
     }));
     let Built {
@@ -297,19 +307,18 @@ fn agree_start(group: &NodeGroup, first_epoch: usize, paths: &RunPaths) -> Resul
     Ok(agreed)
 }
 
-/// The first epoch to run: 1 for a fresh run (refused when the folder already holds one), the
+/// The first epoch to run: 1 for a fresh run (refused when the folder already holds one's
+/// results; removing them first with [`Start::Overwrite`]), the
 /// epoch after the last complete checkpoint for a resumed one (whose config must be the run's
 /// own).
 fn resume_point(config: &TrainConfig, paths: &RunPaths, start: Start) -> Result<usize> {
     match start {
         Start::Fresh => {
-            if last_complete_epoch(&paths.checkpoints()).is_some() {
-                return Err(TrainError::Run(format!(
-                    "{} already holds a run: continue it with --resume, or choose another \
-                     output folder",
-                    paths.dir.display()
-                )));
-            }
+            folder::refuse_previous_outputs(paths)?;
+            Ok(1)
+        }
+        Start::Overwrite => {
+            folder::remove_previous_outputs(paths)?;
             Ok(1)
         }
         Start::Resume => {
@@ -460,7 +469,18 @@ fn fit<B: VitAutodiffBackend>(
 
     let hook_paths = paths.clone();
     let writes_run_folder = group.as_ref().is_none_or(|g| g.rank() == 0);
+    let interrupter = burn::train::Interrupter::new();
+    let on_disk_full = interrupter.clone();
+    let disk_needed = disk::run_needs(
+        classifier.model.num_params() as u64,
+        config.keep_checkpoints as u64 + 2,
+    );
     let renderer = renderer.on_epoch(Box::new(move |history| {
+        // Stopped at an epoch's end while there is room, not by a failed write mid-epoch
+        // (burn-train's logger panics then, and the process aborts).
+        if let Err(e) = disk::check_free(&hook_paths.dir, disk_needed) {
+            on_disk_full.stop(Some(&e.to_string()));
+        }
         if !writes_run_folder {
             return;
         }
@@ -471,6 +491,7 @@ fn fit<B: VitAutodiffBackend>(
         }
     }));
     let mut training = SupervisedTraining::new(paths.learner(), loader_train, loader_valid)
+        .with_interrupter(interrupter.clone())
         .metrics((AccuracyMetric::new(), LossMetric::new()))
         .metric_train_numeric(LearningRateMetric::new())
         .with_file_checkpointer(AtomicRecorder::default())
@@ -494,6 +515,11 @@ fn fit<B: VitAutodiffBackend>(
             .metric_valid_numeric(TopKAccuracyMetric::new(5));
     }
     if first_epoch > 1 {
+        verify_checkpoint::<B, Classifier<B>, GroupedAdamW<Classifier<B>, B>>(
+            &paths.checkpoints(),
+            first_epoch - 1,
+            device,
+        )?;
         training = training.checkpoint(first_epoch - 1);
     }
     let patience = match config.early_stopping_patience {
@@ -534,6 +560,15 @@ fn fit<B: VitAutodiffBackend>(
         );
     }
     let result = training.launch(Learner::new(classifier, optimizer, schedule));
+    // A stop that is not early stopping (a full disk, a checkpoint that could not be saved) is
+    // an error: the run did not finish its epochs.
+    if let Some(reason) = interrupter.get_message() {
+        return Err(TrainError::Run(format!(
+            "training stopped: {reason}; the last complete checkpoint in {} continues it \
+             (--resume)",
+            paths.checkpoints().display()
+        )));
+    }
     if let Some(epoch) = rules.diverged_at() {
         // The diverged epoch's checkpoint holds NaN weights: remove it, so that the last
         // checkpoint on disk (and what --resume would continue) is the last good one.
@@ -624,9 +659,18 @@ fn devices_like<B: VitBackend>(main: &B::Device, count: usize) -> Result<Vec<B::
         })
     }
     let id = main.id();
-    let devices: Vec<B::Device> = (0..count).map(|i| nth(id, i)).collect();
-    let replicas = devices.iter().all(|d| d == main);
     let available = B::device_count(id.type_id);
+    let replicas = nth::<B::Device>(id, 1) == *main;
+    if replicas {
+        // One thread per replica: more than the cores only slows the run down.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if count > cores {
+            return Err(TrainError::Config(format!(
+                "devices is {count}, but this backend runs device replicas on the CPU's {cores} \
+                 core(s): ask for at most {cores}"
+            )));
+        }
+    }
     if !replicas && id.index_id as usize + count > available {
         return Err(TrainError::Run(format!(
             "devices is {count}, but the backend has {available} device(s) of this kind from \
@@ -634,7 +678,7 @@ fn devices_like<B: VitBackend>(main: &B::Device, count: usize) -> Result<Vec<B::
             id.index_id
         )));
     }
-    Ok(devices)
+    Ok((0..count).map(|i| nth(id, i)).collect())
 }
 
 /// The top-level fields in which two configs differ.

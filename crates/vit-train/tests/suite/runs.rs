@@ -352,14 +352,14 @@ fn a_second_run_on_a_locked_folder_is_refused_with_the_holder_named() {
     assert!(!dir.join("train_config.json").exists(), "nothing written");
     drop(lock);
     // Released (as when the holder exits): the run goes ahead, and a killed write's leftover
-    // temporary file is cleaned away.
-    let orphan = dir.join(".train_config.json.tmp4294967295");
+    // temporary file is cleaned away, but not a user's file that merely looks like one.
+    let orphan = dir.join(".train_config.json.vit-tmp4294967295");
     std::fs::write(&orphan, b"half").unwrap();
-    std::fs::create_dir_all(dir.join("model")).unwrap();
-    let orphan_model = dir.join("model/.model.bpk.tmp4294967295");
-    std::fs::write(&orphan_model, b"half").unwrap();
+    let lookalike = dir.join(".thesis.tex.vit-tmp4294967295");
+    std::fs::write(&lookalike, b"chapter 1").unwrap();
     train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
-    assert!(!orphan.exists() && !orphan_model.exists());
+    assert!(!orphan.exists() && lookalike.exists());
+    assert!(!dir.join(".vit-train.lock").exists(), "removed when the run ends");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -441,4 +441,66 @@ fn old_epoch_checkpoints_are_pruned_to_the_last_few_and_the_best() {
     .to_string();
     assert!(err.contains("keep_checkpoints"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh run never replaces a previous run's results (nor a user's files named like them)
+/// without `--overwrite`; with it, only what a run writes is removed.
+#[test]
+fn a_fresh_run_never_replaces_earlier_results_without_overwrite() {
+    let dir = vit_testing::temp_dir("no-overwrite");
+    let users = dir.join("metrics.csv");
+    std::fs::write(&users, b"the user's own numbers").unwrap();
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, b"keep me").unwrap();
+    let config = crate::common::tiny_digits(1);
+    let err = train::<AB>(&config, &dir, Default::default(), Start::Fresh)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("already holds results (metrics.csv)") && err.contains("--overwrite"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&users).unwrap(), b"the user's own numbers");
+    assert!(!dir.join(".vit-train.lock").exists(), "the lock goes with the run");
+    train::<AB>(&config, &dir, Default::default(), Start::Overwrite).unwrap();
+    assert_ne!(std::fs::read(&users).unwrap(), b"the user's own numbers");
+    assert_eq!(std::fs::read(&notes).unwrap(), b"keep me");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A torn checkpoint (burn-train panics reading one) is an error naming the file on resume.
+#[test]
+fn resuming_from_a_torn_checkpoint_is_an_error_naming_the_file() {
+    let dir = vit_testing::temp_dir("torn-checkpoint");
+    let mut config = crate::common::tiny_digits(1);
+    train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
+    let model = dir.join("learner/checkpoint/model-1.mpk");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    config.epochs = 2;
+    let err = train::<AB>(&config, &dir, Default::default(), Start::Resume)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("model-1.mpk") && err.contains("cannot be read"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Device counts the machine cannot run are refused before anything is written.
+#[test]
+fn more_devices_than_the_machine_runs_are_refused() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    for (devices, needle) in [(100_000, "at most 1024"), (cores + 1, "core(s)")] {
+        let dir = vit_testing::temp_dir(&format!("devices-{devices}"));
+        let mut config = crate::common::tiny_digits(1);
+        config.devices = devices;
+        let err = train::<AB>(&config, &dir, Default::default(), Start::Fresh)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("devices") && err.contains(needle), "{devices}: {err}");
+        assert!(!dir.join("train_config.json").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
