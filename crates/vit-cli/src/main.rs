@@ -37,13 +37,51 @@ fn main() -> ExitCode {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
     }
-    match cli.command.run(backend) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {}", terminal_safe(&error.to_string()));
+    report_panics_in_one_line();
+    // A panic (ours or a library's) is reported as an error, not Rust's exit code 101.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cli.command.run(backend).map_err(|e| e.to_string())
+    }));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            eprintln!("error: {}", terminal_safe(&error));
             ExitCode::FAILURE
         }
+        // The hook has printed the message.
+        Err(_) => ExitCode::from(INTERNAL_ERROR),
     }
+}
+
+/// The exit code of a failure the program did not foresee (a panic): `EX_SOFTWARE`.
+const INTERNAL_ERROR: u8 = 70;
+
+/// Prints a panic as one `error:` line naming where it happened (and how to see more),
+/// instead of Rust's default multi-line report.
+fn report_panics_in_one_line() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            return default(info);
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        eprintln!(
+            "error: internal failure in thread `{}`: {}{place} (a bug: please report it; \
+             RUST_BACKTRACE=1 shows more)",
+            thread.name().unwrap_or("unnamed"),
+            terminal_safe(&message)
+        );
+    }));
 }
 
 /// `text` with control characters other than line breaks and tabs escaped: an error quoting a

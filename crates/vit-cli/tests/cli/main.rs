@@ -9,7 +9,14 @@ mod embed;
 #[allow(dead_code)]
 mod gpu_driver;
 mod gpu_driver_check;
+mod hostile;
 mod hub;
 mod multinode;
 mod precision;
 mod views;
+
+/// Whether a run's standard error shows a panic (Rust's report, or the one-line report `vit`
+/// gives one).
+pub fn panicked(stderr: &str) -> bool {
+    stderr.contains("panicked") || stderr.contains("internal failure")
+}

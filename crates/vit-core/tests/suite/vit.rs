@@ -168,9 +168,15 @@ fn invalid_configs_name_the_field() {
         (small().with_mlp_ratio(1e30), "mlp_ratio"),
         (small().with_mlp_ratio(f64::INFINITY), "mlp_ratio"),
         (small().with_depth(1 << 30), "depth"),
-        (small().with_embed_dim(1 << 40).with_num_heads(1), "embed_dim"),
+        (
+            small().with_embed_dim(1 << 40).with_num_heads(1),
+            "embed_dim",
+        ),
         (small().with_num_classes(usize::MAX), "num_classes"),
-        (small().with_img_size([1 << 15, 1 << 15]).with_patch_size(4), "img_size"),
+        (
+            small().with_img_size([1 << 15, 1 << 15]).with_patch_size(4),
+            "img_size",
+        ),
         (small().with_img_size([usize::MAX, 32]), "img_size"),
         (small().with_class_token(false), "global_pool"),
         (

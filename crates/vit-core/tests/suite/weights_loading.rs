@@ -331,3 +331,26 @@ fn checkpoints_are_read_tensor_by_tensor_when_used_not_when_opened() {
     assert!(values.iter().all(|v| *v == 0.0), "read at open time");
     assert!(lazy.largest_f32_bytes() >= 144 * 48 * 4);
 }
+
+/// `torch.save` files whose tensor declares far more elements than its storage (10^11 and
+/// 2·10^8 over 7 stored floats, `scripts/make_hostile_fixtures.py`) are refused when opened,
+/// before anything is allocated for them (they used to abort the process after asking for
+/// 400 GB, or take 776 MiB before failing).
+#[test]
+fn tensors_declaring_more_bytes_than_their_file_are_refused_before_allocating() {
+    let dir = vit_testing::fixtures().join("hostile");
+    for name in [
+        "huge_shape.pth",
+        "huge_shape_legacy.pth",
+        "moderate_shape.pth",
+    ] {
+        let path = dir.join(name);
+        let err = LazyCheckpoint::open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(name)
+                && err.contains("`weight` declares shape")
+                && err.contains("more bytes than the whole file"),
+            "{name}: {err}"
+        );
+    }
+}

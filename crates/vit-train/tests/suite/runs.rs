@@ -359,7 +359,10 @@ fn a_second_run_on_a_locked_folder_is_refused_with_the_holder_named() {
     std::fs::write(&lookalike, b"chapter 1").unwrap();
     train::<AB>(&config, &dir, Default::default(), Start::Fresh).unwrap();
     assert!(!orphan.exists() && lookalike.exists());
-    assert!(!dir.join(".vit-train.lock").exists(), "removed when the run ends");
+    assert!(
+        !dir.join(".vit-train.lock").exists(),
+        "removed when the run ends"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -461,7 +464,10 @@ fn a_fresh_run_never_replaces_earlier_results_without_overwrite() {
         "{err}"
     );
     assert_eq!(std::fs::read(&users).unwrap(), b"the user's own numbers");
-    assert!(!dir.join(".vit-train.lock").exists(), "the lock goes with the run");
+    assert!(
+        !dir.join(".vit-train.lock").exists(),
+        "the lock goes with the run"
+    );
     train::<AB>(&config, &dir, Default::default(), Start::Overwrite).unwrap();
     assert_ne!(std::fs::read(&users).unwrap(), b"the user's own numbers");
     assert_eq!(std::fs::read(&notes).unwrap(), b"keep me");
@@ -499,7 +505,10 @@ fn more_devices_than_the_machine_runs_are_refused() {
         let err = train::<AB>(&config, &dir, Default::default(), Start::Fresh)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("devices") && err.contains(needle), "{devices}: {err}");
+        assert!(
+            err.contains("devices") && err.contains(needle),
+            "{devices}: {err}"
+        );
         assert!(!dir.join("train_config.json").exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
