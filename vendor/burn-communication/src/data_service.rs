@@ -166,12 +166,19 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
                 return None;
             };
 
-            let DataServiceMessage::Tensor(data) = rmp_serde::from_slice(&msg.data)
-                .expect("Can deserialize messages from the websocket.")
-            else {
-                panic!("Message should have been TensorData")
+            // vit-burn patch: a malformed answer ends the download (the caller's PeerLost), no
+            // panic.
+            return match rmp_serde::from_slice(&msg.data) {
+                Ok(DataServiceMessage::Tensor(data)) => Some(data),
+                Ok(other) => {
+                    log::warn!("Expected tensor data from the peer, got {other:?}; closing");
+                    None
+                }
+                Err(err) => {
+                    log::warn!("Malformed message from the peer ({err}); closing");
+                    None
+                }
             };
-            return Some(data);
         }
         log::warn!("Closed connection");
         None
@@ -245,13 +252,24 @@ impl<B: Backend, P: Protocol> TensorDataService<B, P> {
                 Ok(message) => {
                     if let Some(msg) = message {
                         let bytes = msg.data;
-                        let msg: DataServiceMessage = rmp_serde::from_slice(&bytes)
-                            .expect("Can deserialize messages from the websocket.");
-                        let DataServiceMessage::TensorRequest(transfer_id) = msg else {
-                            panic!("Received a message that wasn't a tensor request! {msg:?}");
+                        // vit-burn patch: a malformed or unexpected request (anyone can
+                        // connect) ends its connection with a log line, no panic.
+                        let transfer_id = match rmp_serde::from_slice(&bytes) {
+                            Ok(DataServiceMessage::TensorRequest(id)) => id,
+                            Ok(other) => {
+                                log::warn!("Expected a tensor request, got {other:?}; closing");
+                                return;
+                            }
+                            Err(err) => {
+                                log::warn!("Malformed request ({err}); closing");
+                                return;
+                            }
                         };
 
-                        let bytes = self.get_exposed_tensor_bytes(transfer_id).await.unwrap();
+                        let Some(bytes) = self.get_exposed_tensor_bytes(transfer_id).await else {
+                            log::warn!("No tensor to send for transfer {transfer_id:?}; closing");
+                            return;
+                        };
 
                         // vit-burn patch: a peer gone meanwhile ends this connection.
                         if let Err(err) = channel.send(Message::new(bytes)).await {

@@ -76,13 +76,15 @@ impl<C: Backend> NodeGroup<C> {
         let (host, port) = spec.data_address()?;
         // burn-collective binds the data service in a background task and only logs a failure
         // (the other nodes would then wait for ever): try the port here first to report it.
-        TcpListener::bind(("0.0.0.0", port)).map_err(|e| {
-            TrainError::Config(format!(
-                "rank {}: the data port {port} cannot be opened ({e}); choose another with \
+        TcpListener::bind((host.trim_start_matches('[').trim_end_matches(']'), port)).map_err(
+            |e| {
+                TrainError::Config(format!(
+                    "rank {}: the data port {port} cannot be opened ({e}); choose another with \
                  --node-address HOST:PORT",
-                spec.rank
-            ))
-        })?;
+                    spec.rank
+                ))
+            },
+        )?;
         // burn-collective retries an unreachable orchestrator for ever, printing each attempt.
         let master = format!("{master_host}:{master_port}");
         reach(&master, spec.timeout).map_err(|e| {

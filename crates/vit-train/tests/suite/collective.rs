@@ -39,6 +39,19 @@ fn node<C: Backend>(rank: usize, master: &str) -> (usize, Duration) {
         .with_max_message(30_000);
     let (mut calls, mut large) = (0, Duration::ZERO);
     for round in 0..6 {
+        if rank == 0 && round == 1 {
+            // Anyone can connect to these ports: crafted messages to rank 1's data and sync
+            // services and to the orchestrator are dropped with a log line, and the run goes on.
+            let master_port: u16 = master.rsplit_once(':').unwrap().1.parse().unwrap();
+            for (port, route) in [
+                (master_port + 2, "data"),
+                (master_port + 2, "sync"),
+                (master_port, "response"),
+                (master_port, "request"),
+            ] {
+                send_garbage(port, route);
+            }
+        }
         for width in (1..=40).chain([100_000]) {
             let started = Instant::now();
             let rows = group.gather_rows(&row(rank, round, width), "the test's gather");
@@ -61,12 +74,62 @@ fn node<C: Backend>(rank: usize, master: &str) -> (usize, Duration) {
         calls += 2;
     }
     assert_eq!(group.agree_start(3 + rank), 3);
+    // The data service (it just served every gather) listens on the node's address, 127.0.0.1,
+    // not on every interface: the same port is free on another loopback address.
+    let master_port: u16 = master.rsplit_once(':').unwrap().1.parse().unwrap();
+    let data_port = master_port + 1 + rank as u16;
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.2", data_port)).is_ok(),
+        "rank {rank}'s data port {data_port} is bound on every interface"
+    );
     group.finish();
     (calls + 1, large / 6)
 }
 
+/// Panics raised inside burn-collective or burn-communication (their tasks' panics do not
+/// reach the caller: counted here by a hook).
+static LIBRARY_PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_library_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let file = info
+                .location()
+                .map(|l| l.file().to_string())
+                .unwrap_or_default();
+            if file.contains("burn-collective") || file.contains("burn-communication") {
+                LIBRARY_PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            default(info)
+        }));
+    });
+}
+
+/// Connects to `ws://127.0.0.1:PORT/ROUTE`, sends bytes that are no message, waits briefly.
+fn send_garbage(port: u16, route: &str) {
+    use burn_communication::websocket::WsClient;
+    use burn_communication::{Address, CommunicationChannel, Message, ProtocolClient};
+    use std::str::FromStr;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let address = Address::from_str(&format!("ws://127.0.0.1:{port}")).unwrap();
+        if let Some(mut channel) = WsClient::connect(address, route).await {
+            let _ = channel
+                .send(Message::new(b"\xc1 not msgpack".to_vec().into()))
+                .await;
+            let _ = tokio::time::timeout(Duration::from_millis(500), channel.recv()).await;
+        }
+    });
+}
+
 #[test]
 fn burn_collective_all_reduces_return_every_time_with_exact_sums_on_two_and_four_nodes() {
+    count_library_panics();
     let port = free_ports(3);
     std::thread::spawn(move || orchestrator::run_orchestrator(port));
     let master = format!("127.0.0.1:{port}");
@@ -85,6 +148,11 @@ fn burn_collective_all_reduces_return_every_time_with_exact_sums_on_two_and_four
         );
     }
     four_nodes_sum_vectors_of_any_length();
+    assert_eq!(
+        LIBRARY_PANICS.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a crafted message panicked a task inside burn-collective"
+    );
 }
 
 /// Node `rank` of 4: sums of every length from 1 to 40 (the ring cuts a message into 4 slices:

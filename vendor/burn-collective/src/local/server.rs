@@ -294,7 +294,11 @@ impl<B: Backend> LocalCollectiveServer<B> {
         if let Some(global_params) = &global_params
             && self.global_client.is_none()
         {
-            let server = WsServer::new(global_params.data_service_port);
+            // vit-burn patch: the data service listens on the node's own address only.
+            let mut server = WsServer::new(global_params.data_service_port);
+            if let Some(host) = WsServer::host_of(&global_params.node_address) {
+                server = server.with_host(&host);
+            }
             let client = Node::new(&global_params.global_address, server);
             self.global_client = Some(client)
         }

@@ -16,6 +16,8 @@ use futures::StreamExt;
 #[derive(Clone, Debug)]
 pub struct WsServer {
     port: u16,
+    // vit-burn patch: the interface to listen on (was always 0.0.0.0).
+    host: String,
     router: Router<()>,
 }
 
@@ -27,8 +29,28 @@ impl WsServer {
     pub fn new(port: u16) -> Self {
         Self {
             port,
+            host: "0.0.0.0".to_string(),
             router: Router::new(),
         }
+    }
+
+    /// vit-burn patch: listens on `host` (an address or a name of this machine; IPv6 in
+    /// brackets or not) instead of every interface.
+    pub fn with_host(mut self, host: &str) -> Self {
+        self.host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        self
+    }
+
+    /// vit-burn patch: the host part of a `ws://HOST:PORT/…` address.
+    pub fn host_of(address: &crate::Address) -> Option<String> {
+        let text = address.inner.as_str();
+        let rest = text.split_once("://").map_or(text, |(_, r)| r);
+        let authority = rest.split('/').next()?;
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next()?,
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        (!host.is_empty()).then(|| host.to_string())
     }
 }
 
@@ -43,10 +65,9 @@ impl ProtocolServer for WsServer {
         // vit-burn patch: a library must not install the process's global log subscriber (it
         // printed every transfer at INFO on stdout and kept the application's own logger out).
 
-        let address = format!("0.0.0.0:{}", self.port);
-        log::info!("Starting server {address}");
+        log::info!("Starting server {}:{}", self.host, self.port);
 
-        let listener = tokio::net::TcpListener::bind(address).await?;
+        let listener = tokio::net::TcpListener::bind((self.host.as_str(), self.port)).await?;
 
         axum::serve(
             listener,

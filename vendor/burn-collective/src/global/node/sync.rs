@@ -102,7 +102,14 @@ impl<P: Protocol> SyncService<P> {
             return;
         };
 
-        let msg = rmp_serde::from_slice::<SyncRequest>(&msg.data).unwrap();
+        // vit-burn patch: a malformed request (anyone can connect) is dropped, no panic.
+        let msg = match rmp_serde::from_slice::<SyncRequest>(&msg.data) {
+            Ok(msg) => msg,
+            Err(err) => {
+                log::warn!("Malformed sync request ({err}); ignored");
+                return;
+            }
+        };
 
         self.add_syncing_peer(msg.0);
 

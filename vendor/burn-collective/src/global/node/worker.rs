@@ -223,13 +223,20 @@ impl<C: ProtocolClient> GlobalClientWorker<C> {
                                 break;
                             };
 
-                            let response: CollectiveMessageResponse = rmp_serde::from_slice(&response.data)
-                                .expect("Can deserialize messages from the websocket.");
+                            // vit-burn patch: a malformed or unasked-for response is logged and
+                            // dropped, no panic.
+                            let response: CollectiveMessageResponse = match rmp_serde::from_slice(&response.data) {
+                                Ok(response) => response,
+                                Err(err) => {
+                                    log::warn!("Malformed response from the orchestrator ({err}); ignored");
+                                    continue;
+                                }
+                            };
                             let state_resp = state.lock().await;
-                            let response_callback = state_resp
-                                .requests
-                                .get(&response.request_id)
-                                .expect("Got a response to an unknown request");
+                            let Some(response_callback) = state_resp.requests.get(&response.request_id) else {
+                                log::warn!("A response to an unknown request from the orchestrator; ignored");
+                                continue;
+                            };
                             let _ = response_callback.send(response.content).await;
                         }
                     }

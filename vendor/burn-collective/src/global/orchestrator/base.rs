@@ -76,9 +76,14 @@ impl GlobalOrchestrator {
             return Err(GlobalCollectiveError::FirstMsgNotInit);
         };
 
-        let mut receiver = {
+        let receiver = {
             let mut state = self.state.lock().await;
             state.get_session_responder(id)
+        };
+        // vit-burn patch: a second response connection for a session is refused.
+        let Some(mut receiver) = receiver else {
+            log::warn!("A second response connection for session {id:?}; refused");
+            return Err(GlobalCollectiveError::InvalidMessage);
         };
 
         while let Some(response) = receiver.recv().await {

@@ -77,15 +77,14 @@ impl GlobalCollectiveState {
     }
 
     /// Create the session with given id if necessary, and get the response receiver
+    /// vit-burn patch: `None` when the session's responses are already taken (a second
+    /// response connection for one session: refused, not a panic).
     pub(crate) fn get_session_responder(
         &mut self,
         id: SessionId,
-    ) -> Receiver<CollectiveMessageResponse> {
+    ) -> Option<Receiver<CollectiveMessageResponse>> {
         self.init_session(id);
-        let session = self.sessions.get_mut(&id).unwrap();
-        let response_recv = session.response_receiver.take();
-
-        response_recv.unwrap()
+        self.sessions.get_mut(&id)?.response_receiver.take()
     }
 
     pub(crate) async fn respond(
