@@ -32,17 +32,8 @@ pub fn load_image<B: VitBackend>(
     }
     let bytes = std::fs::read(path)
         .map_err(|e| format!("{}: cannot read the image: {e}", path.display()))?;
-    if vit_core::preprocess::jpeg::is_truncated_jpeg(&bytes) {
-        return Err(format!(
-            "{}: a truncated JPEG (no end-of-image marker): the file is incomplete",
-            path.display()
-        ));
-    }
-    let decoded = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("{}: cannot read the image: {e}", path.display()))?
-        .decode()
-        .map_err(|e| format!("{}: not a readable PNG/JPEG image: {e}", path.display()))?;
+    let decoded = vit_core::preprocess::decode_image(bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     // A greyscale model sees the luma, replicated so the RGB transform applies unchanged.
     let decoded = if channels == 1 {
         image::DynamicImage::ImageLuma8(decoded.to_luma8()).to_rgb8()

@@ -20,6 +20,12 @@ fn error(path: &Path, message: impl std::fmt::Display) -> String {
 /// Reads a C-ordered little-endian `float32` or `float64` array (float64 is narrowed).
 pub fn read(path: &Path) -> Result<Array, String> {
     let bytes = std::fs::read(path).map_err(|e| error(path, format!("cannot read: {e}")))?;
+    parse(&bytes, path)
+}
+
+/// [`read`] on the bytes of a file (`path` names it in errors). Every size in the header is
+/// checked before anything is allocated for it.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Array, String> {
     let not_npy = || error(path, "not a .npy file (no NumPy header)");
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(not_npy());

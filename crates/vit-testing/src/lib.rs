@@ -2,7 +2,9 @@
 //! crate's features (ndarray by default; `flex` or `wgpu` to run the same tests there), tensor
 //! comparisons, deterministic inputs, temporary folders and the committed timm fixtures.
 
+pub mod alloc;
 pub mod hub_server;
+pub mod mutate;
 pub mod ports;
 
 use std::path::{Path, PathBuf};

@@ -238,37 +238,9 @@ impl HubClient {
             Err(ureq::Error::Status(code, _)) => return Err(self.status_error(id, code)),
             Err(e) => return Err(self.transport_error(e)),
         };
-        let header = |name: &str| head.header(name).map(|v| v.trim().to_string());
-        let commit = header("x-repo-commit").unwrap_or_default();
-        let etag = header("x-linked-etag")
-            .or_else(|| header("etag"))
-            .unwrap_or_default()
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .to_string();
-        let size: Option<u64> = header("x-linked-size")
-            .or_else(|| header("content-length"))
-            .and_then(|v| v.parse().ok());
-        // Both become path components: plain identifiers only.
-        if commit.is_empty() || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(FetchError::Failed(format!(
-                "{url}: the hub's commit header {commit:?} is not a commit hash; refused"
-            )));
-        }
-        if etag.is_empty()
-            || !etag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(FetchError::Failed(format!(
-                "{url}: the hub's ETag {etag:?} is not a plain identifier; refused"
-            )));
-        }
-        let Some(size) = size else {
-            return Err(FetchError::Failed(format!(
-                "{url}: the hub gave no size; refused"
-            )));
-        };
+        let FileMetadata { commit, etag, size } =
+            FileMetadata::from_headers(&url, |name| head.header(name).map(str::to_string))
+                .map_err(FetchError::Failed)?;
         let download = match head.status() {
             300..=399 => match head.header("location") {
                 Some(loc) => match url::Url::parse(&url).and_then(|base| base.join(loc)) {
@@ -494,6 +466,66 @@ impl HubClient {
             }
         }
         std::fs::rename(partial, blob).map_err(|e| io(blob, e))
+    }
+}
+
+/// The longest commit or ETag taken as a file name (a SHA-256 is 64 characters).
+const MAX_ID_LEN: usize = 128;
+
+/// What the hub's `HEAD` answer says of a file, checked before any of it becomes a path or a
+/// size: the commit (a hex hash), the blob's ETag (a plain identifier: `X-Linked-Etag` for LFS
+/// files, else `ETag`) and its size (`X-Linked-Size`, else `Content-Length`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMetadata {
+    /// `X-Repo-Commit`.
+    pub commit: String,
+    /// The blob's name in the cache.
+    pub etag: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+impl FileMetadata {
+    /// Reads and checks the headers (`header(name)` looks one up, case-insensitively); `url`
+    /// names the file in errors.
+    pub fn from_headers(
+        url: &str,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> std::result::Result<Self, String> {
+        let header = |name: &str| header(name).map(|v| v.trim().to_string());
+        let commit = header("x-repo-commit").unwrap_or_default();
+        let etag = header("x-linked-etag")
+            .or_else(|| header("etag"))
+            .unwrap_or_default()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string();
+        let size: Option<u64> = header("x-linked-size")
+            .or_else(|| header("content-length"))
+            .and_then(|v| v.parse().ok());
+        // Both become path components: plain identifiers only.
+        if commit.is_empty()
+            || commit.len() > MAX_ID_LEN
+            || !commit.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            return Err(format!(
+                "{url}: the hub's commit header {commit:?} is not a commit hash; refused"
+            ));
+        }
+        if etag.is_empty()
+            || etag.len() > MAX_ID_LEN
+            || !etag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "{url}: the hub's ETag {etag:?} is not a plain identifier; refused"
+            ));
+        }
+        let Some(size) = size else {
+            return Err(format!("{url}: the hub gave no size; refused"));
+        };
+        Ok(Self { commit, etag, size })
     }
 }
 

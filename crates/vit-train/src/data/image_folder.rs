@@ -6,7 +6,7 @@
 use crate::error::{Result, TrainError};
 use std::path::{Path, PathBuf};
 
-use image::{ImageBuffer, ImageReader, Pixel};
+use image::{ImageBuffer, Pixel};
 use vit_core::preprocess::{Filter, resize_planes_u8, resize_rgb8};
 
 use crate::data::image_item::{ImageItem, LabelledImages};
@@ -192,18 +192,7 @@ fn is_image(path: &Path) -> bool {
 /// The error is the reason alone: the caller puts it beside the path, to skip or to fail.
 fn load(path: &Path, channels: usize, height: u32, width: u32) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot open the image: {e}"))?;
-    if vit_core::preprocess::jpeg::is_truncated_jpeg(&bytes) {
-        return Err("a truncated JPEG (no end-of-image marker): the file is incomplete".into());
-    }
-    // The reader's default limits cap the allocation, so a hostile header cannot exhaust memory.
-    let image = ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| format!("cannot decode the image: {e}"))?
-        .decode()
-        .map_err(|e| format!("cannot decode the image: {e}"))?;
-    if image.width() == 0 || image.height() == 0 {
-        return Err("cannot decode the image: it has no pixels".to_string());
-    }
+    let image = vit_core::preprocess::decode_image(bytes)?;
     Ok(if channels == 1 {
         channel_major(image.to_luma8(), height, width)
     } else {
@@ -327,7 +316,7 @@ mod tests {
             let expected = if path.ends_with("cut.jpg") {
                 "a truncated JPEG"
             } else {
-                "cannot decode the image: "
+                "not a readable PNG/JPEG image: "
             };
             assert!(reason.starts_with(expected), "{}: {reason}", path.display());
         }
@@ -342,7 +331,7 @@ mod tests {
             .to_string();
         let path = tmp.0.join("dog/broken.png").display().to_string();
         assert!(
-            err.starts_with(&format!("{path}: cannot decode the image: ")),
+            err.starts_with(&format!("{path}: not a readable PNG/JPEG image: ")),
             "{err}"
         );
     }
