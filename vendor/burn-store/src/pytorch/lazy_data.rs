@@ -114,7 +114,9 @@ impl ZipSource {
         let mut archive = ZipArchive::new(reader)?;
 
         let mut file = archive.by_name(name)?;
-        let mut contents = Vec::with_capacity(file.size() as usize);
+        // vit-burn patch: the entry's declared size is the file's word: read what is there
+        // (a mutated header declared gigabytes, allocated up front).
+        let mut contents = Vec::new();
         file.read_to_end(&mut contents)?;
         Ok(contents)
     }
@@ -131,6 +133,19 @@ impl ZipSource {
         let mut archive = ZipArchive::new(reader)?;
 
         let mut file = archive.by_name(name)?;
+        // vit-burn patch: a range past the entry's end is an error before allocating it.
+        if (offset as u64)
+            .checked_add(length as u64)
+            .is_none_or(|end| end > file.size())
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{name}: {length} bytes at {offset} lie past its end ({} bytes)",
+                    file.size()
+                ),
+            ));
+        }
         let mut buffer = vec![0u8; length];
 
         // Skip to offset
@@ -177,7 +192,8 @@ impl LegacyMultiStorageSource {
             .storage_usage
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let max_extent = offset + size;
+        // vit-burn patch: sizes from the file, saturating (an overflow panicked).
+        let max_extent = offset.saturating_add(size);
         usage
             .entry(storage_key.to_string())
             .and_modify(|current| *current = (*current).max(max_extent))
@@ -253,6 +269,18 @@ impl LegacyMultiStorageSource {
         if let Some(ref map) = *storage_map
             && let Some(&(offset, size)) = map.get(storage_key)
         {
+            // vit-burn patch: the storage must lie inside the data section before anything is
+            // allocated for it (its size is the file's word).
+            if offset.checked_add(size).is_none_or(|end| end > self.data_size) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "storage {storage_key} ({size} bytes at {offset}) lies past the end of \
+                         the {}-byte data section",
+                        self.data_size
+                    ),
+                ));
+            }
             // Load only this specific storage
             let mut file = File::open(&self.path)?;
             file.seek(std::io::SeekFrom::Start(self.data_offset + offset))?;
@@ -354,7 +382,19 @@ impl TarSource {
                 let element_size = storage_type_to_element_size(&storage_type)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
 
-                let data_size = num_elements * element_size;
+                // vit-burn patch: the storage must fit in what is left of the data.
+                let data_size = num_elements
+                    .checked_mul(element_size)
+                    .filter(|&n| n <= storages_data.len().saturating_sub(pos))
+                    .ok_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "storage {storage_key}: {num_elements} elements of {element_size} \
+                                 bytes lie past the end of the data"
+                            ),
+                        )
+                    })?;
 
                 // Store the offset to raw data and its size
                 storage_map.insert(storage_key, (pos, data_size));

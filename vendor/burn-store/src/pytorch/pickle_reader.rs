@@ -341,7 +341,10 @@ fn parse_shape_arg(arg: &Object, fn_name: &str) -> Result<Vec<usize>> {
         Object::Tuple(shape) => shape
             .iter()
             .map(|x| match x {
-                Object::Int(i) => Ok(*i as usize),
+                // vit-burn patch: a negative size is an error (it became a huge one).
+                Object::Int(i) => usize::try_from(*i).map_err(|_| {
+                    PickleError::InvalidData(format!("{fn_name}: negative size {i}"))
+                }),
                 _ => Err(PickleError::InvalidData(
                     "shape must contain ints".to_string(),
                 )),
@@ -352,6 +355,37 @@ fn parse_shape_arg(arg: &Object, fn_name: &str) -> Result<Vec<usize>> {
             fn_name, arg
         ))),
     }
+}
+
+/// vit-burn patch: the storage offset, which must not be negative.
+fn parse_offset_arg(arg: &Object, fn_name: &str) -> Result<usize> {
+    match arg {
+        Object::Int(offset) => usize::try_from(*offset).map_err(|_| {
+            PickleError::InvalidData(format!("{fn_name}: negative storage offset {offset}"))
+        }),
+        _ => Ok(0),
+    }
+}
+
+/// vit-burn patch: the reader reads a tensor's elements contiguously from its storage offset,
+/// so a view with other strides (a transpose, an expanded tensor) would come out wrong without
+/// a word: refused, naming what to do.
+fn check_contiguous(shape: &[usize], stride: &Object, fn_name: &str) -> Result<()> {
+    let stride = parse_shape_arg(stride, fn_name)?;
+    if shape.contains(&0) {
+        return Ok(()); // No elements: any stride.
+    }
+    let mut expected = 1usize;
+    for (i, &size) in shape.iter().enumerate().rev() {
+        if size != 1 && stride.get(i) != Some(&expected) {
+            return Err(PickleError::InvalidData(format!(
+                "{fn_name}: a non-contiguous tensor (shape {shape:?}, stride {stride:?}); save \
+                 it with .contiguous() (or .clone())"
+            )));
+        }
+        expected = expected.saturating_mul(size);
+    }
+    Ok(())
 }
 
 /// Legacy _rebuild_tensor function for PyTorch < 1.6.
@@ -378,11 +412,9 @@ fn rebuild_tensor(
     }
 
     let (storage_info, storage_tuple) = parse_storage_arg(&args[0], "rebuild_tensor")?;
-    let storage_offset = match &args[1] {
-        Object::Int(offset) => *offset as usize,
-        _ => 0,
-    };
+    let storage_offset = parse_offset_arg(&args[1], "rebuild_tensor")?;
     let shape = parse_shape_arg(&args[2], "rebuild_tensor")?;
+    check_contiguous(&shape, &args[3], "rebuild_tensor")?;
 
     rebuild_tensor_impl(
         storage_info,
@@ -417,12 +449,9 @@ fn rebuild_tensor_v2(
     }
 
     let (storage_info, storage_tuple) = parse_storage_arg(&args[0], "rebuild_tensor_v2")?;
-    let storage_offset = match &args[1] {
-        Object::Int(offset) => *offset as usize,
-        _ => 0,
-    };
+    let storage_offset = parse_offset_arg(&args[1], "rebuild_tensor_v2")?;
     let shape = parse_shape_arg(&args[2], "rebuild_tensor_v2")?;
-    // args[3] is stride (unused)
+    check_contiguous(&shape, &args[3], "rebuild_tensor_v2")?;
     // args[4] is requires_grad (unused)
     // args[5] is backward_hooks (unused)
 
@@ -588,10 +617,21 @@ fn rebuild_tensor_impl(
         let source = source
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // vit-burn patch: sizes from the file in checked arithmetic (an overflow wrapped or
+        // panicked).
         let bytes_needed = match storage_total_elements {
-            Some(total) => total * dtype.size(),
-            None => (storage_offset + shape.iter().product::<usize>()) * dtype.size(),
-        };
+            Some(total) => total.checked_mul(dtype.size()),
+            None => shape
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .and_then(|n| n.checked_add(storage_offset))
+                .and_then(|n| n.checked_mul(dtype.size())),
+        }
+        .ok_or_else(|| {
+            PickleError::InvalidData(format!(
+                "storage {storage_key}: its size in bytes overflows"
+            ))
+        })?;
         source.track_storage_usage(&storage_key, 0, bytes_needed);
     }
 
@@ -599,25 +639,38 @@ fn rebuild_tensor_impl(
     Ok(Object::TorchParam(TensorSnapshot::from_closure(
         Rc::new(move || {
             // Load data only when needed
-            if let Ok(data) = data_source_clone.read(&data_file_key) {
+            // vit-burn patch: a storage that cannot be read, or holds fewer elements than the
+            // shape needs, is an error — it was read as zeros (silently wrong weights).
+            let read = data_source_clone.read(&data_file_key).map_err(|e| {
+                crate::TensorSnapshotError::DataError(format!(
+                    "storage {data_file_key} cannot be read: {e}"
+                ))
+            });
+            let data = read?;
+            {
                 // Parse the binary data based on dtype
-                let num_elements = shape_clone.iter().product::<usize>().max(1);
+                let num_elements = shape_clone
+                    .iter()
+                    .try_fold(1usize, |n, &d| n.checked_mul(d))
+                    .unwrap_or(usize::MAX);
 
                 // Use dtype.size() to get element size in bytes
                 let element_size = dtype.size();
 
                 // Apply storage offset
-                let offset_bytes = storage_offset * element_size;
-                if offset_bytes >= data.len() {
-                    return Ok(TensorData::new(
-                        vec![0.0f32; num_elements],
-                        shape_clone.clone(),
-                    ));
+                let offset_bytes = storage_offset.saturating_mul(element_size);
+                let available_elements =
+                    data.len().saturating_sub(offset_bytes) / element_size.max(1);
+                if available_elements < num_elements {
+                    return Err(crate::TensorSnapshotError::DataError(format!(
+                        "shape {shape_clone:?} needs {num_elements} elements from offset \
+                         {storage_offset}, storage {data_file_key} holds {available_elements} \
+                         there"
+                    )));
                 }
 
                 let data_slice = &data[offset_bytes..];
-                let available_elements = data_slice.len() / element_size;
-                let elements_to_read = num_elements.min(available_elements);
+                let elements_to_read = num_elements;
 
                 // Convert bytes to the appropriate type
                 match dtype {
@@ -776,70 +829,6 @@ fn rebuild_tensor_impl(
                         )))
                     }
                 }
-            } else {
-                // If no data file found, return zeros of the appropriate type
-                let num_elements = shape_clone.iter().product::<usize>().max(1);
-                match dtype {
-                    DType::F32 => Ok(TensorData::new(
-                        vec![0.0f32; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::F64 => Ok(TensorData::new(
-                        vec![0.0f64; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::F16 => Ok(TensorData::new(
-                        vec![f16::ZERO; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::BF16 => Ok(TensorData::new(
-                        vec![bf16::ZERO; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::I64 => Ok(TensorData::new(
-                        vec![0i64; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::I32 => Ok(TensorData::new(
-                        vec![0i32; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::I16 => Ok(TensorData::new(
-                        vec![0i16; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::I8 => Ok(TensorData::new(
-                        vec![0i8; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::U8 => Ok(TensorData::new(
-                        vec![0u8; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::U16 => Ok(TensorData::new(
-                        vec![0u16; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::U32 => Ok(TensorData::new(
-                        vec![0u32; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::U64 => Ok(TensorData::new(
-                        vec![0u64; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    DType::Bool(BoolStore::Native) => Ok(TensorData::new(
-                        vec![false; num_elements],
-                        shape_clone.clone(),
-                    )),
-                    _ => {
-                        // For any remaining unsupported types, return an error
-                        Err(crate::TensorSnapshotError::DataError(format!(
-                            "Unsupported dtype for tensor data reading: {:?}",
-                            dtype
-                        )))
-                    }
-                }
             }
         }),
         dtype,
@@ -972,8 +961,17 @@ fn read_long1<R: BufRead>(r: &mut R, stack: &mut Stack) -> Result<()> {
 }
 
 fn read_string<R: BufRead>(r: &mut R, stack: &mut Stack, len: usize) -> Result<()> {
-    let mut data = vec![0u8; len];
-    r.read_exact(&mut data)?;
+    // vit-burn patch: the length is the file's word; read what is there (growing as bytes
+    // arrive) instead of allocating it up front — a 4 GB length in a 1 KB file was a 4 GB
+    // allocation.
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut *r, len as u64), &mut data)?;
+    if data.len() != len {
+        return Err(PickleError::InvalidData(format!(
+            "a string of {len} bytes is cut off after {}",
+            data.len()
+        )));
+    }
     let s = buf_to_str(&data)?;
     stack.push(Object::String(s));
     Ok(())
