@@ -9,13 +9,16 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   configs   regenerate configs/<preset>.json from the presets compiled into vit-core
-  bench     throughput, latency and memory of the zoo on a backend, beside PyTorch (--help)";
+  bench     throughput, latency and memory of the zoo on a backend, beside PyTorch (--help)
+  fuzz      a long mutation-fuzzing campaign of every untrusted-input reader
+            (`cargo xtask fuzz [CASES]`, default 200000 per reader; CI runs a few thousand)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("configs") => configs(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -55,6 +58,32 @@ fn vit(args: &[&str]) -> Result<String, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The fuzz test binaries of vit-core and vit-train with `VIT_FUZZ_CASES` raised (optimised:
+/// the campaign is CPU-bound).
+fn fuzz(cases: Option<&str>) -> Result<(), String> {
+    let cases = cases.unwrap_or("200000");
+    cases
+        .parse::<u64>()
+        .map_err(|_| format!("fuzz: CASES must be a number, got `{cases}`"))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for (package, features) in [("vit-core", "hub"), ("vit-train", "")] {
+        let status = Command::new(&cargo)
+            .current_dir(workspace_root())
+            .env("VIT_FUZZ_CASES", cases)
+            .args(["test", "--release", "-p", package, "--features", features])
+            .args(["--test", "untrusted_inputs"])
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "{package}: a fuzz property failed (the message names the case to replay)"
+            ));
+        }
+    }
+    println!("fuzz: {cases} cases per reader, every property held");
+    Ok(())
 }
 
 fn configs() -> Result<(), String> {

@@ -363,12 +363,21 @@ fn short_storages_and_strided_views_are_errors_not_wrong_weights() {
     let dir = vit_testing::fixtures().join("hostile");
     let short = LazyCheckpoint::open(dir.join("short_storage.pth")).unwrap();
     let err = short.tensors["weight"].data().unwrap_err();
-    assert!(err.contains("needs 12 elements") && err.contains("holds 7"), "{err}");
+    assert!(
+        err.contains("needs 12 elements") && err.contains("holds 7"),
+        "{err}"
+    );
     let err = LazyCheckpoint::open(dir.join("expanded_view.pth"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("non-contiguous") && err.contains(".contiguous()"), "{err}");
+    assert!(
+        err.contains("non-contiguous") && err.contains(".contiguous()"),
+        "{err}"
+    );
     // A plain state dict still reads, every dtype as f32.
     let ok = Checkpoint::read(dir.join("small_state.pth")).unwrap();
-    assert_eq!(ok.tensors["relative_position_index"].shape.as_slice(), [3, 3]);
+    assert_eq!(
+        ok.tensors["relative_position_index"].shape.as_slice(),
+        [3, 3]
+    );
 }
