@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: project chores that need more than one cargo command.
 
 mod bench;
+mod walkthrough;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -10,6 +11,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   configs   regenerate configs/<preset>.json from the presets compiled into vit-core
   bench     throughput, latency and memory of the zoo on a backend, beside PyTorch (--help)
+  walkthrough  run the README's walk-through blocks as written, in order (CI does)
   fuzz      a long mutation-fuzzing campaign of every untrusted-input reader
             (`cargo xtask fuzz [CASES]`, default 200000 per reader; CI runs a few thousand)";
 
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
         Some("configs") => configs(),
         Some("bench") => bench::bench(&args[1..]),
         Some("fuzz") => fuzz(args.get(1).map(String::as_str)),
+        Some("walkthrough") => walkthrough::walkthrough(),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

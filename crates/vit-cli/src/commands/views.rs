@@ -57,7 +57,7 @@ pub struct ImageViewArgs {
     /// The model (ViT or DeiT).
     #[command(flatten)]
     pub source: ModelSource,
-    /// Images (PNG/JPEG).
+    /// Images (PNG/JPEG), or folders of them (searched as `vit predict` searches them).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// Output folder.
@@ -78,7 +78,7 @@ impl ImageViewArgs {
     fn views<B: VitBackend>(&self, device: &B::Device) -> Result<Vec<ImageView<B>>, Error> {
         let model = self.source.load::<B>(device)?;
         let [channels, _, _] = model.config.input_size();
-        self.images
+        crate::commands::predict::expand_images(&self.images)?
             .iter()
             .map(|path| {
                 let input = load_image(path, &model)?;
