@@ -131,27 +131,21 @@ pub fn write_atomic_with<E: From<std::io::Error>>(
             ));
             // On Linux the file is unlinked at once and written through its descriptor: a run
             // killed mid-write (a reader that never comes to the FIFO) leaves nothing behind.
-            let anonymous = File::options()
+            #[cfg(target_os = "linux")]
+            if let Ok(file) = File::options()
                 .read(true)
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
-                .and_then(|file| std::fs::remove_file(&tmp).map(|()| file))
-                .ok()
-                .filter(|_| cfg!(target_os = "linux"));
-            let written = match &anonymous {
-                Some(file) => {
-                    use std::os::fd::AsRawFd;
-                    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-                    write(&by_fd).and_then(|()| copy_to_stream(&by_fd, &target).map_err(E::from))
-                }
-                None => {
-                    let written =
-                        write(&tmp).and_then(|()| copy_to_stream(&tmp, &target).map_err(E::from));
-                    let _ = std::fs::remove_file(&tmp);
-                    written
-                }
-            };
+            {
+                use std::os::fd::AsRawFd;
+                let _ = std::fs::remove_file(&tmp);
+                let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+                return write(&by_fd)
+                    .and_then(|()| copy_to_stream(&by_fd, &target).map_err(E::from));
+            }
+            let written = write(&tmp).and_then(|()| copy_to_stream(&tmp, &target).map_err(E::from));
+            let _ = std::fs::remove_file(&tmp);
             written
         }
     }

@@ -357,7 +357,7 @@ fn a_run_finishes_and_saves_its_model_when_the_orchestrator_goes_away_after_join
     let (ok1, _, err1) = rank1.wait(Duration::from_secs(60));
     assert!(ok0 && ok1, "rank 0: {err0}\nrank 1: {err1}");
     for err in [&err0, &err1] {
-        assert!(!err.contains("PANIC") && !crate::panicked(&err), "{err}");
+        assert!(!err.contains("PANIC") && !crate::panicked(err), "{err}");
     }
     assert!(out0.contains("after 3 epochs"), "{out0}");
     assert!(dir.0.join("run/model/model.bpk").is_file());

@@ -67,7 +67,6 @@ pub const SNAPSHOT_WEIGHTS: [&str; 2] = ["model.safetensors", "pytorch_model.bin
 /// The snapshot folder of `id` in `cache`, if that revision was downloaded whole (its config and
 /// weights): `refs/<revision>` names the commit for a branch or tag; a commit hash is looked up
 /// directly.
-
 pub fn cached_snapshot(cache: &Path, id: &HubId) -> Option<PathBuf> {
     let repo = cache.join(id.cache_folder());
     let commit = match std::fs::read_to_string(repo.join("refs").join(&id.revision)) {

@@ -25,6 +25,8 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
         }
         // SAFETY: statvfs returned 0, so it filled `stats`.
         let stats = unsafe { stats.assume_init() };
+        // The field types are 32-bit on some platforms.
+        #[allow(clippy::unnecessary_cast)]
         Some((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
     }
     #[cfg(not(unix))]
