@@ -36,6 +36,7 @@ pub mod error;
 pub mod features;
 pub mod inspect;
 pub mod layers;
+pub mod limits;
 pub mod memory;
 pub mod model;
 pub mod names;

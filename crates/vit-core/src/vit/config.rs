@@ -18,6 +18,10 @@ use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
 use crate::layers::stems::HybridBackboneConfig;
+use crate::limits::{
+    MAX_CHANNELS, MAX_CLASSES, MAX_DEPTH, MAX_SIDE, MAX_TOKENS, MAX_WIDTH, check_bounds,
+    check_mlp_ratio,
+};
 use crate::model::ModelConfig;
 use crate::preprocess::PretrainedCfg;
 use crate::vit::import::{DEIT_FAMILY, VIT_FAMILY};
@@ -172,21 +176,6 @@ fn invalid(field: &str, reason: impl Into<String>) -> VitError {
     }
 }
 
-/// The most tokens (patches and prefix tokens) a model may have.
-pub const MAX_TOKENS: usize = 1 << 16;
-/// The widest `embed_dim`.
-pub const MAX_WIDTH: usize = 1 << 16;
-/// The widest MLP hidden layer (`embed_dim × mlp_ratio`).
-pub const MAX_MLP_HIDDEN: usize = 1 << 18;
-/// The most blocks.
-pub const MAX_DEPTH: usize = 1 << 12;
-/// The most classes.
-pub const MAX_CLASSES: usize = 1 << 24;
-/// The most input channels (and register tokens).
-pub const MAX_CHANNELS: usize = 1 << 12;
-/// The longest image side in pixels.
-pub const MAX_SIDE: usize = 1 << 16;
-
 impl VisionTransformerConfig {
     /// Checks every field the model cannot be built with, naming the field.
     pub fn validate(&self) -> Result<()> {
@@ -290,34 +279,17 @@ impl VisionTransformerConfig {
         Ok(())
     }
 
-    /// Bounds on the sizes (far above any published model): a mistyped `mlp_ratio: 1e30` or
-    /// `depth: 1e9` is an error naming the field, not a wrapped cost estimate or an allocation
-    /// that aborts; within them every cost and parameter count fits in 64 bits.
+    /// The sizes within [`crate::limits`].
     fn check_sizes(&self) -> Result<()> {
-        let hidden = self.embed_dim as f64 * self.mlp_ratio;
-        if !(self.mlp_ratio.is_finite() && self.mlp_ratio > 0.0) || hidden > MAX_MLP_HIDDEN as f64 {
-            return Err(invalid(
-                "mlp_ratio",
-                format!(
-                    "must be > 0 with embed_dim × mlp_ratio at most {MAX_MLP_HIDDEN}, got {}",
-                    self.mlp_ratio
-                ),
-            ));
-        }
-        let [h, w] = self.img_size;
-        for (field, value, max) in [
-            ("img_size", h.max(w), MAX_SIDE),
+        check_mlp_ratio(self.embed_dim, self.mlp_ratio)?;
+        check_bounds(&[
+            ("img_size", self.img_size[0].max(self.img_size[1]), MAX_SIDE),
             ("in_chans", self.in_chans, MAX_CHANNELS),
             ("embed_dim", self.embed_dim, MAX_WIDTH),
             ("depth", self.depth, MAX_DEPTH),
             ("num_classes", self.num_classes, MAX_CLASSES),
             ("reg_tokens", self.reg_tokens, MAX_CHANNELS),
-        ] {
-            if value > max {
-                return Err(invalid(field, format!("is {value}; at most {max}")));
-            }
-        }
-        Ok(())
+        ])
     }
 
     /// Patch grid `[rows, cols]` at the configured image size (whole patches: timm's strided

@@ -146,38 +146,29 @@ fn invalid(field: &str, reason: impl Into<String>) -> VitError {
 impl SwinTransformerConfig {
     /// Checks every field the model cannot be built with, naming the field.
     pub fn validate(&self) -> Result<()> {
-        use vit_core::vit::config::{
-            MAX_CHANNELS, MAX_CLASSES, MAX_DEPTH, MAX_MLP_HIDDEN, MAX_SIDE, MAX_WIDTH,
+        use vit_core::limits::{
+            MAX_CHANNELS, MAX_CLASSES, MAX_DEPTH, MAX_SIDE, MAX_WIDTH, check_bounds,
+            check_mlp_ratio,
         };
-        // The same bounds as ViT's: the widest stage (embed_dim · 2^(stages−1)) and its MLP
-        // must fit, so costs and allocations cannot overflow.
+        // The widest stage (embed_dim · 2^(stages−1)) and its MLP must fit the bounds ViT's
+        // do, so costs and allocations cannot overflow.
         let stages = self.depths.len();
         let widest = u32::try_from(stages.saturating_sub(1))
             .ok()
             .and_then(|s| self.embed_dim.checked_shl(s))
-            .filter(|w| *w >> stages.saturating_sub(1) == self.embed_dim);
-        let widest = widest.filter(|&w| w <= MAX_WIDTH).ok_or_else(|| {
-            invalid(
-                "embed_dim",
-                format!(
-                    "{} doubled over {stages} stages exceeds {MAX_WIDTH}",
-                    self.embed_dim
-                ),
-            )
-        })?;
-        let hidden = widest as f64 * self.mlp_ratio;
-        if !(self.mlp_ratio.is_finite() && self.mlp_ratio > 0.0) || hidden > MAX_MLP_HIDDEN as f64 {
-            return Err(invalid(
-                "mlp_ratio",
-                format!(
-                    "must be > 0 with the widest stage × mlp_ratio at most {MAX_MLP_HIDDEN}, got {}",
-                    self.mlp_ratio
-                ),
-            ));
-        }
-        let [h, w] = self.img_size;
-        for (field, value, max) in [
-            ("img_size", h.max(w), MAX_SIDE),
+            .filter(|w| *w >> stages.saturating_sub(1) == self.embed_dim && *w <= MAX_WIDTH)
+            .ok_or_else(|| {
+                invalid(
+                    "embed_dim",
+                    format!(
+                        "{} doubled over {stages} stages exceeds {MAX_WIDTH}",
+                        self.embed_dim
+                    ),
+                )
+            })?;
+        check_mlp_ratio(widest, self.mlp_ratio)?;
+        check_bounds(&[
+            ("img_size", self.img_size[0].max(self.img_size[1]), MAX_SIDE),
             ("in_chans", self.in_chans, MAX_CHANNELS),
             (
                 "depths",
@@ -186,11 +177,7 @@ impl SwinTransformerConfig {
             ),
             ("num_classes", self.num_classes, MAX_CLASSES),
             ("window_size", self.window_size, MAX_SIDE),
-        ] {
-            if value > max {
-                return Err(invalid(field, format!("is {value}; at most {max}")));
-            }
-        }
+        ])?;
         patch_grid(self.img_size, self.patch_size)?;
         if self.depths.is_empty() || self.depths.len() != self.num_heads.len() {
             return Err(invalid(
