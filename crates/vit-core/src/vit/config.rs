@@ -281,7 +281,6 @@ impl VisionTransformerConfig {
 
     /// The sizes within [`crate::limits`].
     fn check_sizes(&self) -> Result<()> {
-        check_mlp_ratio(self.embed_dim, self.mlp_ratio)?;
         check_bounds(&[
             ("img_size", self.img_size[0].max(self.img_size[1]), MAX_SIDE),
             ("in_chans", self.in_chans, MAX_CHANNELS),
@@ -289,7 +288,8 @@ impl VisionTransformerConfig {
             ("depth", self.depth, MAX_DEPTH),
             ("num_classes", self.num_classes, MAX_CLASSES),
             ("reg_tokens", self.reg_tokens, MAX_CHANNELS),
-        ])
+        ])?;
+        check_mlp_ratio(self.embed_dim, self.mlp_ratio)
     }
 
     /// Patch grid `[rows, cols]` at the configured image size (whole patches: timm's strided
