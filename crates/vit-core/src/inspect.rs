@@ -71,6 +71,20 @@ impl<B: VitBackend> AttentionWeights<B> {
     }
 }
 
+/// The linear patch-embedding filters: what each token dimension reads from a patch of pixels
+/// (the ViT paper's "RGB embedding filters").
+#[derive(Debug, Clone)]
+pub struct PatchFilters {
+    /// `[filters, channels, patch_h, patch_w]`, row-major (PyTorch's Conv2d layout).
+    pub weights: Vec<f32>,
+    /// Filters (the embedding width).
+    pub filters: usize,
+    /// Input channels.
+    pub channels: usize,
+    /// Patch `[height, width]` in pixels.
+    pub patch: [usize; 2],
+}
+
 /// The position embedding of the patch tokens.
 #[derive(Debug, Clone)]
 pub struct PatchPositions {

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::features::{
     FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
-use crate::inspect::{AttentionWeights, PatchPositions};
+use crate::inspect::{AttentionWeights, PatchFilters, PatchPositions};
 use crate::preprocess::PretrainedCfg;
 
 /// A built image model of any family (ViT, DeiT, Swin, …).
@@ -72,6 +72,10 @@ pub trait VisionModel<B: VitBackend> {
 
     /// The position embedding of the patch tokens; an error for families without one.
     fn patch_positions(&self) -> Result<PatchPositions>;
+
+    /// The linear patch-embedding filters; an error saying why for models without them
+    /// (hybrids: a CNN stem comes first).
+    fn patch_filters(&self) -> Result<PatchFilters>;
 
     /// Intermediate feature maps (timm's `forward_intermediates`): ViT/DeiT per block on the
     /// patch grid, Swin per stage (strides 4, 8, 16, 32 at timm's sizes); see

@@ -14,7 +14,7 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vit_core::error::{Result, VitError};
-use vit_core::inspect::{AttentionWeights, PatchPositions};
+use vit_core::inspect::{AttentionWeights, PatchFilters, PatchPositions};
 use vit_core::model::{ModelConfig, VisionModel};
 use vit_core::preprocess::PretrainedCfg;
 use vit_core::vit::import::apply_timm_vit_args;
@@ -294,6 +294,10 @@ impl<B: VitBackend> VisionModel<B> for ZooModel<B> {
 
     fn patch_positions(&self) -> Result<PatchPositions> {
         self.as_model().patch_positions()
+    }
+
+    fn patch_filters(&self) -> Result<PatchFilters> {
+        self.as_model().patch_filters()
     }
 
     fn forward_intermediates(

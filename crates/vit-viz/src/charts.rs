@@ -28,7 +28,7 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// One named curve: `(x, y)` points, x being the epoch.
+/// One named curve: `(x, y)` points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Legend label.
@@ -42,7 +42,9 @@ pub struct Series {
 pub struct Panel {
     /// Caption above the chart.
     pub title: String,
-    /// Description of the y axis (the x axis is always "epoch").
+    /// Description of the x axis ("epoch" for training curves).
+    pub x_label: String,
+    /// Description of the y axis.
     pub y_label: String,
     /// Curves drawn in this chart, each with its own colour and legend entry.
     pub series: Vec<Series>,
@@ -105,7 +107,7 @@ where
 
 /// Draws `panels` side by side under a common `title` and returns the figure as PNG.
 ///
-/// Each panel gets its caption, tick labels, axis descriptions ("epoch" and its
+/// Each panel gets its caption, tick labels, axis descriptions (its `x_label` and
 /// `y_label`), one coloured line with point markers per series and a legend.
 /// Axis ranges follow the finite data points (NaN and infinite points are
 /// skipped), padded so that a single point or a constant curve still shows.
@@ -208,7 +210,7 @@ fn draw_panel(
     let x_ticks = ((x1 - x0).round() as usize + 1).clamp(2, 10);
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(panel.x_label.as_str())
         .y_desc(&panel.y_label)
         .x_labels(x_ticks)
         .y_labels(8)
@@ -279,6 +281,7 @@ mod tests {
         vec![
             Panel {
                 title: "Loss".into(),
+                x_label: "epoch".into(),
                 y_label: "cross-entropy".into(),
                 series: vec![
                     series("train loss", |e| 2.3 * (-0.25 * e).exp() + 0.1, epochs),
@@ -287,6 +290,7 @@ mod tests {
             },
             Panel {
                 title: "Accuracy".into(),
+                x_label: "epoch".into(),
                 y_label: "accuracy (%)".into(),
                 series: vec![
                     series("train top-1", |e| 100.0 - 85.0 * (-0.3 * e).exp(), epochs),
@@ -326,6 +330,7 @@ mod tests {
     fn single_epoch_constant_series_works() {
         let panel = Panel {
             title: "Loss".into(),
+            x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![series("train loss", |_| 1.0, 1), series("zero", |_| 0.0, 1)],
         };
@@ -338,12 +343,14 @@ mod tests {
         assert!(line_panels_png("t", &[], 400, 300).is_err());
         let no_series = Panel {
             title: "p".into(),
+            x_label: "epoch".into(),
             y_label: "y".into(),
             series: vec![],
         };
         assert!(line_panels_png("t", &[no_series], 400, 300).is_err());
         let no_points = Panel {
             title: "p".into(),
+            x_label: "epoch".into(),
             y_label: "y".into(),
             series: vec![Series {
                 name: "s".into(),
@@ -365,6 +372,7 @@ mod tests {
         ];
         let panel = Panel {
             title: "Loss".into(),
+            x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![
                 Series {

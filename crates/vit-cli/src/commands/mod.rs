@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config;
 pub mod convert;
 pub mod embed;
+pub mod filters;
 pub mod forward;
 pub mod models;
 pub mod orchestrator;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Mean attention distance per head and layer averaged over images, as the ViT paper plots
     /// it (ViT, DeiT): writes attention_distance.png and .csv.
     AttentionDistance(views::DistanceView),
+    /// Principal components of the linear patch-embedding filters, as the ViT paper draws them
+    /// (its Figure 7, left): writes filters_pca.png, filters_variance.png, .npy and .csv.
+    Filters(filters::FiltersView),
     /// Run a model on a preprocessed float32 NCHW .npy tensor and write the logits as .npy.
     Forward(forward::Forward),
     /// Image embeddings: the pooled, pre-logits features (CLIP, SigLIP, DINOv2…) of images or a
@@ -64,6 +68,7 @@ impl Command {
             Self::Attention(job) => eprintln!("{}", run_on(backend, job)?),
             Self::PosEmbed(job) => eprintln!("{}", run_on(backend, job)?),
             Self::AttentionDistance(job) => eprintln!("{}", run_on(backend, job)?),
+            Self::Filters(job) => eprintln!("{}", run_on(backend, job)?),
             Self::Forward(job) => eprintln!("{}", run_on(backend, job)?),
             Self::Embed(job) => eprintln!("{}", run_on(backend, job)?),
             Self::Train(args) => println!("{}", run_on(backend, train::TrainJob(args))?),

@@ -257,3 +257,124 @@ fn bad_images_and_unsupported_models_are_clear_errors() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `vit filters` gives numpy's principal components of the patch-embedding filters (up to
+/// sign, `scripts/make_filter_pca_fixture.py`) for a ViT (fewer filters than inputs) and a Swin
+/// (more), draws them, and says why a hybrid has none.
+#[test]
+fn filters_are_numpys_principal_components_and_hybrids_say_why_not() {
+    let fixtures = vit_testing::fixtures().join("views/filters_pca");
+    for (case, k) in [("vit_cls", 28), ("swin_2stage", 12)] {
+        let dir = temp_dir(&format!("filters-{case}"));
+        let (ok, _, stderr) = vit(&[
+            "filters",
+            "--model",
+            &fixture(case),
+            "-o",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{case}: {stderr}");
+        let ours = vit_core::npy::read(&dir.join("filters_pca.npy")).unwrap();
+        let numpy = vit_core::npy::read(&fixtures.join(format!("{case}_components.npy"))).unwrap();
+        let width = numpy.shape[1];
+        assert_eq!(ours.shape[0], k, "{case}: {:?}", ours.shape);
+        assert_eq!(ours.shape[1..].iter().product::<usize>(), width);
+        for (i, (a, b)) in ours
+            .data
+            .chunks(width)
+            .zip(numpy.data.chunks(width))
+            .enumerate()
+        {
+            let same = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            let flipped = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x + y).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                same.min(flipped) < 1e-5,
+                "{case} component {i}: {same} / {flipped}"
+            );
+        }
+        let csv = std::fs::read_to_string(dir.join("filters_variance.csv")).unwrap();
+        let variance = vit_core::npy::read(&fixtures.join(format!("{case}_variance.npy"))).unwrap();
+        for (line, want) in csv.lines().skip(1).zip(&variance.data) {
+            let got: f32 = line.split(',').nth(1).unwrap().parse().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-5 * want.abs().max(1e-3),
+                "{case}: {line} vs {want}"
+            );
+        }
+        assert_eq!(csv.lines().count() - 1, variance.data.len());
+        not_blank(&dir.join("filters_pca.png"));
+        not_blank(&dir.join("filters_variance.png"));
+    }
+    let (ok, _, stderr) = vit(&[
+        "filters",
+        "--model",
+        &fixture("cat_hybrid_r26"),
+        "-o",
+        "/tmp",
+    ]);
+    assert!(
+        !ok && stderr.contains("hybrid") && stderr.contains("CNN stem"),
+        "{stderr}"
+    );
+}
+
+/// `vit attention-distance` against numpy on timm's own attention weights
+/// (`scripts/make_attention_distance_fixture.py`): a hybrid, whose tokens are 32×32 input
+/// pixels (the stem's stride times the patch), and a ViT with register tokens, which are left
+/// out of the patch maps like the class token.
+#[test]
+fn attention_distance_matches_numpy_on_timms_weights_for_hybrids_and_register_tokens() {
+    let fixtures = vit_testing::fixtures().join("views/attention_distance");
+    for case in ["cat_hybrid_r26", "cat_dinov2_reg"] {
+        let dir = temp_dir(&format!("distance-{case}"));
+        let images: Vec<String> = (0..2)
+            .map(|i| {
+                fixtures
+                    .join(format!("{case}_{i}.png"))
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        let (ok, _, stderr) = vit(&[
+            "attention-distance",
+            "--model",
+            &fixture(case),
+            &images[0],
+            &images[1],
+            "-o",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{case}: {stderr}");
+        let numpy = vit_core::npy::read(&fixtures.join(format!("{case}_distance.npy"))).unwrap();
+        let heads = numpy.shape[1];
+        let csv = std::fs::read_to_string(dir.join("attention_distance.csv")).unwrap();
+        let rows: Vec<(usize, usize, f32)> = csv
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (
+                    f[0].parse().unwrap(),
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(rows.len(), numpy.data.len(), "{case}: {csv}");
+        for (layer, head, ours) in rows {
+            let want = numpy.data[(layer - 1) * heads + head - 1];
+            assert!(
+                (ours - want).abs() < 2e-3,
+                "{case} layer {layer} head {head}: {ours} vs {want}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
 
 use crate::error::{Result, VitError};
+use crate::inspect::PatchFilters;
 use crate::layers::linear::{linear, linear_parts};
 use crate::layers::norm::{Norm, NormKind, maybe_norm};
 use crate::layers::stems::{HybridBackbone, HybridBackboneConfig};
@@ -363,6 +364,50 @@ impl<B: VitBackend> PatchEmbed<B> {
             .reshape([b, c, gh, p, gw, p])
             .permute([0, 2, 4, 1, 3, 5])
             .reshape([b, gh * gw, c * p * p])
+    }
+
+    /// The linear filters applied to image patches, whichever form holds them; an error saying
+    /// why when there are none (a hybrid's CNN stem comes first: its patches are feature-map
+    /// cells, not pixels; or there is no projection).
+    pub fn linear_filters(&self) -> Result<PatchFilters> {
+        let unsupported = |reason: &str| VitError::Unsupported {
+            operation: "the linear patch-embedding filters".into(),
+            family: "this model".into(),
+            reason: reason.into(),
+        };
+        if self.backbone.is_some() {
+            return Err(unsupported(
+                "a hybrid: a CNN stem reads the pixels first, so the projection's filters act on \
+                 feature-map cells, not on image patches (the stem's first convolution plays the \
+                 part of a CNN's first-layer filters)",
+            ));
+        }
+        let (weight, c) = match &self.proj {
+            None => return Err(unsupported("the model has no patch projection")),
+            Some(PatchProjection::Conv(conv)) => {
+                let weight = conv.weight.val();
+                let [d, c, p, q] = weight.dims();
+                (weight.reshape([d, c * p * q]), c)
+            }
+            // Burn's Linear stores [in, out], the input flattened as (c, y, x).
+            Some(PatchProjection::Linear(linear)) => {
+                let weight = linear.weight.val().transpose();
+                let [_, inputs] = weight.dims();
+                (weight, inputs / (self.patch_size * self.patch_size))
+            }
+        };
+        let [filters, _] = weight.dims();
+        let weights = weight
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| unsupported(&format!("{e:?}")))?;
+        Ok(PatchFilters {
+            weights,
+            filters,
+            channels: c,
+            patch: [self.patch_size; 2],
+        })
     }
 
     /// The same embedding in the "flatten + Linear" form, holding exactly this module's numbers.

@@ -10,7 +10,7 @@ use crate::error::{Result, VitError};
 use crate::features::{
     FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
-use crate::inspect::{AttentionWeights, PatchPositions};
+use crate::inspect::{AttentionWeights, PatchFilters, PatchPositions};
 use crate::layers::block::EncoderBlock;
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
@@ -353,6 +353,10 @@ impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
             grid: self.patch_embed.grid_for([h, w]),
             patch_size,
         })
+    }
+
+    fn patch_filters(&self) -> Result<PatchFilters> {
+        self.patch_embed.linear_filters()
     }
 
     fn patch_positions(&self) -> Result<PatchPositions> {

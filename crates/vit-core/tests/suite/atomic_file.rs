@@ -71,6 +71,39 @@ fn a_fifo_is_written_as_a_stream_not_replaced() {
     );
 }
 
+/// While a write waits for a FIFO's reader (a run killed then would leave it behind), no
+/// temporary file of it exists by name: on Linux it is unlinked at once.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_fifo_write_waiting_for_its_reader_leaves_no_named_temporary_file() {
+    let dir = temp_dir("atomic-fifo-wait");
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || write_atomic(&writer_path, b"later"));
+    std::thread::sleep(Duration::from_millis(300));
+    let prefix = format!("vit-stream-{}-", std::process::id());
+    let named: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    // Release the writer before asserting (the reader takes the bytes).
+    let mut text = String::new();
+    std::fs::File::open(&fifo)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(text, "later");
+    assert!(named.is_empty(), "temporary files by name: {named:?}");
+}
+
 #[test]
 fn a_directory_is_an_error_and_stays() {
     let dir = temp_dir("atomic-dir");

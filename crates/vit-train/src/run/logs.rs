@@ -92,6 +92,7 @@ pub fn curves_png(history: &[EpochRecord]) -> Result<Vec<u8>> {
             // The training loss is the optimised one (label smoothing, Mixup, distillation);
             // the validation loss is plain cross-entropy.
             title: "Loss (train: as optimised; valid: cross-entropy)".into(),
+            x_label: "epoch".into(),
             y_label: "loss".into(),
             series: vec![
                 series("train", train, "Loss"),
@@ -100,6 +101,7 @@ pub fn curves_png(history: &[EpochRecord]) -> Result<Vec<u8>> {
         },
         Panel {
             title: "Accuracy".into(),
+            x_label: "epoch".into(),
             y_label: "accuracy (%)".into(),
             series: vec![
                 series("train top-1", train, "Accuracy"),

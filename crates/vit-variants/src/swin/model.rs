@@ -11,7 +11,7 @@ use vit_core::error::{Result, VitError};
 use vit_core::features::{
     FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
-use vit_core::inspect::{AttentionWeights, PatchPositions};
+use vit_core::inspect::{AttentionWeights, PatchFilters, PatchPositions};
 use vit_core::layers::drop_path::drop_path_schedule;
 use vit_core::layers::init::timm_linear;
 use vit_core::layers::linear;
@@ -496,6 +496,10 @@ impl<B: VitBackend> VisionModel<B> for SwinTransformer<B> {
 
     fn patch_positions(&self) -> Result<PatchPositions> {
         Err(no_global_attention("the position embedding"))
+    }
+
+    fn patch_filters(&self) -> Result<PatchFilters> {
+        self.patch_embed.linear_filters()
     }
 }
 
