@@ -120,16 +120,32 @@ pub fn filter_pca(filters: &PatchFilters, k: usize) -> Result<FilterPca, String>
 
 /// Eigenvalues and eigenvectors (columns of the row-major `m × m` result) of the symmetric
 /// row-major `a`, by cyclic Jacobi rotations until the off-diagonal part vanishes to rounding.
+/// Each rotation works on rows (contiguous): rows p and q of A are rotated, and by symmetry
+/// columns p and q are copies of them but for the 2×2 block; the eigenvectors are kept as the
+/// rows of Vᵀ.
 fn symmetric_eigen(mut a: Vec<f64>, m: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut v = vec![0.0f64; m * m];
+    let mut vt = vec![0.0f64; m * m];
     for i in 0..m {
-        v[i * m + i] = 1.0;
+        vt[i * m + i] = 1.0;
     }
     let total: f64 = a.iter().map(|x| x * x).sum();
+    let rotate = |rows: &mut [f64], p: usize, q: usize, c: f64, s: f64| {
+        let (head, tail) = rows.split_at_mut(q * m);
+        let (row_p, row_q) = (&mut head[p * m..(p + 1) * m], &mut tail[..m]);
+        for (x, y) in row_p.iter_mut().zip(row_q.iter_mut()) {
+            let (xp, xq) = (*x, *y);
+            *x = c * xp - s * xq;
+            *y = s * xp + c * xq;
+        }
+    };
     for _sweep in 0..100 {
         let off: f64 = (0..m)
-            .flat_map(|p| (p + 1..m).map(move |q| (p, q)))
-            .map(|(p, q)| a[p * m + q] * a[p * m + q])
+            .map(|p| {
+                a[p * m + p + 1..(p + 1) * m]
+                    .iter()
+                    .map(|x| x * x)
+                    .sum::<f64>()
+            })
             .sum();
         if off <= total * 1e-30 || off == 0.0 {
             break;
@@ -140,30 +156,36 @@ fn symmetric_eigen(mut a: Vec<f64>, m: usize) -> (Vec<f64>, Vec<f64>) {
                 if apq == 0.0 {
                     continue;
                 }
-                let theta = (a[q * m + q] - a[p * m + p]) / (2.0 * apq);
+                let (app, aqq) = (a[p * m + p], a[q * m + q]);
+                let theta = (aqq - app) / (2.0 * apq);
                 let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                // A ← JᵀAJ: columns p and q, then rows p and q; V ← VJ.
+                // JᵀA on rows p and q; then AJ's columns p and q are those rows (symmetry),
+                // but for the 2×2 block, which the rotation diagonalises.
+                rotate(&mut a, p, q, c, s);
                 for k in 0..m {
-                    let (akp, akq) = (a[k * m + p], a[k * m + q]);
-                    a[k * m + p] = c * akp - s * akq;
-                    a[k * m + q] = s * akp + c * akq;
+                    a[k * m + p] = a[p * m + k];
+                    a[k * m + q] = a[q * m + k];
                 }
-                for k in 0..m {
-                    let (apk, aqk) = (a[p * m + k], a[q * m + k]);
-                    a[p * m + k] = c * apk - s * aqk;
-                    a[q * m + k] = s * apk + c * aqk;
-                }
-                for k in 0..m {
-                    let (vkp, vkq) = (v[k * m + p], v[k * m + q]);
-                    v[k * m + p] = c * vkp - s * vkq;
-                    v[k * m + q] = s * vkp + c * vkq;
-                }
+                a[p * m + p] = app - t * apq;
+                a[q * m + q] = aqq + t * apq;
+                a[p * m + q] = 0.0;
+                a[q * m + p] = 0.0;
+                // V ← VJ is Vᵀ ← JᵀVᵀ: the same rotation on rows p and q of Vᵀ.
+                rotate(&mut vt, p, q, c, s);
             }
         }
     }
-    ((0..m).map(|i| a[i * m + i]).collect(), v)
+    let values = (0..m).map(|i| a[i * m + i]).collect();
+    // Back to eigenvectors as columns.
+    let mut v = vec![0.0f64; m * m];
+    for i in 0..m {
+        for k in 0..m {
+            v[k * m + i] = vt[i * m + k];
+        }
+    }
+    (values, v)
 }
 
 /// The components drawn as the ViT paper draws them: each as a patch of its own (RGB for three

@@ -370,20 +370,26 @@ impl<B: VitBackend> PatchEmbed<B> {
     /// why when there are none (a hybrid's CNN stem comes first: its patches are feature-map
     /// cells, not pixels; or there is no projection).
     pub fn linear_filters(&self) -> Result<PatchFilters> {
-        let unsupported = |reason: &str| VitError::Unsupported {
-            operation: "the linear patch-embedding filters".into(),
-            family: "this model".into(),
+        let unsupported = |family: &str, reason: &str| VitError::Unsupported {
+            operation: "a PCA of linear patch-embedding filters".into(),
+            family: family.into(),
             reason: reason.into(),
         };
         if self.backbone.is_some() {
             return Err(unsupported(
-                "a hybrid: a CNN stem reads the pixels first, so the projection's filters act on \
+                "hybrid",
+                "a CNN stem reads the pixels first, so the projection's filters act on \
                  feature-map cells, not on image patches (the stem's first convolution plays the \
                  part of a CNN's first-layer filters)",
             ));
         }
         let (weight, c) = match &self.proj {
-            None => return Err(unsupported("the model has no patch projection")),
+            None => {
+                return Err(unsupported(
+                    "projection-free",
+                    "the model has no patch projection",
+                ));
+            }
             Some(PatchProjection::Conv(conv)) => {
                 let weight = conv.weight.val();
                 let [d, c, p, q] = weight.dims();
@@ -401,7 +407,7 @@ impl<B: VitBackend> PatchEmbed<B> {
             .into_data()
             .convert::<f32>()
             .into_vec::<f32>()
-            .map_err(|e| unsupported(&format!("{e:?}")))?;
+            .map_err(|e| unsupported("this", &format!("{e:?}")))?;
         Ok(PatchFilters {
             weights,
             filters,
