@@ -39,16 +39,22 @@ fn a_symlink_is_followed_and_kept() {
     assert_eq!(std::fs::read(&target).unwrap(), b"through the link");
 }
 
+/// Creates a FIFO at `path` (`mkfifo`).
+#[cfg(unix)]
+fn make_fifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_written_as_a_stream_not_replaced() {
     let dir = temp_dir("atomic-fifo");
     let fifo = dir.join("pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success(), "mkfifo failed");
+    make_fifo(&fifo);
     let (tx, rx) = std::sync::mpsc::channel();
     let reader_path = fifo.clone();
     std::thread::spawn(move || {
@@ -78,11 +84,7 @@ fn a_fifo_is_written_as_a_stream_not_replaced() {
 fn a_fifo_write_waiting_for_its_reader_leaves_no_named_temporary_file() {
     let dir = temp_dir("atomic-fifo-wait");
     let fifo = dir.join("pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success(), "mkfifo failed");
+    make_fifo(&fifo);
     let writer_path = fifo.clone();
     let writer = std::thread::spawn(move || write_atomic(&writer_path, b"later"));
     std::thread::sleep(Duration::from_millis(300));
