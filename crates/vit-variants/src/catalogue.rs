@@ -9,6 +9,7 @@ use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::vit::VIT_ARCHITECTURES;
 
+use crate::eva::EVA_ARCHITECTURES;
 use crate::hub_names::{PretrainedTag, pretrained_tags, resolve_timm_name};
 use crate::swin::presets::SWIN_PRESETS;
 use crate::zoo::{PretrainedModel, ZooConfig};
@@ -18,7 +19,7 @@ use crate::zoo::{PretrainedModel, ZooConfig};
 pub struct CatalogueEntry {
     /// timm's architecture name.
     pub name: &'static str,
-    /// The zoo family: `vit`, `deit`, `hybrid` or `swin`.
+    /// The zoo family: `vit`, `deit`, `hybrid`, `swin` or `eva`.
     pub family: &'static str,
     /// timm's parameter count (default head), where the catalogue records it.
     pub timm_params: Option<u64>,
@@ -36,7 +37,7 @@ impl CatalogueEntry {
 }
 
 /// Every architecture of the catalogue — timm's ViT family from the generated table, then
-/// Swin — buildable or not.
+/// Swin, then timm's `eva.py` — buildable or not.
 pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
     let vits = VIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
         name: a.name,
@@ -50,7 +51,13 @@ pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
         timm_params: None,
         config: Ok(ZooConfig::Swin(build())),
     });
-    vits.chain(swins)
+    let evas = EVA_ARCHITECTURES.iter().map(|a| CatalogueEntry {
+        name: a.name,
+        family: "eva",
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::Eva),
+    });
+    vits.chain(swins).chain(evas)
 }
 
 /// What `name` points at, for vit-core's loader: a local file or folder as it is; a timm name

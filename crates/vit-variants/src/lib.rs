@@ -1,13 +1,15 @@
 //! # vit-variants
 //!
 //! The zoo beyond the plain ViT, for Burn: Swin Transformer ([`swin`]) built from vit-core's
-//! layers with timm's structure, parameter names and presets, and the zoo itself ([`zoo`]:
+//! layers with timm's structure, parameter names and presets, timm's rotary `eva.py` family
+//! ([`eva`]: EVA-02, DINOv3, PE, RoPE-ViT as ViTs with rotary embeddings), and the zoo itself ([`zoo`]:
 //! [`ZooConfig`] / [`ZooModel`], any family behind one type; [`registry`]: every preset by
 //! timm's name). DeiT, distilled or not, and DeiT III are ViT configurations in vit-core.
 
 #![warn(missing_docs)]
 
 pub mod catalogue;
+pub mod eva;
 pub mod hub_names;
 pub mod pretrained_tags;
 pub mod registry;
@@ -15,6 +17,7 @@ pub mod swin;
 pub mod zoo;
 
 pub use catalogue::{catalogue, load_named, model_location};
+pub use eva::EvaConfig;
 pub use registry::{zoo_preset, zoo_presets};
 pub use swin::{SwinTransformer, SwinTransformerConfig};
 pub use zoo::{PretrainedModel, ZooConfig, ZooModel};

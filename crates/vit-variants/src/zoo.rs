@@ -1,4 +1,4 @@
-//! The whole zoo behind one type: any ViT (DeiT and DeiT III included) or Swin — built from a
+//! The whole zoo behind one type: any ViT (DeiT and DeiT III included), Swin or Eva — built from a
 //! preset or a config file, loaded from a timm folder, a checkpoint or a saved folder, run, and
 //! saved. Every call goes to the family's [`VisionModel`] / [`ModelConfig`] implementation; the
 //! only matches over the families are the ones that hand those out.
@@ -25,11 +25,14 @@ use vit_core::weights::state_dict::LoadReport;
 use vit_core::weights::timm_folder::TimmConfig;
 use vit_core::{VisionTransformer, VisionTransformerConfig};
 
+use crate::eva::import::apply_timm_eva_args;
+use crate::eva::{EVA_FAMILY, EvaConfig};
 use crate::registry::{zoo_preset, zoo_presets};
 use crate::swin::import::apply_timm_swin_args;
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
 
-/// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin", "config": {…}}`,
+/// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin" | "eva", "config":
+/// {…}}`,
 /// read like a config file: fields left out keep the family's defaults, unknown fields are
 /// errors naming them.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -40,6 +43,8 @@ pub enum ZooConfig {
     Vit(VisionTransformerConfig),
     /// A Swin Transformer.
     Swin(SwinTransformerConfig),
+    /// timm's `Eva` (EVA-02, DINOv3, PE, RoPE-ViT): a ViT with rotary embeddings.
+    Eva(EvaConfig),
 }
 
 /// [`ZooConfig`] as written: `{"family": …, "config": {…}}`, read by the family's own reader —
@@ -58,7 +63,7 @@ impl TryFrom<TaggedConfig> for ZooConfig {
             Some(family) => {
                 let family = family.as_str().ok_or_else(|| VitError::InvalidConfig {
                     field: "family".into(),
-                    reason: format!("expected a family name (vit, deit, swin), got {family}"),
+                    reason: format!("expected a family name (vit, deit, swin, eva), got {family}"),
                 })?;
                 let empty = Value::Object(Default::default());
                 let config = value.get("config").unwrap_or(&empty);
@@ -86,6 +91,7 @@ impl ZooConfig {
         match self {
             Self::Vit(c) => c,
             Self::Swin(c) => c,
+            Self::Eva(c) => c,
         }
     }
 
@@ -94,6 +100,7 @@ impl ZooConfig {
         match self {
             Self::Vit(c) => c,
             Self::Swin(c) => c,
+            Self::Eva(c) => c,
         }
     }
 
@@ -113,6 +120,7 @@ impl ZooConfig {
         Ok(match self {
             Self::Vit(c) => ZooModel::Vit(c.try_init(device)?),
             Self::Swin(c) => ZooModel::Swin(c.try_init(device)?),
+            Self::Eva(c) => ZooModel::Vit(c.try_init(device)?),
         })
     }
 
@@ -181,6 +189,7 @@ impl ModelFamily for ZooConfig {
         match self {
             Self::Vit(c) => c.timm_model_args(),
             Self::Swin(c) => c.timm_model_args(),
+            Self::Eva(c) => c.timm_model_args(),
         }
     }
 
@@ -189,6 +198,7 @@ impl ModelFamily for ZooConfig {
             "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(
                 family, config, path,
             )?)),
+            EVA_FAMILY => Ok(Self::Eva(EvaConfig::from_card(family, config, path)?)),
             _ => Ok(Self::Vit(VisionTransformerConfig::from_card(
                 family, config, path,
             )?)),
@@ -208,6 +218,12 @@ impl ModelFamily for ZooConfig {
         Ok(match base {
             Self::Vit(c) => Self::Vit(apply_timm_vit_args(&c, timm)?),
             Self::Swin(c) => Self::Swin(apply_timm_swin_args(&c, timm)?),
+            Self::Eva(c) => Self::Eva(apply_timm_eva_args(
+                &c,
+                &timm.model_args,
+                timm.num_classes,
+                &timm.path,
+            )?),
         })
     }
 
@@ -228,6 +244,10 @@ impl ModelFamily for ZooConfig {
             Self::Swin(c) => {
                 let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Swin(m), r)
+            }
+            Self::Eva(c) => {
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
+                (ZooModel::Vit(m), r)
             }
         })
     }

@@ -2,7 +2,7 @@
 //! layer with a bias on the scores ([`Attention::forward_biased`]).
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::module::attention;
@@ -13,6 +13,7 @@ use vit_ops::VitBackend;
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
 use crate::layers::norm::{Norm, NormKind};
+use crate::layers::rope::RopeTable;
 use crate::precision::{from_autocast, to_autocast};
 
 /// Environment variable read once: `VIT_ATTENTION=materialized` makes new attention layers
@@ -145,6 +146,10 @@ pub struct AttentionConfig {
     /// Whether the fused qkv projection has a bias.
     #[config(default = true)]
     pub qkv_bias: bool,
+    /// timm `EvaAttention`'s bias layout: learned `q_bias` and `v_bias` beside a bias-free `qkv`,
+    /// the key bias fixed at zero (with `qkv_bias`).
+    #[config(default = false)]
+    pub zero_k_bias: bool,
     /// Whether the output projection has a bias (timm's `proj_bias`).
     #[config(default = true)]
     pub proj_bias: bool,
@@ -152,7 +157,11 @@ pub struct AttentionConfig {
     /// BEiT-3).
     #[config(default = "None")]
     pub scale_norm: Option<NormKind>,
-    /// Epsilon of that norm.
+    /// Norms on each head's queries and keys before the scores (timm's `qk_norm`: keys
+    /// `attn.q_norm`, `attn.k_norm`).
+    #[config(default = "None")]
+    pub qk_norm: Option<NormKind>,
+    /// Epsilon of these norms.
     #[config(default = 1e-6)]
     pub norm_eps: f64,
     /// Dropout on the attention weights.
@@ -169,6 +178,14 @@ pub struct AttentionConfig {
 pub struct Attention<B: VitBackend> {
     /// Fused query/key/value projection, output ordered `[q | k | v]`, each head-major.
     pub qkv: Linear<B>,
+    /// The query bias `[dim]` of timm `EvaAttention`'s layout (`qkv` then has none).
+    pub q_bias: Option<Param<Tensor<B, 1>>>,
+    /// The value bias `[dim]` of that layout.
+    pub v_bias: Option<Param<Tensor<B, 1>>>,
+    /// Optional norm on each head's queries (timm key `attn.q_norm`).
+    pub q_norm: Option<Norm<B>>,
+    /// Optional norm on each head's keys (timm key `attn.k_norm`).
+    pub k_norm: Option<Norm<B>>,
     /// Optional norm on the merged heads before `proj` (timm key `attn.norm`).
     pub norm: Option<Norm<B>>,
     /// Output projection.
@@ -195,8 +212,19 @@ impl AttentionConfig {
             self.dim,
             self.num_heads
         );
+        let head_norm = || {
+            self.qk_norm
+                .map(|kind| kind.init(self.dim / self.num_heads, self.norm_eps, device))
+        };
+        let separate = self.qkv_bias && self.zero_k_bias;
+        // timm zeroes EvaAttention's q_bias and v_bias at init.
+        let bias = || separate.then(|| Param::from_tensor(Tensor::zeros([self.dim], device)));
         Attention {
-            qkv: timm_linear(self.dim, 3 * self.dim, self.qkv_bias, device),
+            qkv: timm_linear(self.dim, 3 * self.dim, self.qkv_bias && !separate, device),
+            q_bias: bias(),
+            v_bias: bias(),
+            q_norm: head_norm(),
+            k_norm: head_norm(),
             norm: self
                 .scale_norm
                 .map(|kind| kind.init(self.dim, self.norm_eps, device)),
@@ -227,7 +255,20 @@ impl<B: VitBackend> Attention<B> {
         x: Tensor<B, 3>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        self.forward_biased(x, None, need_weights)
+        self.forward_rotary(x, None, need_weights)
+    }
+
+    /// Self-attention with the patch tokens' queries and keys rotated by `rope` (after the
+    /// query/key norms), the weights coming back when `need_weights`.
+    pub fn forward_rotary(
+        &self,
+        x: Tensor<B, 3>,
+        rope: Option<&RopeTable<B>>,
+        need_weights: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let mut layers = self.layers();
+        layers.rope = rope;
+        layers.forward(x, None, need_weights)
     }
 
     /// Self-attention with an additive `bias` on the scores (see [`QkvAttention::forward`]).
@@ -237,8 +278,20 @@ impl<B: VitBackend> Attention<B> {
         bias: Option<Tensor<B, 4>>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        self.layers().forward(x, bias, need_weights)
+    }
+
+    fn layers(&self) -> QkvAttention<'_, B> {
         QkvAttention {
             qkv: &self.qkv,
+            qv_bias: self
+                .q_bias
+                .as_ref()
+                .zip(self.v_bias.as_ref())
+                .map(|(q, v)| [q, v]),
+            q_norm: self.q_norm.as_ref(),
+            k_norm: self.k_norm.as_ref(),
+            rope: None,
             norm: self.norm.as_ref(),
             proj: &self.proj,
             attn_drop: &self.attn_drop,
@@ -246,7 +299,6 @@ impl<B: VitBackend> Attention<B> {
             num_heads: self.num_heads,
             path: self.path,
         }
-        .forward(x, bias, need_weights)
     }
 }
 
@@ -256,6 +308,14 @@ impl<B: VitBackend> Attention<B> {
 pub struct QkvAttention<'a, B: VitBackend> {
     /// Fused query/key/value projection `dim → 3·dim`, output `[q | k | v]`, each head-major.
     pub qkv: &'a Linear<B>,
+    /// Query and value biases added after a bias-free `qkv` (the key's is zero).
+    pub qv_bias: Option<[&'a Param<Tensor<B, 1>>; 2]>,
+    /// Optional norm on each head's queries.
+    pub q_norm: Option<&'a Norm<B>>,
+    /// Optional norm on each head's keys.
+    pub k_norm: Option<&'a Norm<B>>,
+    /// Rotary position embedding of the patch tokens' queries and keys (after their norms).
+    pub rope: Option<&'a RopeTable<B>>,
     /// Optional norm on the merged heads before `proj`.
     pub norm: Option<&'a Norm<B>>,
     /// Output projection.
@@ -280,10 +340,16 @@ impl<B: VitBackend> QkvAttention<'_, B> {
         bias: Option<Tensor<B, 4>>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let qkv = linear(self.qkv, x);
+        let mut qkv = linear(self.qkv, x);
+        if let Some([q, v]) = self.qv_bias {
+            let (q, v) = (q.val(), v.val());
+            let bias = Tensor::cat(vec![q.clone(), q.zeros_like(), v], 0);
+            qkv = qkv + bias.unsqueeze::<3>();
+        }
         let dropout_active = self.attn_drop.prob > 0.0 && B::ad_enabled(&qkv.device());
+        let per_head = self.q_norm.is_some() || self.k_norm.is_some() || self.rope.is_some();
         let (out, weights) =
-            if self.path == AttentionPath::Fused && !need_weights && !dropout_active {
+            if self.path == AttentionPath::Fused && !need_weights && !dropout_active && !per_head {
                 let head_dim = qkv.dims()[2] / (3 * self.num_heads);
                 let scale = (head_dim as f64).powf(-0.5);
                 let out = vit_ops::attention(
@@ -294,9 +360,25 @@ impl<B: VitBackend> QkvAttention<'_, B> {
                 );
                 (from_autocast(out), None)
             } else {
-                let qkv = split_heads(qkv, self.num_heads);
-                let path = AttentionPath::Materialized;
-                let (out, weights) = path.attend(qkv, bias, self.attn_drop, need_weights);
+                let [q, k, v] = split_heads(qkv, self.num_heads);
+                let [q, k] = [(q, self.q_norm), (k, self.k_norm)].map(|(t, norm)| {
+                    let t = match norm {
+                        Some(norm) => norm.forward(t),
+                        None => t,
+                    };
+                    match self.rope {
+                        Some(rope) => rope.apply(t),
+                        None => t,
+                    }
+                });
+                // Queries and keys that were normed or rotated take Burn's fused attention op
+                // when the path is fused (vit-ops' kernel reads the unrotated `qkv` buffer).
+                let path = if per_head {
+                    self.path
+                } else {
+                    AttentionPath::Materialized
+                };
+                let (out, weights) = path.attend([q, k, v], bias, self.attn_drop, need_weights);
                 (merge_heads(out), weights)
             };
         let out = match self.norm {

@@ -14,6 +14,7 @@ use crate::layers::layer_scale::LayerScale;
 use crate::layers::mlp::{Mlp, MlpConfig, MlpKind, mlp_hidden};
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::parallel_block::{ParallelBlockConfig, ParallelScalingBlock};
+use crate::layers::rope::RopeTable;
 
 /// Which block the encoder stacks (timm's `block_fn`).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -76,6 +77,19 @@ pub struct BlockConfig {
     /// A norm on the MLP's hidden activation before `fc2` (`scale_mlp_norm`).
     #[config(default = false)]
     pub scale_mlp_norm: bool,
+    /// Norms on each head's queries and keys (`qk_norm`).
+    #[config(default = false)]
+    pub qk_norm: bool,
+    /// timm `EvaAttention`'s `q_bias`/`v_bias` beside a bias-free `qkv` (zero key bias).
+    #[config(default = false)]
+    pub zero_k_bias: bool,
+    /// LayerScale on the attention branch only (timm Eva's `attn_only_layer_scale`).
+    #[config(default = false)]
+    pub attn_only_layer_scale: bool,
+    /// The MLP's hidden width rounded up to a multiple of this (timm's `swiglu_align_to`; 0: as
+    /// `mlp_ratio` gives it).
+    #[config(default = 0)]
+    pub mlp_align_to: usize,
     /// Dropout after the attention and MLP projections.
     #[config(default = 0.0)]
     pub proj_drop: f64,
@@ -200,6 +214,8 @@ impl BlockConfig {
                     .with_qkv_bias(self.qkv_bias)
                     .with_proj_bias(self.proj_bias)
                     .with_scale_norm(inner_norm(self.scale_attn_norm))
+                    .with_qk_norm(inner_norm(self.qk_norm))
+                    .with_zero_k_bias(self.zero_k_bias)
                     .with_norm_eps(self.norm_eps)
                     .with_attn_drop(self.attn_drop)
                     .with_proj_drop(self.proj_drop)
@@ -222,7 +238,7 @@ impl BlockConfig {
             attn,
             ls1: layer_scale(),
             norm2: norm(),
-            mlp: MlpConfig::new(self.dim, mlp_hidden(self.dim, self.mlp_ratio))
+            mlp: MlpConfig::new(self.dim, self.mlp_hidden())
                 .with_kind(self.mlp_kind)
                 .with_act(self.act)
                 .with_bias(self.proj_bias)
@@ -230,7 +246,7 @@ impl BlockConfig {
                 .with_norm_eps(self.norm_eps)
                 .with_drop(self.proj_drop)
                 .init(device),
-            ls2: layer_scale(),
+            ls2: layer_scale().filter(|_| !self.attn_only_layer_scale),
             drop_path: DropPath::new(self.drop_path),
             kind: self.kind,
         }
@@ -238,6 +254,11 @@ impl BlockConfig {
 }
 
 impl BlockConfig {
+    /// The MLP's hidden width: `mlp_ratio · dim`, rounded up to `mlp_align_to`.
+    pub fn mlp_hidden(&self) -> usize {
+        aligned_hidden(mlp_hidden(self.dim, self.mlp_ratio), self.mlp_align_to)
+    }
+
     /// Builds the block of `kind`: a [`Block`] (pre- or post-norm) or a parallel one.
     pub fn init_encoder<B: VitBackend>(&self, device: &B::Device) -> EncoderBlock<B> {
         if !self.kind.is_parallel() {
@@ -297,6 +318,25 @@ impl<B: VitBackend> EncoderBlock<B> {
         }
     }
 
+    /// Runs the block with the patch tokens' queries and keys rotated by `rope` (pre- and
+    /// post-norm blocks with plain attention; the configs refuse rotary parallel or
+    /// differential blocks), with the attention maps when `need_weights`.
+    pub fn forward_rotary(
+        &self,
+        x: Tensor<B, 3>,
+        rope: Option<&RopeTable<B>>,
+        need_weights: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        match (self, rope) {
+            (Self::Block(block), Some(rope)) => block.forward_rotary(x, rope, need_weights),
+            (_, _) if need_weights => {
+                let (out, weights) = self.forward_with_attention(x);
+                (out, Some(weights))
+            }
+            (_, _) => (self.forward(x), None),
+        }
+    }
+
     /// The pre-/post-norm block, if this is one.
     pub fn as_block(&self) -> Option<&Block<B>> {
         match self {
@@ -321,6 +361,26 @@ impl<B: VitBackend> Block<B> {
         (self.finish(x, attn), weights)
     }
 
+    /// Runs the block with the patch tokens' queries and keys rotated by `rope`, the attention
+    /// weights coming back when `need_weights`.
+    ///
+    /// # Panics
+    /// For differential attention, which has no rotary form (refused by the configs).
+    pub fn forward_rotary(
+        &self,
+        x: Tensor<B, 3>,
+        rope: &RopeTable<B>,
+        need_weights: bool,
+    ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let attn = self
+            .attn
+            .as_attention()
+            .expect("rotary position embeddings need plain attention");
+        let (out, weights) =
+            attn.forward_rotary(self.attention_input(x.clone()), Some(rope), need_weights);
+        (self.finish(x, out), weights)
+    }
+
     /// What the attention sees: the normed tokens (pre-norm) or the tokens (post-norm).
     fn attention_input(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         match self.kind {
@@ -343,6 +403,15 @@ impl<B: VitBackend> Block<B> {
                 x + self.drop_path.forward(mlp)
             }
         }
+    }
+}
+
+/// `hidden` rounded up to a multiple of `align_to` (0: unchanged), as timm's `SwiGLU(align_to)`.
+pub fn aligned_hidden(hidden: usize, align_to: usize) -> usize {
+    if align_to == 0 {
+        hidden
+    } else {
+        hidden.div_ceil(align_to) * align_to
     }
 }
 

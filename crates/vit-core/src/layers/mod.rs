@@ -19,6 +19,7 @@ pub mod pooling;
 pub mod pos_embed;
 pub mod rel_pos_bias;
 pub mod resample;
+pub mod rope;
 pub mod same_pad;
 pub mod std_conv;
 pub mod stems;
@@ -36,3 +37,4 @@ pub use norm::{LayerNorm, LayerNormConfig, Norm, NormKind, RmsNorm, RmsNormConfi
 pub use patch_embed::{PatchEmbed, PatchEmbedConfig, PatchEmbedKind};
 pub use pooling::{AttentionPool, AttentionPoolConfig, GlobalPool};
 pub use pos_embed::PosEmbedKind;
+pub use rope::{GridIndexing, Rope, RopeConfig, RopeKind, RopeTable};

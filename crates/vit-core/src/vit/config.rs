@@ -17,6 +17,7 @@ use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
+use crate::layers::rope::{RopeConfig, RopeKind};
 use crate::layers::stems::HybridBackboneConfig;
 use crate::limits::{
     MAX_CHANNELS, MAX_CLASSES, MAX_DEPTH, MAX_SIDE, MAX_TOKENS, MAX_WIDTH, check_bounds,
@@ -167,6 +168,31 @@ pub struct VisionTransformerConfig {
     /// split into patches (timm's `dynamic_img_pad`; with `dynamic_img_size`, any size runs).
     #[config(default = false)]
     pub dynamic_img_pad: bool,
+    /// Rotary position embeddings on the patch tokens' queries and keys in every block (timm's
+    /// `Eva` with `use_rot_pos_emb`); `None` for none.
+    #[config(default = "None")]
+    pub rope: Option<RopeConfig>,
+    /// Norms on each head's queries and keys before the scores (timm's `qk_norm`).
+    #[config(default = false)]
+    pub qk_norm: bool,
+    /// timm `EvaAttention`'s bias layout: learned `q_bias` and `v_bias` beside a bias-free `qkv`,
+    /// no key bias (with `qkv_bias`; keys `attn.q_bias`, `attn.v_bias`).
+    #[config(default = false)]
+    pub zero_k_bias: bool,
+    /// LayerScale on the attention branch only (timm Eva's `attn_only_layer_scale`: Sapiens2).
+    #[config(default = false)]
+    pub attn_only_layer_scale: bool,
+    /// The MLP's hidden width rounded up to a multiple of this (timm Eva's `swiglu_align_to`);
+    /// 0 keeps `embed_dim × mlp_ratio`.
+    #[config(default = 0)]
+    pub mlp_align_to: usize,
+    /// Heads of the attention pool (`global_pool = map`; timm Eva's `attn_pool_num_heads`);
+    /// `None`: `num_heads`.
+    #[config(default = "None")]
+    pub attn_pool_num_heads: Option<usize>,
+    /// MLP ratio of the attention pool (timm Eva's `attn_pool_mlp_ratio`); `None`: `mlp_ratio`.
+    #[config(default = "None")]
+    pub attn_pool_mlp_ratio: Option<f64>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
@@ -239,6 +265,7 @@ impl VisionTransformerConfig {
                 "differential attention splits each head in two: embed_dim / num_heads must be even",
             ));
         }
+        self.validate_rotary()?;
         if self.distilled && self.reg_tokens > 0 {
             return Err(invalid(
                 "reg_tokens",
@@ -277,6 +304,68 @@ impl VisionTransformerConfig {
             return Err(invalid("init_values", format!("must be finite, got {v}")));
         }
         Ok(())
+    }
+
+    /// What rotary embeddings, query/key norms and the attention pool's own sizes need.
+    fn validate_rotary(&self) -> Result<()> {
+        let head_dim = self.embed_dim / self.num_heads.max(1);
+        if let Some(rope) = &self.rope {
+            if !head_dim.is_multiple_of(4) {
+                return Err(invalid(
+                    "rope",
+                    format!(
+                        "rotary embeddings split each head in four (two axes, sin and cos):                          embed_dim / num_heads = {head_dim} must be a multiple of 4"
+                    ),
+                ));
+            }
+            if self.block_fn.is_parallel() || self.attn_layer != AttnLayer::Attention {
+                return Err(invalid(
+                    "rope",
+                    "rotary embeddings need pre- or post-norm blocks with plain attention",
+                ));
+            }
+            if !(rope.temperature.is_finite() && rope.temperature > 0.0) {
+                return Err(invalid(
+                    "rope.temperature",
+                    format!("must be positive, got {}", rope.temperature),
+                ));
+            }
+            if !rope.grid_offset.is_finite() {
+                return Err(invalid("rope.grid_offset", "must be finite"));
+            }
+            if rope.ref_feat_shape.is_some_and(|[h, w]| h == 0 || w == 0) {
+                return Err(invalid("rope.ref_feat_shape", "sides must be positive"));
+            }
+            if rope.kind == RopeKind::Mixed && rope.rotate_half {
+                return Err(invalid(
+                    "rope.rotate_half",
+                    "`mixed` rotary embeddings are interleaved (timm refuses rotate_half)",
+                ));
+            }
+        }
+        if (self.qk_norm || self.attn_only_layer_scale || self.zero_k_bias)
+            && (self.block_fn.is_parallel() || self.attn_layer != AttnLayer::Attention)
+        {
+            return Err(invalid(
+                "qk_norm",
+                "query/key norms and attention-only LayerScale need pre- or post-norm blocks                  with plain attention",
+            ));
+        }
+        if let Some(heads) = self.attn_pool_num_heads
+            && (heads == 0 || !self.embed_dim.is_multiple_of(heads))
+        {
+            return Err(invalid(
+                "attn_pool_num_heads",
+                format!(
+                    "embed_dim {} must be a positive multiple of it, got {heads}",
+                    self.embed_dim
+                ),
+            ));
+        }
+        if let Some(ratio) = self.attn_pool_mlp_ratio {
+            check_mlp_ratio(self.embed_dim, ratio)?;
+        }
+        check_bounds(&[("mlp_align_to", self.mlp_align_to, MAX_WIDTH)])
     }
 
     /// The sizes within [`crate::limits`].
@@ -393,6 +482,10 @@ impl VisionTransformerConfig {
             PosEmbedKind::Sincos => (None, Some(sincos_2d(grid, d, embedded_prefix, device))),
             PosEmbedKind::None => (None, None),
         };
+        let rope = self
+            .rope
+            .as_ref()
+            .map(|rope| rope.init(d / self.num_heads, self.num_heads, self.depth, device));
         let blocks = drop_path_schedule(self.drop_path_rate, self.depth)
             .into_iter()
             .enumerate()
@@ -403,6 +496,10 @@ impl VisionTransformerConfig {
                     .with_proj_bias(self.proj_bias)
                     .with_scale_attn_norm(self.scale_attn_norm)
                     .with_scale_mlp_norm(self.scale_mlp_norm)
+                    .with_qk_norm(self.qk_norm)
+                    .with_zero_k_bias(self.zero_k_bias)
+                    .with_attn_only_layer_scale(self.attn_only_layer_scale)
+                    .with_mlp_align_to(self.mlp_align_to)
                     .with_proj_drop(self.proj_drop_rate)
                     .with_attn_drop(self.attn_drop_rate)
                     .with_drop_path(drop_path)
@@ -420,8 +517,8 @@ impl VisionTransformerConfig {
         // timm builds the pool with its own defaults (q/kv biases on), whatever `qkv_bias` says.
         let attn_pool = (self.global_pool == GlobalPool::Map).then(|| {
             AttentionPoolConfig::new(d)
-                .with_num_heads(self.num_heads)
-                .with_mlp_ratio(self.mlp_ratio)
+                .with_num_heads(self.attn_pool_num_heads.unwrap_or(self.num_heads))
+                .with_mlp_ratio(self.attn_pool_mlp_ratio.unwrap_or(self.mlp_ratio))
                 .with_norm(self.norm_layer)
                 .with_norm_eps(self.norm_eps)
                 .with_act(self.act_layer)
@@ -434,6 +531,7 @@ impl VisionTransformerConfig {
             reg_token,
             pos_embed,
             pos_embed_fixed,
+            rope,
             pos_drop: DropoutConfig::new(self.pos_drop_rate).init(),
             norm_pre: self.pre_norm.then(norm),
             blocks,

@@ -1,10 +1,11 @@
 //! Analytic compute cost of a ViT forward pass.
 
-use crate::layers::block::{AttnLayer, BlockKind};
+use crate::layers::block::{AttnLayer, BlockKind, aligned_hidden};
 use crate::layers::mlp::{MlpKind, mlp_hidden};
 use crate::layers::norm::NormKind;
 use crate::layers::pooling::GlobalPool;
 use crate::layers::pos_embed::PosEmbedKind;
+use crate::layers::rope::RopeKind;
 use crate::vit::VisionTransformerConfig;
 
 impl VisionTransformerConfig {
@@ -17,7 +18,7 @@ impl VisionTransformerConfig {
         let patches = (gh * gw) as u64;
         let n = patches + self.num_prefix_tokens() as u64;
         let d = self.embed_dim as u64;
-        let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
+        let hidden = self.block_mlp_hidden() as u64;
         let p = self.patch_size as u64;
         let proj_in = self.patch_embed_config().proj_in_chans() as u64;
         let stem = self
@@ -44,6 +45,7 @@ impl VisionTransformerConfig {
             // latent q, kv over the pooled tokens, scores and weighted sum, proj, MLP on one token
             GlobalPool::Map => {
                 let m = if self.pool_include_prefix { n } else { patches };
+                let hidden = self.pool_mlp_hidden() as u64;
                 d * d + m * 2 * d * d + 2 * m * d + d * d + 2 * d * hidden
             }
             _ => 0,
@@ -63,7 +65,7 @@ impl VisionTransformerConfig {
     pub fn param_estimate(&self) -> u64 {
         let [gh, gw] = self.grid_size().unwrap_or([0, 0]);
         let d = self.embed_dim as u64;
-        let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
+        let hidden = self.block_mlp_hidden() as u64;
         let fc2_width = self.mlp_kind.fc2_width(hidden as usize) as u64;
         let norm = |kind: NormKind, width: u64| match kind {
             NormKind::LayerNorm => 2 * width,
@@ -95,6 +97,7 @@ impl VisionTransformerConfig {
             MlpKind::Swiglu => 2 * linear(d, hidden, self.proj_bias),
         };
         let layer_scale = match (self.init_values, self.block_fn) {
+            (Some(_), BlockKind::Block) if self.attn_only_layer_scale => d,
             (Some(_), BlockKind::Block) => 2 * d,
             (Some(_), kind) if kind.is_parallel() => d,
             _ => 0,
@@ -115,6 +118,11 @@ impl VisionTransformerConfig {
                 + layer_scale
         } else {
             linear(d, 3 * d, self.qkv_bias)
+                - if self.qkv_bias && self.zero_k_bias {
+                    d
+                } else {
+                    0
+                }
                 + if self.attn_layer == AttnLayer::Diff {
                     differential
                 } else {
@@ -126,6 +134,11 @@ impl VisionTransformerConfig {
                 + 2 * norm(self.norm_layer, d)
                 + if self.scale_attn_norm {
                     norm(self.norm_layer, d)
+                } else {
+                    0
+                }
+                + if self.qk_norm {
+                    2 * norm(self.norm_layer, d / self.num_heads.max(1) as u64)
                 } else {
                     0
                 }
@@ -146,8 +159,14 @@ impl VisionTransformerConfig {
         } else {
             0
         };
+        // Learned rotary frequencies: two per (block, head, half head width).
+        let rope = match &self.rope {
+            Some(rope) if rope.kind == RopeKind::Mixed => self.depth as u64 * d,
+            _ => 0,
+        };
         let pool = match self.global_pool {
             GlobalPool::Map => {
+                let hidden = self.pool_mlp_hidden() as u64;
                 d + 2 * linear(d, d, true)
                     + linear(d, 2 * d, true)
                     + norm(self.norm_layer, d)
@@ -160,6 +179,7 @@ impl VisionTransformerConfig {
         let head = heads * linear(d, self.num_classes as u64, true);
         patch_embed
             + pos
+            + rope
             + tokens
             + pre_norm
             + self.depth as u64 * per_block
@@ -168,13 +188,29 @@ impl VisionTransformerConfig {
             + head
     }
 
+    /// The blocks' MLP hidden width (`mlp_ratio`, rounded up to `mlp_align_to`).
+    pub fn block_mlp_hidden(&self) -> usize {
+        aligned_hidden(
+            mlp_hidden(self.embed_dim, self.mlp_ratio),
+            self.mlp_align_to,
+        )
+    }
+
+    /// The attention pool's MLP hidden width.
+    fn pool_mlp_hidden(&self) -> usize {
+        mlp_hidden(
+            self.embed_dim,
+            self.attn_pool_mlp_ratio.unwrap_or(self.mlp_ratio),
+        )
+    }
+
     /// Floats one image keeps for the backward pass (layer inputs, MLP activations, attention
     /// weights), an estimate.
     pub fn activation_estimate(&self) -> u64 {
         let [gh, gw] = self.grid_size().unwrap_or([0, 0]);
         let n = (gh * gw + self.num_prefix_tokens()) as u64;
         let d = self.embed_dim as u64;
-        let hidden = mlp_hidden(self.embed_dim, self.mlp_ratio) as u64;
+        let hidden = self.block_mlp_hidden() as u64;
         let heads = self.num_heads as u64;
         self.depth as u64 * (n * (10 * d + 3 * hidden) + 2 * heads * n * n)
     }

@@ -95,6 +95,23 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
             "timm's patch embedding is a convolution",
         ));
     }
+    // What only timm's `Eva` has: such configs export through the `eva` family.
+    for (field, set) in [
+        ("rope", c.rope.is_some()),
+        ("zero_k_bias", c.zero_k_bias),
+        ("attn_only_layer_scale", c.attn_only_layer_scale),
+        ("mlp_align_to", c.mlp_align_to != 0),
+        ("attn_pool_num_heads", c.attn_pool_num_heads.is_some()),
+        ("attn_pool_mlp_ratio", c.attn_pool_mlp_ratio.is_some()),
+    ] {
+        if set {
+            return Err(unsupported(
+                field,
+                "timm's VisionTransformer has no such option (timm's Eva has: load the model \
+                 from an Eva architecture to export it as one)",
+            ));
+        }
+    }
     if c.patch_bias == c.pre_norm {
         return Err(unsupported(
             "patch_bias",
@@ -176,6 +193,7 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
         "act_layer": c.act_layer.timm_name(),
         "scale_attn_norm": c.scale_attn_norm,
         "scale_mlp_norm": c.scale_mlp_norm,
+        "qk_norm": c.qk_norm,
         "pool_include_prefix": c.pool_include_prefix,
         "dynamic_img_size": c.dynamic_img_size,
         "dynamic_img_pad": c.dynamic_img_pad,
@@ -251,8 +269,9 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
     // Arguments that only change the initialisation, not the model.
     const INIT_ONLY: [&str; 2] = ["weight_init", "fix_init"];
     // Arguments we support only at timm's default value.
-    let defaults: [(&str, Value); 2] = [("qk_norm", json!(false)), ("patch_drop_rate", json!(0.0))];
-    const SAME_NAME: [&str; 25] = [
+    let defaults: [(&str, Value); 1] = [("patch_drop_rate", json!(0.0))];
+    const SAME_NAME: [&str; 26] = [
+        "qk_norm",
         "in_chans",
         "num_classes",
         "embed_dim",

@@ -19,6 +19,7 @@ use crate::layers::patch_embed::PatchEmbed;
 use crate::layers::pooling::{AttentionPool, GlobalPool, pool_tokens};
 use crate::layers::pos_embed::sincos_2d;
 use crate::layers::resample::resample_abs_pos_embed;
+use crate::layers::rope::{Rope, RopeTables};
 use crate::model::VisionModel;
 
 /// A Vision Transformer. Build it from a [`VisionTransformerConfig`] or a preset
@@ -37,6 +38,9 @@ pub struct VisionTransformer<B: VitBackend> {
     pub pos_embed: Option<Param<Tensor<B, 3>>>,
     /// Fixed sin-cos position embedding `[1, tokens, dim]` (a constant, not a parameter).
     pub pos_embed_fixed: Option<Tensor<B, 3>>,
+    /// Rotary position embeddings of the patch tokens' queries and keys in every block (timm's
+    /// `Eva`: EVA-02, DINOv3, PE, RoPE-ViT; key `rope.freqs` for learned ones).
+    pub rope: Option<Rope<B>>,
     /// Dropout after the position embedding.
     pub pos_drop: Dropout,
     /// Optional norm before the blocks.
@@ -115,9 +119,12 @@ impl<B: VitBackend> VisionTransformer<B> {
 
     /// All tokens `[batch, prefix + patches, dim]` after the blocks and the final norm.
     pub fn forward_features(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
-        let mut x = self.embed(images);
-        for block in &self.blocks {
-            x = block.forward(x);
+        let (mut x, rope) = self.embed_rotary(images);
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = match &rope {
+                Some(rope) => block.forward_rotary(x, Some(rope.block(i)), false).0,
+                None => block.forward(x),
+            };
         }
         self.final_norm(x)
     }
@@ -174,17 +181,14 @@ impl<B: VitBackend> VisionTransformer<B> {
     /// every block's attention weights — for attention maps and probing. Feature maps on the
     /// patch grid, as a backbone gives them: [`Self::forward_intermediates`].
     pub fn forward_blocks(&self, images: Tensor<B, 4>, with_attention: bool) -> VitBlockOutputs<B> {
-        let mut x = self.embed(images);
+        let (mut x, rope) = self.embed_rotary(images);
         let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut attentions = Vec::new();
-        for block in &self.blocks {
-            x = if with_attention {
-                let (out, weights) = block.forward_with_attention(x);
-                attentions.push(weights);
-                out
-            } else {
-                block.forward(x)
-            };
+        for (i, block) in self.blocks.iter().enumerate() {
+            let (out, weights) =
+                block.forward_rotary(x, rope.as_ref().map(|r| r.block(i)), with_attention);
+            attentions.extend(weights);
+            x = out;
             blocks.push(x.clone());
         }
         VitBlockOutputs {
@@ -192,6 +196,21 @@ impl<B: VitBackend> VisionTransformer<B> {
             blocks,
             attentions,
         }
+    }
+
+    /// [`Self::embed`] and the rotary tables of every block for the input's patch grid (`None`
+    /// without rotary embeddings).
+    pub fn embed_rotary(&self, images: Tensor<B, 4>) -> (Tensor<B, 3>, Option<RopeTables<B>>) {
+        let [_, _, h, w] = images.dims();
+        let device = images.device();
+        let rope = self.rope.as_ref().map(|rope| {
+            rope.tables(
+                self.patch_embed.grid_for([h, w]),
+                self.num_prefix_tokens,
+                &device,
+            )
+        });
+        (self.embed(images), rope)
     }
 
     /// Patch tokens with the prefix tokens (class, distillation) prepended and the position

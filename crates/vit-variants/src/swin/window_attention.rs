@@ -148,6 +148,10 @@ impl<B: VitBackend> WindowAttention<B> {
         };
         QkvAttention {
             qkv: &self.qkv,
+            qv_bias: None,
+            q_norm: None,
+            k_norm: None,
+            rope: None,
             norm: None,
             proj: &self.proj,
             attn_drop: &self.attn_drop,

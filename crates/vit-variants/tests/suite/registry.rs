@@ -57,6 +57,20 @@ fn shrunk(config: ZooConfig) -> ZooConfig {
                     .with_num_classes(classes),
             )
         }
+        // An Eva keeps every option; heads of 16 channels (rotary embeddings take 4 per
+        // frequency pair); the architecture name is dropped so equal option sets run once.
+        ZooConfig::Eva(c) => {
+            let classes = c.num_classes.min(5);
+            ZooConfig::Eva(
+                c.with_architecture(String::new())
+                    .with_depth(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(2)
+                    .with_patch_size(4)
+                    .with_img_size([8, 8])
+                    .with_num_classes(classes),
+            )
+        }
         ZooConfig::Swin(c) => {
             let stages = c.depths.len();
             let side = c.patch_size << (stages - 1);
@@ -129,10 +143,18 @@ fn every_buildable_architecture_has_timms_parameter_count_without_allocating() {
         let (Ok(config), Some(timm)) = (&entry.config, entry.timm_params) else {
             continue;
         };
-        // Counted on the built module (lazy parameters: nothing drawn) and from the config alone.
-        let built = config.num_params::<vit_testing::B>(&device).unwrap() as u64;
-        assert_eq!(built, timm, "{}: built model", entry.name);
+        // Counted on the built module (lazy parameters: nothing drawn) and from the config alone;
+        // a model too large for this machine's memory (DINOv3 7B) is refused before building,
+        // so only its estimate is compared.
         assert_eq!(config.param_estimate(), timm, "{}: estimate", entry.name);
+        match config.num_params::<vit_testing::B>(&device) {
+            Ok(built) => assert_eq!(built as u64, timm, "{}: built model", entry.name),
+            Err(e) => assert!(
+                e.to_string().contains("more than the") && timm > 2_000_000_000,
+                "{}: {e}",
+                entry.name
+            ),
+        }
         checked += 1;
     }
     assert!(checked >= 150, "{checked}");
@@ -140,13 +162,22 @@ fn every_buildable_architecture_has_timms_parameter_count_without_allocating() {
 
 #[test]
 fn every_catalogued_architecture_builds_and_arguments_we_lack_are_refused_by_name() {
-    // timm 1.0.31's whole ViT family builds (the generator's NOT_YET list is empty).
+    // timm 1.0.31's whole ViT family and its `eva.py` build, but for Sapiens2's grouped-query
+    // attention, refused naming the argument.
+    let mut refused = Vec::new();
     for entry in catalogue() {
+        if let (true, Err(err)) = (entry.name.ends_with("_sapiens2"), &entry.config) {
+            let err = err.to_string();
+            assert!(err.contains("num_kv_heads"), "{}: {err}", entry.name);
+            refused.push(entry.name);
+            continue;
+        }
         assert!(entry.config.is_ok(), "{}: {:?}", entry.name, entry.config);
     }
+    assert_eq!(refused.len(), 4, "{refused:?}");
     // A folder asking for something still missing names the argument and what is supported.
     let mut args = serde_json::Map::new();
-    args.insert("qk_norm".into(), serde_json::json!(true));
+    args.insert("patch_drop_rate".into(), serde_json::json!(0.5));
     let err = vit_core::vit::import::apply_timm_vit_args_map(
         &vit_core::VisionTransformerConfig::new(),
         &args,
@@ -156,7 +187,7 @@ fn every_catalogued_architecture_builds_and_arguments_we_lack_are_refused_by_nam
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("qk_norm") && err.contains("config.json"),
+        err.contains("patch_drop_rate") && err.contains("config.json"),
         "{err}"
     );
 }

@@ -1,0 +1,340 @@
+//! Loading timm `Eva` folders and checkpoints: timm's arguments to [`EvaConfig`], and timm's Eva
+//! key layout (`gamma_1`, `q_bias`/`v_bias`, `q_proj`/`k_proj`/`v_proj`) to the ViT's.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::tensor::TensorData;
+use serde_json::{Map, Value, json};
+use vit_core::VisionTransformer;
+use vit_core::VitBackend;
+use vit_core::error::{Result, VitError};
+use vit_core::vit::import::{load_vit_checkpoint, timm_img_size};
+use vit_core::weights::ModelFamily;
+use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
+use vit_core::weights::config_file::config_from_json;
+use vit_core::weights::state_dict::LoadReport;
+use vit_core::weights::timm_folder::TimmConfig;
+
+use crate::eva::catalogue::{EVA_ARCHITECTURES, eva_architecture};
+use crate::eva::config::{EVA_FAMILY, EvaAttnType, EvaConfig};
+
+/// timm `Eva` arguments (as a timm `config.json` or the catalogue holds them) over `base`;
+/// `path` names where they come from in errors. Arguments this implementation cannot honour
+/// are errors naming them.
+pub fn apply_timm_eva_args(
+    base: &EvaConfig,
+    args: &Map<String, Value>,
+    num_classes: Option<usize>,
+    path: &Path,
+) -> Result<EvaConfig> {
+    let unsupported = |arg: &str, reason: String| VitError::ModelArg {
+        path: path.to_path_buf(),
+        arg: arg.to_string(),
+        reason,
+    };
+    let mut ours = Map::new();
+    for (arg, value) in args {
+        let arg = arg.as_str();
+        match arg {
+            // Initialisation only.
+            "head_init_scale" => {}
+            "img_size" => {
+                let size = timm_img_size(value).ok_or_else(|| {
+                    unsupported(arg, format!("expected an integer or [h, w], found {value}"))
+                })?;
+                ours.insert(arg.into(), size);
+            }
+            "ref_feat_shape" if value.is_null() => {}
+            "ref_feat_shape" => {
+                let size = timm_img_size(value).ok_or_else(|| {
+                    unsupported(arg, format!("expected an integer or [h, w], found {value}"))
+                })?;
+                ours.insert(arg.into(), size);
+            }
+            "patch_size" => {
+                let p = match value {
+                    Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].clone(),
+                    Value::Array(_) => {
+                        return Err(unsupported(
+                            arg,
+                            format!("only square patches are supported, found {value}"),
+                        ));
+                    }
+                    other => other.clone(),
+                };
+                ours.insert(arg.into(), p);
+            }
+            "norm_layer" if value.is_null() => {}
+            "norm_layer" => {
+                let (name, eps) = match value {
+                    Value::String(name) => (name.as_str(), None),
+                    Value::Object(o) => (
+                        o.get("name").and_then(Value::as_str).unwrap_or_default(),
+                        o.get("eps").and_then(Value::as_f64),
+                    ),
+                    _ => ("", None),
+                };
+                let kind =
+                    vit_core::layers::norm::NormKind::from_timm_name(name).ok_or_else(|| {
+                        unsupported(
+                            arg,
+                            format!("{value} is not supported (layernorm, rmsnorm)"),
+                        )
+                    })?;
+                ours.insert("norm_layer".into(), json!(kind));
+                ours.insert("norm_eps".into(), json!(eps.unwrap_or(1e-6)));
+            }
+            "num_kv_heads" => {
+                let heads = args.get("num_heads").and_then(Value::as_u64).unwrap_or(12);
+                let grouped = match value {
+                    Value::Null => false,
+                    Value::Number(n) => n.as_u64() != Some(heads),
+                    Value::Array(a) => a.iter().any(|n| n.as_u64() != Some(heads)),
+                    _ => true,
+                };
+                if grouped {
+                    return Err(unsupported(
+                        arg,
+                        format!(
+                            "{value}: grouped-query attention (fewer key/value heads, Sapiens2) \
+                             is not supported yet"
+                        ),
+                    ));
+                }
+            }
+            "rope_mrope_section" if value.is_null() => {}
+            "rope_mrope_section" => {
+                return Err(unsupported(arg, "multimodal RoPE is not supported".into()));
+            }
+            "global_pool" if !matches!(value.as_str(), Some("token" | "avg" | "max" | "map")) => {
+                return Err(unsupported(
+                    arg,
+                    format!("{value} is not supported (token, avg, max or map)"),
+                ));
+            }
+            "rope_type" if !matches!(value.as_str(), Some("cat" | "mixed" | "dinov3")) => {
+                return Err(unsupported(
+                    arg,
+                    format!("{value} is not supported (cat, mixed or dinov3)"),
+                ));
+            }
+            "attn_type" if !matches!(value.as_str(), Some("eva" | "rope")) => {
+                return Err(unsupported(
+                    arg,
+                    format!("{value} is not supported (eva or rope)"),
+                ));
+            }
+            "architecture" => {
+                return Err(unsupported(arg, "is not a model argument".into()));
+            }
+            _ => {
+                ours.insert(arg.into(), value.clone());
+            }
+        }
+    }
+    if let Some(n) = num_classes {
+        ours.entry("num_classes").or_insert(json!(n));
+    }
+    let config: EvaConfig = config_from_json(&Value::Object(ours).to_string(), path, base)?;
+    config.vit().map_err(|e| match e {
+        VitError::InvalidConfig { field, reason } => VitError::ModelArg {
+            path: path.to_path_buf(),
+            arg: field,
+            reason,
+        },
+        other => other,
+    })?;
+    Ok(config)
+}
+
+/// Renames timm Eva keys to the ViT's in place: `gamma_1`/`gamma_2` → `ls1.gamma`/`ls2.gamma`;
+/// `q_proj`/`k_proj`/`v_proj` → `qkv` (rows stacked), their biases → `q_bias`/`v_bias`
+/// (`EvaAttention`: the key has none) or `qkv.bias` (`AttentionRope`). A fused `EvaAttention`'s
+/// `q_bias`/`v_bias` keep their names.
+pub fn eva_to_vit_keys(
+    config: &EvaConfig,
+    tensors: &mut BTreeMap<String, Weight>,
+    report: &mut LoadReport,
+) -> std::result::Result<(), String> {
+    let mut renamed = 0usize;
+    for i in 0..config.depth {
+        let block = format!("blocks.{i}");
+        for (from, to) in [("gamma_1", "ls1.gamma"), ("gamma_2", "ls2.gamma")] {
+            if let Some(w) = tensors.remove(&format!("{block}.{from}")) {
+                tensors.insert(format!("{block}.{to}"), w);
+                renamed += 1;
+            }
+        }
+        let attn = format!("{block}.attn");
+        // Separate projections: stack their rows.
+        let projections: Vec<Option<Weight>> = ["q_proj", "k_proj", "v_proj"]
+            .iter()
+            .map(|p| tensors.remove(&format!("{attn}.{p}.weight")))
+            .collect();
+        if projections.iter().any(Option::is_some) {
+            let weights: Vec<Weight> = projections.into_iter().flatten().collect();
+            if weights.len() != 3 {
+                return Err(format!(
+                    "{attn}: expected q_proj, k_proj and v_proj weights, found {}",
+                    weights.len()
+                ));
+            }
+            let key = format!("{attn}.qkv.weight");
+            tensors.insert(key.clone(), stack_rows(&key, &weights)?);
+            let [q, k, v] =
+                ["q_proj", "k_proj", "v_proj"].map(|p| tensors.remove(&format!("{attn}.{p}.bias")));
+            match (config.attn_type, q, k, v) {
+                // EvaAttention: q and v biases, none on the key projection.
+                (EvaAttnType::Eva, q, None, v) => {
+                    for (name, bias) in [("q_bias", q), ("v_bias", v)] {
+                        if let Some(bias) = bias {
+                            tensors.insert(format!("{attn}.{name}"), bias);
+                        }
+                    }
+                }
+                (EvaAttnType::Rope, Some(q), Some(k), Some(v)) => {
+                    let key = format!("{attn}.qkv.bias");
+                    tensors.insert(key.clone(), stack_rows(&key, &[q, k, v])?);
+                }
+                (_, None, None, None) => {}
+                (kind, q, k, v) => {
+                    return Err(format!(
+                        "{attn}: q/k/v projection biases {:?} do not fit timm's {kind:?} \
+                         attention",
+                        [q.is_some(), k.is_some(), v.is_some()]
+                    ));
+                }
+            }
+            renamed += 1;
+        }
+    }
+    if renamed > 0 {
+        report.adapted.push(format!(
+            "timm Eva layout ({:?} attention): {renamed} LayerScale and q/k/v entries mapped to \
+             the ViT's",
+            config.attn_type
+        ));
+    }
+    Ok(())
+}
+
+/// Weights `[rows_i, …]` (same trailing shape) stacked into `[Σ rows_i, …]`.
+fn stack_rows(key: &str, weights: &[Weight]) -> std::result::Result<Weight, String> {
+    let trailing = weights[0].shape().get(1..).unwrap_or_default().to_vec();
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for w in weights {
+        if w.shape().is_empty() || w.shape()[1..] != trailing[..] {
+            return Err(format!(
+                "{key}: the q/k/v projections' shapes differ: {:?}",
+                weights
+                    .iter()
+                    .map(|w| w.shape().to_vec())
+                    .collect::<Vec<_>>()
+            ));
+        }
+        rows += w.shape()[0];
+        values.extend(f32_values(key, w)?);
+    }
+    let mut shape = vec![rows];
+    shape.extend(trailing);
+    Ok(Weight::from_data(key, TensorData::new(values, shape)))
+}
+
+fn f32_values(key: &str, w: &Weight) -> std::result::Result<Vec<f32>, String> {
+    w.data()?
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| format!("{key}: {e:?}"))
+}
+
+/// Loads a timm Eva state dict into the ViT `config` builds, with the ViT's fine-tuning
+/// adaptations (new head, resampled position embedding).
+pub fn load_eva_checkpoint<B: VitBackend>(
+    config: &EvaConfig,
+    checkpoint: LazyCheckpoint,
+    device: &B::Device,
+) -> Result<(VisionTransformer<B>, LoadReport)> {
+    let vit = config.vit()?;
+    let LazyCheckpoint { path, mut tensors } = checkpoint;
+    let mut report = LoadReport::default();
+    // timm's non-persistent buffers, computed here.
+    for key in tensors
+        .keys()
+        .filter(|k| k.ends_with(".k_bias") || k.starts_with("rope.") && !k.ends_with("freqs"))
+        .cloned()
+        .collect::<Vec<_>>()
+    {
+        tensors.remove(&key);
+        report.ignored.push(key);
+    }
+    eva_to_vit_keys(config, &mut tensors, &mut report).map_err(|message| VitError::Checkpoint {
+        path: path.clone(),
+        message,
+    })?;
+    let (model, mut loaded) =
+        load_vit_checkpoint::<B>(&vit, LazyCheckpoint { path, tensors }, device)?;
+    loaded.adapted.splice(0..0, report.adapted);
+    loaded.ignored.splice(0..0, report.ignored);
+    Ok((model, loaded))
+}
+
+impl ModelFamily for EvaConfig {
+    type Model<B: VitBackend> = VisionTransformer<B>;
+
+    fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
+        if family != EVA_FAMILY {
+            return Err(VitError::ModelFolder {
+                path: path.to_path_buf(),
+                message: format!("holds a `{family}` model, not an Eva"),
+            });
+        }
+        config_from_json(&config.to_string(), path, &EvaConfig::new())
+    }
+
+    fn from_plain(text: &str, path: &Path) -> Result<Self> {
+        config_from_json(text, path, &EvaConfig::new())
+    }
+
+    fn from_timm(timm: &TimmConfig) -> Result<Self> {
+        let architecture =
+            eva_architecture(&timm.architecture).ok_or_else(|| VitError::UnknownArchitecture {
+                name: timm.architecture.clone(),
+                path: timm.path.clone(),
+                available: EVA_ARCHITECTURES
+                    .iter()
+                    .map(|a| a.name.to_string())
+                    .collect(),
+            })?;
+        apply_timm_eva_args(
+            &architecture.config()?,
+            &timm.model_args,
+            timm.num_classes,
+            &timm.path,
+        )
+    }
+
+    fn build<B: VitBackend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
+        self.try_init(device)
+    }
+
+    fn load_checkpoint<B: VitBackend>(
+        &self,
+        checkpoint: LazyCheckpoint,
+        device: &B::Device,
+    ) -> Result<(VisionTransformer<B>, LoadReport)> {
+        load_eva_checkpoint(self, checkpoint, device)
+    }
+
+    fn timm_model_args(&self) -> Result<(String, Value)> {
+        Err(VitError::Unsupported {
+            operation: "export as a timm folder".into(),
+            family: EVA_FAMILY.into(),
+            reason: format!(
+                "writing timm's Eva key layout (`{}`, {:?} attention) is not implemented yet",
+                self.architecture, self.attn_type
+            ),
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! timm's `eva.py` family against timm itself (fixtures from `scripts/make_eva_fixtures.py`):
+//! each rotary layout at the built size and at another one, the key layouts, the backbone maps.
+
+use burn::tensor::Tensor;
+use vit_core::features::{FeatureFormat, IntermediatesOptions};
+use vit_core::model::VisionModel;
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_testing::{B, max_abs_diff_data as max_diff, timm_fixture as fixture};
+use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel};
+
+const TOLERANCE: f32 = 1e-4;
+
+struct Case {
+    name: &'static str,
+    loaded: PretrainedModel<B>,
+    io: Checkpoint,
+}
+
+fn case(name: &'static str) -> Case {
+    let dir = fixture(name);
+    let loaded = PretrainedModel::<B>::load(&dir, None, None, &Default::default()).unwrap();
+    assert!(
+        loaded.report.fresh.is_empty(),
+        "{name}: {:?}",
+        loaded.report
+    );
+    assert!(
+        matches!(loaded.config, ZooConfig::Eva(_)),
+        "{name}: loaded as {:?}",
+        loaded.config
+    );
+    let io = Checkpoint::read(dir.join("io.safetensors")).unwrap();
+    Case { name, loaded, io }
+}
+
+impl Case {
+    fn input(&self, key: &str) -> Tensor<B, 4> {
+        Tensor::from_data(self.io.tensors[key].clone(), &Default::default())
+    }
+
+    fn assert_close(&self, what: &str, ours: burn::tensor::TensorData, key: &str) {
+        let diff = max_diff(ours, &self.io.tensors[key]);
+        eprintln!("{}: {what} max |ours - timm| = {diff:.2e}", self.name);
+        assert!(
+            diff <= TOLERANCE,
+            "{}: {what} differ from timm by {diff}",
+            self.name
+        );
+    }
+
+    /// Features, pre-logits and logits at the built size; at the other size too when the
+    /// fixture has one.
+    fn check(&self) {
+        let ZooModel::Vit(model) = &self.loaded.model else {
+            unreachable!("an Eva model is a ViT with rotary embeddings")
+        };
+        let input = self.input("input");
+        model.check_input(input.dims()).unwrap();
+        let features = model.forward_features(input);
+        self.assert_close("features", features.clone().into_data(), "features");
+        let pre = model.forward_head(features.clone(), true);
+        self.assert_close("pre_logits", pre.into_data(), "pre_logits");
+        self.assert_close(
+            "logits",
+            model.forward_head(features, false).into_data(),
+            "logits",
+        );
+        if self.io.tensors.contains_key("other.input") {
+            let other = self.input("other.input");
+            model.check_input(other.dims()).unwrap();
+            self.assert_close(
+                "features at another size",
+                model.forward_features(other.clone()).into_data(),
+                "other.features",
+            );
+            self.assert_close(
+                "logits at another size",
+                model.forward(other).into_data(),
+                "other.logits",
+            );
+        }
+    }
+}
+
+#[test]
+fn eva02_interleaved_rope_with_reference_grid_matches_timm() {
+    case("eva_eva02").check();
+}
+
+#[test]
+fn eva02_rope_follows_a_dynamic_image_size_as_timm() {
+    case("eva_eva02_dynamic").check();
+}
+
+#[test]
+fn eva02_clip_swiglu_with_inner_norm_matches_timm() {
+    case("eva_eva02_clip").check();
+}
+
+#[test]
+fn dinov3_rotate_half_rope_matches_timm_at_two_sizes() {
+    case("eva_dinov3").check();
+    case("eva_dinov3_qkvb").check();
+}
+
+#[test]
+fn learned_mixed_rope_matches_timm_at_two_sizes() {
+    case("eva_rope_mixed").check();
+}
+
+#[test]
+fn axial_rope_in_xy_order_beside_an_absolute_embedding_matches_timm() {
+    case("eva_rope_ape").check();
+}
+
+#[test]
+fn perception_encoder_pre_norm_offset_grid_and_attention_pool_match_timm() {
+    case("eva_pe_core").check();
+}
+
+#[test]
+fn eva01_without_rope_matches_timm() {
+    case("eva_eva01").check();
+}
+
+#[test]
+fn every_block_of_the_rotary_families_matches_timms_forward_intermediates() {
+    for name in ["eva_eva02", "eva_dinov3", "eva_rope_mixed"] {
+        let c = case(name);
+        let maps = c
+            .loaded
+            .model
+            .forward_intermediates(
+                c.input("input"),
+                &IntermediatesOptions {
+                    output_fmt: FeatureFormat::Nchw,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .maps;
+        let count = (0..)
+            .take_while(|i| c.io.tensors.contains_key(&format!("intermediates.{i}")))
+            .count();
+        assert_eq!(maps.len(), count, "{name}: map count");
+        for (i, map) in maps.into_iter().enumerate() {
+            c.assert_close(
+                &format!("block {i}"),
+                map.into_data(),
+                &format!("intermediates.{i}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_interleaved_and_rotate_half_layouts_are_not_interchangeable() {
+    // The classic silent bug: a table built for one layout applied in the other. Each fixture
+    // must tell them apart by far more than the parity tolerance.
+    for name in ["eva_eva02", "eva_dinov3"] {
+        let mut c = case(name);
+        let input = c.input("input");
+        let ZooModel::Vit(model) = &mut c.loaded.model else {
+            unreachable!("an Eva model is a ViT")
+        };
+        let rope = model.rope.as_mut().expect("a rotary model");
+        rope.rotate_half = !rope.rotate_half;
+        let features = model.forward_features(input).into_data();
+        let diff = max_diff(features, &c.io.tensors["features"]);
+        assert!(
+            diff > 100.0 * TOLERANCE,
+            "{name}: the other layout is only {diff} away from timm"
+        );
+    }
+}
