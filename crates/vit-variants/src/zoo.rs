@@ -193,6 +193,20 @@ impl ModelFamily for ZooConfig {
         }
     }
 
+    fn has_timm_layout(&self) -> bool {
+        matches!(self, Self::Eva(_))
+    }
+
+    fn to_timm_layout(
+        &self,
+        tensors: &mut std::collections::BTreeMap<String, TensorData>,
+    ) -> std::result::Result<(), String> {
+        match self {
+            Self::Eva(c) => c.to_timm_layout(tensors),
+            _ => Ok(()),
+        }
+    }
+
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
         match family {
             "swin" => Ok(Self::Swin(SwinTransformerConfig::from_card(

@@ -118,6 +118,7 @@ pub fn bench_config(name: &str) -> Result<ZooConfig, String> {
         return match ZooConfig::preset(preset).map_err(|e| e.to_string())? {
             ZooConfig::Vit(c) => Ok(ZooConfig::Vit(c.with_img_size([size, size]))),
             ZooConfig::Swin(c) => Ok(ZooConfig::Swin(c.with_img_size([size, size]))),
+            ZooConfig::Eva(c) => Ok(ZooConfig::Eva(c.with_img_size([size, size]))),
         };
     }
     if name == SMALL_32 {

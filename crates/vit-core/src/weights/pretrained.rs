@@ -50,6 +50,20 @@ pub trait ModelFamily: ModelConfig + Sized + Clone {
             reason: "this family has no timm mapping".into(),
         })
     }
+
+    /// Rewrites the state dict (timm names of the model's modules) into the key layout of the
+    /// timm class the config exports as; by default the names already are timm's.
+    fn to_timm_layout(
+        &self,
+        _tensors: &mut std::collections::BTreeMap<String, burn::tensor::TensorData>,
+    ) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether [`Self::to_timm_layout`] changes anything (the plain export path otherwise).
+    fn has_timm_layout(&self) -> bool {
+        false
+    }
 }
 
 /// Reads a config file: `{"family": …, "config": …}` (also a saved `model.json`), a timm
@@ -136,7 +150,19 @@ impl<C: ModelFamily, B: VitBackend> Pretrained<C, B> {
         if let Some(names) = &self.label_names {
             config["label_names"] = serde_json::json!(names);
         }
-        crate::weights::timm_export::write_timm_folder(dir, &config, &self.model, dtype)
+        let layout = |tensors: &mut std::collections::BTreeMap<
+            String,
+            burn::tensor::TensorData,
+        >| { self.config.to_timm_layout(tensors) };
+        let layout: Option<crate::weights::timm_export::StateDictLayout<'_>> =
+            self.config.has_timm_layout().then_some(&layout);
+        crate::weights::timm_export::write_timm_folder_with(
+            dir,
+            &config,
+            &self.model,
+            dtype,
+            layout,
+        )
     }
 
     /// Replaces the classifier by a fresh one when `num_classes` asks for another size.

@@ -274,9 +274,10 @@ fn malformed_timm_folders_are_errors_naming_file_and_field() {
         "{err}"
     );
 
-    let args = r#"{"architecture": "vit_tiny_patch16_224", "model_args": {"qk_norm": true}}"#;
-    let err = folder_error("qk-norm", args, true);
-    assert!(err.contains("model_args.qk_norm"), "{err}");
+    let args =
+        r#"{"architecture": "vit_tiny_patch16_224", "model_args": {"patch_drop_rate": 0.5}}"#;
+    let err = folder_error("patch-drop", args, true);
+    assert!(err.contains("model_args.patch_drop_rate"), "{err}");
 
     let args = r#"{"architecture": "vit_tiny_patch16_224", "model_args": {"embed_dims": 48}}"#;
     let err = folder_error("typo", args, true);

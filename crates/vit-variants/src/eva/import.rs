@@ -327,14 +327,106 @@ impl ModelFamily for EvaConfig {
         load_eva_checkpoint(self, checkpoint, device)
     }
 
+    /// The architecture this config came from and every argument as timm names it (the norm
+    /// is the architecture's own: timm's `config.json` cannot name a norm class).
     fn timm_model_args(&self) -> Result<(String, Value)> {
-        Err(VitError::Unsupported {
+        let unsupported = |reason: String| VitError::Unsupported {
             operation: "export as a timm folder".into(),
             family: EVA_FAMILY.into(),
-            reason: format!(
-                "writing timm's Eva key layout (`{}`, {:?} attention) is not implemented yet",
-                self.architecture, self.attn_type
-            ),
-        })
+            reason,
+        };
+        let architecture = eva_architecture(&self.architecture).ok_or_else(|| {
+            unsupported(format!(
+                "`architecture` is {:?}, not one of timm's eva.py architectures",
+                self.architecture
+            ))
+        })?;
+        let base = architecture.config()?;
+        if (base.norm_layer, base.norm_eps) != (self.norm_layer, self.norm_eps) {
+            return Err(unsupported(format!(
+                "`{}` builds {:?} with eps {}, this config {:?} with eps {}",
+                self.architecture, base.norm_layer, base.norm_eps, self.norm_layer, self.norm_eps
+            )));
+        }
+        let Value::Object(mut args) = serde_json::to_value(self).expect("configs serialise") else {
+            unreachable!("a config serialises as an object")
+        };
+        for own in ["architecture", "norm_layer", "norm_eps"] {
+            args.remove(own);
+        }
+        Ok((self.architecture.clone(), Value::Object(args)))
     }
+
+    fn has_timm_layout(&self) -> bool {
+        true
+    }
+
+    fn to_timm_layout(
+        &self,
+        tensors: &mut BTreeMap<String, TensorData>,
+    ) -> std::result::Result<(), String> {
+        vit_to_eva_keys(self, tensors)
+    }
+}
+
+/// The ViT's keys back to timm Eva's (the inverse of [`eva_to_vit_keys`]): `ls*.gamma` →
+/// `gamma_*`; with separate projections, `qkv` split into `q_proj`/`k_proj`/`v_proj` and the
+/// biases with them (`EvaAttention`: `q_bias`/`v_bias` become the q/v projections' biases).
+pub fn vit_to_eva_keys(
+    config: &EvaConfig,
+    tensors: &mut BTreeMap<String, TensorData>,
+) -> std::result::Result<(), String> {
+    for i in 0..config.depth {
+        let block = format!("blocks.{i}");
+        for (from, to) in [("ls1.gamma", "gamma_1"), ("ls2.gamma", "gamma_2")] {
+            if let Some(t) = tensors.remove(&format!("{block}.{from}")) {
+                tensors.insert(format!("{block}.{to}"), t);
+            }
+        }
+        if config.qkv_fused {
+            continue;
+        }
+        let attn = format!("{block}.attn");
+        let names = ["q_proj", "k_proj", "v_proj"];
+        if let Some(w) = tensors.remove(&format!("{attn}.qkv.weight")) {
+            for (name, part) in names.iter().zip(split_rows(&w, 3)?) {
+                tensors.insert(format!("{attn}.{name}.weight"), part);
+            }
+        }
+        if let Some(b) = tensors.remove(&format!("{attn}.qkv.bias")) {
+            for (name, part) in names.iter().zip(split_rows(&b, 3)?) {
+                tensors.insert(format!("{attn}.{name}.bias"), part);
+            }
+        }
+        for (from, to) in [("q_bias", "q_proj"), ("v_bias", "v_proj")] {
+            if let Some(t) = tensors.remove(&format!("{attn}.{from}")) {
+                tensors.insert(format!("{attn}.{to}.bias"), t);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `t [rows, …]` split into `parts` equal blocks of rows, each keeping `t`'s dtype.
+fn split_rows(t: &TensorData, parts: usize) -> std::result::Result<Vec<TensorData>, String> {
+    let rows = t.shape.first().copied().unwrap_or(0);
+    if rows % parts != 0 {
+        return Err(format!(
+            "cannot split {:?} into {parts} projections",
+            t.shape
+        ));
+    }
+    let bytes = t.as_bytes();
+    let chunk = bytes.len() / parts;
+    let mut shape = t.shape.clone();
+    shape[0] = rows / parts;
+    Ok((0..parts)
+        .map(|i| {
+            TensorData::from_bytes_vec(
+                bytes[i * chunk..(i + 1) * chunk].to_vec(),
+                shape.clone(),
+                t.dtype,
+            )
+        })
+        .collect())
 }

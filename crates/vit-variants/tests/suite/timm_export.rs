@@ -34,6 +34,16 @@ fn exported_timm_folders_hold_timms_state_dict_and_reload_with_its_logits() {
         "cat_parallel_mlp_bias",
         "cat_diff_parallel",
         "cat_hybrid_stem",
+        // timm's Eva layouts: separate q/k/v projections with EvaAttention's biases (EVA-02),
+        // fused qkv with q_bias/v_bias (EVA-01), AttentionRope's biases (DINOv3 qkvb, PE),
+        // learned rotary frequencies (mixed).
+        "eva_eva02",
+        "eva_eva02_clip",
+        "eva_eva01",
+        "eva_dinov3",
+        "eva_dinov3_qkvb",
+        "eva_rope_mixed",
+        "eva_pe_core",
     ] {
         let loaded =
             PretrainedModel::<B>::load(&fixture(case), None, None, &Default::default()).unwrap();
