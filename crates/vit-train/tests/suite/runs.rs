@@ -186,6 +186,49 @@ fn fine_tuning_a_timm_checkpoint_with_a_frozen_backbone_trains_only_the_new_head
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn fine_tuning_starts_from_rotary_eva_checkpoints_and_trains_their_backbone() {
+    // DINOv3 (fixed rotate-half tables) and RoPE-ViT mixed (learned rotary frequencies): the
+    // gradients reach the attention and the frequencies through the rotation.
+    for (case, moved) in [
+        ("eva_dinov3", "blocks.0.attn.qkv.weight"),
+        ("eva_rope_mixed", "rope.freqs"),
+    ] {
+        let dir = vit_testing::temp_dir("finetune-eva");
+        colour_folder(&dir.join("images"));
+        let mut config = crate::common::tiny_digits(1);
+        config.model = None;
+        config.init = Some(InitSpec {
+            from: fixture(case),
+            freeze_backbone: false,
+        });
+        config.data = DataSpec::ImageFolder {
+            train: dir.join("images"),
+            test: None,
+            test_fraction: 0.25,
+            on_unreadable: vit_train::data::image_folder::OnUnreadable::Skip,
+        };
+        config.mean = Vec::new();
+        config.std = Vec::new();
+        config.batch_size = 6;
+        config.lr = 1e-2;
+        let summary = train::<AB>(&config, &dir.join("run"), Default::default(), Start::Fresh)
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        let tuned = PretrainedModel::<B>::load(&summary.model_dir, None, None, &Default::default())
+            .unwrap();
+        assert!(
+            matches!(tuned.config, vit_variants::zoo::ZooConfig::Eva(_)),
+            "{case}: saved as {:?}",
+            tuned.config
+        );
+        let original =
+            PretrainedModel::<B>::load(&fixture(case), None, Some(2), &Default::default()).unwrap();
+        let (before, after) = (param_values(&original.model), param_values(&tuned.model));
+        assert_ne!(before[moved], after[moved], "{case}: {moved} trained");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 /// Every parameter's values by PyTorch key.
 fn param_values(
     model: &vit_variants::zoo::ZooModel<B>,
