@@ -51,6 +51,10 @@ CASES = {
     "eva_pe_core": ("vit_pe_core_tiny_patch16_384", SMALL, None),
     # EVA-01: no RoPE, plain MLP, fused qkv with q_bias/v_bias.
     "eva_eva01": ("eva_giant_patch14_224", SMALL, None),
+    # Sapiens2: grouped-query attention (4 query heads over 2, then 1, key/value heads),
+    # per-head RMSNorm on q and k, attention-only LayerScale, dinov3 RoPE, 8 registers.
+    "eva_sapiens2_gqa": ("vit_large_patch16_sapiens2",
+                         dict(SMALL, num_heads=4, num_kv_heads=(2, 1), img_size=(32, 32)), OTHER),
 }
 INTERMEDIATES = {"eva_eva02", "eva_dinov3", "eva_rope_mixed"}
 
@@ -87,7 +91,7 @@ def main() -> None:
             "architecture": arch,
             "num_classes": args["num_classes"],
             "num_features": model.num_features,
-            "model_args": args,
+            "model_args": {k: list(v) if isinstance(v, tuple) else v for k, v in args.items()},
             "pretrained_cfg": {
                 "tag": "fixture", "input_size": [3, 32, 32], "interpolation": "bicubic",
                 "crop_pct": 0.9, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],

@@ -135,6 +135,10 @@ fn rows(o: &Options) -> Vec<Vec<String>> {
         "vit_small_patch14_reg4_dinov2@224",
         "vit_base_patch16_siglip_224",
         "vit_base_patch32_clip_224",
+        // The rotary family: EVA-02 (interleaved RoPE, separate q/k/v, packed SwiGLU) and DINOv3
+        // (rotate-half RoPE, registers) at 224.
+        "eva02_small_patch14_224",
+        "vit_small_patch16_dinov3@224",
     ] {
         for batch in &o.batches {
             rows.push(s(&["--model", model, "--batch", &batch.to_string()]));
@@ -148,6 +152,13 @@ fn rows(o: &Options) -> Vec<Vec<String>> {
         "--train",
     ]));
     rows.push(s(&["--model", "vit_32px", "--batch", "64", "--train"]));
+    rows.push(s(&[
+        "--model",
+        "eva02_small_patch14_224",
+        "--batch",
+        "8",
+        "--train",
+    ]));
     if !o.only.is_empty() {
         rows.retain(|row| {
             let text = row.join(" ");

@@ -97,3 +97,26 @@ pub fn attention<B: VitBackend>(
 ) -> Tensor<B, 3> {
     tensor(B::vit_attention(float(qkv), heads, scale, bias.map(float)))
 }
+
+/// Rotary position embeddings on timm's fused `qkv [batch, tokens, 3·heads·d]`, in place of
+/// splitting it: the patch tokens' (after the first `prefix`) queries and keys rotated by the
+/// tables `sin`/`cos` `[1 | heads, patches, d]` (interleaved pairs or `rotate_half`, both channels
+/// of a pair sharing their value), ready for
+/// [`attention`]. Differentiable in `qkv` and in the tables (learned frequencies).
+pub fn rope_qkv<B: VitBackend>(
+    qkv: Tensor<B, 3>,
+    sin: Tensor<B, 3>,
+    cos: Tensor<B, 3>,
+    heads: usize,
+    prefix: usize,
+    rotate_half: bool,
+) -> Tensor<B, 3> {
+    tensor(B::vit_rope_qkv(
+        float(qkv),
+        float(sin),
+        float(cos),
+        heads,
+        prefix,
+        rotate_half,
+    ))
+}

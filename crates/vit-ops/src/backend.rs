@@ -183,4 +183,21 @@ pub trait VitBackend: Backend {
     ) -> (FloatTensor<Self>, Option<FloatTensor<Self>>) {
         composed::attention_backward::<Self>(qkv, weights, grad, heads, scale, with_scores)
     }
+
+    /// Rotary position embeddings on timm's fused `qkv [b, n, 3·heads·d]`: the queries and keys
+    /// of the tokens after the first `prefix` become `x·cos + rot(x)·sin`, tables `sin`/`cos`
+    /// `[1 | heads, n − prefix, d]` in the interleaved (`rot` pairs `(2i, 2i+1)`) or
+    /// `rotate_half` (`(i, i + d/2)`) layout, both channels of a pair sharing their value (as every
+    /// RoPE table does); values and prefix tokens pass unchanged. Its gradient with respect to
+    /// `qkv` is the same op with `−sin` (a rotation's transpose).
+    fn vit_rope_qkv(
+        qkv: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        heads: usize,
+        prefix: usize,
+        rotate_half: bool,
+    ) -> FloatTensor<Self> {
+        composed::rope_qkv::<Self>(qkv, sin, cos, heads, prefix, rotate_half)
+    }
 }

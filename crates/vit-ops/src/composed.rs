@@ -355,3 +355,89 @@ pub fn attention_backward<B: Backend>(
         .reshape([b, n, 3 * h * d]);
     (primitive(dqkv), with_scores.then(|| primitive(ds)))
 }
+
+/// The patch tokens' queries and keys of `qkv [b, n, 3·h·d]` as `[b, p, 2, h, d]`, with the
+/// prefix tokens' `[b, prefix, 2, h, d]` (if any) and the values `[b, n, 1, h, d]` apart.
+fn rope_parts<B: Backend>(
+    qkv: FloatTensor<B>,
+    heads: usize,
+    prefix: usize,
+) -> (Option<Tensor<B, 5>>, Tensor<B, 5>, Tensor<B, 5>) {
+    let qkv = tensor::<B, 3>(qkv);
+    let [b, n, w] = qkv.dims();
+    let x = qkv.reshape([b, n, 3, heads, w / (3 * heads)]);
+    let qk = x.clone().narrow(2, 0, 2);
+    (
+        (prefix > 0).then(|| qk.clone().narrow(1, 0, prefix)),
+        qk.narrow(1, prefix, n - prefix),
+        x.narrow(2, 2, 1),
+    )
+}
+
+/// A table `[th, p, d]` as `[1, p, 1, th, d]`, broadcasting over the images and q/k.
+fn rope_table<B: Backend>(t: FloatTensor<B>) -> Tensor<B, 5> {
+    let t = tensor::<B, 3>(t);
+    let [th, p, d] = t.dims();
+    t.swap_dims(0, 1).reshape([1, p, 1, th, d])
+}
+
+/// `rot(x)` over the last dimension: `[-x₁, x₀, -x₃, x₂, …]` (interleaved) or
+/// `[-x_{d/2..}, x_{..d/2}]` (`rotate_half`).
+fn rope_rotate<B: Backend>(x: Tensor<B, 5>, rotate_half: bool) -> Tensor<B, 5> {
+    let [b, p, g, h, d] = x.dims();
+    if rotate_half {
+        let first = x.clone().narrow(4, 0, d / 2);
+        let second = x.narrow(4, d / 2, d / 2);
+        return Tensor::cat(vec![second.neg(), first], 4);
+    }
+    let pairs = x.reshape([b * p * g, h, d / 2, 2]);
+    let even = pairs.clone().narrow(3, 0, 1);
+    let odd = pairs.narrow(3, 1, 1);
+    Tensor::cat(vec![odd.neg(), even], 3).reshape([b, p, g, h, d])
+}
+
+/// Rotary embeddings on `qkv [b, n, 3·h·d]`: the queries and keys of the tokens after the first
+/// `prefix` become `x·cos + rot(x)·sin` (tables `[1 | h, n − prefix, d]`); values and prefix
+/// tokens pass unchanged.
+pub fn rope_qkv<B: Backend>(
+    qkv: FloatTensor<B>,
+    sin: FloatTensor<B>,
+    cos: FloatTensor<B>,
+    heads: usize,
+    prefix: usize,
+    rotate_half: bool,
+) -> FloatTensor<B> {
+    let shape = qkv.shape();
+    let (before, patches, v) = rope_parts::<B>(qkv, heads, prefix);
+    let rotated = patches.clone() * rope_table::<B>(cos)
+        + rope_rotate(patches, rotate_half) * rope_table::<B>(sin);
+    let qk = match before {
+        Some(before) => Tensor::cat(vec![before, rotated], 1),
+        None => rotated,
+    };
+    let [b, n, w] = [shape[0], shape[1], shape[2]];
+    primitive(Tensor::cat(vec![qk, v], 2).reshape([b, n, w]))
+}
+
+/// Gradients of [`rope_qkv`]'s tables from its input and output gradient: `(dsin, dcos)`, each
+/// `[table_heads, p, d]` (summed over the images, q and k, and the heads a shared table serves).
+pub fn rope_qkv_table_grads<B: Backend>(
+    qkv: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    heads: usize,
+    prefix: usize,
+    rotate_half: bool,
+    table_heads: usize,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let (_, x, _) = rope_parts::<B>(qkv, heads, prefix);
+    let (_, g, _) = rope_parts::<B>(grad, heads, prefix);
+    let [_, p, _, h, d] = x.dims();
+    let reduce = |t: Tensor<B, 5>| {
+        let t = t.sum_dim(0).sum_dim(2).reshape([p, h, d]);
+        let t = if table_heads == 1 { t.sum_dim(1) } else { t };
+        primitive(t.swap_dims(0, 1))
+    };
+    let dcos = reduce(g.clone() * x.clone());
+    let dsin = reduce(g * rope_rotate(x, rotate_half));
+    (dsin, dcos)
+}

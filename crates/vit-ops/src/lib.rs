@@ -1,7 +1,7 @@
 //! # vit-ops
 //!
 //! The operations a Vision Transformer spends its time in — GELU, softmax, LayerNorm, Linear,
-//! multi-head attention —
+//! multi-head attention, rotary embeddings —
 //! as a Burn backend extension ([`VitBackend`]), the way `burn-vision` extends Burn:
 //!
 //! - on the CPU backends (NdArray, Flex; features `ndarray`, `flex`) they run hand-written
@@ -40,7 +40,8 @@ mod switch;
 
 pub use activation::Activation;
 pub use api::{
-    activation, attention, gelu, glu, layer_norm, linear, rms_norm, round_to, softmax_last,
+    activation, attention, gelu, glu, layer_norm, linear, rms_norm, rope_qkv, round_to,
+    softmax_last,
 };
 pub use backend::VitBackend;
 pub use switch::{ENV_VAR, fast_path_enabled, set_fast_path};

@@ -479,6 +479,162 @@ where
     }
 }
 
+/// Rotary embeddings on `qkv [b, n, 3·h·d]` written out another way: `rot` as a signed
+/// permutation matrix, q and k of the patch tokens rotated, the rest copied.
+fn rope_reference<B: Backend>(
+    qkv: Tensor<B, 3>,
+    sin: Tensor<B, 3>,
+    cos: Tensor<B, 3>,
+    heads: usize,
+    prefix: usize,
+    rotate_half: bool,
+) -> Tensor<B, 3> {
+    let [b, n, w] = qkv.dims();
+    let d = w / (3 * heads);
+    let mut m = vec![0.0f64; d * d];
+    for i in 0..d / 2 {
+        let (a, c) = if rotate_half {
+            (i, i + d / 2)
+        } else {
+            (2 * i, 2 * i + 1)
+        };
+        m[c * d + a] = -1.0; // rot[a] = -x[c]
+        m[a * d + c] = 1.0; // rot[c] = x[a]
+    }
+    let device = qkv.device();
+    let rot = Tensor::<B, 2>::from_data(TensorData::new(m, [d, d]), &device).cast(qkv.dtype());
+    let x = qkv.reshape([b, n, 3, heads, d]);
+    let p = n - prefix;
+    let th = sin.dims()[0];
+    let table = |t: Tensor<B, 3>| t.swap_dims(0, 1).reshape([1, p, 1, th, d]);
+    let qk = x.clone().narrow(2, 0, 2).narrow(1, prefix, p);
+    let rotated_part = qk
+        .clone()
+        .reshape([b * p * 2 * heads, d])
+        .matmul(rot)
+        .reshape([b, p, 2, heads, d]);
+    let out = qk * table(cos) + rotated_part * table(sin);
+    let mut parts = Vec::new();
+    if prefix > 0 {
+        parts.push(x.clone().narrow(2, 0, 2).narrow(1, 0, prefix));
+    }
+    parts.push(out);
+    let qk = Tensor::cat(parts, 1);
+    Tensor::cat(vec![qk, x.narrow(2, 2, 1)], 2).reshape([b, n, w])
+}
+
+/// [`f64_copy`] cast to f64 explicitly (the copy can arrive as f32).
+fn f64_exact<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Tensor<R, D> {
+    f64_copy(t).cast(burn::tensor::FloatDType::F64)
+}
+
+/// `[batch, tokens, heads, head_dim, prefix, table_heads]`.
+const ROPE: [[usize; 6]; 4] = [
+    [1, 4, 1, 4, 0, 1],
+    [2, 17, 3, 8, 1, 1],
+    [3, 21, 2, 16, 5, 2],
+    [2, 197, 6, 64, 1, 6],
+];
+
+fn rope_matches_burn<B: VitBackend>()
+where
+    Autodiff<B>: VitBackend,
+{
+    type AR = Autodiff<R>;
+    for (i, [b, n, h, d, prefix, th]) in ROPE.into_iter().enumerate() {
+        for rotate_half in [false, true] {
+            let seed = 800 + 10 * i as u64 + u64::from(rotate_half);
+            let qkv = random::<B, 3>([b, n, 3 * h * d], 2.0, seed);
+            // Tables as RoPE lays them out: both channels of a rotated pair share their value.
+            let layout = |t: Tensor<B, 3>| {
+                let [a, p, half] = t.dims();
+                if rotate_half {
+                    Tensor::cat(vec![t.clone(), t], 2)
+                } else {
+                    t.reshape([a, p, half, 1])
+                        .expand([a, p, half, 2])
+                        .reshape([a, p, 2 * half])
+                }
+            };
+            let sin = layout(random::<B, 3>([th, n - prefix, d / 2], 1.0, seed + 1));
+            let cos = layout(random::<B, 3>([th, n - prefix, d / 2], 1.0, seed + 2));
+            let what =
+                format!("rope {b}x{n} h{h} d{d} prefix {prefix} tables {th} half {rotate_half}");
+            let want = rope_reference(
+                f64_exact(&qkv),
+                f64_exact(&sin),
+                f64_exact(&cos),
+                h,
+                prefix,
+                rotate_half,
+            );
+            let got = vit_ops::rope_qkv(
+                qkv.clone(),
+                sin.clone(),
+                cos.clone(),
+                h,
+                prefix,
+                rotate_half,
+            );
+            assert_close(got, want, 1e-6, &what);
+
+            // Gradients of Σ out·r for qkv and both (learned) tables.
+            let r = random::<B, 3>([b, n, 3 * h * d], 1.0, seed + 3);
+            let ad =
+                |t: &Tensor<B, 3>| Tensor::<Autodiff<B>, 3>::from_inner(t.clone()).require_grad();
+            let (x, s, c) = (ad(&qkv), ad(&sin), ad(&cos));
+            let g = (vit_ops::rope_qkv(x.clone(), s.clone(), c.clone(), h, prefix, rotate_half)
+                * Tensor::from_inner(r.clone()))
+            .sum()
+            .backward();
+            let adr = |t: &Tensor<B, 3>| Tensor::<AR, 3>::from_inner(f64_exact(t)).require_grad();
+            let (xr, sr, cr) = (adr(&qkv), adr(&sin), adr(&cos));
+            let gr = (rope_reference(xr.clone(), sr.clone(), cr.clone(), h, prefix, rotate_half)
+                * Tensor::from_inner(f64_exact(&r)))
+            .sum()
+            .backward();
+            assert_close(
+                x.grad(&g).unwrap(),
+                xr.grad(&gr).unwrap(),
+                1e-6,
+                &format!("d {what} / dqkv"),
+            );
+            let atol = 1e-6 * (b * 2 * h) as f64;
+            assert_close(
+                s.grad(&g).unwrap(),
+                sr.grad(&gr).unwrap(),
+                atol,
+                &format!("d {what} / dsin"),
+            );
+            assert_close(
+                c.grad(&g).unwrap(),
+                cr.grad(&gr).unwrap(),
+                atol,
+                &format!("d {what} / dcos"),
+            );
+
+            // Fixed tables: only the gradient of qkv is asked for (the kernel's transpose alone).
+            let x = ad(&qkv);
+            let g = (vit_ops::rope_qkv(
+                x.clone(),
+                Tensor::from_inner(sin.clone()),
+                Tensor::from_inner(cos.clone()),
+                h,
+                prefix,
+                rotate_half,
+            ) * Tensor::from_inner(r.clone()))
+            .sum()
+            .backward();
+            assert_close(
+                x.grad(&g).unwrap(),
+                xr.grad(&gr).unwrap(),
+                1e-6,
+                &format!("d {what} / dqkv, fixed tables"),
+            );
+        }
+    }
+}
+
 /// A product big enough to be split over threads by the GEMM, against the f64 reference.
 fn large_linear_matches_burn<B: VitBackend>() {
     let (m, k, n) = (300, 512, 384);
@@ -537,6 +693,10 @@ macro_rules! backend_tests {
             #[test]
             fn attention_matches_burn() {
                 super::attention_matches_burn::<$backend>();
+            }
+            #[test]
+            fn rope_matches_burn() {
+                super::rope_matches_burn::<$backend>();
             }
             #[test]
             fn large_linear_matches_burn() {

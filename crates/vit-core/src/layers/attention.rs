@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use vit_ops::VitBackend;
 
 use crate::layers::init::timm_linear;
-use crate::layers::linear::linear;
+use crate::layers::linear::{linear, linear_parts};
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::rope::RopeTable;
 use crate::precision::{from_autocast, to_autocast};
@@ -150,6 +150,11 @@ pub struct AttentionConfig {
     /// the key bias fixed at zero (with `qkv_bias`).
     #[config(default = false)]
     pub zero_k_bias: bool,
+    /// Key/value heads for grouped-query attention (timm `AttentionRope`'s `num_kv_heads`): the
+    /// `qkv` projection is `[q (heads) | k (kv) | v (kv)]` and head `i` reads key/value head
+    /// `i / (heads / kv)`; `None`: as many as `num_heads`.
+    #[config(default = "None")]
+    pub num_kv_heads: Option<usize>,
     /// Whether the output projection has a bias (timm's `proj_bias`).
     #[config(default = true)]
     pub proj_bias: bool,
@@ -196,6 +201,8 @@ pub struct Attention<B: VitBackend> {
     pub proj_drop: Dropout,
     /// Number of heads.
     pub num_heads: usize,
+    /// Number of key/value heads (grouped-query attention when below `num_heads`).
+    pub num_kv_heads: usize,
     /// How the scores are computed ([`AttentionPath::preferred`] for the backend).
     pub path: AttentionPath,
 }
@@ -217,10 +224,12 @@ impl AttentionConfig {
                 .map(|kind| kind.init(self.dim / self.num_heads, self.norm_eps, device))
         };
         let separate = self.qkv_bias && self.zero_k_bias;
+        let kv = self.num_kv_heads.unwrap_or(self.num_heads);
+        let qkv_width = self.dim + 2 * kv * (self.dim / self.num_heads);
         // timm zeroes EvaAttention's q_bias and v_bias at init.
         let bias = || separate.then(|| Param::from_tensor(Tensor::zeros([self.dim], device)));
         Attention {
-            qkv: timm_linear(self.dim, 3 * self.dim, self.qkv_bias && !separate, device),
+            qkv: timm_linear(self.dim, qkv_width, self.qkv_bias && !separate, device),
             q_bias: bias(),
             v_bias: bias(),
             q_norm: head_norm(),
@@ -232,6 +241,7 @@ impl AttentionConfig {
             attn_drop: DropoutConfig::new(self.attn_drop).init(),
             proj_drop: DropoutConfig::new(self.proj_drop).init(),
             num_heads: self.num_heads,
+            num_kv_heads: kv,
             path: AttentionPath::preferred::<B>(device),
         }
     }
@@ -297,6 +307,7 @@ impl<B: VitBackend> Attention<B> {
             attn_drop: &self.attn_drop,
             proj_drop: &self.proj_drop,
             num_heads: self.num_heads,
+            num_kv_heads: self.num_kv_heads,
             path: self.path,
         }
     }
@@ -326,6 +337,8 @@ pub struct QkvAttention<'a, B: VitBackend> {
     pub proj_drop: &'a Dropout,
     /// Number of heads.
     pub num_heads: usize,
+    /// Number of key/value heads (`num_heads` but for grouped-query attention).
+    pub num_kv_heads: usize,
     /// How the scores are computed.
     pub path: AttentionPath,
 }
@@ -340,51 +353,97 @@ impl<B: VitBackend> QkvAttention<'_, B> {
         bias: Option<Tensor<B, 4>>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let mut qkv = linear(self.qkv, x);
-        if let Some([q, v]) = self.qv_bias {
-            let (q, v) = (q.val(), v.val());
-            let bias = Tensor::cat(vec![q.clone(), q.zeros_like(), v], 0);
-            qkv = qkv + bias.unsqueeze::<3>();
-        }
+        let qkv = match self.qv_bias {
+            // EvaAttention's `[q_bias | 0 | v_bias]`, folded into the projection's GEMM.
+            Some([q, v]) => {
+                let (q, v) = (q.val(), v.val());
+                let bias = Tensor::cat(vec![q.clone(), q.zeros_like(), v], 0);
+                linear_parts(x, self.qkv.weight.val(), Some(bias))
+            }
+            None => linear(self.qkv, x),
+        };
         let dropout_active = self.attn_drop.prob > 0.0 && B::ad_enabled(&qkv.device());
-        let per_head = self.q_norm.is_some() || self.k_norm.is_some() || self.rope.is_some();
-        let (out, weights) =
-            if self.path == AttentionPath::Fused && !need_weights && !dropout_active && !per_head {
-                let head_dim = qkv.dims()[2] / (3 * self.num_heads);
-                let scale = (head_dim as f64).powf(-0.5);
-                let out = vit_ops::attention(
-                    to_autocast(qkv),
-                    self.num_heads,
-                    scale,
-                    bias.map(to_autocast),
-                );
-                (from_autocast(out), None)
-            } else {
-                let [q, k, v] = split_heads(qkv, self.num_heads);
-                let [q, k] = [(q, self.q_norm), (k, self.k_norm)].map(|(t, norm)| {
-                    let t = match norm {
-                        Some(norm) => norm.forward(t),
-                        None => t,
-                    };
-                    match self.rope {
-                        Some(rope) => rope.apply(t),
-                        None => t,
-                    }
-                });
-                // Queries and keys that were normed or rotated take Burn's fused attention op
-                // when the path is fused (vit-ops' kernel reads the unrotated `qkv` buffer).
-                let path = if per_head {
-                    self.path
-                } else {
-                    AttentionPath::Materialized
-                };
-                let (out, weights) = path.attend([q, k, v], bias, self.attn_drop, need_weights);
-                (merge_heads(out), weights)
+        let grouped = self.num_kv_heads != self.num_heads;
+        let qk_normed = self.q_norm.is_some() || self.k_norm.is_some() || grouped;
+        let per_head = qk_normed || self.rope.is_some();
+        let (out, weights) = if self.path == AttentionPath::Fused
+            && !need_weights
+            && !dropout_active
+            && !qk_normed
+        {
+            let head_dim = qkv.dims()[2] / (3 * self.num_heads);
+            let scale = (head_dim as f64).powf(-0.5);
+            // Rotary embeddings rotate the q/k parts of the buffer in one pass; the attention
+            // kernel then reads it as any `qkv`.
+            let qkv = match self.rope {
+                Some(rope) => rope.apply_to_qkv(qkv, self.num_heads),
+                None => qkv,
             };
+            let out = vit_ops::attention(
+                to_autocast(qkv),
+                self.num_heads,
+                scale,
+                bias.map(to_autocast),
+            );
+            (from_autocast(out), None)
+        } else {
+            let [q, k, v] = self.split(qkv);
+            let [q, k] = [(q, self.q_norm), (k, self.k_norm)].map(|(t, norm)| {
+                let t = match norm {
+                    Some(norm) => norm.forward(t),
+                    None => t,
+                };
+                match self.rope {
+                    Some(rope) => rope.apply(t),
+                    None => t,
+                }
+            });
+            // Queries and keys that were normed or rotated take Burn's fused attention op
+            // when the path is fused (vit-ops' kernel reads the unrotated `qkv` buffer).
+            // Grouped-query attention: each key/value head serves `heads / kv` query heads
+            // (timm's repeat_interleave, after the norms and the rotation).
+            let [k, v] = [k, v].map(|t| self.repeat_kv(t));
+            let path = if per_head {
+                self.path
+            } else {
+                AttentionPath::Materialized
+            };
+            let (out, weights) = path.attend([q, k, v], bias, self.attn_drop, need_weights);
+            (merge_heads(out), weights)
+        };
         let out = match self.norm {
             Some(norm) => norm.forward(out),
             None => out,
         };
         (self.proj_drop.forward(linear(self.proj, out)), weights)
+    }
+
+    /// `qkv [b, n, (heads + 2·kv)·d]` as `[q, k, v]`, `q [b, heads, n, d]`, `k`/`v [b, kv, n, d]`.
+    fn split(&self, qkv: Tensor<B, 3>) -> [Tensor<B, 4>; 3] {
+        let (h, kv) = (self.num_heads, self.num_kv_heads);
+        if h == kv {
+            return split_heads(qkv, h);
+        }
+        let [b, n, width] = qkv.dims();
+        let d = width / (h + 2 * kv);
+        let x = qkv.reshape([b, n, h + 2 * kv, d]).swap_dims(1, 2);
+        [
+            x.clone().narrow(1, 0, h),
+            x.clone().narrow(1, h, kv),
+            x.narrow(1, h + kv, kv),
+        ]
+    }
+
+    /// `t [b, kv, n, d]` repeated to `[b, heads, n, d]`, each key/value head `heads / kv` times
+    /// in a row.
+    fn repeat_kv(&self, t: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, kv, n, d] = t.dims();
+        if kv == self.num_heads {
+            return t;
+        }
+        let groups = self.num_heads / kv;
+        t.reshape([b, kv, 1, n, d])
+            .expand([b, kv, groups, n, d])
+            .reshape([b, self.num_heads, n, d])
     }
 }

@@ -83,6 +83,9 @@ pub struct BlockConfig {
     /// timm `EvaAttention`'s `q_bias`/`v_bias` beside a bias-free `qkv` (zero key bias).
     #[config(default = false)]
     pub zero_k_bias: bool,
+    /// Key/value heads (grouped-query attention); `None`: `num_heads`.
+    #[config(default = "None")]
+    pub num_kv_heads: Option<usize>,
     /// LayerScale on the attention branch only (timm Eva's `attn_only_layer_scale`).
     #[config(default = false)]
     pub attn_only_layer_scale: bool,
@@ -216,6 +219,7 @@ impl BlockConfig {
                     .with_scale_norm(inner_norm(self.scale_attn_norm))
                     .with_qk_norm(inner_norm(self.qk_norm))
                     .with_zero_k_bias(self.zero_k_bias)
+                    .with_num_kv_heads(self.num_kv_heads)
                     .with_norm_eps(self.norm_eps)
                     .with_attn_drop(self.attn_drop)
                     .with_proj_drop(self.proj_drop)

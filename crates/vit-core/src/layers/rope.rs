@@ -194,6 +194,25 @@ impl<B: VitBackend> RopeTable<B> {
     }
 }
 
+impl<B: VitBackend> RopeTable<B> {
+    /// timm's fused `qkv [batch, tokens, 3·heads·head_dim]` with its patch tokens' queries and
+    /// keys rotated, in one pass over the buffer ([`vit_ops::rope_qkv`]: vit-ops' kernel on the
+    /// CPU backends, Burn ops elsewhere) — the same numbers as [`Self::apply`] on the split
+    /// queries and keys.
+    pub fn apply_to_qkv(&self, qkv: Tensor<B, 3>, heads: usize) -> Tensor<B, 3> {
+        let [_, th, p, d] = self.sin.dims();
+        let table = |t: &Tensor<B, 4>| t.clone().reshape([th, p, d]);
+        vit_ops::rope_qkv(
+            qkv,
+            table(&self.sin),
+            table(&self.cos),
+            heads,
+            self.prefix,
+            self.rotate_half,
+        )
+    }
+}
+
 /// The tables of every block for one input grid: one shared table, or one per block (`mixed`).
 #[derive(Debug, Clone)]
 pub enum RopeTables<B: VitBackend> {

@@ -179,6 +179,10 @@ pub struct VisionTransformerConfig {
     /// no key bias (with `qkv_bias`; keys `attn.q_bias`, `attn.v_bias`).
     #[config(default = false)]
     pub zero_k_bias: bool,
+    /// Key/value heads of each block for grouped-query attention (timm Eva's `num_kv_heads`:
+    /// Sapiens2), one entry per block, each dividing `num_heads`; `None`: `num_heads` everywhere.
+    #[config(default = "None")]
+    pub num_kv_heads: Option<Vec<usize>>,
     /// LayerScale on the attention branch only (timm Eva's `attn_only_layer_scale`: Sapiens2).
     #[config(default = false)]
     pub attn_only_layer_scale: bool,
@@ -351,6 +355,33 @@ impl VisionTransformerConfig {
                 "query/key norms and attention-only LayerScale need pre- or post-norm blocks                  with plain attention",
             ));
         }
+        if let Some(kv) = &self.num_kv_heads {
+            if kv.len() != self.depth {
+                return Err(invalid(
+                    "num_kv_heads",
+                    format!(
+                        "needs one entry per block ({}), got {}",
+                        self.depth,
+                        kv.len()
+                    ),
+                ));
+            }
+            if let Some(bad) = kv
+                .iter()
+                .find(|&&k| k == 0 || !self.num_heads.is_multiple_of(k))
+            {
+                return Err(invalid(
+                    "num_kv_heads",
+                    format!("{bad} does not divide num_heads {}", self.num_heads),
+                ));
+            }
+            if self.block_fn.is_parallel() || self.attn_layer != AttnLayer::Attention {
+                return Err(invalid(
+                    "num_kv_heads",
+                    "grouped-query attention needs pre- or post-norm blocks with plain attention",
+                ));
+            }
+        }
         if let Some(heads) = self.attn_pool_num_heads
             && (heads == 0 || !self.embed_dim.is_multiple_of(heads))
         {
@@ -366,6 +397,14 @@ impl VisionTransformerConfig {
             check_mlp_ratio(self.embed_dim, ratio)?;
         }
         check_bounds(&[("mlp_align_to", self.mlp_align_to, MAX_WIDTH)])
+    }
+
+    /// Key/value heads of block `index` (`None`: as many as the heads).
+    pub fn kv_heads_of(&self, index: usize) -> Option<usize> {
+        self.num_kv_heads
+            .as_ref()
+            .and_then(|kv| kv.get(index).copied())
+            .filter(|&kv| kv != self.num_heads)
     }
 
     /// The sizes within [`crate::limits`].
@@ -498,6 +537,7 @@ impl VisionTransformerConfig {
                     .with_scale_mlp_norm(self.scale_mlp_norm)
                     .with_qk_norm(self.qk_norm)
                     .with_zero_k_bias(self.zero_k_bias)
+                    .with_num_kv_heads(self.kv_heads_of(index))
                     .with_attn_only_layer_scale(self.attn_only_layer_scale)
                     .with_mlp_align_to(self.mlp_align_to)
                     .with_proj_drop(self.proj_drop_rate)

@@ -52,7 +52,9 @@ impl VisionTransformerConfig {
         };
         let heads = 1 + u64::from(self.distilled); // DeiT adds the distillation head
         let head = heads * d * self.num_classes as u64;
-        patch_embed + self.depth as u64 * per_block + pool + head
+        // Grouped-query attention: fewer key/value columns in those blocks' qkv projections.
+        let kv_saved = n * d * self.kv_columns_saved();
+        patch_embed + self.depth as u64 * per_block - kv_saved + pool + head
     }
 
     /// `2 × macs()`: floating-point operations counting a multiply and an add separately.
@@ -177,6 +179,9 @@ impl VisionTransformerConfig {
         };
         let heads = 1 + u64::from(self.distilled);
         let head = heads * linear(d, self.num_classes as u64, true);
+        // Grouped-query attention: fewer key/value rows (and biases) in those blocks' qkv.
+        let kv_saved =
+            self.kv_columns_saved() * (d + u64::from(self.qkv_bias && !self.zero_k_bias));
         patch_embed
             + pos
             + rope
@@ -186,6 +191,17 @@ impl VisionTransformerConfig {
             + final_norm
             + pool
             + head
+            - kv_saved
+    }
+
+    /// Key and value columns the blocks' qkv projections lack for grouped-query attention,
+    /// summed over the blocks.
+    fn kv_columns_saved(&self) -> u64 {
+        let head_dim = self.embed_dim / self.num_heads.max(1);
+        (0..self.depth)
+            .filter_map(|i| self.kv_heads_of(i))
+            .map(|kv| (2 * (self.num_heads - kv) * head_dim) as u64)
+            .sum()
     }
 
     /// The blocks' MLP hidden width (`mlp_ratio`, rounded up to `mlp_align_to`).

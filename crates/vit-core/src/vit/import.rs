@@ -99,6 +99,7 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
     for (field, set) in [
         ("rope", c.rope.is_some()),
         ("zero_k_bias", c.zero_k_bias),
+        ("num_kv_heads", c.num_kv_heads.is_some()),
         ("attn_only_layer_scale", c.attn_only_layer_scale),
         ("mlp_align_to", c.mlp_align_to != 0),
         ("attn_pool_num_heads", c.attn_pool_num_heads.is_some()),

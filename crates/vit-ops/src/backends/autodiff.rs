@@ -195,6 +195,53 @@ impl<B: VitBackend> Backward<B, 2> for AttentionBackward {
     }
 }
 
+#[derive(Debug)]
+struct RopeBackward {
+    heads: usize,
+    prefix: usize,
+    rotate_half: bool,
+}
+
+impl<B: VitBackend> Backward<B, 3> for RopeBackward {
+    /// `qkv` (for the tables' gradients, when they are learned) and the tables.
+    type State = (Option<FloatTensor<B>>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (qkv, sin, cos) = ops.state;
+        let [qkv_node, sin_node, cos_node] = ops.parents;
+        if let Some(qkv) = qkv {
+            let table_heads = sin.shape()[0];
+            let (dsin, dcos) = composed::rope_qkv_table_grads::<B>(
+                qkv,
+                grad.clone(),
+                self.heads,
+                self.prefix,
+                self.rotate_half,
+                table_heads,
+            );
+            if let Some(node) = sin_node {
+                grads.register::<B>(node.id, dsin);
+            }
+            if let Some(node) = cos_node {
+                grads.register::<B>(node.id, dcos);
+            }
+        }
+        if let Some(node) = qkv_node {
+            // The transpose of a rotation is the opposite rotation.
+            let dqkv = B::vit_rope_qkv(
+                grad,
+                B::float_neg(sin),
+                cos,
+                self.heads,
+                self.prefix,
+                self.rotate_half,
+            );
+            grads.register::<B>(node.id, dqkv);
+        }
+    }
+}
+
 /// A constant stand-in for an absent optional input (β, the bias): a node that never needs a
 /// gradient, so its parent slot stays empty.
 fn absent<B: VitBackend, C: CheckpointStrategy>(
@@ -400,6 +447,52 @@ impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::vit_attention(qkv.primitive, heads, scale, bias))
             }
+        }
+    }
+
+    fn vit_rope_qkv(
+        qkv: FloatTensor<Self>,
+        sin: FloatTensor<Self>,
+        cos: FloatTensor<Self>,
+        heads: usize,
+        prefix: usize,
+        rotate_half: bool,
+    ) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::rope_qkv::<Self>(qkv, sin, cos, heads, prefix, rotate_half);
+        }
+        let nodes = [qkv.node.clone(), sin.node.clone(), cos.node.clone()];
+        // Learned tables (RoPE-ViT mixed) need `qkv` kept for their gradients.
+        let learned = !sin.node.requirement.is_none() || !cos.node.requirement.is_none();
+        match (RopeBackward {
+            heads,
+            prefix,
+            rotate_half,
+        })
+        .prepare::<C>(nodes)
+        .compute_bound()
+        .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_rope_qkv(
+                    qkv.primitive.clone(),
+                    sin.primitive.clone(),
+                    cos.primitive.clone(),
+                    heads,
+                    prefix,
+                    rotate_half,
+                );
+                let kept = learned.then_some(qkv.primitive);
+                prep.finish((kept, sin.primitive, cos.primitive), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::vit_rope_qkv(
+                qkv.primitive,
+                sin.primitive,
+                cos.primitive,
+                heads,
+                prefix,
+                rotate_half,
+            )),
         }
     }
 }

@@ -554,6 +554,50 @@ pub(crate) fn attention_backward<B: HostTensors>(
     )
 }
 
+pub(crate) fn rope_qkv<B: HostTensors>(
+    qkv: FloatTensor<B>,
+    sin: FloatTensor<B>,
+    cos: FloatTensor<B>,
+    heads: usize,
+    prefix: usize,
+    rotate_half: bool,
+) -> FloatTensor<B> {
+    let (shape, table) = (qkv.shape(), sin.shape());
+    let dims = match (&shape[..], &table[..]) {
+        (&[batch, tokens, width], &[table_heads, patches, head_dim])
+            if heads > 0
+                && width == 3 * heads * head_dim
+                && head_dim.is_multiple_of(2)
+                && prefix + patches == tokens
+                && (table_heads == 1 || table_heads == heads)
+                && cos.shape() == table =>
+        {
+            Some(kernels::rope::RopeDims {
+                batch,
+                tokens,
+                heads,
+                head_dim,
+                prefix,
+                table_heads,
+            })
+        }
+        _ => None,
+    };
+    let Some(d) = dims.filter(|_| fast::<B>(&[&qkv, &sin, &cos])) else {
+        return composed::rope_qkv::<B>(qkv, sin, cos, heads, prefix, rotate_half);
+    };
+    let data = B::read(&qkv, |x| {
+        B::read(&sin, |s| {
+            B::read(&cos, |c| {
+                output(x.len(), |out| {
+                    kernels::rope::rope_qkv(x, s, c, d, rotate_half, out)
+                })
+            })
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&qkv))
+}
+
 /// Implements [`VitBackend`](crate::VitBackend) for a [`HostTensors`] backend with the kernels.
 macro_rules! host_vit_backend {
     ([$($generics:tt)*] $backend:ty $(where $($bounds:tt)*)?) => {
@@ -675,6 +719,16 @@ macro_rules! host_vit_backend {
                 with_bias: bool,
             ) -> (FloatTensor<Self>, FloatTensor<Self>, Option<FloatTensor<Self>>) {
                 host::linear_backward::<Self>(x, weight, grad, with_bias)
+            }
+            fn vit_rope_qkv(
+                qkv: FloatTensor<Self>,
+                sin: FloatTensor<Self>,
+                cos: FloatTensor<Self>,
+                heads: usize,
+                prefix: usize,
+                rotate_half: bool,
+            ) -> FloatTensor<Self> {
+                host::rope_qkv::<Self>(qkv, sin, cos, heads, prefix, rotate_half)
             }
         }
     };

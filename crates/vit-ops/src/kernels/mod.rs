@@ -9,6 +9,7 @@ pub mod linear;
 pub mod math;
 pub mod parallel;
 pub mod rms_norm;
+pub mod rope;
 pub mod round;
 pub mod simd;
 pub mod softmax;

@@ -63,6 +63,10 @@ pub struct EvaConfig {
     /// Attention heads.
     #[config(default = 12)]
     pub num_heads: usize,
+    /// Key/value heads per block (grouped-query attention, `attn_type = rope` with separate
+    /// projections: Sapiens2); `None`: `num_heads`.
+    #[config(default = "None")]
+    pub num_kv_heads: Option<Vec<usize>>,
     /// Bias on the query and value projections (and the key's with `attn_type = rope`).
     #[config(default = true)]
     pub qkv_bias: bool,
@@ -308,10 +312,22 @@ impl EvaConfig {
             .with_attn_only_layer_scale(self.attn_only_layer_scale && self.init_values.is_some())
             .with_attn_pool_num_heads(self.attn_pool_num_heads)
             .with_attn_pool_mlp_ratio(self.attn_pool_mlp_ratio);
-        if self.use_post_norm && (self.qk_norm || self.attn_only_layer_scale) {
+        let grouped = self
+            .num_kv_heads
+            .as_ref()
+            .is_some_and(|kv| kv.iter().any(|&k| k != self.num_heads));
+        if grouped && (self.qkv_fused || self.attn_type != EvaAttnType::Rope) {
+            return Err(invalid(
+                "num_kv_heads",
+                "grouped-query attention needs attn_type `rope` with qkv_fused false (as timm)",
+            ));
+        }
+        let config = config.with_num_kv_heads(self.num_kv_heads.clone().filter(|_| grouped));
+        if self.use_post_norm && (self.qk_norm || self.attn_only_layer_scale || grouped) {
             return Err(invalid(
                 "use_post_norm",
-                "timm's post-norm Eva block has no qk_norm or attention-only LayerScale",
+                "timm's post-norm Eva block has no qk_norm, attention-only LayerScale or \
+                 grouped-query attention",
             ));
         }
         config.validate()?;

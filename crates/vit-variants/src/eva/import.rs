@@ -86,22 +86,22 @@ pub fn apply_timm_eva_args(
                 ours.insert("norm_eps".into(), json!(eps.unwrap_or(1e-6)));
             }
             "num_kv_heads" => {
-                let heads = args.get("num_heads").and_then(Value::as_u64).unwrap_or(12);
-                let grouped = match value {
-                    Value::Null => false,
-                    Value::Number(n) => n.as_u64() != Some(heads),
-                    Value::Array(a) => a.iter().any(|n| n.as_u64() != Some(heads)),
-                    _ => true,
+                let depth = args
+                    .get("depth")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(base.depth as u64);
+                let heads = match value {
+                    Value::Null => Value::Null,
+                    Value::Number(n) => json!(vec![n; depth as usize]),
+                    Value::Array(_) => value.clone(),
+                    _ => {
+                        return Err(unsupported(
+                            arg,
+                            format!("expected an integer or one per block, found {value}"),
+                        ));
+                    }
                 };
-                if grouped {
-                    return Err(unsupported(
-                        arg,
-                        format!(
-                            "{value}: grouped-query attention (fewer key/value heads, Sapiens2) \
-                             is not supported yet"
-                        ),
-                    ));
-                }
+                ours.insert(arg.into(), heads);
             }
             "rope_mrope_section" if value.is_null() => {}
             "rope_mrope_section" => {
@@ -388,13 +388,19 @@ pub fn vit_to_eva_keys(
         }
         let attn = format!("{block}.attn");
         let names = ["q_proj", "k_proj", "v_proj"];
+        let kv = config
+            .num_kv_heads
+            .as_ref()
+            .and_then(|kv| kv.get(i).copied())
+            .unwrap_or(config.num_heads);
+        let parts = [config.num_heads, kv, kv];
         if let Some(w) = tensors.remove(&format!("{attn}.qkv.weight")) {
-            for (name, part) in names.iter().zip(split_rows(&w, 3)?) {
+            for (name, part) in names.iter().zip(split_rows(&w, parts)?) {
                 tensors.insert(format!("{attn}.{name}.weight"), part);
             }
         }
         if let Some(b) = tensors.remove(&format!("{attn}.qkv.bias")) {
-            for (name, part) in names.iter().zip(split_rows(&b, 3)?) {
+            for (name, part) in names.iter().zip(split_rows(&b, parts)?) {
                 tensors.insert(format!("{attn}.{name}.bias"), part);
             }
         }
@@ -407,26 +413,29 @@ pub fn vit_to_eva_keys(
     Ok(())
 }
 
-/// `t [rows, …]` split into `parts` equal blocks of rows, each keeping `t`'s dtype.
-fn split_rows(t: &TensorData, parts: usize) -> std::result::Result<Vec<TensorData>, String> {
+/// `t [rows, …]` split into blocks of rows in the proportions `heads` (query, key and value
+/// heads), each keeping `t`'s dtype.
+fn split_rows(t: &TensorData, heads: [usize; 3]) -> std::result::Result<Vec<TensorData>, String> {
     let rows = t.shape.first().copied().unwrap_or(0);
-    if rows % parts != 0 {
+    let total: usize = heads.iter().sum();
+    if total == 0 || rows % total != 0 {
         return Err(format!(
-            "cannot split {:?} into {parts} projections",
+            "cannot split {:?} into q/k/v projections of {heads:?} heads",
             t.shape
         ));
     }
     let bytes = t.as_bytes();
-    let chunk = bytes.len() / parts;
-    let mut shape = t.shape.clone();
-    shape[0] = rows / parts;
-    Ok((0..parts)
-        .map(|i| {
-            TensorData::from_bytes_vec(
-                bytes[i * chunk..(i + 1) * chunk].to_vec(),
-                shape.clone(),
-                t.dtype,
-            )
+    let per_head = bytes.len() / total;
+    let mut start = 0;
+    Ok(heads
+        .iter()
+        .map(|&h| {
+            let mut shape = t.shape.to_vec();
+            shape[0] = rows / total * h;
+            let end = start + per_head * h;
+            let part = TensorData::from_bytes_vec(bytes[start..end].to_vec(), shape, t.dtype);
+            start = end;
+            part
         })
         .collect())
 }

@@ -157,6 +157,7 @@ impl<B: VitBackend> WindowAttention<B> {
             attn_drop: &self.attn_drop,
             proj_drop: &self.proj_drop,
             num_heads: self.num_heads,
+            num_kv_heads: self.num_heads,
             path: self.path,
         }
         .forward(x, Some(bias), false)

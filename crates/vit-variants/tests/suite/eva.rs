@@ -119,6 +119,11 @@ fn perception_encoder_pre_norm_offset_grid_and_attention_pool_match_timm() {
 }
 
 #[test]
+fn sapiens2_grouped_query_attention_with_qk_norms_matches_timm_at_two_sizes() {
+    case("eva_sapiens2_gqa").check();
+}
+
+#[test]
 fn eva01_without_rope_matches_timm() {
     case("eva_eva01").check();
 }

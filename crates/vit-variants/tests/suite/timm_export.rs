@@ -44,6 +44,7 @@ fn exported_timm_folders_hold_timms_state_dict_and_reload_with_its_logits() {
         "eva_dinov3_qkvb",
         "eva_rope_mixed",
         "eva_pe_core",
+        "eva_sapiens2_gqa",
     ] {
         let loaded =
             PretrainedModel::<B>::load(&fixture(case), None, None, &Default::default()).unwrap();
