@@ -11,6 +11,7 @@ use vit_core::vit::VIT_ARCHITECTURES;
 
 use crate::eva::EVA_ARCHITECTURES;
 use crate::hub_names::{PretrainedTag, pretrained_tags, resolve_timm_name};
+use crate::naflex::NAFLEX_ARCHITECTURES;
 use crate::swin::presets::SWIN_PRESETS;
 use crate::zoo::{PretrainedModel, ZooConfig};
 
@@ -19,7 +20,7 @@ use crate::zoo::{PretrainedModel, ZooConfig};
 pub struct CatalogueEntry {
     /// timm's architecture name.
     pub name: &'static str,
-    /// The zoo family: `vit`, `deit`, `hybrid`, `swin` or `eva`.
+    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `eva` or `naflexvit`.
     pub family: &'static str,
     /// timm's parameter count (default head), where the catalogue records it.
     pub timm_params: Option<u64>,
@@ -37,7 +38,7 @@ impl CatalogueEntry {
 }
 
 /// Every architecture of the catalogue — timm's ViT family from the generated table, then
-/// Swin, then timm's `eva.py` — buildable or not.
+/// Swin, then timm's `eva.py` and `naflexvit.py` — buildable or not.
 pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
     let vits = VIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
         name: a.name,
@@ -57,7 +58,13 @@ pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
         timm_params: Some(a.params),
         config: a.config().map(ZooConfig::Eva),
     });
-    vits.chain(swins).chain(evas)
+    let naflexes = NAFLEX_ARCHITECTURES.iter().map(|a| CatalogueEntry {
+        name: a.name,
+        family: "naflexvit",
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::Naflex),
+    });
+    vits.chain(swins).chain(evas).chain(naflexes)
 }
 
 /// What `name` points at, for vit-core's loader: a local file or folder as it is; a timm name

@@ -6,11 +6,12 @@ use vit_core::error::{Result, VitError};
 use vit_core::vit::{vit_architecture, vit_presets};
 
 use crate::eva::{EVA_ARCHITECTURES, eva_architecture};
+use crate::naflex::{NAFLEX_ARCHITECTURES, naflex_architecture};
 use crate::swin::presets::SWIN_PRESETS;
 use crate::zoo::ZooConfig;
 
 /// Every preset of the zoo by timm's architecture name, ViT family first, then Swin, then the
-/// Eva architectures that build.
+/// Eva and NaFlexViT architectures that build.
 pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let vits = vit_presets().map(|(name, config)| (name, ZooConfig::Vit(config)));
     let swins = SWIN_PRESETS
@@ -19,7 +20,10 @@ pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let evas = EVA_ARCHITECTURES
         .iter()
         .filter_map(|a| Some((a.name, ZooConfig::Eva(a.config().ok()?))));
-    vits.chain(swins).chain(evas)
+    let naflexes = NAFLEX_ARCHITECTURES
+        .iter()
+        .filter_map(|a| Some((a.name, ZooConfig::Naflex(a.config().ok()?))));
+    vits.chain(swins).chain(evas).chain(naflexes)
 }
 
 /// The preset named `name`; the error names the closest names, or for a catalogued
@@ -30,6 +34,9 @@ pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
     }
     if let Some(architecture) = eva_architecture(name) {
         return architecture.config().map(ZooConfig::Eva);
+    }
+    if let Some(architecture) = naflex_architecture(name) {
+        return architecture.config().map(ZooConfig::Naflex);
     }
     zoo_presets()
         .find(|(n, _)| *n == name)

@@ -27,6 +27,8 @@ use vit_core::{VisionTransformer, VisionTransformerConfig};
 
 use crate::eva::import::apply_timm_eva_args;
 use crate::eva::{EVA_FAMILY, EvaConfig};
+use crate::naflex::import::apply_timm_naflex_args;
+use crate::naflex::{NAFLEX_FAMILY, NaflexConfig};
 use crate::registry::{zoo_preset, zoo_presets};
 use crate::swin::import::apply_timm_swin_args;
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
@@ -45,6 +47,9 @@ pub enum ZooConfig {
     Swin(SwinTransformerConfig),
     /// timm's `Eva` (EVA-02, DINOv3, PE, RoPE-ViT): a ViT with rotary embeddings.
     Eva(EvaConfig),
+    /// timm's NaFlexViT (SigLIP2 NaFlex, C-RADIO) at fixed resolution: a ViT.
+    #[serde(rename = "naflexvit")]
+    Naflex(NaflexConfig),
 }
 
 /// [`ZooConfig`] as written: `{"family": …, "config": {…}}`, read by the family's own reader —
@@ -92,6 +97,7 @@ impl ZooConfig {
             Self::Vit(c) => c,
             Self::Swin(c) => c,
             Self::Eva(c) => c,
+            Self::Naflex(c) => c,
         }
     }
 
@@ -101,6 +107,7 @@ impl ZooConfig {
             Self::Vit(c) => c,
             Self::Swin(c) => c,
             Self::Eva(c) => c,
+            Self::Naflex(c) => c,
         }
     }
 
@@ -121,6 +128,7 @@ impl ZooConfig {
             Self::Vit(c) => ZooModel::Vit(c.try_init(device)?),
             Self::Swin(c) => ZooModel::Swin(c.try_init(device)?),
             Self::Eva(c) => ZooModel::Vit(c.try_init(device)?),
+            Self::Naflex(c) => ZooModel::Vit(c.try_init(device)?),
         })
     }
 
@@ -190,11 +198,12 @@ impl ModelFamily for ZooConfig {
             Self::Vit(c) => c.timm_model_args(),
             Self::Swin(c) => c.timm_model_args(),
             Self::Eva(c) => c.timm_model_args(),
+            Self::Naflex(c) => c.timm_model_args(),
         }
     }
 
     fn has_timm_layout(&self) -> bool {
-        matches!(self, Self::Eva(_))
+        matches!(self, Self::Eva(_) | Self::Naflex(_))
     }
 
     fn to_timm_layout(
@@ -203,6 +212,7 @@ impl ModelFamily for ZooConfig {
     ) -> std::result::Result<(), String> {
         match self {
             Self::Eva(c) => c.to_timm_layout(tensors),
+            Self::Naflex(c) => c.to_timm_layout(tensors),
             _ => Ok(()),
         }
     }
@@ -213,6 +223,7 @@ impl ModelFamily for ZooConfig {
                 family, config, path,
             )?)),
             EVA_FAMILY => Ok(Self::Eva(EvaConfig::from_card(family, config, path)?)),
+            NAFLEX_FAMILY => Ok(Self::Naflex(NaflexConfig::from_card(family, config, path)?)),
             _ => Ok(Self::Vit(VisionTransformerConfig::from_card(
                 family, config, path,
             )?)),
@@ -233,6 +244,12 @@ impl ModelFamily for ZooConfig {
             Self::Vit(c) => Self::Vit(apply_timm_vit_args(&c, timm)?),
             Self::Swin(c) => Self::Swin(apply_timm_swin_args(&c, timm)?),
             Self::Eva(c) => Self::Eva(apply_timm_eva_args(
+                &c,
+                &timm.model_args,
+                timm.num_classes,
+                &timm.path,
+            )?),
+            Self::Naflex(c) => Self::Naflex(apply_timm_naflex_args(
                 &c,
                 &timm.model_args,
                 timm.num_classes,
@@ -260,6 +277,10 @@ impl ModelFamily for ZooConfig {
                 (ZooModel::Swin(m), r)
             }
             Self::Eva(c) => {
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
+                (ZooModel::Vit(m), r)
+            }
+            Self::Naflex(c) => {
                 let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Vit(m), r)
             }

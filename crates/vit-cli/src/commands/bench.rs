@@ -119,6 +119,7 @@ pub fn bench_config(name: &str) -> Result<ZooConfig, String> {
             ZooConfig::Vit(c) => Ok(ZooConfig::Vit(c.with_img_size([size, size]))),
             ZooConfig::Swin(c) => Ok(ZooConfig::Swin(c.with_img_size([size, size]))),
             ZooConfig::Eva(c) => Ok(ZooConfig::Eva(c.with_img_size([size, size]))),
+            ZooConfig::Naflex(c) => Ok(ZooConfig::Naflex(c.with_img_size([size, size]))),
         };
     }
     if name == SMALL_32 {

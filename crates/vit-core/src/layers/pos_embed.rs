@@ -15,6 +15,9 @@ pub enum PosEmbedKind {
     Sincos,
     /// No position embedding.
     None,
+    /// NaFlexViT's factorised embedding: a learned row table `pos_embed_y [1, rows, dim]` and a
+    /// column table `pos_embed_x [1, cols, dim]`, summed per patch (patches only).
+    Factorized,
 }
 
 /// Temperature of the sin-cos frequencies (as in "Attention is all you need", MAE, MoCo v3).

@@ -17,6 +17,7 @@ use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
+use crate::layers::resample::{InterpMode, PosEmbedResample};
 use crate::layers::rope::{RopeConfig, RopeKind};
 use crate::layers::stems::HybridBackboneConfig;
 use crate::limits::{
@@ -197,6 +198,15 @@ pub struct VisionTransformerConfig {
     /// MLP ratio of the attention pool (timm Eva's `attn_pool_mlp_ratio`); `None`: `mlp_ratio`.
     #[config(default = "None")]
     pub attn_pool_mlp_ratio: Option<f64>,
+    /// The grid `[rows, cols]` the learned (or factorised) position table is stored at, when it
+    /// is not the image's patch grid (NaFlexViT's `pos_embed_grid_size`); every input grid
+    /// resamples it. `None`: the patch grid of `img_size`.
+    #[config(default = "None")]
+    pub pos_embed_grid_size: Option<[usize; 2]>,
+    /// How the position table is resampled to another grid (timm's ViT: bicubic, antialiased;
+    /// NaFlexViT chooses).
+    #[config(default = "PosEmbedResample::default()")]
+    pub pos_embed_resample: PosEmbedResample,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
@@ -234,6 +244,13 @@ impl VisionTransformerConfig {
                     "embed_dim {} must be a positive multiple of num_heads {}",
                     self.embed_dim, self.num_heads
                 ),
+            ));
+        }
+        let [ph, pw] = self.pos_grid()?;
+        if ph * pw > MAX_TOKENS {
+            return Err(invalid(
+                "pos_embed_grid_size",
+                format!("{ph}x{pw} positions; at most {MAX_TOKENS}"),
             ));
         }
         if self.pos_embed == PosEmbedKind::Sincos && !self.embed_dim.is_multiple_of(4) {
@@ -382,6 +399,28 @@ impl VisionTransformerConfig {
                 ));
             }
         }
+        if self.pos_embed_resample.mode == InterpMode::Bicubic && !self.pos_embed_resample.antialias
+        {
+            return Err(invalid(
+                "pos_embed_resample",
+                "bicubic resampling without antialiasing is not supported (bicubic antialiased, \
+                 or bilinear)",
+            ));
+        }
+        if let Some([h, w]) = self.pos_embed_grid_size
+            && (h == 0 || w == 0 || h * w > MAX_TOKENS)
+        {
+            return Err(invalid(
+                "pos_embed_grid_size",
+                format!("[{h}, {w}]: sides must be positive, at most {MAX_TOKENS} positions"),
+            ));
+        }
+        if self.pos_embed == PosEmbedKind::Factorized && !self.no_embed_class {
+            return Err(invalid(
+                "pos_embed",
+                "the factorised embedding covers the patches only: needs no_embed_class",
+            ));
+        }
         if let Some(heads) = self.attn_pool_num_heads
             && (heads == 0 || !self.embed_dim.is_multiple_of(heads))
         {
@@ -397,6 +436,14 @@ impl VisionTransformerConfig {
             check_mlp_ratio(self.embed_dim, ratio)?;
         }
         check_bounds(&[("mlp_align_to", self.mlp_align_to, MAX_WIDTH)])
+    }
+
+    /// The grid the position table is stored at: `pos_embed_grid_size`, or the image's.
+    pub fn pos_grid(&self) -> Result<[usize; 2]> {
+        match self.pos_embed_grid_size {
+            Some(grid) => Ok(grid),
+            None => self.grid_size(),
+        }
     }
 
     /// Key/value heads of block `index` (`None`: as many as the heads).
@@ -484,7 +531,8 @@ impl VisionTransformerConfig {
         let grid = self.grid_size()?;
         let prefix = self.num_prefix_tokens();
         let embedded_prefix = self.num_embedded_prefix_tokens();
-        let pos_tokens = grid[0] * grid[1] + embedded_prefix;
+        let pos_grid = self.pos_grid()?;
+        let pos_tokens = pos_grid[0] * pos_grid[1] + embedded_prefix;
         let norm = || self.norm_layer.init(d, self.norm_eps, device);
         let fc_norm = self.final_norm && self.uses_fc_norm();
         let token_norm = self.uses_token_norm();
@@ -519,8 +567,21 @@ impl VisionTransformerConfig {
                 None,
             ),
             PosEmbedKind::Sincos => (None, Some(sincos_2d(grid, d, embedded_prefix, device))),
-            PosEmbedKind::None => (None, None),
+            PosEmbedKind::None | PosEmbedKind::Factorized => (None, None),
         };
+        // NaFlexViT: normal(0.02) row and column tables.
+        let axis_table = |len: usize| {
+            (self.pos_embed == PosEmbedKind::Factorized).then(|| {
+                lazy_param([1, len, d], device, move |device| {
+                    Tensor::random(
+                        [1, len, d],
+                        Distribution::Normal(0.0, TIMM_INIT_STD),
+                        device,
+                    )
+                })
+            })
+        };
+        let (pos_embed_y, pos_embed_x) = (axis_table(pos_grid[0]), axis_table(pos_grid[1]));
         let rope = self
             .rope
             .as_ref()
@@ -571,6 +632,10 @@ impl VisionTransformerConfig {
             reg_token,
             pos_embed,
             pos_embed_fixed,
+            pos_embed_y,
+            pos_embed_x,
+            pos_grid,
+            pos_resample: self.pos_embed_resample,
             rope,
             pos_drop: DropoutConfig::new(self.pos_drop_rate).init(),
             norm_pre: self.pre_norm.then(norm),

@@ -87,10 +87,12 @@ impl VisionTransformerConfig {
             0
         };
         let patch_embed = stem + projection + self.embed_norm_layer.map_or(0, |kind| norm(kind, d));
+        let [ph, pw] = self.pos_grid().unwrap_or([gh, gw]);
         let pos = match self.pos_embed {
             PosEmbedKind::Learn => {
-                ((gh * gw) as u64 + self.num_embedded_prefix_tokens() as u64) * d
+                ((ph * pw) as u64 + self.num_embedded_prefix_tokens() as u64) * d
             }
+            PosEmbedKind::Factorized => (ph + pw) as u64 * d,
             PosEmbedKind::Sincos | PosEmbedKind::None => 0,
         };
         let tokens = self.num_prefix_tokens() as u64 * d;

@@ -100,6 +100,11 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
         ("rope", c.rope.is_some()),
         ("zero_k_bias", c.zero_k_bias),
         ("num_kv_heads", c.num_kv_heads.is_some()),
+        ("pos_embed_grid_size", c.pos_embed_grid_size.is_some()),
+        (
+            "pos_embed_resample",
+            c.pos_embed_resample != crate::layers::resample::PosEmbedResample::default(),
+        ),
         ("attn_only_layer_scale", c.attn_only_layer_scale),
         ("mlp_align_to", c.mlp_align_to != 0),
         ("attn_pool_num_heads", c.attn_pool_num_heads.is_some()),
@@ -122,10 +127,10 @@ pub fn vit_timm_model_args(c: &VisionTransformerConfig) -> Result<(String, Value
     let pos_embed = match c.pos_embed {
         PosEmbedKind::Learn => "learn",
         PosEmbedKind::None => "none",
-        PosEmbedKind::Sincos => {
+        PosEmbedKind::Sincos | PosEmbedKind::Factorized => {
             return Err(unsupported(
                 "pos_embed",
-                "timm's VisionTransformer has no fixed sin-cos table",
+                "timm's VisionTransformer has no fixed sin-cos or factorised table",
             ));
         }
     };
@@ -571,7 +576,7 @@ pub fn adapt_vit_state_dict<B: VitBackend>(
         let patches = found.shape()[1].saturating_sub(prefix);
         let side = (patches as f64).sqrt().round() as usize;
         if side * side == patches && patches > 0 {
-            let to = config.grid_size().map_err(|e| e.to_string())?;
+            let to = config.pos_grid().map_err(|e| e.to_string())?;
             let data = found.data()?;
             let pos = Tensor::<B, 3>::from_data(data, device);
             let resampled = resample_abs_pos_embed(pos, [side, side], to, prefix);

@@ -18,7 +18,7 @@ use crate::layers::norm::{Norm, maybe_norm};
 use crate::layers::patch_embed::PatchEmbed;
 use crate::layers::pooling::{AttentionPool, GlobalPool, pool_tokens};
 use crate::layers::pos_embed::sincos_2d;
-use crate::layers::resample::resample_abs_pos_embed;
+use crate::layers::resample::{PosEmbedResample, resample_grid_with, resample_line};
 use crate::layers::rope::{Rope, RopeTables};
 use crate::model::VisionModel;
 
@@ -38,6 +38,14 @@ pub struct VisionTransformer<B: VitBackend> {
     pub pos_embed: Option<Param<Tensor<B, 3>>>,
     /// Fixed sin-cos position embedding `[1, tokens, dim]` (a constant, not a parameter).
     pub pos_embed_fixed: Option<Tensor<B, 3>>,
+    /// NaFlexViT's factorised row table `[1, rows, dim]`.
+    pub pos_embed_y: Option<Param<Tensor<B, 3>>>,
+    /// NaFlexViT's factorised column table `[1, cols, dim]`.
+    pub pos_embed_x: Option<Param<Tensor<B, 3>>>,
+    /// The grid `[rows, cols]` the position tables are stored at.
+    pub pos_grid: [usize; 2],
+    /// How they are resampled to another grid.
+    pub pos_resample: PosEmbedResample,
     /// Rotary position embeddings of the patch tokens' queries and keys in every block (timm's
     /// `Eva`: EVA-02, DINOv3, PE, RoPE-ViT; key `rope.freqs` for learned ones).
     pub rope: Option<Rope<B>>,
@@ -254,16 +262,38 @@ impl<B: VitBackend> VisionTransformer<B> {
         self.patch_embed.grid_for(self.patch_embed.img_size)
     }
 
-    /// The position embedding for a patch grid `[rows, cols]`: the stored one at the built grid;
+    /// The position embedding for a patch grid `[rows, cols]`: the stored one at its own grid;
     /// at another grid the learned one resampled as timm does (bicubic, antialiased, prefix
-    /// tokens kept apart) and the sin-cos one recomputed. `None` without a position embedding.
+    /// tokens kept apart — or as the model's `pos_resample` says), the factorised one from its
+    /// resampled row and column tables, the sin-cos one recomputed. `None` without a position
+    /// embedding.
     pub fn position_embedding(&self, grid: [usize; 2]) -> Option<Tensor<B, 3>> {
-        let built = self.grid_size();
+        let built = self.pos_grid;
         let prefix_in = |pos: &Tensor<B, 3>| pos.dims()[1] - built[0] * built[1];
         if let Some(pos) = &self.pos_embed {
             let pos = pos.val();
             let prefix = prefix_in(&pos);
-            return Some(resample_abs_pos_embed(pos, built, grid, prefix));
+            if grid == built {
+                return Some(pos);
+            }
+            let [_, n, _] = pos.dims();
+            let patches = pos.clone().narrow(1, prefix, n - prefix);
+            let patches = resample_grid_with(patches, built, grid, &self.pos_resample);
+            return Some(match prefix {
+                0 => patches,
+                _ => Tensor::cat(vec![pos.narrow(1, 0, prefix), patches], 1),
+            });
+        }
+        if let (Some(y), Some(x)) = (&self.pos_embed_y, &self.pos_embed_x) {
+            let square = self
+                .pos_resample
+                .ar_preserving
+                .then(|| grid[0].max(grid[1]));
+            let y = resample_line(y.val(), grid[0], square);
+            let x = resample_line(x.val(), grid[1], square);
+            let [_, _, dim] = y.dims();
+            let table = y.reshape([grid[0], 1, dim]) + x.reshape([1, grid[1], dim]);
+            return Some(table.reshape([1, grid[0] * grid[1], dim]));
         }
         let fixed = self.pos_embed_fixed.as_ref()?;
         if grid == built {
@@ -402,7 +432,7 @@ impl<B: VitBackend> VisionModel<B> for VisionTransformer<B> {
             vectors,
             grid,
             dim,
-            learned: self.pos_embed.is_some(),
+            learned: self.pos_embed.is_some() || self.pos_embed_y.is_some(),
         })
     }
 }

@@ -11,6 +11,7 @@ mod patch_embed;
 mod pooling;
 mod pos_embed;
 mod resample;
+mod rope;
 mod timm_parity;
 mod vit;
 mod weights_loading;

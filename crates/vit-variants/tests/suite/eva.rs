@@ -1,85 +1,22 @@
 //! timm's `eva.py` family against timm itself (fixtures from `scripts/make_eva_fixtures.py`):
 //! each rotary layout at the built size and at another one, the key layouts, the backbone maps.
 
-use burn::tensor::Tensor;
 use vit_core::features::{FeatureFormat, IntermediatesOptions};
 use vit_core::model::VisionModel;
-use vit_core::weights::checkpoint::Checkpoint;
-use vit_testing::{B, max_abs_diff_data as max_diff, timm_fixture as fixture};
-use vit_variants::zoo::{PretrainedModel, ZooConfig, ZooModel};
+use vit_testing::max_abs_diff_data as max_diff;
+use vit_variants::zoo::{ZooConfig, ZooModel};
 
-const TOLERANCE: f32 = 1e-4;
+use crate::timm_case::{Case, TOLERANCE};
 
-struct Case {
-    name: &'static str,
-    loaded: PretrainedModel<B>,
-    io: Checkpoint,
-}
-
+/// Fixture `name`, loaded as an Eva.
 fn case(name: &'static str) -> Case {
-    let dir = fixture(name);
-    let loaded = PretrainedModel::<B>::load(&dir, None, None, &Default::default()).unwrap();
+    let c = crate::timm_case::case(name);
     assert!(
-        loaded.report.fresh.is_empty(),
-        "{name}: {:?}",
-        loaded.report
-    );
-    assert!(
-        matches!(loaded.config, ZooConfig::Eva(_)),
+        matches!(c.loaded.config, ZooConfig::Eva(_)),
         "{name}: loaded as {:?}",
-        loaded.config
+        c.loaded.config
     );
-    let io = Checkpoint::read(dir.join("io.safetensors")).unwrap();
-    Case { name, loaded, io }
-}
-
-impl Case {
-    fn input(&self, key: &str) -> Tensor<B, 4> {
-        Tensor::from_data(self.io.tensors[key].clone(), &Default::default())
-    }
-
-    fn assert_close(&self, what: &str, ours: burn::tensor::TensorData, key: &str) {
-        let diff = max_diff(ours, &self.io.tensors[key]);
-        eprintln!("{}: {what} max |ours - timm| = {diff:.2e}", self.name);
-        assert!(
-            diff <= TOLERANCE,
-            "{}: {what} differ from timm by {diff}",
-            self.name
-        );
-    }
-
-    /// Features, pre-logits and logits at the built size; at the other size too when the
-    /// fixture has one.
-    fn check(&self) {
-        let ZooModel::Vit(model) = &self.loaded.model else {
-            unreachable!("an Eva model is a ViT with rotary embeddings")
-        };
-        let input = self.input("input");
-        model.check_input(input.dims()).unwrap();
-        let features = model.forward_features(input);
-        self.assert_close("features", features.clone().into_data(), "features");
-        let pre = model.forward_head(features.clone(), true);
-        self.assert_close("pre_logits", pre.into_data(), "pre_logits");
-        self.assert_close(
-            "logits",
-            model.forward_head(features, false).into_data(),
-            "logits",
-        );
-        if self.io.tensors.contains_key("other.input") {
-            let other = self.input("other.input");
-            model.check_input(other.dims()).unwrap();
-            self.assert_close(
-                "features at another size",
-                model.forward_features(other.clone()).into_data(),
-                "other.features",
-            );
-            self.assert_close(
-                "logits at another size",
-                model.forward(other).into_data(),
-                "other.logits",
-            );
-        }
-    }
+    c
 }
 
 #[test]

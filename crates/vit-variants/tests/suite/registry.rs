@@ -74,6 +74,20 @@ fn shrunk(config: ZooConfig) -> ZooConfig {
                     .with_num_classes(classes),
             )
         }
+        // A NaFlexViT keeps its resampling (a 3×3 table for the 2×2 grid) and every option.
+        ZooConfig::Naflex(c) => {
+            let classes = c.num_classes.min(5);
+            ZooConfig::Naflex(
+                c.with_architecture(String::new())
+                    .with_depth(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(4)
+                    .with_patch_size(4)
+                    .with_img_size([8, 8])
+                    .with_pos_embed_grid_size(Some([3, 3]))
+                    .with_num_classes(classes),
+            )
+        }
         ZooConfig::Swin(c) => {
             let stages = c.depths.len();
             let side = c.patch_size << (stages - 1);

@@ -45,6 +45,11 @@ fn exported_timm_folders_hold_timms_state_dict_and_reload_with_its_logits() {
         "eva_rope_mixed",
         "eva_pe_core",
         "eva_sapiens2_gqa",
+        // NaFlexViT: the linear (ph, pw, C) projection, the NHWC grid, the factorised tables.
+        "naflex_gap",
+        "naflex_parfac_gap",
+        "naflex_siglip",
+        "naflex_radio_v3",
     ] {
         let loaded =
             PretrainedModel::<B>::load(&fixture(case), None, None, &Default::default()).unwrap();

@@ -1,0 +1,114 @@
+//! Rotary tables against timm's own modules at real sizes (head width 64, `scripts/
+//! make_rope_fixtures.py`): each layout at its family's native grid and at another one —
+//! `RotaryEmbeddingCat` (EVA-02: `ij`, interleaved, reference-grid rescaling; PE: `xy`, grid
+//! offset), `RotaryEmbeddingDinoV3` (centred coordinates, rotate-half) and
+//! `RotaryEmbeddingMixed` (learned per-block, per-head frequencies).
+
+use burn::module::Param;
+use burn::tensor::{Tensor, TensorData};
+use vit_core::layers::rope::{GridIndexing, Rope, RopeConfig, RopeKind};
+use vit_core::weights::checkpoint::Checkpoint;
+use vit_testing::{B, device, fixtures, max_abs_diff_data};
+
+const HEAD_DIM: usize = 64;
+
+fn timm() -> Checkpoint {
+    Checkpoint::read(fixtures().join("rope/tables.safetensors")).unwrap()
+}
+
+/// Our table for `grid` against timm's `[patches, 2·d]` (sin | cos), or per block and head
+/// `[depth, heads, patches, 2·d]` for learned frequencies.
+fn check(rope: &Rope<B>, grid: [usize; 2], expected: &TensorData, name: &str) {
+    let tables = rope.tables(grid, 0, &device());
+    let values = expected.clone().convert::<f32>().into_vec::<f32>().unwrap();
+    let shape = match expected.shape[..] {
+        [patches, width] => [1, 1, patches, width],
+        [depth, heads, patches, width] => [depth, heads, patches, width],
+        _ => panic!("{name}: unexpected table shape {:?}", expected.shape),
+    };
+    let theirs = Tensor::<B, 4>::from_data(TensorData::new(values, shape), &device());
+    let depth = theirs.dims()[0];
+    for block in 0..depth {
+        let table = tables.block(block);
+        let want = theirs.clone().narrow(0, block, 1);
+        for (what, ours, part) in [("sin", &table.sin, 0), ("cos", &table.cos, 1)] {
+            let want = want.clone().narrow(3, part * HEAD_DIM, HEAD_DIM);
+            let diff = max_abs_diff_data(ours.to_data(), &want.to_data());
+            eprintln!("{name} block {block} {what}: max |ours - timm| = {diff:.2e}");
+            assert!(
+                diff <= 2e-7,
+                "{name} block {block}: {what} differs from timm by {diff}"
+            );
+        }
+    }
+}
+
+fn rope(config: RopeConfig) -> Rope<B> {
+    config.init(HEAD_DIM, 1, 1, &device())
+}
+
+#[test]
+fn eva02_tables_match_timm_at_the_reference_grid_and_rescaled() {
+    let io = timm();
+    let eva02 = rope(RopeConfig::new().with_ref_feat_shape(Some([16, 16])));
+    check(&eva02, [16, 16], &io.tensors["eva02_16x16"], "eva02 16x16");
+    check(&eva02, [12, 12], &io.tensors["eva02_12x12"], "eva02 12x12");
+}
+
+#[test]
+fn perception_encoder_tables_match_timm_in_xy_order_with_an_offset() {
+    let io = timm();
+    let pe = rope(
+        RopeConfig::new()
+            .with_grid_indexing(GridIndexing::Xy)
+            .with_grid_offset(1.0)
+            .with_ref_feat_shape(Some([24, 24])),
+    );
+    check(&pe, [12, 12], &io.tensors["pe_12x12"], "pe 12x12");
+    check(&pe, [9, 15], &io.tensors["pe_9x15"], "pe 9x15");
+}
+
+#[test]
+fn dinov3_tables_match_timm_at_two_grids() {
+    let io = timm();
+    let dinov3 = rope(
+        RopeConfig::new()
+            .with_kind(RopeKind::Dinov3)
+            .with_temperature(100.0)
+            .with_rotate_half(true),
+    );
+    check(
+        &dinov3,
+        [14, 14],
+        &io.tensors["dinov3_14x14"],
+        "dinov3 14x14",
+    );
+    check(
+        &dinov3,
+        [20, 12],
+        &io.tensors["dinov3_20x12"],
+        "dinov3 20x12",
+    );
+}
+
+#[test]
+fn mixed_tables_from_learned_frequencies_match_timm_at_two_grids() {
+    let io = timm();
+    let mut mixed = RopeConfig::new()
+        .with_kind(RopeKind::Mixed)
+        .with_temperature(10.0)
+        .with_grid_indexing(GridIndexing::Xy)
+        .init::<B>(HEAD_DIM, 2, 2, &device());
+    let freqs = Tensor::<B, 4>::from_data(
+        io.tensors["mixed_freqs"].clone().convert::<f32>(),
+        &device(),
+    );
+    assert_eq!(
+        mixed.freqs.as_ref().unwrap().val().dims(),
+        freqs.dims(),
+        "rope.freqs has timm's shape"
+    );
+    mixed.freqs = Some(Param::from_tensor(freqs));
+    check(&mixed, [14, 14], &io.tensors["mixed_14x14"], "mixed 14x14");
+    check(&mixed, [10, 16], &io.tensors["mixed_10x16"], "mixed 10x16");
+}
