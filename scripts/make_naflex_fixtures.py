@@ -13,7 +13,6 @@ top-left crop), factorised (`parfac_gap`: two 1-D linear tables), bilinear antia
 attention pool, GELU-tanh) and bilinear without antialiasing, with and without aligned corners
 (C-RADIO v3 / v4: class-token pooling, no final norm, 7 or 9 registers).
 """
-import json
 import pathlib
 import sys
 
@@ -22,7 +21,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from make_timm_fixtures import redraw_  # noqa: E402
+from make_timm_fixtures import redraw_, write_hub_config  # noqa: E402
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "timm"
 SMALL = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=10,
@@ -61,18 +60,7 @@ def main() -> None:
                    "other.input": y, "other.logits": model(y),
                    "other.features": model.forward_features(y)}
         save_file({k: v.contiguous() for k, v in out.items()}, folder / "io.safetensors")
-        config = {
-            "architecture": arch,
-            "num_classes": args["num_classes"],
-            "num_features": model.num_features,
-            "model_args": {k: list(v) if isinstance(v, tuple) else v for k, v in args.items()},
-            "pretrained_cfg": {
-                "tag": "fixture", "input_size": [3, 32, 32], "interpolation": "bicubic",
-                "crop_pct": 0.9, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
-                "num_classes": args["num_classes"],
-            },
-        }
-        (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        write_hub_config(folder, arch, args, model.num_features)
         print(f"{case}: logits |max| {out['logits'].abs().max():.3f}, "
               f"keys {[k for k in model.state_dict() if k.startswith('embeds')]}")
     print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")

@@ -16,6 +16,7 @@ pub mod naflex;
 pub mod pretrained_tags;
 pub mod registry;
 pub mod swin;
+mod timm_family;
 pub mod zoo;
 
 pub use catalogue::{catalogue, load_named, model_location};

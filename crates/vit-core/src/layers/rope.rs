@@ -73,6 +73,41 @@ pub struct RopeConfig {
     /// fine-tuning at other sizes; `cat` only).
     #[config(default = "None")]
     pub ref_feat_shape: Option<[usize; 2]>,
+    /// While training: every coordinate axis shifted by one draw from `U(−s, s)`, in the grid's
+    /// units (`rope_shift_coords`).
+    #[config(default = "None")]
+    pub shift_coords: Option<f64>,
+    /// While training: every axis scaled by its own draw, log-uniform in `[1/J, J]`
+    /// (`rope_jitter_coords`).
+    #[config(default = "None")]
+    pub jitter_coords: Option<f64>,
+    /// While training: all axes scaled by one draw, log-uniform in `[1/R, R]`
+    /// (`rope_rescale_coords`: DINOv3's 2).
+    #[config(default = "None")]
+    pub rescale_coords: Option<f64>,
+}
+
+/// The coordinate augmentation of one training step (timm's `_apply_coord_augs`): shift, then
+/// per-axis jitter, then a shared rescale, the same for every position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoordAugment {
+    /// Added to each axis.
+    pub shift: [f32; 2],
+    /// Then each axis multiplied by this.
+    pub scale: [f32; 2],
+}
+
+impl CoordAugment {
+    /// No change.
+    pub const NONE: Self = Self {
+        shift: [0.0; 2],
+        scale: [1.0; 2],
+    };
+
+    /// `value` of `axis` after the augmentation.
+    pub fn apply(&self, axis: usize, value: f32) -> f32 {
+        (value + self.shift[axis]) * self.scale[axis]
+    }
 }
 
 /// Rotary position embeddings of a ViT: the settings, and the learned frequencies of the
@@ -93,6 +128,8 @@ pub struct Rope<B: VitBackend> {
     pub rotate_half: bool,
     /// Reference grid `[rows, cols]` the positions are rescaled to.
     pub ref_feat_shape: Option<[usize; 2]>,
+    /// Training-time coordinate augmentation: shift, jitter and rescale bounds.
+    pub augment: [Option<f64>; 3],
     /// Channels per head the rotation covers.
     pub head_dim: usize,
 }
@@ -145,6 +182,7 @@ impl RopeConfig {
             grid_indexing: self.grid_indexing,
             rotate_half: self.rotate_half && self.kind != RopeKind::Mixed,
             ref_feat_shape: self.ref_feat_shape,
+            augment: [self.shift_coords, self.jitter_coords, self.rescale_coords],
             head_dim,
         }
     }
@@ -233,8 +271,56 @@ impl<B: VitBackend> RopeTables<B> {
 }
 
 impl<B: VitBackend> Rope<B> {
-    /// The tables for a patch grid `[rows, cols]` with `prefix` tokens before the patches.
+    /// The tables for a patch grid `[rows, cols]` with `prefix` tokens before the patches; while
+    /// training (autodiff on the device) with a fresh coordinate augmentation when the model has
+    /// one, as timm does in training mode.
     pub fn tables(&self, grid: [usize; 2], prefix: usize, device: &B::Device) -> RopeTables<B> {
+        let augment = if B::ad_enabled(device) {
+            self.draw_augment(device)
+        } else {
+            CoordAugment::NONE
+        };
+        self.tables_with(grid, prefix, augment, device)
+    }
+
+    /// One draw of the training-time coordinate augmentation (Burn's random generator, so seeded
+    /// runs repeat): `CoordAugment::NONE` without bounds.
+    pub fn draw_augment(&self, device: &B::Device) -> CoordAugment {
+        let [shift, jitter, rescale] = self.augment;
+        if shift.is_none() && jitter.is_none() && rescale.is_none() {
+            return CoordAugment::NONE;
+        }
+        let u = Tensor::<B, 1>::random([5], Distribution::Uniform(0.0, 1.0), device)
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .unwrap_or_else(|_| vec![0.5; 5]);
+        // U(-a, a) from U(0, 1).
+        let sym = |a: f64, u: f32| ((2.0 * u as f64 - 1.0) * a) as f32;
+        let mut out = CoordAugment::NONE;
+        if let Some(s) = shift {
+            out.shift = [sym(s, u[0]), sym(s, u[1])];
+        }
+        if let Some(j) = jitter {
+            let l = j.ln();
+            out.scale = [sym(l, u[2]).exp(), sym(l, u[3]).exp()];
+        }
+        if let Some(r) = rescale {
+            let f = sym(r.ln(), u[4]).exp();
+            out.scale = out.scale.map(|s| s * f);
+        }
+        out
+    }
+
+    /// [`Self::tables`] with the coordinate augmentation `augment` (`CoordAugment::NONE` for
+    /// inference).
+    pub fn tables_with(
+        &self,
+        grid: [usize; 2],
+        prefix: usize,
+        augment: CoordAugment,
+        device: &B::Device,
+    ) -> RopeTables<B> {
         let table = |sin: Tensor<B, 4>, cos: Tensor<B, 4>| RopeTable {
             sin,
             cos,
@@ -242,7 +328,9 @@ impl<B: VitBackend> Rope<B> {
             prefix,
         };
         if let Some(freqs) = &self.freqs {
-            let [sin, cos] = self.mixed_angles(freqs.val(), grid).map(|a| interleave(a));
+            let [sin, cos] = self
+                .mixed_angles(freqs.val(), grid, augment)
+                .map(interleave);
             let depth = sin.dims()[0];
             return RopeTables::PerBlock(
                 (0..depth)
@@ -251,8 +339,8 @@ impl<B: VitBackend> Rope<B> {
             );
         }
         let angles = match self.kind {
-            RopeKind::Dinov3 => self.dinov3_angles(grid),
-            _ => self.cat_angles(grid),
+            RopeKind::Dinov3 => self.dinov3_angles(grid, augment),
+            _ => self.cat_angles(grid, augment),
         };
         let patches = grid[0] * grid[1];
         let d = self.head_dim;
@@ -297,7 +385,7 @@ impl<B: VitBackend> Rope<B> {
     }
 
     /// `RotaryEmbeddingCat`'s angles `[patches, d/2]`: per axis, position × band.
-    fn cat_angles(&self, grid: [usize; 2]) -> Vec<f32> {
+    fn cat_angles(&self, grid: [usize; 2], augment: CoordAugment) -> Vec<f32> {
         let bands_n = self.head_dim / 4;
         let temperature = self.temperature as f32;
         // timm: exp = arange(0, n) / n in f32, bands = 1 / temperature ** exp.
@@ -307,17 +395,18 @@ impl<B: VitBackend> Rope<B> {
         let (sizes, reference) = self.axes(grid);
         let position = |axis: usize, i: usize| {
             let t = i as f32 + self.grid_offset as f32;
-            match reference {
+            let t = match reference {
                 Some(r) => t / sizes[axis] as f32 * r[axis] as f32,
                 None => t,
-            }
+            };
+            augment.apply(axis, t)
         };
         self.axial_angles(grid, bands_n, |axis, i, j| position(axis, i) * bands[j])
     }
 
     /// `RotaryEmbeddingDinoV3`'s angles `[patches, d/2]`: `2π · coord / period`, coordinates
     /// `2·(i + 0.5 + offset)/size − 1`.
-    fn dinov3_angles(&self, grid: [usize; 2]) -> Vec<f32> {
+    fn dinov3_angles(&self, grid: [usize; 2], augment: CoordAugment) -> Vec<f32> {
         let quarter = self.head_dim / 4;
         let temperature = self.temperature as f32;
         let periods: Vec<f32> = (0..quarter)
@@ -327,7 +416,7 @@ impl<B: VitBackend> Rope<B> {
         let two_pi = 2.0 * std::f64::consts::PI;
         let coord = |axis: usize, i: usize| {
             let centred = (i as f32 + 0.5 + self.grid_offset as f32) / sizes[axis] as f32;
-            2.0 * centred - 1.0
+            augment.apply(axis, 2.0 * centred - 1.0)
         };
         self.axial_angles(grid, quarter, |axis, i, j| {
             (two_pi as f32 * coord(axis, i)) / periods[j]
@@ -354,13 +443,18 @@ impl<B: VitBackend> Rope<B> {
 
     /// `RotaryEmbeddingMixed`'s angles `[depth, heads, patches, d/2]` as `[sin, cos]`:
     /// `t_x · freqs[0] + t_y · freqs[1]`, `t` the integer grid coordinates in coordinate order.
-    fn mixed_angles(&self, freqs: Tensor<B, 4>, grid: [usize; 2]) -> [Tensor<B, 4>; 2] {
+    fn mixed_angles(
+        &self,
+        freqs: Tensor<B, 4>,
+        grid: [usize; 2],
+        augment: CoordAugment,
+    ) -> [Tensor<B, 4>; 2] {
         let device = freqs.device();
         let patches = grid[0] * grid[1];
         let [_, depth, heads, half] = freqs.dims();
         let coords: [Vec<f32>; 2] = std::array::from_fn(|axis| {
             (0..patches)
-                .map(|p| self.coords_of(grid, p)[axis] as f32)
+                .map(|p| augment.apply(axis, self.coords_of(grid, p)[axis] as f32))
                 .collect()
         });
         let [t0, t1] = coords.map(|c| {

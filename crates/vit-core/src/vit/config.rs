@@ -357,6 +357,24 @@ impl VisionTransformerConfig {
             if rope.ref_feat_shape.is_some_and(|[h, w]| h == 0 || w == 0) {
                 return Err(invalid("rope.ref_feat_shape", "sides must be positive"));
             }
+            if let Some(s) = rope.shift_coords
+                && !(s.is_finite() && s >= 0.0)
+            {
+                return Err(invalid(
+                    "rope.shift_coords",
+                    format!("must be ≥ 0, got {s}"),
+                ));
+            }
+            for (field, factor) in [
+                ("rope.jitter_coords", rope.jitter_coords),
+                ("rope.rescale_coords", rope.rescale_coords),
+            ] {
+                if let Some(f) = factor
+                    && !(f.is_finite() && f >= 1.0)
+                {
+                    return Err(invalid(field, format!("must be a factor ≥ 1, got {f}")));
+                }
+            }
             if rope.kind == RopeKind::Mixed && rope.rotate_half {
                 return Err(invalid(
                     "rope.rotate_half",

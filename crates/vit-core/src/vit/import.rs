@@ -253,7 +253,7 @@ pub fn apply_timm_vit_args_map(
 
 /// A timm layer argument — a name (`"rmsnorm"`) or, for a `functools.partial`, an object
 /// `{"name": …, "eps": …}` as the catalogue writes it — as (name, epsilon if given).
-fn layer_name(value: &Value) -> Option<(&str, Option<f64>)> {
+pub fn layer_name(value: &Value) -> Option<(&str, Option<f64>)> {
     match value {
         Value::String(name) => Some((name, None)),
         Value::Object(o) => {
@@ -350,16 +350,7 @@ fn translate_timm_args(args: &Map<String, Value>, path: &Path) -> Result<Map<Str
                 ours.insert("img_size".into(), size);
             }
             "patch_size" => {
-                let p = match value {
-                    Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].clone(),
-                    Value::Array(_) => {
-                        return Err(unsupported(
-                            arg,
-                            format!("only square patches are supported, found {value}"),
-                        ));
-                    }
-                    other => other.clone(),
-                };
+                let p = timm_patch_size(value).map_err(|reason| unsupported(arg, reason))?;
                 ours.insert("patch_size".into(), p);
             }
             "pre_norm" => {
@@ -624,4 +615,23 @@ pub fn timm_img_size(value: &Value) -> Option<Value> {
         Value::Array(a) if a.len() == 2 => Some(value.clone()),
         _ => None,
     }
+}
+
+/// timm's `patch_size` argument (an integer or a square `[p, p]`) as our side length; the error
+/// says what was found.
+pub fn timm_patch_size(value: &Value) -> std::result::Result<Value, String> {
+    match value {
+        Value::Array(a) if a.len() == 2 && a[0] == a[1] => Ok(a[0].clone()),
+        Value::Array(_) => Err(format!("only square patches are supported, found {value}")),
+        other => Ok(other.clone()),
+    }
+}
+
+/// timm's `norm_layer` argument (a name, or `{"name", "eps"}` for a `functools.partial`) as our
+/// norm and its epsilon (timm's LayerNorm and RmsNorm default to 1e-6); the error says what is
+/// supported.
+pub fn timm_norm_layer(value: &Value) -> std::result::Result<(NormKind, f64), String> {
+    layer_name(value)
+        .and_then(|(name, eps)| Some((NormKind::from_timm_name(name)?, eps.unwrap_or(1e-6))))
+        .ok_or_else(|| format!("{value} is not supported (layernorm, rmsnorm)"))
 }

@@ -112,3 +112,82 @@ fn mixed_tables_from_learned_frequencies_match_timm_at_two_grids() {
     check(&mixed, [14, 14], &io.tensors["mixed_14x14"], "mixed 14x14");
     check(&mixed, [10, 16], &io.tensors["mixed_10x16"], "mixed 10x16");
 }
+
+/// Band 0's angle (frequency 1) of each patch on coordinate axis `axis`, from a table's sines and
+/// cosines (interleaved layout: axis 0's bands first, then axis 1's).
+fn band0_angles(table: &vit_core::layers::rope::RopeTable<B>, axis: usize) -> Vec<f32> {
+    let slot = axis * HEAD_DIM / 2;
+    let values = |t: &Tensor<B, 4>| {
+        t.clone()
+            .narrow(3, slot, 1)
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .unwrap()
+    };
+    let (sin, cos) = (values(&table.sin), values(&table.cos));
+    sin.iter().zip(&cos).map(|(s, c)| s.atan2(*c)).collect()
+}
+
+#[test]
+fn a_training_time_shift_moves_every_position_of_an_axis_by_one_amount_within_its_bound() {
+    let rope = rope(RopeConfig::new().with_shift_coords(Some(0.4)));
+    let plain = rope.tables_with(
+        [5, 7],
+        0,
+        vit_core::layers::rope::CoordAugment::NONE,
+        &device(),
+    );
+    for _ in 0..4 {
+        let augment = rope.draw_augment(&device());
+        assert!(augment.shift.iter().all(|s| s.abs() <= 0.4), "{augment:?}");
+        assert_eq!(augment.scale, [1.0, 1.0]);
+        let moved = rope.tables_with([5, 7], 0, augment, &device());
+        for axis in 0..2 {
+            let (before, after) = (
+                band0_angles(plain.block(0), axis),
+                band0_angles(moved.block(0), axis),
+            );
+            for (b, a) in before.iter().zip(&after) {
+                // The same shift for every patch (angles compared modulo 2π).
+                let d = (a - b - augment.shift[axis]).rem_euclid(std::f32::consts::TAU);
+                assert!(
+                    d.min(std::f32::consts::TAU - d) < 1e-4,
+                    "axis {axis}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn rotary_tables_are_augmented_while_training_only() {
+    use vit_testing::AB;
+    let config = RopeConfig::new()
+        .with_kind(RopeKind::Dinov3)
+        .with_temperature(100.0)
+        .with_rotate_half(true)
+        .with_rescale_coords(Some(2.0));
+    let table = |t: &vit_core::layers::rope::RopeTables<B>| t.block(0).sin.to_data();
+    // Inference: the plain table, every call.
+    let infer = config.init::<B>(HEAD_DIM, 1, 1, &device());
+    let plain = infer.tables_with(
+        [6, 6],
+        0,
+        vit_core::layers::rope::CoordAugment::NONE,
+        &device(),
+    );
+    assert_eq!(table(&infer.tables([6, 6], 0, &device())), table(&plain));
+    // Training: a fresh shared rescale in [1/2, 2] per call.
+    let train = config.init::<AB>(HEAD_DIM, 1, 1, &device());
+    let draws: Vec<_> = (0..3).map(|_| train.draw_augment(&device())).collect();
+    for d in &draws {
+        assert_eq!(d.shift, [0.0, 0.0]);
+        assert_eq!(d.scale[0], d.scale[1], "one factor for both axes");
+        assert!((0.5..=2.0).contains(&d.scale[0]), "{d:?}");
+    }
+    assert_ne!(draws[0], draws[1]);
+    let a = train.tables([6, 6], 0, &device()).block(0).sin.to_data();
+    let b = train.tables([6, 6], 0, &device()).block(0).sin.to_data();
+    assert_ne!(a, b, "two training steps draw two augmentations");
+}

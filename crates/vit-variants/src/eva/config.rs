@@ -2,7 +2,6 @@
 //! LingBot-Vision): timm's own argument names and defaults, translated to the ViT it builds.
 
 use burn::config::Config;
-use serde_json::Value;
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::layers::activation::Activation;
@@ -154,13 +153,13 @@ pub struct EvaConfig {
     /// Half layout instead of interleaved pairs.
     #[config(default = false)]
     pub rope_rotate_half: bool,
-    /// Training-time rotary coordinate shift (an augmentation; not applied here).
+    /// Training-time rotary coordinate shift, uniform in `[−s, s]` grid units.
     #[config(default = "None")]
     pub rope_shift_coords: Option<f64>,
-    /// Training-time rotary coordinate jitter (an augmentation; not applied here).
+    /// Training-time per-axis rotary coordinate scale, log-uniform in `[1/J, J]`.
     #[config(default = "None")]
     pub rope_jitter_coords: Option<f64>,
-    /// Training-time rotary coordinate rescaling (an augmentation; not applied here).
+    /// Training-time shared rotary coordinate scale, log-uniform in `[1/R, R]` (DINOv3: 2).
     #[config(default = "None")]
     pub rope_rescale_coords: Option<f64>,
     /// Post-norm blocks (`EvaBlockPostNorm`).
@@ -341,29 +340,8 @@ impl EvaConfig {
 }
 
 impl ModelConfig for EvaConfig {
-    fn family(&self) -> &'static str {
-        EVA_FAMILY
-    }
+    crate::timm_family::vit_built_model_config!(EVA_FAMILY);
 
-    fn validate(&self) -> Result<()> {
-        self.vit().map(|_| ())
-    }
-
-    vit_core::timm_config_fields!();
-
-    fn macs(&self) -> u64 {
-        self.vit().map_or(0, |c| c.macs())
-    }
-
-    fn param_estimate(&self) -> u64 {
-        self.vit().map_or(0, |c| c.param_estimate())
-    }
-
-    fn activation_estimate(&self) -> u64 {
-        self.vit().map_or(0, |c| c.activation_estimate())
-    }
-
-    /// timm's `_cfg` in `eva.py`: OpenAI CLIP's mean and std, bicubic, crop 0.9.
     fn default_pretrained_cfg(&self) -> PretrainedCfg {
         let mut cfg = PretrainedCfg::vit_default(self.in_chans, self.img_size);
         if self.in_chans == 3 {
@@ -371,9 +349,5 @@ impl ModelConfig for EvaConfig {
             cfg.std = vec![0.26862954, 0.261_302_6, 0.275_777_1];
         }
         cfg
-    }
-
-    fn card_config(&self) -> Value {
-        serde_json::to_value(self).expect("configs serialise")
     }
 }

@@ -3,7 +3,6 @@
 //! batches.
 
 use burn::config::Config;
-use serde_json::Value;
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::layers::activation::Activation;
@@ -235,33 +234,9 @@ impl NaflexConfig {
 }
 
 impl ModelConfig for NaflexConfig {
-    fn family(&self) -> &'static str {
-        NAFLEX_FAMILY
-    }
-
-    fn validate(&self) -> Result<()> {
-        self.vit().map(|_| ())
-    }
-
-    vit_core::timm_config_fields!();
-
-    fn macs(&self) -> u64 {
-        self.vit().map_or(0, |c| c.macs())
-    }
-
-    fn param_estimate(&self) -> u64 {
-        self.vit().map_or(0, |c| c.param_estimate())
-    }
-
-    fn activation_estimate(&self) -> u64 {
-        self.vit().map_or(0, |c| c.activation_estimate())
-    }
+    crate::timm_family::vit_built_model_config!(NAFLEX_FAMILY);
 
     fn default_pretrained_cfg(&self) -> PretrainedCfg {
         PretrainedCfg::vit_default(self.in_chans, self.img_size)
-    }
-
-    fn card_config(&self) -> Value {
-        serde_json::to_value(self).expect("configs serialise")
     }
 }

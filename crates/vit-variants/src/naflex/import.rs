@@ -10,15 +10,16 @@ use serde_json::{Map, Value, json};
 use vit_core::VisionTransformer;
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
-use vit_core::vit::import::{load_vit_checkpoint, timm_img_size};
+use vit_core::vit::import::{load_vit_checkpoint, timm_img_size, timm_norm_layer, timm_patch_size};
 use vit_core::weights::ModelFamily;
 use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
 use vit_core::weights::config_file::config_from_json;
 use vit_core::weights::state_dict::LoadReport;
 use vit_core::weights::timm_folder::TimmConfig;
 
-use crate::naflex::catalogue::{NAFLEX_ARCHITECTURES, naflex_architecture};
+use crate::naflex::catalogue::{NAFLEX_ARCHITECTURES, NaflexArchitecture, naflex_architecture};
 use crate::naflex::config::{NAFLEX_FAMILY, NaflexConfig};
+use crate::timm_family::{card_config, catalogued, export_args};
 
 /// timm NaFlexViT arguments over `base`; `path` names where they come from in errors.
 /// Arguments this implementation cannot honour are errors naming them.
@@ -78,39 +79,17 @@ pub fn apply_timm_naflex_args(
                 ours.insert(arg.into(), size);
             }
             "patch_size" => {
-                let p = match value {
-                    Value::Array(a) if a.len() == 2 && a[0] == a[1] => a[0].clone(),
-                    Value::Array(_) => {
-                        return Err(unsupported(
-                            arg,
-                            format!("only square patches are supported, found {value}"),
-                        ));
-                    }
-                    other => other.clone(),
-                };
+                let p = timm_patch_size(value).map_err(|reason| unsupported(arg, reason))?;
                 ours.insert(arg.into(), p);
             }
             "norm_layer" | "act_layer" | "mlp_layer" | "block_fn" | "attn_layer"
             | "embed_norm_layer" | "input_norm_layer"
                 if value.is_null() => {}
             "norm_layer" => {
-                let (name, eps) = match value {
-                    Value::String(name) => (name.as_str(), None),
-                    Value::Object(o) => (
-                        o.get("name").and_then(Value::as_str).unwrap_or_default(),
-                        o.get("eps").and_then(Value::as_f64),
-                    ),
-                    _ => ("", None),
-                };
-                let kind =
-                    vit_core::layers::norm::NormKind::from_timm_name(name).ok_or_else(|| {
-                        unsupported(
-                            arg,
-                            format!("{value} is not supported (layernorm, rmsnorm)"),
-                        )
-                    })?;
+                let (kind, eps) =
+                    timm_norm_layer(value).map_err(|reason| unsupported(arg, reason))?;
                 ours.insert("norm_layer".into(), json!(kind));
-                ours.insert("norm_eps".into(), json!(eps.unwrap_or(1e-6)));
+                ours.insert("norm_eps".into(), json!(eps));
             }
             "act_layer" => {
                 let act = value
@@ -271,13 +250,14 @@ impl ModelFamily for NaflexConfig {
     type Model<B: VitBackend> = VisionTransformer<B>;
 
     fn from_card(family: &str, config: &Value, path: &Path) -> Result<Self> {
-        if family != NAFLEX_FAMILY {
-            return Err(VitError::ModelFolder {
-                path: path.to_path_buf(),
-                message: format!("holds a `{family}` model, not a NaFlexViT"),
-            });
-        }
-        config_from_json(&config.to_string(), path, &NaflexConfig::new())
+        card_config(
+            family,
+            NAFLEX_FAMILY,
+            "a NaFlexViT",
+            config,
+            path,
+            &NaflexConfig::new(),
+        )
     }
 
     fn from_plain(text: &str, path: &Path) -> Result<Self> {
@@ -285,22 +265,14 @@ impl ModelFamily for NaflexConfig {
     }
 
     fn from_timm(timm: &TimmConfig) -> Result<Self> {
-        let architecture = naflex_architecture(&timm.architecture).ok_or_else(|| {
-            VitError::UnknownArchitecture {
-                name: timm.architecture.clone(),
-                path: timm.path.clone(),
-                available: NAFLEX_ARCHITECTURES
-                    .iter()
-                    .map(|a| a.name.to_string())
-                    .collect(),
-            }
-        })?;
-        apply_timm_naflex_args(
-            &architecture.config()?,
-            &timm.model_args,
-            timm.num_classes,
+        let base = catalogued(
+            &timm.architecture,
             &timm.path,
-        )
+            NAFLEX_ARCHITECTURES,
+            |a| a.name,
+            NaflexArchitecture::config,
+        )?;
+        apply_timm_naflex_args(&base, &timm.model_args, timm.num_classes, &timm.path)
     }
 
     fn build<B: VitBackend>(&self, device: &B::Device) -> Result<VisionTransformer<B>> {
@@ -315,34 +287,18 @@ impl ModelFamily for NaflexConfig {
         load_naflex_checkpoint(self, checkpoint, device)
     }
 
-    /// The architecture this config came from and every `NaFlexVitCfg` field (the norm is the
-    /// architecture's own).
+    /// The architecture this config came from and every `NaFlexVitCfg` field.
     fn timm_model_args(&self) -> Result<(String, Value)> {
-        let unsupported = |reason: String| VitError::Unsupported {
-            operation: "export as a timm folder".into(),
-            family: NAFLEX_FAMILY.into(),
-            reason,
-        };
-        let architecture = naflex_architecture(&self.architecture).ok_or_else(|| {
-            unsupported(format!(
-                "`architecture` is {:?}, not one of timm's naflexvit.py architectures",
-                self.architecture
-            ))
-        })?;
-        let base = architecture.config()?;
-        if (base.norm_layer, base.norm_eps) != (self.norm_layer, self.norm_eps) {
-            return Err(unsupported(format!(
-                "`{}` builds {:?} with eps {}, this config {:?} with eps {}",
-                self.architecture, base.norm_layer, base.norm_eps, self.norm_layer, self.norm_eps
-            )));
-        }
-        let Value::Object(mut args) = serde_json::to_value(self).expect("configs serialise") else {
-            unreachable!("a config serialises as an object")
-        };
-        for own in ["architecture", "norm_layer", "norm_eps"] {
-            args.remove(own);
-        }
-        Ok((self.architecture.clone(), Value::Object(args)))
+        let catalogued_norm = naflex_architecture(&self.architecture)
+            .and_then(|a| a.config().ok())
+            .map(|c| (c.norm_layer, c.norm_eps));
+        export_args(
+            self,
+            "naflexvit.py",
+            &self.architecture,
+            catalogued_norm,
+            (self.norm_layer, self.norm_eps),
+        )
     }
 
     fn has_timm_layout(&self) -> bool {
