@@ -2,6 +2,7 @@
 //! reading a saved card, resolving a timm folder's architecture, exporting timm's arguments, and
 //! the [`ModelConfig`](vit_core::model::ModelConfig) methods that go through the ViT they build.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::config::Config;
@@ -9,7 +10,36 @@ use serde::Serialize;
 use serde_json::Value;
 use vit_core::error::{Result, VitError};
 use vit_core::layers::norm::NormKind;
+use vit_core::vit::import::load_vit_checkpoint;
+use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
 use vit_core::weights::config_file::config_from_json;
+use vit_core::weights::state_dict::LoadReport;
+use vit_core::{VisionTransformer, VisionTransformerConfig, VitBackend};
+
+/// Loads a checkpoint in a family's timm layout into the ViT `vit`: `to_vit` renames and reshapes
+/// its entries into the ViT's (noting what it did in the report; an error names the entry),
+/// then vit-core's loader applies them with its fine-tuning adaptations.
+pub(crate) fn load_in_vit_layout<B: VitBackend>(
+    vit: &VisionTransformerConfig,
+    checkpoint: LazyCheckpoint,
+    device: &B::Device,
+    to_vit: impl FnOnce(
+        &mut BTreeMap<String, Weight>,
+        &mut LoadReport,
+    ) -> std::result::Result<(), String>,
+) -> Result<(VisionTransformer<B>, LoadReport)> {
+    let LazyCheckpoint { path, mut tensors } = checkpoint;
+    let mut report = LoadReport::default();
+    to_vit(&mut tensors, &mut report).map_err(|message| VitError::Checkpoint {
+        path: path.clone(),
+        message,
+    })?;
+    let (model, mut loaded) =
+        load_vit_checkpoint::<B>(vit, LazyCheckpoint { path, tensors }, device)?;
+    loaded.adapted.splice(0..0, report.adapted);
+    loaded.ignored.splice(0..0, report.ignored);
+    Ok((model, loaded))
+}
 
 /// A saved card's config for `family` (`expected` its name, `what` the model it is for errors).
 pub(crate) fn card_config<C: Config>(

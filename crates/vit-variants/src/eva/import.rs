@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use vit_core::VisionTransformer;
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
-use vit_core::vit::import::{load_vit_checkpoint, timm_img_size, timm_norm_layer, timm_patch_size};
+use vit_core::vit::import::{timm_img_size, timm_norm_layer, timm_patch_size};
 use vit_core::weights::ModelFamily;
 use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
 use vit_core::weights::config_file::config_from_json;
@@ -18,7 +18,7 @@ use vit_core::weights::timm_folder::TimmConfig;
 
 use crate::eva::catalogue::{EVA_ARCHITECTURES, EvaArchitecture, eva_architecture};
 use crate::eva::config::{EVA_FAMILY, EvaAttnType, EvaConfig};
-use crate::timm_family::{card_config, catalogued, export_args};
+use crate::timm_family::{card_config, catalogued, export_args, load_in_vit_layout};
 
 /// timm `Eva` arguments (as a timm `config.json` or the catalogue holds them) over `base`;
 /// `path` names where they come from in errors. Arguments this implementation cannot honour
@@ -235,28 +235,19 @@ pub fn load_eva_checkpoint<B: VitBackend>(
     checkpoint: LazyCheckpoint,
     device: &B::Device,
 ) -> Result<(VisionTransformer<B>, LoadReport)> {
-    let vit = config.vit()?;
-    let LazyCheckpoint { path, mut tensors } = checkpoint;
-    let mut report = LoadReport::default();
-    // timm's non-persistent buffers, computed here.
-    for key in tensors
-        .keys()
-        .filter(|k| k.ends_with(".k_bias") || k.starts_with("rope.") && !k.ends_with("freqs"))
-        .cloned()
-        .collect::<Vec<_>>()
-    {
-        tensors.remove(&key);
-        report.ignored.push(key);
-    }
-    eva_to_vit_keys(config, &mut tensors, &mut report).map_err(|message| VitError::Checkpoint {
-        path: path.clone(),
-        message,
-    })?;
-    let (model, mut loaded) =
-        load_vit_checkpoint::<B>(&vit, LazyCheckpoint { path, tensors }, device)?;
-    loaded.adapted.splice(0..0, report.adapted);
-    loaded.ignored.splice(0..0, report.ignored);
-    Ok((model, loaded))
+    load_in_vit_layout(&config.vit()?, checkpoint, device, |tensors, report| {
+        // timm's non-persistent buffers, computed here.
+        let buffers: Vec<String> = tensors
+            .keys()
+            .filter(|k| k.ends_with(".k_bias") || k.starts_with("rope.") && !k.ends_with("freqs"))
+            .cloned()
+            .collect();
+        for key in buffers {
+            tensors.remove(&key);
+            report.ignored.push(key);
+        }
+        eva_to_vit_keys(config, tensors, report)
+    })
 }
 
 impl ModelFamily for EvaConfig {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use vit_core::VisionTransformer;
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
-use vit_core::vit::import::{load_vit_checkpoint, timm_img_size, timm_norm_layer, timm_patch_size};
+use vit_core::vit::import::{timm_img_size, timm_norm_layer, timm_patch_size};
 use vit_core::weights::ModelFamily;
 use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
 use vit_core::weights::config_file::config_from_json;
@@ -19,7 +19,7 @@ use vit_core::weights::timm_folder::TimmConfig;
 
 use crate::naflex::catalogue::{NAFLEX_ARCHITECTURES, NaflexArchitecture, naflex_architecture};
 use crate::naflex::config::{NAFLEX_FAMILY, NaflexConfig};
-use crate::timm_family::{card_config, catalogued, export_args};
+use crate::timm_family::{card_config, catalogued, export_args, load_in_vit_layout};
 
 /// timm NaFlexViT arguments over `base`; `path` names where they come from in errors.
 /// Arguments this implementation cannot honour are errors naming them.
@@ -231,19 +231,9 @@ pub fn load_naflex_checkpoint<B: VitBackend>(
     checkpoint: LazyCheckpoint,
     device: &B::Device,
 ) -> Result<(VisionTransformer<B>, LoadReport)> {
-    let vit = config.vit()?;
-    let LazyCheckpoint { path, mut tensors } = checkpoint;
-    let mut report = LoadReport::default();
-    naflex_to_vit_keys(config, &mut tensors, &mut report).map_err(|message| {
-        VitError::Checkpoint {
-            path: path.clone(),
-            message,
-        }
-    })?;
-    let (model, mut loaded) =
-        load_vit_checkpoint::<B>(&vit, LazyCheckpoint { path, tensors }, device)?;
-    loaded.adapted.splice(0..0, report.adapted);
-    Ok((model, loaded))
+    load_in_vit_layout(&config.vit()?, checkpoint, device, |tensors, report| {
+        naflex_to_vit_keys(config, tensors, report)
+    })
 }
 
 impl ModelFamily for NaflexConfig {
