@@ -54,6 +54,12 @@ CASES = {
     # per-head RMSNorm on q and k, attention-only LayerScale, dinov3 RoPE, 8 registers.
     "eva_sapiens2_gqa": ("vit_large_patch16_sapiens2",
                          dict(SMALL, num_heads=4, num_kv_heads=(2, 1), img_size=(32, 32)), OTHER),
+    # EVA-02 enormous: post-norm blocks (EvaBlockPostNorm), no RoPE, class-token pooling.
+    "eva_post_norm": ("eva02_enormous_patch14_clip_224", SMALL, None),
+    # PE spatial: pre-norm and no norm after the blocks or after pooling (average pooling).
+    "eva_pe_spatial": ("vit_pe_spatial_tiny_patch16_512", SMALL, None),
+    # DINOv3 S+: SwiGLU whose hidden width (32 x 2.6 = 83) is rounded up to 88 (swiglu_align_to 8).
+    "eva_swiglu_align": ("vit_small_plus_patch16_dinov3", dict(SMALL, mlp_ratio=2.6), None),
 }
 INTERMEDIATES = {"eva_eva02", "eva_dinov3", "eva_rope_mixed"}
 

@@ -61,6 +61,21 @@ fn sapiens2_grouped_query_attention_with_qk_norms_matches_timm_at_two_sizes() {
 }
 
 #[test]
+fn post_norm_eva_blocks_match_timm() {
+    case("eva_post_norm").check();
+}
+
+#[test]
+fn perception_encoder_spatial_without_final_norms_matches_timm() {
+    case("eva_pe_spatial").check();
+}
+
+#[test]
+fn swiglu_hidden_width_rounded_up_as_timm_aligns_it() {
+    case("eva_swiglu_align").check();
+}
+
+#[test]
 fn eva01_without_rope_matches_timm() {
     case("eva_eva01").check();
 }
