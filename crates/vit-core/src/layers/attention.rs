@@ -365,56 +365,52 @@ impl<B: VitBackend> QkvAttention<'_, B> {
         let dropout_active = self.attn_drop.prob > 0.0 && B::ad_enabled(&qkv.device());
         let grouped = self.num_kv_heads != self.num_heads;
         let qk_normed = self.q_norm.is_some() || self.k_norm.is_some();
-        let per_head = qk_normed || grouped || self.rope.is_some();
-        let (out, weights) =
-            if self.path == AttentionPath::Fused && !need_weights && !dropout_active {
-                // Query/key norms and grouped key/value heads: one standard `qkv` buffer again (the
-                // norms as vit-ops kernels, key/value heads repeated), for the kernels below.
-                let qkv = if qk_normed || grouped {
-                    self.normed_qkv(qkv)
-                } else {
-                    qkv
-                };
-                let head_dim = qkv.dims()[2] / (3 * self.num_heads);
-                let scale = (head_dim as f64).powf(-0.5);
-                // Rotary embeddings rotate the q/k parts of the buffer in one pass; the attention
-                // kernel then reads it as any `qkv`.
-                let qkv = match self.rope {
-                    Some(rope) => rope.apply_to_qkv(qkv, self.num_heads),
-                    None => qkv,
-                };
-                let out = vit_ops::attention(
-                    to_autocast(qkv),
-                    self.num_heads,
-                    scale,
-                    bias.map(to_autocast),
-                );
-                (from_autocast(out), None)
+        let (out, weights) = if self.path == AttentionPath::Fused
+            && !need_weights
+            && !dropout_active
+        {
+            // Query/key norms and grouped key/value heads: one standard `qkv` buffer again (the
+            // norms as vit-ops kernels, key/value heads repeated), for the kernels below.
+            let qkv = if qk_normed || grouped {
+                self.normed_qkv(qkv)
             } else {
-                let [q, k, v] = self.split(qkv);
-                let [q, k] = [(q, self.q_norm), (k, self.k_norm)].map(|(t, norm)| {
-                    let t = match norm {
-                        Some(norm) => norm.forward(t),
-                        None => t,
-                    };
-                    match self.rope {
-                        Some(rope) => rope.apply(t),
-                        None => t,
-                    }
-                });
-                // Queries and keys that were normed or rotated take Burn's fused attention op
-                // when the path is fused (vit-ops' kernel reads the unrotated `qkv` buffer).
-                // Grouped-query attention: each key/value head serves `heads / kv` query heads
-                // (timm's repeat_interleave, after the norms and the rotation).
-                let [k, v] = [k, v].map(|t| self.repeat_kv(t));
-                let path = if per_head {
-                    self.path
-                } else {
-                    AttentionPath::Materialized
-                };
-                let (out, weights) = path.attend([q, k, v], bias, self.attn_drop, need_weights);
-                (merge_heads(out), weights)
+                qkv
             };
+            let head_dim = qkv.dims()[2] / (3 * self.num_heads);
+            let scale = (head_dim as f64).powf(-0.5);
+            // Rotary embeddings rotate the q/k parts of the buffer in one pass; the attention
+            // kernel then reads it as any `qkv`.
+            let qkv = match self.rope {
+                Some(rope) => rope.apply_to_qkv(qkv, self.num_heads),
+                None => qkv,
+            };
+            let out = vit_ops::attention(
+                to_autocast(qkv),
+                self.num_heads,
+                scale,
+                bias.map(to_autocast),
+            );
+            (from_autocast(out), None)
+        } else {
+            let [q, k, v] = self.split(qkv);
+            let [q, k] = [(q, self.q_norm), (k, self.k_norm)].map(|(t, norm)| {
+                let t = match norm {
+                    Some(norm) => norm.forward(t),
+                    None => t,
+                };
+                match self.rope {
+                    Some(rope) => rope.apply(t),
+                    None => t,
+                }
+            });
+            // Grouped-query attention: each key/value head serves `heads / kv` query heads
+            // (timm's repeat_interleave, after the norms and the rotation).
+            let [k, v] = [k, v].map(|t| self.repeat_kv(t));
+            // Weights wanted, attention dropout or the materialised path: scores as a tensor.
+            let (out, weights) =
+                AttentionPath::Materialized.attend([q, k, v], bias, self.attn_drop, need_weights);
+            (merge_heads(out), weights)
+        };
         let out = match self.norm {
             Some(norm) => norm.forward(out),
             None => out,
