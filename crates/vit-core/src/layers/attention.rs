@@ -363,75 +363,42 @@ impl<B: VitBackend> QkvAttention<'_, B> {
             None => linear(self.qkv, x),
         };
         let dropout_active = self.attn_drop.prob > 0.0 && B::ad_enabled(&qkv.device());
+        // Query/key norms and grouped key/value heads give one standard `qkv` buffer again (the
+        // norms as vit-ops kernels, key/value heads repeated); rotary embeddings rotate its q/k
+        // parts in one pass. Both paths below then read the buffer as any ViT's.
         let grouped = self.num_kv_heads != self.num_heads;
-        let qk_normed = self.q_norm.is_some() || self.k_norm.is_some();
-        let (out, weights) = if self.path == AttentionPath::Fused
-            && !need_weights
-            && !dropout_active
-        {
-            // Query/key norms and grouped key/value heads: one standard `qkv` buffer again (the
-            // norms as vit-ops kernels, key/value heads repeated), for the kernels below.
-            let qkv = if qk_normed || grouped {
-                self.normed_qkv(qkv)
-            } else {
-                qkv
-            };
-            let head_dim = qkv.dims()[2] / (3 * self.num_heads);
-            let scale = (head_dim as f64).powf(-0.5);
-            // Rotary embeddings rotate the q/k parts of the buffer in one pass; the attention
-            // kernel then reads it as any `qkv`.
-            let qkv = match self.rope {
-                Some(rope) => rope.apply_to_qkv(qkv, self.num_heads),
-                None => qkv,
-            };
-            let out = vit_ops::attention(
-                to_autocast(qkv),
-                self.num_heads,
-                scale,
-                bias.map(to_autocast),
-            );
-            (from_autocast(out), None)
+        let qkv = if self.q_norm.is_some() || self.k_norm.is_some() || grouped {
+            self.normed_qkv(qkv)
         } else {
-            let [q, k, v] = self.split(qkv);
-            let [q, k] = [(q, self.q_norm), (k, self.k_norm)].map(|(t, norm)| {
-                let t = match norm {
-                    Some(norm) => norm.forward(t),
-                    None => t,
-                };
-                match self.rope {
-                    Some(rope) => rope.apply(t),
-                    None => t,
-                }
-            });
-            // Grouped-query attention: each key/value head serves `heads / kv` query heads
-            // (timm's repeat_interleave, after the norms and the rotation).
-            let [k, v] = [k, v].map(|t| self.repeat_kv(t));
-            // Weights wanted, attention dropout or the materialised path: scores as a tensor.
-            let (out, weights) =
-                AttentionPath::Materialized.attend([q, k, v], bias, self.attn_drop, need_weights);
-            (merge_heads(out), weights)
+            qkv
         };
+        let qkv = match self.rope {
+            Some(rope) => rope.apply_to_qkv(qkv, self.num_heads),
+            None => qkv,
+        };
+        let (out, weights) =
+            if self.path == AttentionPath::Fused && !need_weights && !dropout_active {
+                let head_dim = qkv.dims()[2] / (3 * self.num_heads);
+                let scale = (head_dim as f64).powf(-0.5);
+                let out = vit_ops::attention(
+                    to_autocast(qkv),
+                    self.num_heads,
+                    scale,
+                    bias.map(to_autocast),
+                );
+                (from_autocast(out), None)
+            } else {
+                // Weights wanted, attention dropout or the materialised path: scores as a tensor.
+                let qkv = split_heads(qkv, self.num_heads);
+                let path = AttentionPath::Materialized;
+                let (out, weights) = path.attend(qkv, bias, self.attn_drop, need_weights);
+                (merge_heads(out), weights)
+            };
         let out = match self.norm {
             Some(norm) => norm.forward(out),
             None => out,
         };
         (self.proj_drop.forward(linear(self.proj, out)), weights)
-    }
-
-    /// `qkv [b, n, (heads + 2·kv)·d]` as `[q, k, v]`, `q [b, heads, n, d]`, `k`/`v [b, kv, n, d]`.
-    fn split(&self, qkv: Tensor<B, 3>) -> [Tensor<B, 4>; 3] {
-        let (h, kv) = (self.num_heads, self.num_kv_heads);
-        if h == kv {
-            return split_heads(qkv, h);
-        }
-        let [b, n, width] = qkv.dims();
-        let d = width / (h + 2 * kv);
-        let x = qkv.reshape([b, n, h + 2 * kv, d]).swap_dims(1, 2);
-        [
-            x.clone().narrow(1, 0, h),
-            x.clone().narrow(1, h, kv),
-            x.narrow(1, h + kv, kv),
-        ]
     }
 
     /// `qkv [b, n, (heads + 2·kv)·d]` with the query/key norms applied per head and the key/value
@@ -457,18 +424,5 @@ impl<B: VitBackend> QkvAttention<'_, B> {
         let k = repeat(norm(x.clone().narrow(2, h, kv), self.k_norm));
         let v = repeat(x.narrow(2, h + kv, kv));
         Tensor::cat(vec![q, k, v], 2).reshape([b, n, 3 * h * d])
-    }
-
-    /// `t [b, kv, n, d]` repeated to `[b, heads, n, d]`, each key/value head `heads / kv` times
-    /// in a row.
-    fn repeat_kv(&self, t: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [b, kv, n, d] = t.dims();
-        if kv == self.num_heads {
-            return t;
-        }
-        let groups = self.num_heads / kv;
-        t.reshape([b, kv, 1, n, d])
-            .expand([b, kv, groups, n, d])
-            .reshape([b, self.num_heads, n, d])
     }
 }

@@ -204,39 +204,9 @@ pub struct RopeTable<B: VitBackend> {
 }
 
 impl<B: VitBackend> RopeTable<B> {
-    /// `x [batch, heads, prefix + patches, head_dim]` with its patch tokens rotated:
-    /// `x·cos + rot(x)·sin`, `rot` pairing channels as the layout says.
-    pub fn apply(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [b, h, n, d] = x.dims();
-        let patches = n - self.prefix;
-        let tokens = if self.prefix > 0 {
-            x.clone().narrow(2, self.prefix, patches)
-        } else {
-            x.clone()
-        };
-        let rotated = if self.rotate_half {
-            let first = tokens.clone().narrow(3, 0, d / 2);
-            let second = tokens.clone().narrow(3, d / 2, d / 2);
-            Tensor::cat(vec![second.neg(), first], 3)
-        } else {
-            let pairs = tokens.clone().reshape([b, h, patches, d / 2, 2]);
-            let even = pairs.clone().narrow(4, 0, 1);
-            let odd = pairs.narrow(4, 1, 1);
-            Tensor::cat(vec![odd.neg(), even], 4).reshape([b, h, patches, d])
-        };
-        let out = tokens * self.cos.clone() + rotated * self.sin.clone();
-        if self.prefix == 0 {
-            return out;
-        }
-        Tensor::cat(vec![x.narrow(2, 0, self.prefix), out], 2)
-    }
-}
-
-impl<B: VitBackend> RopeTable<B> {
     /// timm's fused `qkv [batch, tokens, 3·heads·head_dim]` with its patch tokens' queries and
     /// keys rotated, in one pass over the buffer ([`vit_ops::rope_qkv`]: vit-ops' kernel on the
-    /// CPU backends, Burn ops elsewhere) — the same numbers as [`Self::apply`] on the split
-    /// queries and keys.
+    /// CPU backends, Burn ops elsewhere).
     pub fn apply_to_qkv(&self, qkv: Tensor<B, 3>, heads: usize) -> Tensor<B, 3> {
         let [_, th, p, d] = self.sin.dims();
         let table = |t: &Tensor<B, 4>| t.clone().reshape([th, p, d]);
