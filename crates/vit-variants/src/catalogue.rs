@@ -9,9 +9,11 @@ use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::vit::VIT_ARCHITECTURES;
 
+use crate::beit::{BEIT_ARCHITECTURES, BEIT_FAMILY};
 use crate::eva::EVA_ARCHITECTURES;
 use crate::hub_names::{PretrainedTag, pretrained_tags, resolve_timm_name};
 use crate::naflex::NAFLEX_ARCHITECTURES;
+use crate::relpos::{RELPOS_ARCHITECTURES, RELPOS_FAMILY};
 use crate::swin::presets::SWIN_PRESETS;
 use crate::zoo::{PretrainedModel, ZooConfig};
 
@@ -20,7 +22,8 @@ use crate::zoo::{PretrainedModel, ZooConfig};
 pub struct CatalogueEntry {
     /// timm's architecture name.
     pub name: &'static str,
-    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `eva` or `naflexvit`.
+    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `eva`, `naflexvit`, `beit` or
+    /// `vit_relpos`.
     pub family: &'static str,
     /// timm's parameter count (default head), where the catalogue records it.
     pub timm_params: Option<u64>,
@@ -38,7 +41,8 @@ impl CatalogueEntry {
 }
 
 /// Every architecture of the catalogue — timm's ViT family from the generated table, then
-/// Swin, then timm's `eva.py` and `naflexvit.py` — buildable or not.
+/// Swin, then timm's `eva.py`, `naflexvit.py`, `beit.py` and `vision_transformer_relpos.py` —
+/// buildable or not.
 pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
     let vits = VIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
         name: a.name,
@@ -64,7 +68,23 @@ pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
         timm_params: Some(a.params),
         config: a.config().map(ZooConfig::Naflex),
     });
-    vits.chain(swins).chain(evas).chain(naflexes)
+    let beits = BEIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
+        name: a.name,
+        family: BEIT_FAMILY,
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::Beit),
+    });
+    let relpos = RELPOS_ARCHITECTURES.iter().map(|a| CatalogueEntry {
+        name: a.name,
+        family: RELPOS_FAMILY,
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::RelPos),
+    });
+    vits.chain(swins)
+        .chain(evas)
+        .chain(naflexes)
+        .chain(beits)
+        .chain(relpos)
 }
 
 /// What `name` points at, for vit-core's loader: a local file or folder as it is; a timm name

@@ -5,13 +5,15 @@
 use vit_core::error::{Result, VitError};
 use vit_core::vit::{vit_architecture, vit_presets};
 
+use crate::beit::{BEIT_ARCHITECTURES, beit_architecture};
 use crate::eva::{EVA_ARCHITECTURES, eva_architecture};
 use crate::naflex::{NAFLEX_ARCHITECTURES, naflex_architecture};
+use crate::relpos::{RELPOS_ARCHITECTURES, relpos_architecture};
 use crate::swin::presets::SWIN_PRESETS;
 use crate::zoo::ZooConfig;
 
 /// Every preset of the zoo by timm's architecture name, ViT family first, then Swin, then the
-/// Eva and NaFlexViT architectures that build.
+/// Eva, NaFlexViT, BEiT and ViT-relpos architectures that build.
 pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let vits = vit_presets().map(|(name, config)| (name, ZooConfig::Vit(config)));
     let swins = SWIN_PRESETS
@@ -23,7 +25,17 @@ pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let naflexes = NAFLEX_ARCHITECTURES
         .iter()
         .filter_map(|a| Some((a.name, ZooConfig::Naflex(a.config().ok()?))));
-    vits.chain(swins).chain(evas).chain(naflexes)
+    let beits = BEIT_ARCHITECTURES
+        .iter()
+        .filter_map(|a| Some((a.name, ZooConfig::Beit(a.config().ok()?))));
+    let relpos = RELPOS_ARCHITECTURES
+        .iter()
+        .filter_map(|a| Some((a.name, ZooConfig::RelPos(a.config().ok()?))));
+    vits.chain(swins)
+        .chain(evas)
+        .chain(naflexes)
+        .chain(beits)
+        .chain(relpos)
 }
 
 /// The preset named `name`; the error names the closest names, or for a catalogued
@@ -37,6 +49,12 @@ pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
     }
     if let Some(architecture) = naflex_architecture(name) {
         return architecture.config().map(ZooConfig::Naflex);
+    }
+    if let Some(architecture) = beit_architecture(name) {
+        return architecture.config().map(ZooConfig::Beit);
+    }
+    if let Some(architecture) = relpos_architecture(name) {
+        return architecture.config().map(ZooConfig::RelPos);
     }
     zoo_presets()
         .find(|(n, _)| *n == name)

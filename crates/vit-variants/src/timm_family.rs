@@ -148,3 +148,110 @@ macro_rules! vit_built_model_config {
     };
 }
 pub(crate) use vit_built_model_config;
+
+/// The translation every timm family shares for the arguments whose timm form differs from
+/// ours: `img_size` and `patch_size` (an integer or a pair), `norm_layer` (timm's class name,
+/// split into our kind and epsilon); `architecture` is refused (it is not a model argument).
+/// `Ok(true)` when `arg` was one of them (and `ours` has its translation).
+pub(crate) fn translate_shared_arg(
+    arg: &str,
+    value: &Value,
+    path: &Path,
+    ours: &mut serde_json::Map<String, Value>,
+) -> Result<bool> {
+    use vit_core::vit::import::{timm_img_size, timm_norm_layer, timm_patch_size};
+    let unsupported = |reason: String| VitError::ModelArg {
+        path: path.to_path_buf(),
+        arg: arg.to_string(),
+        reason,
+    };
+    match arg {
+        "img_size" => {
+            let size = timm_img_size(value).ok_or_else(|| {
+                unsupported(format!("expected an integer or [h, w], found {value}"))
+            })?;
+            ours.insert(arg.into(), size);
+        }
+        "patch_size" => {
+            ours.insert(arg.into(), timm_patch_size(value).map_err(unsupported)?);
+        }
+        "norm_layer" if value.is_null() => {}
+        "norm_layer" => {
+            let (kind, eps) = timm_norm_layer(value).map_err(unsupported)?;
+            ours.insert("norm_layer".into(), serde_json::json!(kind));
+            ours.insert("norm_eps".into(), serde_json::json!(eps));
+        }
+        "architecture" => return Err(unsupported("is not a model argument".into())),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `ours` (timm arguments already translated, `num_classes` from the folder's config added when
+/// the arguments lack it) read over `base`, then checked by building the ViT it makes with `vit`:
+/// an invalid field becomes an error naming the timm argument and `path`.
+pub(crate) fn finish_timm_args<C: Config>(
+    mut ours: serde_json::Map<String, Value>,
+    num_classes: Option<usize>,
+    path: &Path,
+    base: &C,
+    vit: impl FnOnce(&C) -> Result<VisionTransformerConfig>,
+) -> Result<C> {
+    if let Some(n) = num_classes {
+        ours.entry("num_classes").or_insert(serde_json::json!(n));
+    }
+    let config: C = config_from_json(&Value::Object(ours).to_string(), path, base)?;
+    vit(&config).map_err(|e| match e {
+        VitError::InvalidConfig { field, reason } => VitError::ModelArg {
+            path: path.to_path_buf(),
+            arg: field,
+            reason,
+        },
+        other => other,
+    })?;
+    Ok(config)
+}
+
+/// Renames entries of every block `blocks.{i}.{from}` → `blocks.{i}.{to}` for each pair, in a
+/// state dict of any tensor type; returns how many were renamed.
+pub(crate) fn rename_block_keys<V>(
+    tensors: &mut BTreeMap<String, V>,
+    depth: usize,
+    pairs: &[(&str, &str)],
+) -> usize {
+    let mut renamed = 0;
+    for i in 0..depth {
+        for (from, to) in pairs {
+            if let Some(t) = tensors.remove(&format!("blocks.{i}.{from}")) {
+                tensors.insert(format!("blocks.{i}.{to}"), t);
+                renamed += 1;
+            }
+        }
+    }
+    renamed
+}
+
+/// Renames one entry `from` → `to` if present; whether it was.
+pub(crate) fn rename_key<V>(tensors: &mut BTreeMap<String, V>, from: &str, to: &str) -> bool {
+    match tensors.remove(from) {
+        Some(t) => {
+            tensors.insert(to.to_string(), t);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Drops the entries `is_buffer` picks (timm's computed buffers saved by older checkpoints:
+/// `relative_position_index`, `k_bias`…), noting them as ignored.
+pub(crate) fn drop_buffers(
+    tensors: &mut BTreeMap<String, Weight>,
+    report: &mut LoadReport,
+    is_buffer: impl Fn(&str) -> bool,
+) {
+    let buffers: Vec<String> = tensors.keys().filter(|k| is_buffer(k)).cloned().collect();
+    for key in buffers {
+        tensors.remove(&key);
+        report.ignored.push(key);
+    }
+}

@@ -1,4 +1,5 @@
-//! The whole zoo behind one type: any ViT (DeiT and DeiT III included), Swin or Eva — built from a
+//! The whole zoo behind one type: any ViT (DeiT and DeiT III included), Swin, Eva, NaFlexViT,
+//! BEiT or ViT-relpos — built from a
 //! preset or a config file, loaded from a timm folder, a checkpoint or a saved folder, run, and
 //! saved. Every call goes to the family's [`VisionModel`] / [`ModelConfig`] implementation; the
 //! only matches over the families are the ones that hand those out.
@@ -25,16 +26,17 @@ use vit_core::weights::state_dict::LoadReport;
 use vit_core::weights::timm_folder::TimmConfig;
 use vit_core::{VisionTransformer, VisionTransformerConfig};
 
-use crate::eva::import::apply_timm_eva_args;
+use crate::beit::{BEIT_FAMILY, BeitConfig};
 use crate::eva::{EVA_FAMILY, EvaConfig};
-use crate::naflex::import::apply_timm_naflex_args;
 use crate::naflex::{NAFLEX_FAMILY, NaflexConfig};
 use crate::registry::{zoo_preset, zoo_presets};
+use crate::relpos::{RELPOS_FAMILY, VitRelPosConfig};
 use crate::swin::import::apply_timm_swin_args;
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
+use crate::timm_architecture::TimmArgs;
 
-/// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin" | "eva", "config":
-/// {…}}`,
+/// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin" | "eva" |
+/// "naflexvit" | "beit" | "vit_relpos", "config": {…}}`,
 /// read like a config file: fields left out keep the family's defaults, unknown fields are
 /// errors naming them.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -50,6 +52,11 @@ pub enum ZooConfig {
     /// timm's NaFlexViT (SigLIP2 NaFlex, C-RADIO) at fixed resolution: a ViT.
     #[serde(rename = "naflexvit")]
     Naflex(NaflexConfig),
+    /// timm's `Beit` (BEiT, BEiT v2): a ViT with relative position tables.
+    Beit(BeitConfig),
+    /// timm's `VisionTransformerRelPos`: a ViT with a relative position MLP.
+    #[serde(rename = "vit_relpos")]
+    RelPos(VitRelPosConfig),
 }
 
 /// [`ZooConfig`] as written: `{"family": …, "config": {…}}`, read by the family's own reader —
@@ -68,7 +75,10 @@ impl TryFrom<TaggedConfig> for ZooConfig {
             Some(family) => {
                 let family = family.as_str().ok_or_else(|| VitError::InvalidConfig {
                     field: "family".into(),
-                    reason: format!("expected a family name (vit, deit, swin, eva), got {family}"),
+                    reason: format!(
+                        "expected a family name (vit, deit, swin, eva, naflexvit, beit, \
+                         vit_relpos), got {family}"
+                    ),
                 })?;
                 let empty = Value::Object(Default::default());
                 let config = value.get("config").unwrap_or(&empty);
@@ -77,6 +87,11 @@ impl TryFrom<TaggedConfig> for ZooConfig {
             None => <Self as ModelFamily>::from_plain(&value.to_string(), path),
         }
     }
+}
+
+/// A timm folder's `model_args` and `num_classes` over a family's catalogued config.
+fn timm_args<C: TimmArgs>(base: &C, timm: &TimmConfig) -> Result<C> {
+    C::apply_timm_args(base, &timm.model_args, timm.num_classes, &timm.path)
 }
 
 /// Any zoo model.
@@ -98,6 +113,8 @@ impl ZooConfig {
             Self::Swin(c) => c,
             Self::Eva(c) => c,
             Self::Naflex(c) => c,
+            Self::Beit(c) => c,
+            Self::RelPos(c) => c,
         }
     }
 
@@ -108,6 +125,8 @@ impl ZooConfig {
             Self::Swin(c) => c,
             Self::Eva(c) => c,
             Self::Naflex(c) => c,
+            Self::Beit(c) => c,
+            Self::RelPos(c) => c,
         }
     }
 
@@ -129,6 +148,8 @@ impl ZooConfig {
             Self::Swin(c) => ZooModel::Swin(c.try_init(device)?),
             Self::Eva(c) => ZooModel::Vit(c.try_init(device)?),
             Self::Naflex(c) => ZooModel::Vit(c.try_init(device)?),
+            Self::Beit(c) => ZooModel::Vit(c.try_init(device)?),
+            Self::RelPos(c) => ZooModel::Vit(c.try_init(device)?),
         })
     }
 
@@ -199,11 +220,13 @@ impl ModelFamily for ZooConfig {
             Self::Swin(c) => c.timm_model_args(),
             Self::Eva(c) => c.timm_model_args(),
             Self::Naflex(c) => c.timm_model_args(),
+            Self::Beit(c) => c.timm_model_args(),
+            Self::RelPos(c) => c.timm_model_args(),
         }
     }
 
     fn has_timm_layout(&self) -> bool {
-        matches!(self, Self::Eva(_) | Self::Naflex(_))
+        matches!(self, Self::Eva(_) | Self::Naflex(_) | Self::Beit(_))
     }
 
     fn to_timm_layout(
@@ -213,6 +236,7 @@ impl ModelFamily for ZooConfig {
         match self {
             Self::Eva(c) => c.to_timm_layout(tensors),
             Self::Naflex(c) => c.to_timm_layout(tensors),
+            Self::Beit(c) => c.to_timm_layout(tensors),
             _ => Ok(()),
         }
     }
@@ -224,6 +248,10 @@ impl ModelFamily for ZooConfig {
             )?)),
             EVA_FAMILY => Ok(Self::Eva(EvaConfig::from_card(family, config, path)?)),
             NAFLEX_FAMILY => Ok(Self::Naflex(NaflexConfig::from_card(family, config, path)?)),
+            BEIT_FAMILY => Ok(Self::Beit(BeitConfig::from_card(family, config, path)?)),
+            RELPOS_FAMILY => Ok(Self::RelPos(VitRelPosConfig::from_card(
+                family, config, path,
+            )?)),
             _ => Ok(Self::Vit(VisionTransformerConfig::from_card(
                 family, config, path,
             )?)),
@@ -243,18 +271,10 @@ impl ModelFamily for ZooConfig {
         Ok(match base {
             Self::Vit(c) => Self::Vit(apply_timm_vit_args(&c, timm)?),
             Self::Swin(c) => Self::Swin(apply_timm_swin_args(&c, timm)?),
-            Self::Eva(c) => Self::Eva(apply_timm_eva_args(
-                &c,
-                &timm.model_args,
-                timm.num_classes,
-                &timm.path,
-            )?),
-            Self::Naflex(c) => Self::Naflex(apply_timm_naflex_args(
-                &c,
-                &timm.model_args,
-                timm.num_classes,
-                &timm.path,
-            )?),
+            Self::Eva(c) => Self::Eva(timm_args(&c, timm)?),
+            Self::Naflex(c) => Self::Naflex(timm_args(&c, timm)?),
+            Self::Beit(c) => Self::Beit(timm_args(&c, timm)?),
+            Self::RelPos(c) => Self::RelPos(timm_args(&c, timm)?),
         })
     }
 
@@ -281,6 +301,14 @@ impl ModelFamily for ZooConfig {
                 (ZooModel::Vit(m), r)
             }
             Self::Naflex(c) => {
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
+                (ZooModel::Vit(m), r)
+            }
+            Self::Beit(c) => {
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
+                (ZooModel::Vit(m), r)
+            }
+            Self::RelPos(c) => {
                 let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Vit(m), r)
             }

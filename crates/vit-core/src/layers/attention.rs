@@ -13,6 +13,7 @@ use vit_ops::VitBackend;
 use crate::layers::init::timm_linear;
 use crate::layers::linear::{linear, linear_parts};
 use crate::layers::norm::{Norm, NormKind};
+use crate::layers::rel_pos::{RelPos, RelPosConfig};
 use crate::layers::rope::RopeTable;
 use crate::precision::{from_autocast, to_autocast};
 
@@ -175,6 +176,46 @@ pub struct AttentionConfig {
     /// Dropout after the output projection.
     #[config(default = 0.0)]
     pub proj_drop: f64,
+    /// A relative position bias of this layer's own (timm key `attn.rel_pos`; BEiT's and
+    /// ViT-relpos' per-block biases), for [`Self::rel_pos_grid`].
+    #[config(default = "None")]
+    pub rel_pos: Option<RelPosConfig>,
+    /// The patch grid `[rows, cols]` the relative position bias is built for.
+    #[config(default = "[0, 0]")]
+    pub rel_pos_grid: [usize; 2],
+    /// Tokens before the patches (the relative position bias treats them apart).
+    #[config(default = 0)]
+    pub prefix_tokens: usize,
+}
+
+/// What a block's attention needs to know about where its tokens sit, besides the tokens.
+#[derive(Debug)]
+pub struct TokenPositions<'a, B: VitBackend> {
+    /// Rotary tables of the patch tokens' queries and keys.
+    pub rope: Option<&'a RopeTable<B>>,
+    /// A relative position bias `[heads, tokens, tokens]` shared by every block.
+    pub shared_bias: Option<&'a Tensor<B, 3>>,
+    /// The input's patch grid `[rows, cols]`.
+    pub grid: [usize; 2],
+}
+
+impl<B: VitBackend> Clone for TokenPositions<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: VitBackend> Copy for TokenPositions<'_, B> {}
+
+impl<B: VitBackend> TokenPositions<'_, B> {
+    /// No rotary tables, no shared bias.
+    pub fn none(grid: [usize; 2]) -> Self {
+        Self {
+            rope: None,
+            shared_bias: None,
+            grid,
+        }
+    }
 }
 
 /// Multi-head self-attention: one `qkv` Linear (`dim → 3·dim`, timm's parameter layout),
@@ -199,6 +240,8 @@ pub struct Attention<B: VitBackend> {
     pub attn_drop: Dropout,
     /// Dropout after `proj`.
     pub proj_drop: Dropout,
+    /// This layer's relative position bias (BEiT, ViT-relpos).
+    pub rel_pos: Option<RelPos<B>>,
     /// Number of heads.
     pub num_heads: usize,
     /// Number of key/value heads (grouped-query attention when below `num_heads`).
@@ -240,6 +283,14 @@ impl AttentionConfig {
             proj: timm_linear(self.dim, self.dim, self.proj_bias, device),
             attn_drop: DropoutConfig::new(self.attn_drop).init(),
             proj_drop: DropoutConfig::new(self.proj_drop).init(),
+            rel_pos: self.rel_pos.as_ref().map(|rel_pos| {
+                rel_pos.init(
+                    self.num_heads,
+                    self.rel_pos_grid,
+                    self.prefix_tokens,
+                    device,
+                )
+            }),
             num_heads: self.num_heads,
             num_kv_heads: kv,
             path: AttentionPath::preferred::<B>(device),
@@ -265,20 +316,33 @@ impl<B: VitBackend> Attention<B> {
         x: Tensor<B, 3>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        self.forward_rotary(x, None, need_weights)
+        // Called without positions (a model passes them with `forward_at`): a relative position
+        // bias of its own reads the grid from the token count.
+        let [_, n, _] = x.dims();
+        let grid = match &self.rel_pos {
+            Some(rel_pos) => rel_pos.grid_of(n),
+            None => [1, n],
+        };
+        self.forward_at(x, TokenPositions::none(grid), need_weights)
     }
 
-    /// Self-attention with the patch tokens' queries and keys rotated by `rope` (after the
-    /// query/key norms), the weights coming back when `need_weights`.
-    pub fn forward_rotary(
+    /// Self-attention at `positions`: the patch tokens' queries and keys rotated by its rotary
+    /// tables (after the query/key norms), the scores biased by this layer's relative position
+    /// bias for its grid plus its shared bias; the weights come back when `need_weights`.
+    pub fn forward_at(
         &self,
         x: Tensor<B, 3>,
-        rope: Option<&RopeTable<B>>,
+        positions: TokenPositions<'_, B>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
+        let own = self.rel_pos.as_ref().map(|r| r.bias(positions.grid));
+        let bias = match (own, positions.shared_bias) {
+            (Some(own), Some(shared)) => Some(own + shared.clone()),
+            (own, shared) => own.or_else(|| shared.cloned()),
+        };
         let mut layers = self.layers();
-        layers.rope = rope;
-        layers.forward(x, None, need_weights)
+        layers.rope = positions.rope;
+        layers.forward(x, bias.map(|b| b.unsqueeze::<4>()), need_weights)
     }
 
     /// Self-attention with an additive `bias` on the scores (see [`QkvAttention::forward`]).

@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use vit_ops::VitBackend;
 
 use crate::layers::activation::Activation;
-use crate::layers::attention::{Attention, AttentionConfig};
+use crate::layers::attention::{Attention, AttentionConfig, TokenPositions};
 use crate::layers::diff_attention::{DiffAttention, DiffAttentionConfig};
 use crate::layers::drop_path::DropPath;
 use crate::layers::layer_scale::LayerScale;
 use crate::layers::mlp::{Mlp, MlpConfig, MlpKind, mlp_hidden};
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::parallel_block::{ParallelBlockConfig, ParallelScalingBlock};
-use crate::layers::rope::RopeTable;
+use crate::layers::rel_pos::RelPosConfig;
 
 /// Which block the encoder stacks (timm's `block_fn`).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -126,6 +126,15 @@ pub struct BlockConfig {
     /// The block's index in the encoder (differential attention's `λ_init` depends on it).
     #[config(default = 0)]
     pub index: usize,
+    /// The attention's own relative position bias (BEiT, ViT-relpos), for `rel_pos_grid`.
+    #[config(default = "None")]
+    pub rel_pos: Option<RelPosConfig>,
+    /// The patch grid the relative position bias is built for.
+    #[config(default = "[0, 0]")]
+    pub rel_pos_grid: [usize; 2],
+    /// Tokens before the patches.
+    #[config(default = 0)]
+    pub prefix_tokens: usize,
 }
 
 /// The attention of a [`Block`]: timm's `Attention` or `DiffAttention` (same key prefix `attn`).
@@ -223,6 +232,9 @@ impl BlockConfig {
                     .with_norm_eps(self.norm_eps)
                     .with_attn_drop(self.attn_drop)
                     .with_proj_drop(self.proj_drop)
+                    .with_rel_pos(self.rel_pos.clone())
+                    .with_rel_pos_grid(self.rel_pos_grid)
+                    .with_prefix_tokens(self.prefix_tokens)
                     .init(device),
             ),
             AttnLayer::Diff => BlockAttention::Diff(
@@ -322,22 +334,22 @@ impl<B: VitBackend> EncoderBlock<B> {
         }
     }
 
-    /// Runs the block with the patch tokens' queries and keys rotated by `rope` (pre- and
-    /// post-norm blocks with plain attention; the configs refuse rotary parallel or
+    /// Runs the block at `positions` (rotary tables, shared relative position bias: pre- and
+    /// post-norm blocks with plain attention; the configs refuse them with parallel or
     /// differential blocks), with the attention maps when `need_weights`.
-    pub fn forward_rotary(
+    pub fn forward_at(
         &self,
         x: Tensor<B, 3>,
-        rope: Option<&RopeTable<B>>,
+        positions: TokenPositions<'_, B>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        match (self, rope) {
-            (Self::Block(block), Some(rope)) => block.forward_rotary(x, rope, need_weights),
-            (_, _) if need_weights => {
+        match self {
+            Self::Block(block) => block.forward_at(x, positions, need_weights),
+            _ if need_weights => {
                 let (out, weights) = self.forward_with_attention(x);
                 (out, Some(weights))
             }
-            (_, _) => (self.forward(x), None),
+            _ => (self.forward(x), None),
         }
     }
 
@@ -365,23 +377,24 @@ impl<B: VitBackend> Block<B> {
         (self.finish(x, attn), weights)
     }
 
-    /// Runs the block with the patch tokens' queries and keys rotated by `rope`, the attention
-    /// weights coming back when `need_weights`.
-    ///
-    /// # Panics
-    /// For differential attention, which has no rotary form (refused by the configs).
-    pub fn forward_rotary(
+    /// Runs the block at `positions` (rotary tables, shared relative position bias), the
+    /// attention weights coming back when `need_weights`. Differential attention has no
+    /// positions (the configs refuse them with it) and runs as it is.
+    pub fn forward_at(
         &self,
         x: Tensor<B, 3>,
-        rope: &RopeTable<B>,
+        positions: TokenPositions<'_, B>,
         need_weights: bool,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 4>>) {
-        let attn = self
-            .attn
-            .as_attention()
-            .expect("rotary position embeddings need plain attention");
-        let (out, weights) =
-            attn.forward_rotary(self.attention_input(x.clone()), Some(rope), need_weights);
+        let input = self.attention_input(x.clone());
+        let (out, weights) = match &self.attn {
+            BlockAttention::Attention(attn) => attn.forward_at(input, positions, need_weights),
+            BlockAttention::Diff(_) if need_weights => {
+                let (out, weights) = self.attn.forward_with_weights(input);
+                (out, Some(weights))
+            }
+            BlockAttention::Diff(_) => (self.attn.forward(input), None),
+        };
         (self.finish(x, out), weights)
     }
 

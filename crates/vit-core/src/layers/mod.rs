@@ -17,6 +17,7 @@ pub mod parallel_block;
 pub mod patch_embed;
 pub mod pooling;
 pub mod pos_embed;
+pub mod rel_pos;
 pub mod rel_pos_bias;
 pub mod resample;
 pub mod rope;

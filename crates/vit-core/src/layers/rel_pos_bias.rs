@@ -4,6 +4,93 @@
 //! interpolated linearly onto the new integer offsets. Swin weights trained with 7×7 windows at
 //! 224 fine-tune this way with 12×12 windows at 384.
 
+use burn::tensor::TensorData;
+
+use crate::weights::checkpoint::Weight;
+
+/// For every (query, key) pair of a `[h, w]` window, row-major, the row of their relative offset
+/// in a `[(2h−1)·(2w−1), heads]` table (timm's `gen_relative_position_index`); with
+/// `class_token`, a class token comes first and reads BEiT's three extra rows (class → patch,
+/// patch → class, class → class): `[(N+1)²]` entries, else `[N²]`.
+pub fn relative_position_index(window: [usize; 2], class_token: bool) -> Vec<i64> {
+    let [wh, ww] = window.map(|w| w as i64);
+    let coords: Vec<(i64, i64)> = (0..wh).flat_map(|h| (0..ww).map(move |w| (h, w))).collect();
+    let offset = |&(hi, wi): &(i64, i64), &(hj, wj): &(i64, i64)| {
+        (hi - hj + wh - 1) * (2 * ww - 1) + (wi - wj + ww - 1)
+    };
+    if !class_token {
+        return coords
+            .iter()
+            .flat_map(|a| coords.iter().map(move |b| offset(a, b)))
+            .collect();
+    }
+    let rows = (2 * wh - 1) * (2 * ww - 1);
+    let n = coords.len() + 1;
+    let mut index = Vec::with_capacity(n * n);
+    index.push(rows + 2);
+    index.extend(std::iter::repeat_n(rows, n - 1));
+    for a in &coords {
+        index.push(rows + 1);
+        index.extend(coords.iter().map(|b| offset(a, b)));
+    }
+    index
+}
+
+/// [`resize_rel_pos_bias_table`] for a table with `extra` rows after the offsets (BEiT's
+/// three class-token rows), which are kept as they are.
+pub fn resize_rel_pos_bias_table_with_extra(
+    table: &[f32],
+    heads: usize,
+    old_window: [usize; 2],
+    new_window: [usize; 2],
+    extra: usize,
+) -> Vec<f32> {
+    let split = table.len() - extra * heads;
+    let mut out = resize_rel_pos_bias_table(&table[..split], heads, old_window, new_window);
+    out.extend_from_slice(&table[split..]);
+    out
+}
+
+/// The square window a checkpoint's table of `rows` rows (`extra` of them not offsets) was
+/// made for, as timm's checkpoint filters infer it; `None` when it is not square.
+pub fn square_window_of(rows: usize, extra: usize) -> Option<usize> {
+    let offsets = rows.checked_sub(extra)?;
+    let side = (offsets as f64).sqrt().round() as usize;
+    (side * side == offsets && side % 2 == 1).then_some(side.div_ceil(2))
+}
+
+/// A checkpoint's relative position table `weight` (`[rows, heads]`, the last `extra` rows not
+/// offsets) resized for a model's `window`, as timm's checkpoint filters do: the checkpoint's
+/// window is taken as the square one its row count gives. `Ok(None)` when it already fits; an
+/// error naming `key` when its rows fit no square window.
+pub fn resize_table_weight(
+    key: &str,
+    weight: &Weight,
+    window: [usize; 2],
+    extra: usize,
+) -> std::result::Result<Option<(Weight, usize)>, String> {
+    let shape = weight.shape();
+    let want = (2 * window[0] - 1) * (2 * window[1] - 1) + extra;
+    if shape.len() != 2 || shape[0] == want {
+        return Ok(None);
+    }
+    let side = square_window_of(shape[0], extra).ok_or_else(|| {
+        format!(
+            "{key}: {} rows fit no square window (expected {want} for a {}x{} window)",
+            shape[0], window[0], window[1]
+        )
+    })?;
+    let heads = shape[1];
+    let values = weight
+        .data()?
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| format!("{key}: {e:?}"))?;
+    let resized = resize_rel_pos_bias_table_with_extra(&values, heads, [side, side], window, extra);
+    let data = TensorData::new(resized, [want, heads]);
+    Ok(Some((Weight::from_data(key, data), side)))
+}
+
 /// `table` is `[(2·old_h−1)·(2·old_w−1), heads]` row-major (timm's flat layout); the result is
 /// `[(2·new_h−1)·(2·new_w−1), heads]`. The same window gives the table back unchanged.
 pub fn resize_rel_pos_bias_table(

@@ -17,6 +17,7 @@ use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::{PatchEmbedConfig, PatchEmbedKind};
 use crate::layers::pooling::{AttentionPoolConfig, GlobalPool};
 use crate::layers::pos_embed::{PosEmbedKind, sincos_2d};
+use crate::layers::rel_pos::{RelPosConfig, RelPosKind};
 use crate::layers::resample::{InterpMode, PosEmbedResample};
 use crate::layers::rope::{RopeConfig, RopeKind};
 use crate::layers::stems::HybridBackboneConfig;
@@ -207,6 +208,10 @@ pub struct VisionTransformerConfig {
     /// NaFlexViT chooses).
     #[config(default = "PosEmbedResample::default()")]
     pub pos_embed_resample: PosEmbedResample,
+    /// A relative position bias on the attention scores (BEiT's tables, ViT-relpos' MLP), in
+    /// every block or shared by all; `None` for none.
+    #[config(default = "None")]
+    pub rel_pos: Option<RelPosConfig>,
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> VitError {
@@ -287,6 +292,7 @@ impl VisionTransformerConfig {
             ));
         }
         self.validate_rotary()?;
+        self.validate_rel_pos()?;
         if self.distilled && self.reg_tokens > 0 {
             return Err(invalid(
                 "reg_tokens",
@@ -323,6 +329,51 @@ impl VisionTransformerConfig {
             && !v.is_finite()
         {
             return Err(invalid("init_values", format!("must be finite, got {v}")));
+        }
+        Ok(())
+    }
+
+    /// What a relative position bias needs: plain attention in pre- or post-norm blocks; a
+    /// table (BEiT) one class token and a fixed input size, as timm's.
+    fn validate_rel_pos(&self) -> Result<()> {
+        let Some(rel_pos) = &self.rel_pos else {
+            return Ok(());
+        };
+        if self.block_fn.is_parallel() || self.attn_layer != AttnLayer::Attention {
+            return Err(invalid(
+                "rel_pos",
+                "relative position biases need pre- or post-norm blocks with plain attention",
+            ));
+        }
+        match rel_pos.kind {
+            RelPosKind::Table => {
+                if !self.class_token || self.num_prefix_tokens() != 1 {
+                    return Err(invalid(
+                        "rel_pos",
+                        "a relative position table (BEiT's) needs exactly one prefix token, the \
+                         class token",
+                    ));
+                }
+                if self.dynamic_img_size {
+                    return Err(invalid(
+                        "dynamic_img_size",
+                        "a relative position table is for one grid; build the model at the \
+                         input size (its tables are resized while loading, as timm's)",
+                    ));
+                }
+            }
+            RelPosKind::Mlp => {
+                if rel_pos.hidden_dim == 0 || rel_pos.hidden_dim > crate::limits::MAX_WIDTH {
+                    return Err(invalid(
+                        "rel_pos.hidden_dim",
+                        format!(
+                            "must be in 1..={}, got {}",
+                            crate::limits::MAX_WIDTH,
+                            rel_pos.hidden_dim
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -630,6 +681,9 @@ impl VisionTransformerConfig {
                     .with_kind(self.block_fn)
                     .with_attn_layer(self.attn_layer)
                     .with_index(index)
+                    .with_rel_pos(self.rel_pos.clone().filter(|r| !r.shared))
+                    .with_rel_pos_grid(grid)
+                    .with_prefix_tokens(prefix)
                     .init_encoder(device)
             })
             .collect();
@@ -655,6 +709,11 @@ impl VisionTransformerConfig {
             pos_grid,
             pos_resample: self.pos_embed_resample,
             rope,
+            shared_rel_pos: self
+                .rel_pos
+                .as_ref()
+                .filter(|r| r.shared)
+                .map(|r| r.init(self.num_heads, grid, prefix, device)),
             pos_drop: DropoutConfig::new(self.pos_drop_rate).init(),
             norm_pre: self.pre_norm.then(norm),
             blocks,

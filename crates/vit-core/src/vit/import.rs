@@ -15,6 +15,8 @@ use crate::layers::mlp::MlpKind;
 use crate::layers::norm::NormKind;
 use crate::layers::patch_embed::PatchEmbedKind;
 use crate::layers::pos_embed::PosEmbedKind;
+use crate::layers::rel_pos::RelPosKind;
+use crate::layers::rel_pos_bias::resize_table_weight;
 use crate::layers::resample::resample_abs_pos_embed;
 use crate::layers::stems::HybridBackboneConfig;
 use crate::vit::catalogue::{VIT_ARCHITECTURES, vit_architecture};
@@ -578,6 +580,33 @@ pub fn adapt_vit_state_dict<B: VitBackend>(
             report.adapted.push(format!(
                 "pos_embed resampled from a {side}x{side} to a {}x{} grid",
                 to[0], to[1]
+            ));
+        }
+    }
+
+    // Relative position tables (BEiT's) for another grid, resized as timm's checkpoint filter.
+    if config
+        .rel_pos
+        .as_ref()
+        .is_some_and(|r| r.kind == RelPosKind::Table)
+    {
+        let grid = config.grid_size().map_err(|e| e.to_string())?;
+        let keys: Vec<String> = tensors
+            .keys()
+            .filter(|k| k.ends_with("relative_position_bias_table"))
+            .cloned()
+            .collect();
+        let mut from = None;
+        for key in keys {
+            if let Some((resized, side)) = resize_table_weight(&key, &tensors[&key], grid, 3)? {
+                tensors.insert(key, resized);
+                from = Some(side);
+            }
+        }
+        if let Some(side) = from {
+            report.adapted.push(format!(
+                "relative position tables resized from a {side}x{side} to a {}x{} grid",
+                grid[0], grid[1]
             ));
         }
     }

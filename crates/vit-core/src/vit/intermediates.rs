@@ -31,13 +31,11 @@ impl<B: VitBackend> VisionTransformer<B> {
         } else {
             self.blocks.len() - 1
         };
-        let (mut x, rope) = self.embed_rotary(images);
+        let (mut x, positions) = self.embed_positioned(images);
         let mut maps = Vec::with_capacity(take.len());
         let mut prefix_tokens = Vec::new();
         for (i, block) in self.blocks[..=last].iter().enumerate() {
-            x = block
-                .forward_rotary(x, rope.as_ref().map(|r| r.block(i)), false)
-                .0;
+            x = block.forward_at(x, positions.block(i), false).0;
             if !take.contains(&i) {
                 continue;
             }

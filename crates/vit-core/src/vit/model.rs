@@ -11,6 +11,7 @@ use crate::features::{
     FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
 use crate::inspect::{AttentionWeights, PatchFilters, PatchPositions};
+use crate::layers::attention::TokenPositions;
 use crate::layers::block::EncoderBlock;
 use crate::layers::init::timm_linear;
 use crate::layers::linear::linear;
@@ -18,6 +19,7 @@ use crate::layers::norm::{Norm, maybe_norm};
 use crate::layers::patch_embed::PatchEmbed;
 use crate::layers::pooling::{AttentionPool, GlobalPool, pool_tokens};
 use crate::layers::pos_embed::sincos_2d;
+use crate::layers::rel_pos::RelPos;
 use crate::layers::resample::{PosEmbedResample, resample_grid_with, resample_line};
 use crate::layers::rope::{Rope, RopeTables};
 use crate::model::VisionModel;
@@ -49,6 +51,9 @@ pub struct VisionTransformer<B: VitBackend> {
     /// Rotary position embeddings of the patch tokens' queries and keys in every block (timm's
     /// `Eva`: EVA-02, DINOv3, PE, RoPE-ViT; key `rope.freqs` for learned ones).
     pub rope: Option<Rope<B>>,
+    /// A relative position bias on every block's scores, shared by all of them (BEiT's
+    /// `rel_pos_bias`, ViT-relpos' `shared_rel_pos`; per-block ones sit in `attn.rel_pos`).
+    pub shared_rel_pos: Option<RelPos<B>>,
     /// Dropout after the position embedding.
     pub pos_drop: Dropout,
     /// Optional norm before the blocks.
@@ -77,6 +82,29 @@ pub struct VisionTransformer<B: VitBackend> {
     pub pool_include_prefix: bool,
     /// Whether inputs of other sizes than `patch_embed.img_size` are accepted.
     pub dynamic_img_size: bool,
+}
+
+/// Everything about an input's patch grid the blocks read, computed once per forward:
+/// [`VisionTransformer::embed_positioned`].
+#[derive(Debug)]
+pub struct GridPositions<B: VitBackend> {
+    /// Rotary tables of every block.
+    pub rope: Option<RopeTables<B>>,
+    /// The shared relative position bias `[heads, tokens, tokens]`.
+    pub shared_bias: Option<Tensor<B, 3>>,
+    /// The patch grid `[rows, cols]`.
+    pub grid: [usize; 2],
+}
+
+impl<B: VitBackend> GridPositions<B> {
+    /// What block `index` reads.
+    pub fn block(&self, index: usize) -> TokenPositions<'_, B> {
+        TokenPositions {
+            rope: self.rope.as_ref().map(|r| r.block(index)),
+            shared_bias: self.shared_bias.as_ref(),
+            grid: self.grid,
+        }
+    }
 }
 
 /// What [`VisionTransformer::forward_blocks`] hands back.
@@ -127,12 +155,9 @@ impl<B: VitBackend> VisionTransformer<B> {
 
     /// All tokens `[batch, prefix + patches, dim]` after the blocks and the final norm.
     pub fn forward_features(&self, images: Tensor<B, 4>) -> Tensor<B, 3> {
-        let (mut x, rope) = self.embed_rotary(images);
+        let (mut x, positions) = self.embed_positioned(images);
         for (i, block) in self.blocks.iter().enumerate() {
-            x = match &rope {
-                Some(rope) => block.forward_rotary(x, Some(rope.block(i)), false).0,
-                None => block.forward(x),
-            };
+            x = block.forward_at(x, positions.block(i), false).0;
         }
         self.final_norm(x)
     }
@@ -189,12 +214,11 @@ impl<B: VitBackend> VisionTransformer<B> {
     /// every block's attention weights — for attention maps and probing. Feature maps on the
     /// patch grid, as a backbone gives them: [`Self::forward_intermediates`].
     pub fn forward_blocks(&self, images: Tensor<B, 4>, with_attention: bool) -> VitBlockOutputs<B> {
-        let (mut x, rope) = self.embed_rotary(images);
+        let (mut x, positions) = self.embed_positioned(images);
         let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut attentions = Vec::new();
         for (i, block) in self.blocks.iter().enumerate() {
-            let (out, weights) =
-                block.forward_rotary(x, rope.as_ref().map(|r| r.block(i)), with_attention);
+            let (out, weights) = block.forward_at(x, positions.block(i), with_attention);
             attentions.extend(weights);
             x = out;
             blocks.push(x.clone());
@@ -206,19 +230,23 @@ impl<B: VitBackend> VisionTransformer<B> {
         }
     }
 
-    /// [`Self::embed`] and the rotary tables of every block for the input's patch grid (`None`
-    /// without rotary embeddings).
-    pub fn embed_rotary(&self, images: Tensor<B, 4>) -> (Tensor<B, 3>, Option<RopeTables<B>>) {
+    /// [`Self::embed`] and what the blocks need to know about the input's patch grid: the rotary
+    /// tables of every block and the shared relative position bias, computed once per input.
+    pub fn embed_positioned(&self, images: Tensor<B, 4>) -> (Tensor<B, 3>, GridPositions<B>) {
         let [_, _, h, w] = images.dims();
         let device = images.device();
-        let rope = self.rope.as_ref().map(|rope| {
-            rope.tables(
-                self.patch_embed.grid_for([h, w]),
-                self.num_prefix_tokens,
-                &device,
-            )
-        });
-        (self.embed(images), rope)
+        let grid = self.patch_embed.grid_for([h, w]);
+        let rope = self
+            .rope
+            .as_ref()
+            .map(|rope| rope.tables(grid, self.num_prefix_tokens, &device));
+        let shared_bias = self.shared_rel_pos.as_ref().map(|r| r.bias(grid));
+        let positions = GridPositions {
+            rope,
+            shared_bias,
+            grid,
+        };
+        (self.embed(images), positions)
     }
 
     /// Patch tokens with the prefix tokens (class, distillation) prepended and the position

@@ -5,49 +5,33 @@
 use std::path::Path;
 
 use serde_json::{Map, Value};
-use vit_core::error::{Result, VitError};
+use vit_core::error::Result;
 
 use crate::eva::config::EvaConfig;
 use crate::eva::import::apply_timm_eva_args;
+use crate::timm_architecture::{TimmArchitecture, TimmArgs, find_architecture};
 
 pub use crate::eva::architectures::EVA_ARCHITECTURES;
 
 /// One architecture of timm's `eva.py`, as timm's entrypoint builds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EvaArchitecture {
-    /// timm's architecture name, e.g. `eva02_small_patch14_224`.
-    pub name: &'static str,
-    /// The entrypoint's model arguments (JSON object, timm's names and values).
-    pub model_args: &'static str,
-    /// timm's parameter count with the default head.
-    pub params: u64,
-}
+pub type EvaArchitecture = TimmArchitecture<EvaConfig>;
 
-impl EvaArchitecture {
-    /// The entrypoint's arguments as a JSON object.
-    pub fn args(&self) -> Map<String, Value> {
-        match serde_json::from_str(self.model_args) {
-            Ok(Value::Object(map)) => map,
-            _ => unreachable!("the generated catalogue holds JSON objects"),
-        }
+impl TimmArgs for EvaConfig {
+    fn for_architecture(name: &str) -> Self {
+        EvaConfig::new().with_architecture(name.to_string())
     }
 
-    /// The config timm's entrypoint builds, or the error naming the argument this
-    /// implementation cannot honour yet (and the architecture).
-    pub fn config(&self) -> Result<EvaConfig> {
-        let base = EvaConfig::new().with_architecture(self.name.to_string());
-        apply_timm_eva_args(&base, &self.args(), None, Path::new(self.name)).map_err(|e| match e {
-            VitError::ModelArg { arg, reason, .. } => VitError::UnsupportedArchitecture {
-                architecture: self.name.to_string(),
-                arg,
-                reason,
-            },
-            other => other,
-        })
+    fn apply_timm_args(
+        base: &Self,
+        args: &Map<String, Value>,
+        num_classes: Option<usize>,
+        path: &Path,
+    ) -> Result<Self> {
+        apply_timm_eva_args(base, args, num_classes, path)
     }
 }
 
 /// The catalogue row of `name`, if timm's `eva.py` has such a pretrained architecture.
 pub fn eva_architecture(name: &str) -> Option<&'static EvaArchitecture> {
-    EVA_ARCHITECTURES.iter().find(|a| a.name == name)
+    find_architecture(EVA_ARCHITECTURES, name)
 }

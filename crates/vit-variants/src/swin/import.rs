@@ -7,6 +7,7 @@ use vit_core::VitBackend;
 
 use serde_json::{Map, Value, json};
 use vit_core::error::{Result, VitError};
+use vit_core::layers::rel_pos_bias::resize_table_weight;
 use vit_core::vit::import::timm_img_size;
 use vit_core::weights::checkpoint::{LazyCheckpoint, Weight};
 use vit_core::weights::config_file::config_from_json;
@@ -52,6 +53,12 @@ pub fn load_swin_checkpoint<B: VitBackend>(
             .adapted
             .push("Microsoft layout: downsample moved to the next stage, head -> head.fc".into());
     }
+    resize_window_tables(&model, &mut tensors, &mut report).map_err(|message| {
+        VitError::Checkpoint {
+            path: path.clone(),
+            message,
+        }
+    })?;
     let new_head = adapt_head(&mut tensors, "head.fc", config.num_classes, &mut report);
     report.loaded = tensors.len();
     let (model, fresh) = apply_state_dict(model, tensors, &path, |k| {
@@ -59,6 +66,39 @@ pub fn load_swin_checkpoint<B: VitBackend>(
     })?;
     report.fresh = fresh;
     Ok((model, report))
+}
+
+/// Every block's bias table resized to the block's window when the checkpoint's was made for
+/// another (timm's checkpoint filter): a window-7 checkpoint loads into a model configured for
+/// window 12, or into a smaller input whose stages shrink their windows.
+fn resize_window_tables<B: VitBackend>(
+    model: &SwinTransformer<B>,
+    tensors: &mut BTreeMap<String, Weight>,
+    report: &mut LoadReport,
+) -> std::result::Result<(), String> {
+    let mut resized = Vec::new();
+    for (i, stage) in model.layers.iter().enumerate() {
+        for (j, block) in stage.blocks.iter().enumerate() {
+            let key = format!("layers.{i}.blocks.{j}.attn.relative_position_bias_table");
+            let Some(weight) = tensors.get(&key) else {
+                continue;
+            };
+            if let Some((table, side)) = resize_table_weight(&key, weight, block.window, 0)? {
+                tensors.insert(key, table);
+                resized.push(format!(
+                    "layers.{i}.blocks.{j}: {side}x{side} -> {}x{}",
+                    block.window[0], block.window[1]
+                ));
+            }
+        }
+    }
+    if !resized.is_empty() {
+        report.adapted.push(format!(
+            "relative position bias tables resized to the blocks' windows ({})",
+            resized.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// `layers.{i}.downsample.*` → `layers.{i+1}.downsample.*`, `head.*` → `head.fc.*`.

@@ -9,7 +9,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use vit_core::VitBackend;
 use vit_core::layers::attention::{AttentionPath, QkvAttention};
 use vit_core::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
-use vit_core::layers::rel_pos_bias::resize_rel_pos_bias_table;
+use vit_core::layers::rel_pos_bias::{relative_position_index, resize_rel_pos_bias_table};
 
 /// Configuration of a [`WindowAttention`].
 #[derive(Config, Debug)]
@@ -54,27 +54,12 @@ pub struct WindowAttention<B: VitBackend> {
     pub path: AttentionPath,
 }
 
-/// For every (query, key) pair of a `[wh, ww]` window, row-major, the index of their relative
-/// offset in the bias table — timm's `get_relative_position_index`.
-pub fn relative_position_index(window: [usize; 2]) -> Vec<i64> {
-    let [wh, ww] = window.map(|w| w as i64);
-    let coords: Vec<(i64, i64)> = (0..wh).flat_map(|h| (0..ww).map(move |w| (h, w))).collect();
-    coords
-        .iter()
-        .flat_map(|&(hi, wi)| {
-            coords
-                .iter()
-                .map(move |&(hj, wj)| (hi - hj + wh - 1) * (2 * ww - 1) + (wi - wj + ww - 1))
-        })
-        .collect()
-}
-
 impl WindowAttentionConfig {
     /// Builds the module (bias table trunc-normal(0.02) as timm).
     pub fn init<B: VitBackend>(&self, device: &B::Device) -> WindowAttention<B> {
         let [wh, ww] = self.window;
         let table = [(2 * wh - 1) * (2 * ww - 1), self.num_heads];
-        let index = relative_position_index(self.window);
+        let index = relative_position_index(self.window, false);
         let n = index.len();
         WindowAttention {
             qkv: timm_linear(self.dim, 3 * self.dim, self.qkv_bias, device),
@@ -114,7 +99,7 @@ impl<B: VitBackend> WindowAttention<B> {
                 .set_require_grad(require_grad);
         self.relative_position_bias_table =
             Param::initialized(self.relative_position_bias_table.id, table);
-        let index = relative_position_index(window);
+        let index = relative_position_index(window, false);
         let n = index.len();
         self.relative_position_index = Tensor::from_data(TensorData::new(index, [n]), &device);
         self.window = window;

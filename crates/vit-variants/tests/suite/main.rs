@@ -8,6 +8,7 @@ mod inspect;
 mod naflex;
 mod precision;
 mod registry;
+mod relpos;
 mod swin_windows;
 mod timm_case;
 mod timm_export;

@@ -88,6 +88,32 @@ fn shrunk(config: ZooConfig) -> ZooConfig {
                     .with_num_classes(classes),
             )
         }
+        // A BEiT and a ViT-relpos keep their relative position bias (per block or shared) on
+        // a 2×2 grid.
+        ZooConfig::Beit(c) => {
+            let classes = c.num_classes.min(5);
+            ZooConfig::Beit(
+                c.with_architecture(String::new())
+                    .with_depth(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(4)
+                    .with_patch_size(4)
+                    .with_img_size([8, 8])
+                    .with_num_classes(classes),
+            )
+        }
+        ZooConfig::RelPos(c) => {
+            let classes = c.num_classes.min(5);
+            ZooConfig::RelPos(
+                c.with_architecture(String::new())
+                    .with_depth(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(4)
+                    .with_patch_size(4)
+                    .with_img_size([8, 8])
+                    .with_num_classes(classes),
+            )
+        }
         ZooConfig::Swin(c) => {
             let stages = c.depths.len();
             let side = c.patch_size << (stages - 1);

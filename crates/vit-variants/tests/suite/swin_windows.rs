@@ -1,8 +1,8 @@
 //! Swin's window arithmetic against hand-worked cases: partition and reverse, the relative
 //! position index, and the shifted-window mask.
 
+use vit_core::layers::rel_pos_bias::relative_position_index;
 use vit_testing::{B, data_values, device, pseudo_random, values};
-use vit_variants::swin::window_attention::relative_position_index;
 use vit_variants::swin::windows::{shifted_window_mask, window_partition, window_reverse};
 
 #[test]
@@ -28,11 +28,11 @@ fn partition_cuts_row_major_windows_and_reverse_undoes_it() {
 fn relative_position_index_of_a_2x2_window_is_timms() {
     // (Δrow + 1)·3 + (Δcol + 1) for every (query, key) pair, row-major.
     assert_eq!(
-        relative_position_index([2, 2]),
+        relative_position_index([2, 2], false),
         [4, 3, 1, 0, 5, 4, 2, 1, 7, 6, 4, 3, 8, 7, 5, 4]
     );
     // Every pair of a window with itself reads the table's centre row.
-    let index = relative_position_index([3, 4]);
+    let index = relative_position_index([3, 4], false);
     let centre = 2 * 7 + 3;
     for i in 0..12 {
         assert_eq!(index[i * 12 + i], centre);
