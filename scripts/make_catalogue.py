@@ -9,11 +9,12 @@
       PE, RoPE-ViT, LingBot, Sapiens2): the arguments each entrypoint passes to `Eva`.
   crates/vit-variants/src/naflex/architectures.rs  and for `naflexvit.py`: the `NaFlexVitCfg`
       fields each entrypoint sets.
+  crates/vit-variants/src/swin/architectures.rs, swin/v2_architectures.rs,
   crates/vit-variants/src/beit/architectures.rs, crates/vit-variants/src/relpos/architectures.rs
-      the same for `beit.py` (BEiT, BEiT v2) and `vision_transformer_relpos.py`.
-  crates/vit-variants/src/pretrained_tags.rs  every pretrained tag of those architectures and of
-      the zoo's Swin presets: hub id (or the URL timm downloads from when the weights are not on
-      the hub), whether it is timm's default tag, classes, input size, license and — where timm's
+      the same for `swin_transformer.py` (V1, S3), `swin_transformer_v2.py`, `beit.py` (BEiT,
+      BEiT v2) and `vision_transformer_relpos.py`.
+  crates/vit-variants/src/pretrained_tags.rs  every pretrained tag of those architectures: hub
+      id (or the URL timm downloads from when the weights are not on the hub), whether it is timm's default tag, classes, input size, license and — where timm's
       benchmark table records it — the ImageNet-1k top-1 accuracy.
 
     python3 -m venv ~/venv-timm && ~/venv-timm/bin/pip install torch timm
@@ -37,6 +38,8 @@ import torch
 import timm.models.deit as deit
 import timm.models.beit as beit
 import timm.models.eva as eva
+import timm.models.swin_transformer as swin
+import timm.models.swin_transformer_v2 as swinv2
 import timm.models.naflexvit as naflexvit
 import timm.models.vision_transformer as vision_transformer
 import timm.models.vision_transformer_hybrid as hybrid
@@ -46,7 +49,6 @@ from timm.models import get_pretrained_cfg
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARCHITECTURES_RS = ROOT / "crates" / "vit-core" / "src" / "vit" / "architectures.rs"
 TAGS_RS = ROOT / "crates" / "vit-variants" / "src" / "pretrained_tags.rs"
-SWIN_PRESETS_RS = ROOT / "crates" / "vit-variants" / "src" / "swin" / "presets.rs"
 MODULES = ["vision_transformer", "deit", "vision_transformer_hybrid"]
 # Arguments vit-core's ViT does not take yet, by value (None: any value): no typed constructor is
 # written for architectures that use them (a Rust test checks those are refused, naming them).
@@ -192,12 +194,24 @@ def write_family_architectures(family: dict, rows: list) -> None:
             "    ),",
         ]
     lines += ["];", ""]
-    (ROOT / "crates" / "vit-variants" / "src" / fam / "architectures.rs").write_text("\n".join(lines))
+    file = family.get("file", "architectures.rs")
+    (ROOT / "crates" / "vit-variants" / "src" / fam / file).write_text("\n".join(lines))
 
 
 # The families built from one timm module each: where their table goes and how their entrypoints'
 # arguments are captured.
 FAMILIES = [
+    dict(module="swin_transformer", rust="swin", type="SwinArchitecture", const="SWIN_ARCHITECTURES",
+         capture=lambda n: capture_create_arguments(swin, "_create_swin_transformer", n),
+         doc=["Every pretrained architecture of timm's `swin_transformer.py` (Swin V1, Swin-S3): the",
+              "arguments its entrypoint passes to `SwinTransformer` (timm's names and values) and timm's",
+              "parameter count."]),
+    dict(module="swin_transformer_v2", rust="swin", file="v2_architectures.rs", type="SwinArchitecture",
+         const="SWINV2_ARCHITECTURES",
+         capture=lambda n: capture_create_arguments(swinv2, "_create_swin_transformer_v2", n),
+         doc=["Every pretrained architecture of timm's `swin_transformer_v2.py`: the arguments its",
+              "entrypoint passes to `SwinTransformerV2` (timm's names and values) and timm's parameter",
+              "count."]),
     dict(module="eva", rust="eva", type="EvaArchitecture", const="EVA_ARCHITECTURES",
          capture=lambda n: capture_create_arguments(eva, "_create_eva", n),
          doc=["Every pretrained architecture of timm's `eva.py`: the arguments its entrypoint passes to",
@@ -311,10 +325,6 @@ def write_architectures(rows: list) -> None:
     ARCHITECTURES_RS.write_text("\n".join(lines))
 
 
-def swin_presets() -> list:
-    return re.findall(r"^\s+(swin_\w+) = \(", SWIN_PRESETS_RS.read_text(), re.M)
-
-
 def write_tags(architectures: list, top1: dict) -> int:
     rows = []
     for arch in architectures:
@@ -384,7 +394,7 @@ def main() -> None:
         write_family_architectures(family, family_rows)
         family_names += names
         print(f"{len(names)} {family['module']} architectures")
-    tags = write_tags([r["name"] for r in rows] + swin_presets() + family_names, top1)
+    tags = write_tags([r["name"] for r in rows] + family_names, top1)
     print(f"{len(rows)} architectures -> {ARCHITECTURES_RS}\n{tags} tags -> {TAGS_RS}")
 
 

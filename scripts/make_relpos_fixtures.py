@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Parity fixtures for timm's relative-position families (catalogue part 3): BEiT (`beit.py`),
-ViT-relpos (`vision_transformer_relpos.py`) and checkpoints whose relative position tables are
+"""Parity fixtures for timm's relative-position families (catalogue part 3): Swin V2
+(`swin_transformer_v2.py`), Swin-S3, BEiT (`beit.py`), ViT-relpos (`vision_transformer_relpos.py`)
+and checkpoints whose relative position tables are
 made for another window or grid than the model (timm resizes them while loading: Swin V1, BEiT).
 Each case is a timm architecture built by its own entrypoint with shrinking `model_args`, random
 weights (redrawn after timm's init, fixed seed), saved as a timm / hub folder with timm's outputs.
@@ -9,7 +10,9 @@ weights (redrawn after timm's init, fixed seed), saved as a timm / hub folder wi
 
 Each folder: config.json, model.safetensors, io.safetensors with
   input, logits, pre_logits, features      at the built size
-  intermediates.{i}                        every block, NCHW (timm's forward_intermediates)
+  other.input, other.logits, other.features at another size (Swin V2 with dynamic sizes)
+  intermediates.{i}                        every block (Swin: stage), NCHW (timm's
+                                           forward_intermediates)
 The `*_resize` cases hold a checkpoint made for another size; their outputs are those of the
 model timm builds from `config.json` after loading that checkpoint through its checkpoint filter.
 """
@@ -26,8 +29,25 @@ from make_timm_fixtures import redraw_, write_hub_config  # noqa: E402
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "timm"
 SMALL = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=10)
 
-# name: (architecture, model_args)
+SWIN = dict(img_size=40, patch_size=2, embed_dim=16, depths=(2, 2), num_heads=(2, 4), num_classes=10)
+
+# name: (architecture, model_args[, another size to run at])
 CASES = {
+    # Swin V2: cosine attention with a learned scale, the continuous position bias MLP, residual
+    # post-norm blocks, patch merging normed after its Linear; padded, shifted windows of 6.
+    "swinv2_2stage": ("swinv2_tiny_window8_256", dict(SWIN, window_size=6)),
+    # A fine-tune's windows (8) larger than its pre-training's (6, then 4): the bias MLP's
+    # offsets are scaled by the pre-training windows.
+    "swinv2_pretrained_window": ("swinv2_base_window12to16_192to256",
+                                 dict(SWIN, img_size=32, window_size=8,
+                                      pretrained_window_sizes=(6, 4))),
+    # Any input size: shift masks and bias for the padded map at run time.
+    "swinv2_dynamic": ("swinv2_tiny_window8_256", dict(SWIN, window_size=6, strict_img_size=False),
+                       (48, 36)),
+    # Swin-S3: a window per stage (4 with shifts at 16x16, 8 covering the whole 8x8 map, 4 the
+    # whole 4x4 one). (A list of two would be one non-square window for timm.)
+    "swin_s3": ("swin_s3_tiny_224", dict(SWIN, img_size=32, depths=(2, 2, 2), num_heads=(2, 4, 8),
+                                         window_size=(4, 8, 4))),
     # BEiT: a relative position table per block (with the class token's three entries), no
     # absolute position embedding, q/v biases, LayerScale 0.1, average pooling with fc_norm.
     "beit_v1": ("beit_base_patch16_224", SMALL),
@@ -45,7 +65,7 @@ CASES = {
     # Residual post-norm blocks (ResPostRelPosBlock).
     "relpos_res_post": ("vit_relpos_base_patch32_plus_rpn_256", SMALL),
 }
-INTERMEDIATES = {"beit_v1", "relpos_gap"}
+INTERMEDIATES = {"beit_v1", "relpos_gap", "swinv2_2stage"}
 
 # name: (architecture, checkpoint's model_args, the model's model_args, module with the filter)
 RESIZE_CASES = {
@@ -66,10 +86,12 @@ RESIZE_CASES = {
 }
 
 
-def write_case(folder: pathlib.Path, model, state: dict, size: int, generator, intermediates: bool):
+def write_case(folder: pathlib.Path, model, state: dict, size, generator, intermediates: bool,
+               other=None):
     folder.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, folder / "model.safetensors")
-    x = torch.randn((2, 3, size, size), generator=generator)
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    x = torch.randn((2, 3, *size), generator=generator)
     out = {"input": x}
     with torch.no_grad():
         features = model.forward_features(x)
@@ -78,6 +100,10 @@ def write_case(folder: pathlib.Path, model, state: dict, size: int, generator, i
         if intermediates:
             for i, t in enumerate(model.forward_intermediates(x, intermediates_only=True)):
                 out[f"intermediates.{i}"] = t
+        if other is not None:
+            y = torch.randn((2, 3, *other), generator=generator)
+            out.update({"other.input": y, "other.logits": model(y),
+                        "other.features": model.forward_features(y)})
     save_file({k: v.contiguous() for k, v in out.items()}, folder / "io.safetensors")
     return out
 
@@ -93,12 +119,13 @@ def randomise(model, generator):
 def main() -> None:
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(2028)
-    for case, (arch, args) in CASES.items():
+    for case, (arch, args, *other) in CASES.items():
         model = timm.create_model(arch, pretrained=False, **args).eval()
         randomise(model, generator)
         folder = OUT / case
-        out = write_case(folder, model, model.state_dict(), 32, generator, case in INTERMEDIATES)
-        write_hub_config(folder, arch, args, model.num_features)
+        out = write_case(folder, model, model.state_dict(), args["img_size"], generator,
+                         case in INTERMEDIATES, other[0] if other else None)
+        write_hub_config(folder, arch, args, model.num_features, args["img_size"])
         print(f"{case}: logits |max| {out['logits'].abs().max():.3f}")
     for case, (arch, saved_args, args, module) in RESIZE_CASES.items():
         saved = timm.create_model(arch, pretrained=False, **saved_args).eval()
@@ -109,7 +136,7 @@ def main() -> None:
         folder = OUT / case
         size = args["img_size"]
         out = write_case(folder, model, state, size, generator, False)
-        write_hub_config(folder, arch, args, model.num_features)
+        write_hub_config(folder, arch, args, model.num_features, size)
         print(f"{case}: logits |max| {out['logits'].abs().max():.3f}")
     print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")
 

@@ -184,15 +184,17 @@ def redraw_(model: torch.nn.Module, generator: torch.Generator) -> None:
                 p.copy_(noise / np.sqrt(max(p[0].numel(), 1)))
 
 
-def write_hub_config(folder: pathlib.Path, arch: str, args: dict, num_features: int) -> None:
-    """`config.json` of a hub folder built by `timm.create_model(arch, **args)` at 32x32."""
+def write_hub_config(folder: pathlib.Path, arch: str, args: dict, num_features: int,
+                     size=32) -> None:
+    """`config.json` of a hub folder built by `timm.create_model(arch, **args)` at `size`."""
+    size = [size, size] if isinstance(size, int) else list(size)
     config = {
         "architecture": arch,
         "num_classes": args["num_classes"],
         "num_features": num_features,
         "model_args": {k: list(v) if isinstance(v, tuple) else v for k, v in args.items()},
         "pretrained_cfg": {
-            "tag": "fixture", "input_size": [3, 32, 32], "interpolation": "bicubic",
+            "tag": "fixture", "input_size": [3, *size], "interpolation": "bicubic",
             "crop_pct": 0.9, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
             "num_classes": args["num_classes"],
         },

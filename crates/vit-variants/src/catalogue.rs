@@ -14,7 +14,8 @@ use crate::eva::EVA_ARCHITECTURES;
 use crate::hub_names::{PretrainedTag, pretrained_tags, resolve_timm_name};
 use crate::naflex::NAFLEX_ARCHITECTURES;
 use crate::relpos::{RELPOS_ARCHITECTURES, RELPOS_FAMILY};
-use crate::swin::presets::SWIN_PRESETS;
+use crate::swin::catalogue::version_of;
+use crate::swin::{SwinVersion, swin_architectures};
 use crate::zoo::{PretrainedModel, ZooConfig};
 
 /// One architecture of the catalogue, whether vit-core can build it yet or not.
@@ -22,8 +23,8 @@ use crate::zoo::{PretrainedModel, ZooConfig};
 pub struct CatalogueEntry {
     /// timm's architecture name.
     pub name: &'static str,
-    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `eva`, `naflexvit`, `beit` or
-    /// `vit_relpos`.
+    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `swinv2`, `eva`, `naflexvit`, `beit`
+    /// or `vit_relpos`.
     pub family: &'static str,
     /// timm's parameter count (default head), where the catalogue records it.
     pub timm_params: Option<u64>,
@@ -50,11 +51,14 @@ pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
         timm_params: Some(a.params),
         config: a.config().map(ZooConfig::Vit),
     });
-    let swins = SWIN_PRESETS.iter().map(|(name, build)| CatalogueEntry {
-        name,
-        family: "swin",
-        timm_params: None,
-        config: Ok(ZooConfig::Swin(build())),
+    let swins = swin_architectures().map(|a| CatalogueEntry {
+        name: a.name,
+        family: match version_of(a.name) {
+            SwinVersion::V1 => "swin",
+            SwinVersion::V2 => "swinv2",
+        },
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::Swin),
     });
     let evas = EVA_ARCHITECTURES.iter().map(|a| CatalogueEntry {
         name: a.name,

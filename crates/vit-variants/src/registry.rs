@@ -9,16 +9,15 @@ use crate::beit::{BEIT_ARCHITECTURES, beit_architecture};
 use crate::eva::{EVA_ARCHITECTURES, eva_architecture};
 use crate::naflex::{NAFLEX_ARCHITECTURES, naflex_architecture};
 use crate::relpos::{RELPOS_ARCHITECTURES, relpos_architecture};
-use crate::swin::presets::SWIN_PRESETS;
+use crate::swin::{swin_architecture, swin_architectures};
 use crate::zoo::ZooConfig;
 
 /// Every preset of the zoo by timm's architecture name, ViT family first, then Swin, then the
 /// Eva, NaFlexViT, BEiT and ViT-relpos architectures that build.
 pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let vits = vit_presets().map(|(name, config)| (name, ZooConfig::Vit(config)));
-    let swins = SWIN_PRESETS
-        .iter()
-        .map(|(name, build)| (*name, ZooConfig::Swin(build())));
+    let swins =
+        swin_architectures().filter_map(|a| Some((a.name, ZooConfig::Swin(a.config().ok()?))));
     let evas = EVA_ARCHITECTURES
         .iter()
         .filter_map(|a| Some((a.name, ZooConfig::Eva(a.config().ok()?))));
@@ -49,6 +48,9 @@ pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
     }
     if let Some(architecture) = naflex_architecture(name) {
         return architecture.config().map(ZooConfig::Naflex);
+    }
+    if let Some(architecture) = swin_architecture(name) {
+        return architecture.config().map(ZooConfig::Swin);
     }
     if let Some(architecture) = beit_architecture(name) {
         return architecture.config().map(ZooConfig::Beit);

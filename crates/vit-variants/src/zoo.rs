@@ -31,7 +31,6 @@ use crate::eva::{EVA_FAMILY, EvaConfig};
 use crate::naflex::{NAFLEX_FAMILY, NaflexConfig};
 use crate::registry::{zoo_preset, zoo_presets};
 use crate::relpos::{RELPOS_FAMILY, VitRelPosConfig};
-use crate::swin::import::apply_timm_swin_args;
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
 use crate::timm_architecture::TimmArgs;
 
@@ -226,7 +225,10 @@ impl ModelFamily for ZooConfig {
     }
 
     fn has_timm_layout(&self) -> bool {
-        matches!(self, Self::Eva(_) | Self::Naflex(_) | Self::Beit(_))
+        match self {
+            Self::Swin(c) => c.has_timm_layout(),
+            other => matches!(other, Self::Eva(_) | Self::Naflex(_) | Self::Beit(_)),
+        }
     }
 
     fn to_timm_layout(
@@ -237,6 +239,7 @@ impl ModelFamily for ZooConfig {
             Self::Eva(c) => c.to_timm_layout(tensors),
             Self::Naflex(c) => c.to_timm_layout(tensors),
             Self::Beit(c) => c.to_timm_layout(tensors),
+            Self::Swin(c) => c.to_timm_layout(tensors),
             _ => Ok(()),
         }
     }
@@ -270,7 +273,7 @@ impl ModelFamily for ZooConfig {
         })?;
         Ok(match base {
             Self::Vit(c) => Self::Vit(apply_timm_vit_args(&c, timm)?),
-            Self::Swin(c) => Self::Swin(apply_timm_swin_args(&c, timm)?),
+            Self::Swin(c) => Self::Swin(timm_args(&c, timm)?),
             Self::Eva(c) => Self::Eva(timm_args(&c, timm)?),
             Self::Naflex(c) => Self::Naflex(timm_args(&c, timm)?),
             Self::Beit(c) => Self::Beit(timm_args(&c, timm)?),

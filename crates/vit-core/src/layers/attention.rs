@@ -372,6 +372,7 @@ impl<B: VitBackend> Attention<B> {
             proj_drop: &self.proj_drop,
             num_heads: self.num_heads,
             num_kv_heads: self.num_kv_heads,
+            logit_scale: None,
             path: self.path,
         }
     }
@@ -403,6 +404,9 @@ pub struct QkvAttention<'a, B: VitBackend> {
     pub num_heads: usize,
     /// Number of key/value heads (`num_heads` but for grouped-query attention).
     pub num_kv_heads: usize,
+    /// Cosine attention (Swin V2): queries and keys L2-normalised per head, the scores scaled by
+    /// `exp(min(logit_scale, ln 100))` per head (`[heads, 1, 1]`) instead of `1/√head_dim`.
+    pub logit_scale: Option<&'a Param<Tensor<B, 3>>>,
     /// How the scores are computed.
     pub path: AttentionPath,
 }
@@ -440,10 +444,16 @@ impl<B: VitBackend> QkvAttention<'_, B> {
             Some(rope) => rope.apply_to_qkv(qkv, self.num_heads),
             None => qkv,
         };
+        // Cosine attention folds its per-head scale into the normalised queries: scale 1 below.
+        let (qkv, scale) = match self.logit_scale {
+            Some(logit_scale) => (cosine_qkv(qkv, logit_scale.val(), self.num_heads), 1.0),
+            None => {
+                let head_dim = qkv.dims()[2] / (3 * self.num_heads);
+                (qkv, (head_dim as f64).powf(-0.5))
+            }
+        };
         let (out, weights) =
             if self.path == AttentionPath::Fused && !need_weights && !dropout_active {
-                let head_dim = qkv.dims()[2] / (3 * self.num_heads);
-                let scale = (head_dim as f64).powf(-0.5);
                 let out = vit_ops::attention(
                     to_autocast(qkv),
                     self.num_heads,
@@ -453,9 +463,15 @@ impl<B: VitBackend> QkvAttention<'_, B> {
                 (from_autocast(out), None)
             } else {
                 // Weights wanted, attention dropout or the materialised path: scores as a tensor.
-                let qkv = split_heads(qkv, self.num_heads);
+                let [q, k, v] = split_heads(qkv, self.num_heads);
+                // `attend` scales by 1/√head_dim: cosine attention's scale 1 undoes it.
+                let q = if self.logit_scale.is_some() {
+                    q.mul_scalar(scale * (head_dim_of(&k) as f64).sqrt())
+                } else {
+                    q
+                };
                 let path = AttentionPath::Materialized;
-                let (out, weights) = path.attend(qkv, bias, self.attn_drop, need_weights);
+                let (out, weights) = path.attend([q, k, v], bias, self.attn_drop, need_weights);
                 (merge_heads(out), weights)
             };
         let out = match self.norm {
@@ -489,4 +505,34 @@ impl<B: VitBackend> QkvAttention<'_, B> {
         let v = repeat(x.narrow(2, h + kv, kv));
         Tensor::cat(vec![q, k, v], 2).reshape([b, n, 3 * h * d])
     }
+}
+
+fn head_dim_of<B: VitBackend>(t: &Tensor<B, 4>) -> usize {
+    t.dims()[3]
+}
+
+/// Swin V2's cosine attention on a `qkv [b, n, 3·heads·d]` buffer: queries and keys divided by
+/// their L2 norm per head (at least 1e-12, as `F.normalize`), the queries then multiplied by
+/// `exp(min(logit_scale, ln 100))` of their head (`logit_scale [heads, 1, 1]`), so that plain
+/// attention with scale 1 gives timm's `normalize(q)·normalize(k)ᵀ·scale`.
+pub fn cosine_qkv<B: VitBackend>(
+    qkv: Tensor<B, 3>,
+    logit_scale: Tensor<B, 3>,
+    heads: usize,
+) -> Tensor<B, 3> {
+    let [b, n, width] = qkv.dims();
+    let d = width / (3 * heads);
+    let x = qkv.reshape([b, n, 3, heads, d]);
+    let unit = |t: Tensor<B, 5>| {
+        let norm = t.clone().powi_scalar(2).sum_dim(4).sqrt().clamp_min(1e-12);
+        t / norm
+    };
+    let scale = logit_scale
+        .clamp_max(100f64.ln())
+        .exp()
+        .reshape([1, 1, 1, heads, 1]);
+    let q = unit(x.clone().narrow(2, 0, 1)) * scale;
+    let k = unit(x.clone().narrow(2, 1, 1));
+    let v = x.narrow(2, 2, 1);
+    Tensor::cat(vec![q, k, v], 2).reshape([b, n, width])
 }

@@ -63,6 +63,14 @@ pub struct RelPosConfig {
     /// Offset spacing and output scaling of the MLP.
     #[config(default = "RelPosMlpMode::Cr")]
     pub mode: RelPosMlpMode,
+    /// Dropout after the MLP's activation while training (timm's `RelPosMlp`: 0.125; Swin V2's
+    /// `cpb_mlp`: none).
+    #[config(default = 0.125)]
+    pub mlp_drop: f64,
+    /// The window the MLP's offsets are normalised to in Swin's mode (Swin V2's
+    /// `pretrained_window_size`); `None`: the window itself.
+    #[config(default = "None")]
+    pub pretrained_window: Option<[usize; 2]>,
 }
 
 /// A relative position bias module (same keys as timm's: `relative_position_bias_table`, or
@@ -103,6 +111,12 @@ pub struct RelPosMlpLayers<B: VitBackend> {
 pub struct RelPosMlp<B: VitBackend> {
     /// The MLP.
     pub mlp: RelPosMlpLayers<B>,
+    /// The window the offsets below are for.
+    pub window: [usize; 2],
+    /// The log-spaced offsets of [`Self::window`], `[(2h−1)·(2w−1), 2]` (computed, not saved).
+    pub coords: Tensor<B, 2>,
+    /// Which offset each (query, key) pair of the window reads, `[N²]` (computed, not saved).
+    pub relative_position_index: Tensor<B, 1, Int>,
     /// Offset spacing and output scaling.
     pub mode: RelPosMlpMode,
     /// Prefix tokens before the patches: their rows and columns get no bias.
@@ -136,23 +150,48 @@ impl RelPosConfig {
                     grid,
                 })
             }
-            RelPosKind::Mlp => RelPos::Mlp(RelPosMlp {
-                mlp: RelPosMlpLayers {
-                    fc1: timm_linear(2, self.hidden_dim, true, device),
-                    fc2: timm_linear(
-                        self.hidden_dim,
-                        heads,
-                        self.mode == RelPosMlpMode::Cr,
-                        device,
-                    ),
-                    drop: DropoutConfig::new(0.125).init(),
-                },
-                mode: self.mode,
-                prefix_tokens,
-                pretrained_window: [0, 0],
-            }),
+            RelPosKind::Mlp => {
+                let pretrained_window = self.pretrained_window.unwrap_or([0, 0]);
+                let (coords, index) =
+                    window_positions::<B>(grid, pretrained_window, self.mode, device);
+                RelPos::Mlp(RelPosMlp {
+                    mlp: RelPosMlpLayers {
+                        fc1: timm_linear(2, self.hidden_dim, true, device),
+                        fc2: timm_linear(
+                            self.hidden_dim,
+                            heads,
+                            self.mode == RelPosMlpMode::Cr,
+                            device,
+                        ),
+                        drop: DropoutConfig::new(self.mlp_drop).init(),
+                    },
+                    window: grid,
+                    coords,
+                    relative_position_index: index,
+                    mode: self.mode,
+                    prefix_tokens,
+                    pretrained_window,
+                })
+            }
         }
     }
+}
+
+/// The log-spaced offsets `[(2h−1)·(2w−1), 2]` and the pair index `[N²]` of a window, as tensors.
+fn window_positions<B: VitBackend>(
+    window: [usize; 2],
+    pretrained_window: [usize; 2],
+    mode: RelPosMlpMode,
+    device: &B::Device,
+) -> (Tensor<B, 2>, Tensor<B, 1, Int>) {
+    let coords = relative_log_coords(window, pretrained_window, mode);
+    let coords = Tensor::from_data(TensorData::new(coords, [table_rows(window), 2]), device);
+    let index = relative_position_index(window, false);
+    let n = index.len();
+    (
+        coords,
+        Tensor::from_data(TensorData::new(index, [n]), device),
+    )
 }
 
 /// Rows of a plain relative-offset table for a `[h, w]` window: `(2h−1)·(2w−1)`.
@@ -177,18 +216,14 @@ pub fn relative_log_coords(
                 coords.push(match mode {
                     RelPosMlpMode::Cr => d.signum() * (1.0 + d.abs()).ln(),
                     RelPosMlpMode::Swin => {
-                        // timm divides by (pretrained − 1), or (window − 1) without one; a side
-                        // of 1 has only offset 0, which stays 0.
+                        // timm divides by (pretrained − 1), or (window − 1) without one, at
+                        // least 1 (a side of 1 has only offset 0).
                         let base = if pretrained_window[axis] > 0 {
                             pretrained_window[axis]
                         } else {
                             window[axis]
                         };
-                        let scaled = if base > 1 {
-                            d / (base - 1) as f32 * 8.0
-                        } else {
-                            0.0
-                        };
+                        let scaled = d / base.saturating_sub(1).max(1) as f32 * 8.0;
                         scaled.signum() * (1.0 + scaled.abs()).log2() / 3.0
                     }
                 });
@@ -245,31 +280,25 @@ impl<B: VitBackend> RelPosTable<B> {
 }
 
 impl<B: VitBackend> RelPosMlp<B> {
-    /// The MLP's value for every offset `[(2h−1)·(2w−1), heads]` of a `[h, w]` window, before
-    /// Swin's scaling.
-    pub fn offset_table(&self, window: [usize; 2], device: &B::Device) -> Tensor<B, 2> {
-        let coords = relative_log_coords(window, self.pretrained_window, self.mode);
-        let coords =
-            Tensor::<B, 2>::from_data(TensorData::new(coords, [table_rows(window), 2]), device);
-        let hidden = self.mlp.drop.forward(relu(linear(&self.mlp.fc1, coords)));
-        linear(&self.mlp.fc2, hidden)
-    }
-
     /// The bias `[heads, P+N, P+N]` of a `grid` of `N` patches after `P` prefix tokens (zero
     /// wherever a prefix token is involved).
     pub fn bias(&self, grid: [usize; 2]) -> Tensor<B, 3> {
-        let device = self.mlp.fc1.weight.device();
-        self.window_bias(grid, &device)
-            .pad_prefix(self.prefix_tokens)
+        self.window_bias(grid).pad_prefix(self.prefix_tokens)
     }
 
-    /// `[heads, N, N]` for a window of `N` positions (no prefix tokens): Swin V2's windows.
-    pub fn window_bias(&self, window: [usize; 2], device: &B::Device) -> PatchBias<B> {
-        let table = self.offset_table(window, device);
+    /// `[heads, N, N]` for a window of `N` positions (no prefix tokens): Swin V2's windows. The
+    /// window built for reads its stored offsets; another computes them.
+    pub fn window_bias(&self, window: [usize; 2]) -> PatchBias<B> {
+        let (coords, index) = if window == self.window {
+            (self.coords.clone(), self.relative_position_index.clone())
+        } else {
+            let device = self.coords.device();
+            window_positions::<B>(window, self.pretrained_window, self.mode, &device)
+        };
+        let hidden = self.mlp.drop.forward(relu(linear(&self.mlp.fc1, coords)));
+        let table = linear(&self.mlp.fc2, hidden);
         let heads = table.dims()[1];
-        let index = relative_position_index(window, false);
         let n = window[0] * window[1];
-        let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [n * n]), device);
         let bias = table
             .select(0, index)
             .reshape([n, n, heads])
@@ -278,6 +307,17 @@ impl<B: VitBackend> RelPosMlp<B> {
             RelPosMlpMode::Cr => bias,
             RelPosMlpMode::Swin => sigmoid(bias).mul_scalar(16.0),
         })
+    }
+
+    /// Moves to another window (Swin V2's `set_window_size`): the MLP is unchanged, the offsets
+    /// and index are recomputed.
+    pub fn set_window(&mut self, window: [usize; 2]) {
+        let device = self.coords.device();
+        let (coords, index) =
+            window_positions::<B>(window, self.pretrained_window, self.mode, &device);
+        self.window = window;
+        self.coords = coords;
+        self.relative_position_index = index;
     }
 }
 

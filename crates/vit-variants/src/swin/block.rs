@@ -1,4 +1,5 @@
-//! A Swin Transformer block: (shifted) window attention and an MLP, each pre-norm with a residual.
+//! A Swin Transformer block: (shifted) window attention and an MLP, each with a residual — V1
+//! pre-norm, V2 residual post-norm.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -8,6 +9,7 @@ use vit_core::layers::drop_path::DropPath;
 use vit_core::layers::mlp::{Mlp, MlpConfig};
 use vit_core::layers::{LayerNorm, LayerNormConfig};
 
+use crate::swin::model::SwinVersion;
 use crate::swin::window_attention::{WindowAttention, WindowAttentionConfig};
 use crate::swin::windows::{shifted_window_mask, window_partition, window_reverse};
 
@@ -44,6 +46,12 @@ pub struct SwinBlockConfig {
     /// LayerNorm epsilon (PyTorch's default, as Swin).
     #[config(default = 1e-5)]
     pub norm_eps: f64,
+    /// V1 (pre-norm, bias table) or V2 (residual post-norm, bias MLP, cosine attention).
+    #[config(default = "SwinVersion::V1")]
+    pub version: SwinVersion,
+    /// V2: the window its bias MLP was pre-trained with (0: its own).
+    #[config(default = 0)]
+    pub pretrained_window: usize,
 }
 
 /// One Swin block (timm's `SwinTransformerBlock`, same keys).
@@ -72,6 +80,8 @@ pub struct SwinBlock<B: VitBackend> {
     pub target_window: [usize; 2],
     /// Whether this block shifts its windows (every second block).
     pub shifted: bool,
+    /// V2's residual post-norm: the norms after attention and MLP, not before.
+    pub post_norm: bool,
 }
 
 /// timm's `_calc_window_shift`: a window larger than the map shrinks to it, and then there is
@@ -116,6 +126,8 @@ impl SwinBlockConfig {
                 .with_qkv_bias(self.qkv_bias)
                 .with_attn_drop(self.attn_drop)
                 .with_proj_drop(self.proj_drop)
+                .with_version(self.version)
+                .with_pretrained_window(self.pretrained_window)
                 .init(device),
             norm2: norm(),
             mlp: MlpConfig::new(self.dim, (self.dim as f64 * self.mlp_ratio) as usize)
@@ -129,6 +141,7 @@ impl SwinBlockConfig {
             mask_size: padded,
             target_window: [self.window_size; 2],
             shifted: self.shifted,
+            post_norm: self.version == SwinVersion::V2,
         }
     }
 }
@@ -157,6 +170,12 @@ impl<B: VitBackend> SwinBlock<B> {
 
     /// `x [batch, height, width, dim]` → same shape.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        if self.post_norm {
+            let attended = self.norm1.forward(self.window_attention(x.clone()));
+            let x = x + self.drop_path.forward(attended);
+            let mlp = self.norm2.forward(self.mlp.forward(x.clone()));
+            return x + self.drop_path.forward(mlp);
+        }
         let attended = self.window_attention(self.norm1.forward(x.clone()));
         let x = x + self.drop_path.forward(attended);
         x.clone()

@@ -2,6 +2,8 @@
 //! state-dict application and timm's fine-tuning adaptations.
 
 use std::collections::BTreeMap;
+
+use burn::tensor::TensorData;
 use std::path::Path;
 use vit_core::VitBackend;
 
@@ -16,8 +18,9 @@ use vit_core::weights::timm_folder::TimmConfig;
 
 use vit_core::weights::ModelFamily;
 
+use crate::swin::catalogue::{swin_architecture, swin_architectures};
+use crate::swin::model::SwinVersion;
 use crate::swin::model::{SWIN_FAMILY, SwinTransformer, SwinTransformerConfig};
-use crate::swin::presets::SWIN_PRESETS;
 
 /// Loads a Swin state dict in timm's layout or the original Microsoft one (where each stage's
 /// patch merging belongs to the stage before and the classifier is `head`). Computed buffers
@@ -31,10 +34,13 @@ pub fn load_swin_checkpoint<B: VitBackend>(
     let LazyCheckpoint { path, tensors } = checkpoint;
     let mut report = LoadReport::default();
     let microsoft = tensors.contains_key("layers.0.downsample.reduction.weight");
-    let mut tensors: BTreeMap<String, Weight> = tensors
+    let tensors: BTreeMap<String, Weight> = tensors
         .into_iter()
         .filter(|(k, _)| {
-            let buffer = k.ends_with("relative_position_index") || k.ends_with("attn_mask");
+            let buffer = k.ends_with("relative_position_index")
+                || k.ends_with("attn_mask")
+                || k.ends_with("relative_coords_table")
+                || k.ends_with(".k_bias");
             if buffer {
                 report.ignored.push(k.clone());
             }
@@ -48,6 +54,7 @@ pub fn load_swin_checkpoint<B: VitBackend>(
             }
         })
         .collect();
+    let mut tensors = rename_cpb(tensors, true);
     if microsoft {
         report
             .adapted
@@ -116,13 +123,47 @@ fn microsoft_to_timm_key(key: &str) -> String {
     }
 }
 
-/// `base` with a timm Swin config's `model_args` and `num_classes` over it; arguments this
-/// implementation cannot honour are errors naming them.
+/// A timm window spec (`window_size`: one side, `[h, w]`, or one of either per stage) as our
+/// `(window_size, stage_window_sizes)`; non-square windows are refused.
+fn timm_windows(value: &Value) -> std::result::Result<(usize, Option<Vec<usize>>), String> {
+    let side = |v: &Value| match v {
+        Value::Number(n) => n.as_u64().map(|n| n as usize),
+        Value::Array(pair) if pair.len() == 2 && pair[0] == pair[1] => {
+            pair[0].as_u64().map(|n| n as usize)
+        }
+        _ => None,
+    };
+    let not_square = || format!("{value}: only square windows are supported");
+    match value {
+        Value::Number(_) => Ok((side(value).ok_or_else(not_square)?, None)),
+        // A pair of integers is one (h, w) window for every stage, as timm reads it.
+        Value::Array(list) if list.len() == 2 && list.iter().all(Value::is_number) => {
+            Ok((side(value).ok_or_else(not_square)?, None))
+        }
+        Value::Array(list) => {
+            let sides = list
+                .iter()
+                .map(side)
+                .collect::<Option<Vec<usize>>>()
+                .ok_or_else(not_square)?;
+            let first = *sides.first().ok_or_else(|| "an empty list".to_string())?;
+            Ok((first, Some(sides)))
+        }
+        _ => Err(format!(
+            "expected an integer or one per stage, found {value}"
+        )),
+    }
+}
+
+/// `base` with timm Swin arguments (`SwinTransformer` or `SwinTransformerV2`, as a timm
+/// `config.json` or the catalogue holds them) and `num_classes` over it; `path` names where they
+/// come from in errors. Arguments this implementation cannot honour are errors naming them.
 pub fn apply_timm_swin_args(
     base: &SwinTransformerConfig,
-    timm: &TimmConfig,
+    args: &Map<String, Value>,
+    num_classes: Option<usize>,
+    path: &Path,
 ) -> Result<SwinTransformerConfig> {
-    let path = &timm.path;
     let unsupported = |arg: &str, reason: String| VitError::ModelArg {
         path: path.to_path_buf(),
         arg: arg.to_string(),
@@ -143,7 +184,7 @@ pub fn apply_timm_swin_args(
         "drop_path_rate",
     ];
     let mut ours = Map::new();
-    for (arg, value) in &timm.model_args {
+    for (arg, value) in args {
         match arg.as_str() {
             "weight_init" => {}
             "img_size" => {
@@ -152,10 +193,27 @@ pub fn apply_timm_swin_args(
                 })?;
                 ours.insert("img_size".into(), size);
             }
-            "window_size" if value.is_u64() => {
-                ours.insert("window_size".into(), value.clone());
+            "window_size" => {
+                let (window, stages) =
+                    timm_windows(value).map_err(|reason| unsupported(arg, reason))?;
+                ours.insert("window_size".into(), json!(window));
+                ours.insert("stage_window_sizes".into(), json!(stages));
+            }
+            "pretrained_window_sizes" if base.version == SwinVersion::V2 => {
+                let sizes = value
+                    .as_array()
+                    .and_then(|l| l.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+                    .ok_or_else(|| {
+                        unsupported(
+                            arg,
+                            format!("expected one integer per stage, found {value}"),
+                        )
+                    })?;
+                let sizes = sizes.iter().any(|&s| s > 0).then_some(sizes);
+                ours.insert("pretrained_window_sizes".into(), json!(sizes));
             }
             "global_pool" if value == "avg" => {}
+            "act_layer" if value == "gelu" => {}
             "head_dim" | "norm_layer" if value.is_null() => {}
             "always_partition" if value == false => {}
             "strict_img_size" if value.is_boolean() => {
@@ -179,10 +237,37 @@ pub fn apply_timm_swin_args(
             }
         }
     }
-    if let Some(n) = timm.num_classes {
+    if let Some(n) = num_classes {
         ours.entry("num_classes").or_insert(json!(n));
     }
-    config_from_json(&Value::Object(ours).to_string(), path, base)
+    let config: SwinTransformerConfig =
+        config_from_json(&Value::Object(ours).to_string(), path, base)?;
+    config.validate().map_err(|e| match e {
+        VitError::InvalidConfig { field, reason } => unsupported(&field, reason),
+        other => other,
+    })?;
+    Ok(config)
+}
+
+/// Swin V2's `cpb_mlp` (a `Sequential`: `0` Linear, `2` Linear) → vit-core's `RelPosMlp` keys.
+const CPB_KEYS: [(&str, &str); 2] = [
+    (".cpb_mlp.0.", ".cpb_mlp.mlp.fc1."),
+    (".cpb_mlp.2.", ".cpb_mlp.mlp.fc2."),
+];
+
+fn rename_cpb<V>(tensors: BTreeMap<String, V>, to_ours: bool) -> BTreeMap<String, V> {
+    tensors
+        .into_iter()
+        .map(|(k, v)| {
+            for (timm, ours) in CPB_KEYS {
+                let (from, to) = if to_ours { (timm, ours) } else { (ours, timm) };
+                if k.contains(from) {
+                    return (k.replacen(from, to, 1), v);
+                }
+            }
+            (k, v)
+        })
+        .collect()
 }
 
 impl ModelFamily for SwinTransformerConfig {
@@ -203,15 +288,14 @@ impl ModelFamily for SwinTransformerConfig {
     }
 
     fn from_timm(timm: &TimmConfig) -> Result<Self> {
-        let (_, base) = SWIN_PRESETS
-            .iter()
-            .find(|(name, _)| *name == timm.architecture)
+        let base = swin_architecture(&timm.architecture)
             .ok_or_else(|| VitError::UnknownArchitecture {
                 name: timm.architecture.clone(),
                 path: timm.path.clone(),
-                available: SWIN_PRESETS.iter().map(|(n, _)| n.to_string()).collect(),
-            })?;
-        apply_timm_swin_args(&base(), timm)
+                available: swin_architectures().map(|a| a.name.to_string()).collect(),
+            })?
+            .config()?;
+        apply_timm_swin_args(&base, &timm.model_args, timm.num_classes, &timm.path)
     }
 
     fn build<B: VitBackend>(&self, device: &B::Device) -> Result<SwinTransformer<B>> {
@@ -242,7 +326,10 @@ impl ModelFamily for SwinTransformerConfig {
             "embed_dim": self.embed_dim,
             "depths": self.depths,
             "num_heads": self.num_heads,
-            "window_size": self.window_size,
+            "window_size": match &self.stage_window_sizes {
+                Some(stages) => json!(stages),
+                None => json!(self.window_size),
+            },
             "mlp_ratio": self.mlp_ratio,
             "qkv_bias": self.qkv_bias,
             "strict_img_size": self.strict_img_size,
@@ -251,6 +338,31 @@ impl ModelFamily for SwinTransformerConfig {
             "attn_drop_rate": self.attn_drop_rate,
             "drop_path_rate": self.drop_path_rate,
         });
-        Ok(("swin_tiny_patch4_window7_224".into(), args))
+        // timm builds from the architecture's class and these arguments, so any architecture of
+        // the right class names it.
+        Ok(match self.version {
+            SwinVersion::V1 => ("swin_tiny_patch4_window7_224".into(), args),
+            SwinVersion::V2 => {
+                let mut args = args;
+                args["pretrained_window_sizes"] = json!(
+                    (0..self.depths.len())
+                        .map(|i| self.pretrained_window(i))
+                        .collect::<Vec<_>>()
+                );
+                ("swinv2_tiny_window8_256".into(), args)
+            }
+        })
+    }
+
+    fn has_timm_layout(&self) -> bool {
+        self.version == SwinVersion::V2
+    }
+
+    fn to_timm_layout(
+        &self,
+        tensors: &mut BTreeMap<String, TensorData>,
+    ) -> std::result::Result<(), String> {
+        *tensors = rename_cpb(std::mem::take(tensors), false);
+        Ok(())
     }
 }

@@ -77,6 +77,31 @@ pub struct SwinTransformerConfig {
     /// `strict_img_size=False` / `dynamic_img_size=True`).
     #[config(default = true)]
     pub strict_img_size: bool,
+    /// timm's `SwinTransformer` (V1, Swin-S3) or `SwinTransformerV2`.
+    #[config(default = "SwinVersion::V1")]
+    pub version: SwinVersion,
+    /// A window side per stage (timm's `window_size` as a list: Swin-S3), instead of
+    /// `window_size` everywhere.
+    #[config(default = "None")]
+    pub stage_window_sizes: Option<Vec<usize>>,
+    /// V2: the window each stage's bias MLP was pre-trained with (timm's
+    /// `pretrained_window_sizes`; 0 or `None`: the stage's own window). Fine-tunes at a larger
+    /// window (12 → 16 at 256 px, 12 → 24 at 384 px) keep the pre-training's offset scale.
+    #[config(default = "None")]
+    pub pretrained_window_sizes: Option<Vec<usize>>,
+}
+
+/// Which of timm's Swin models a config builds.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SwinVersion {
+    /// Swin Transformer (Liu et al. 2021): pre-norm blocks, learned bias tables, scaled
+    /// dot-product attention.
+    #[default]
+    V1,
+    /// Swin Transformer V2 (Liu et al. 2022): residual post-norm blocks, a continuous position
+    /// bias MLP, cosine attention with a learned scale, patch merging normed after its Linear.
+    V2,
 }
 
 /// A stage: optional patch merging (all stages but the first), then its blocks.
@@ -198,6 +223,38 @@ impl SwinTransformerConfig {
                 ));
             }
         }
+        for (field, list) in [
+            ("stage_window_sizes", &self.stage_window_sizes),
+            ("pretrained_window_sizes", &self.pretrained_window_sizes),
+        ] {
+            if let Some(list) = list {
+                if list.len() != stages {
+                    return Err(invalid(
+                        field,
+                        format!("needs one entry per stage ({stages}), got {}", list.len()),
+                    ));
+                }
+                if list.iter().any(|&w| w > MAX_SIDE) {
+                    return Err(invalid(
+                        field,
+                        format!("entries must be at most {MAX_SIDE}"),
+                    ));
+                }
+            }
+        }
+        if self
+            .stage_window_sizes
+            .as_ref()
+            .is_some_and(|w| w.contains(&0))
+        {
+            return Err(invalid("stage_window_sizes", "windows must be at least 1"));
+        }
+        if self.pretrained_window_sizes.is_some() && self.version == SwinVersion::V1 {
+            return Err(invalid(
+                "pretrained_window_sizes",
+                "only Swin V2's bias MLP has a pre-training window (set `version` to v2)",
+            ));
+        }
         if self.window_size == 0 || self.embed_dim == 0 || self.in_chans == 0 {
             return Err(invalid(
                 "window_size",
@@ -215,6 +272,22 @@ impl SwinTransformerConfig {
             }
         }
         Ok(())
+    }
+
+    /// The window side of stage `i` (`stage_window_sizes`, or `window_size`).
+    pub fn stage_window(&self, stage: usize) -> usize {
+        self.stage_window_sizes
+            .as_ref()
+            .and_then(|w| w.get(stage).copied())
+            .unwrap_or(self.window_size)
+    }
+
+    /// V2: the pre-training window of stage `i` (0: its own).
+    pub fn pretrained_window(&self, stage: usize) -> usize {
+        self.pretrained_window_sizes
+            .as_ref()
+            .and_then(|w| w.get(stage).copied())
+            .unwrap_or(0)
     }
 
     /// Token dimension of stage `i` (`embed_dim · 2^i`).
@@ -261,12 +334,15 @@ impl SwinTransformerConfig {
                 let downsample = (stage > 0).then(|| {
                     PatchMergingConfig::new(self.stage_dim(stage - 1), dim)
                         .with_norm_eps(self.norm_eps)
+                        .with_norm_after(self.version == SwinVersion::V2)
                         .init(device)
                 });
                 let blocks = (0..self.depths[stage])
                     .map(|i| {
                         SwinBlockConfig::new(dim, resolutions[stage], self.num_heads[stage])
-                            .with_window_size(self.window_size)
+                            .with_window_size(self.stage_window(stage))
+                            .with_version(self.version)
+                            .with_pretrained_window(self.pretrained_window(stage))
                             .with_shifted(i % 2 == 1)
                             .with_mlp_ratio(self.mlp_ratio)
                             .with_qkv_bias(self.qkv_bias)
@@ -294,7 +370,9 @@ impl SwinTransformerConfig {
             },
             apply_norm: true,
             dynamic_img_size: !self.strict_img_size,
-            ref_windows: vec![[self.window_size; 2]; self.depths.len()],
+            ref_windows: (0..self.depths.len())
+                .map(|stage| [self.stage_window(stage); 2])
+                .collect(),
             ref_grid: patch_grid(self.img_size, self.patch_size)?,
         })
     }

@@ -19,26 +19,36 @@ pub struct PatchMergingConfig {
     /// LayerNorm epsilon.
     #[config(default = 1e-5)]
     pub norm_eps: f64,
+    /// Swin V2's order: the Linear first, then the norm over its output.
+    #[config(default = false)]
+    pub norm_after: bool,
 }
 
 /// LayerNorm on the concatenated 2×2 neighbours (4C) and a bias-free Linear 4C → out
-/// (timm's `PatchMerging`, same keys).
+/// (timm's `PatchMerging`, same keys); Swin V2 norms the Linear's output instead.
 #[derive(Module, Debug)]
 pub struct PatchMerging<B: VitBackend> {
-    /// Norm over the 4C concatenation.
+    /// Norm over the 4C concatenation (V2: over the output).
     pub norm: LayerNorm<B>,
     /// Linear 4C → out, no bias.
     pub reduction: Linear<B>,
+    /// V2's order: the norm after the Linear.
+    pub norm_after: bool,
 }
 
 impl PatchMergingConfig {
     /// Builds the module.
     pub fn init<B: VitBackend>(&self, device: &B::Device) -> PatchMerging<B> {
         PatchMerging {
-            norm: LayerNormConfig::new(4 * self.dim)
-                .with_epsilon(self.norm_eps)
-                .init(device),
+            norm: LayerNormConfig::new(if self.norm_after {
+                self.out_dim
+            } else {
+                4 * self.dim
+            })
+            .with_epsilon(self.norm_eps)
+            .init(device),
             reduction: timm_linear(4 * self.dim, self.out_dim, false, device),
+            norm_after: self.norm_after,
         }
     }
 }
@@ -61,6 +71,10 @@ impl<B: VitBackend> PatchMerging<B> {
             .reshape([b, h / 2, 2, w / 2, 2, c])
             .permute([0, 1, 3, 4, 2, 5])
             .reshape([b, h / 2, w / 2, 4 * c]);
-        linear(&self.reduction, self.norm.forward(merged))
+        if self.norm_after {
+            self.norm.forward(linear(&self.reduction, merged))
+        } else {
+            linear(&self.reduction, self.norm.forward(merged))
+        }
     }
 }

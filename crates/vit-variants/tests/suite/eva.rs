@@ -1,8 +1,6 @@
 //! timm's `eva.py` family against timm itself (fixtures from `scripts/make_eva_fixtures.py`):
 //! each rotary layout at the built size and at another one, the key layouts, the backbone maps.
 
-use vit_core::features::{FeatureFormat, IntermediatesOptions};
-use vit_core::model::VisionModel;
 use vit_testing::max_abs_diff_data as max_diff;
 use vit_variants::zoo::{ZooConfig, ZooModel};
 
@@ -83,30 +81,7 @@ fn eva01_without_rope_matches_timm() {
 #[test]
 fn every_block_of_the_rotary_families_matches_timms_forward_intermediates() {
     for name in ["eva_eva02", "eva_dinov3", "eva_rope_mixed"] {
-        let c = case(name);
-        let maps = c
-            .loaded
-            .model
-            .forward_intermediates(
-                c.input("input"),
-                &IntermediatesOptions {
-                    output_fmt: FeatureFormat::Nchw,
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .maps;
-        let count = (0..)
-            .take_while(|i| c.io.tensors.contains_key(&format!("intermediates.{i}")))
-            .count();
-        assert_eq!(maps.len(), count, "{name}: map count");
-        for (i, map) in maps.into_iter().enumerate() {
-            c.assert_close(
-                &format!("block {i}"),
-                map.into_data(),
-                &format!("intermediates.{i}"),
-            );
-        }
+        case(name).check_intermediates();
     }
 }
 

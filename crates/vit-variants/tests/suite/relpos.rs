@@ -1,10 +1,10 @@
 //! timm's relative-position families against timm itself (fixtures from
-//! `scripts/make_relpos_fixtures.py`): BEiT's tables (per block and shared), ViT-relpos' MLPs
+//! `scripts/make_relpos_fixtures.py`): Swin V2's cosine attention and bias MLP, Swin-S3's
+//! windows per stage, BEiT's tables (per block and shared), ViT-relpos' MLPs
 //! (per block, shared, with a class token, residual post-norm), and checkpoints whose tables are
 //! made for another window or grid, resized while loading as timm's checkpoint filters do.
 
 use burn::tensor::Tensor;
-use vit_core::features::{FeatureFormat, IntermediatesOptions};
 use vit_core::layers::rel_pos::RelPos;
 use vit_core::model::VisionModel;
 use vit_core::weights::checkpoint::Checkpoint;
@@ -19,6 +19,7 @@ fn case(name: &'static str, family: &str) -> Case {
     let loaded = match &c.loaded.config {
         ZooConfig::Beit(_) => "beit",
         ZooConfig::RelPos(_) => "vit_relpos",
+        ZooConfig::Swin(_) => "swin",
         other => panic!("{name}: loaded as {other:?}"),
     };
     assert_eq!(loaded, family, "{name}");
@@ -67,29 +68,29 @@ fn relpos_residual_post_norm_blocks_match_timm() {
 
 #[test]
 fn every_block_of_the_relative_position_families_matches_timms_forward_intermediates() {
-    for (name, family) in [("beit_v1", "beit"), ("relpos_gap", "vit_relpos")] {
-        let c = case(name, family);
-        let maps = c
-            .loaded
-            .model
-            .forward_intermediates(
-                c.input("input"),
-                &IntermediatesOptions {
-                    output_fmt: FeatureFormat::Nchw,
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .maps;
-        assert_eq!(maps.len(), 2, "{name}: map count");
-        for (i, map) in maps.into_iter().enumerate() {
-            c.assert_close(
-                &format!("block {i}"),
-                map.into_data(),
-                &format!("intermediates.{i}"),
-            );
-        }
-    }
+    case("beit_v1", "beit").check_intermediates();
+    case("relpos_gap", "vit_relpos").check_intermediates();
+    case("swinv2_2stage", "swin").check_intermediates();
+}
+
+#[test]
+fn swin_v2_cosine_attention_and_bias_mlp_match_timm() {
+    case("swinv2_2stage", "swin").check();
+}
+
+#[test]
+fn swin_v2_bias_mlp_keeps_its_pretraining_windows_scale_as_timm() {
+    case("swinv2_pretrained_window", "swin").check();
+}
+
+#[test]
+fn swin_v2_runs_other_input_sizes_as_timm() {
+    case("swinv2_dynamic", "swin").check();
+}
+
+#[test]
+fn swin_s3_window_per_stage_matches_timm() {
+    case("swin_s3", "swin").check();
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! (`other.*`). Shared by the families' parity tests.
 
 use burn::tensor::Tensor;
+use vit_core::model::VisionModel;
 use vit_core::weights::checkpoint::Checkpoint;
 use vit_testing::{B, max_abs_diff_data as max_diff, timm_fixture as fixture};
-use vit_variants::zoo::{PretrainedModel, ZooModel};
+use vit_variants::zoo::PretrainedModel;
 
 pub const TOLERANCE: f32 = 1e-4;
 
@@ -49,34 +50,63 @@ impl Case {
     }
 
     /// Features, pre-logits and logits at the built size; at the other size too when the
-    /// fixture has one.
+    /// fixture has one. Through the zoo's interface, so any family runs it.
     pub fn check(&self) {
-        let ZooModel::Vit(model) = &self.loaded.model else {
-            unreachable!("an Eva model is a ViT with rotary embeddings")
-        };
+        let model = &self.loaded.model;
         let input = self.input("input");
         model.check_input(input.dims()).unwrap();
-        let features = model.forward_features(input);
-        self.assert_close("features", features.clone().into_data(), "features");
-        let pre = model.forward_head(features.clone(), true);
-        self.assert_close("pre_logits", pre.into_data(), "pre_logits");
         self.assert_close(
-            "logits",
-            model.forward_head(features, false).into_data(),
-            "logits",
+            "features",
+            model.forward_features(input.clone()),
+            "features",
         );
+        self.assert_close(
+            "pre_logits",
+            model.forward_pre_logits(input.clone()).into_data(),
+            "pre_logits",
+        );
+        self.assert_close("logits", model.forward(input).into_data(), "logits");
         if self.io.tensors.contains_key("other.input") {
             let other = self.input("other.input");
             model.check_input(other.dims()).unwrap();
             self.assert_close(
                 "features at another size",
-                model.forward_features(other.clone()).into_data(),
+                model.forward_features(other.clone()),
                 "other.features",
             );
             self.assert_close(
                 "logits at another size",
                 model.forward(other).into_data(),
                 "other.logits",
+            );
+        }
+    }
+
+    /// Every map `forward_intermediates` gives (NCHW) against timm's `intermediates.{i}`.
+    pub fn check_intermediates(&self) {
+        use vit_core::features::{FeatureFormat, IntermediatesOptions};
+        let maps = self
+            .loaded
+            .model
+            .forward_intermediates(
+                self.input("input"),
+                &IntermediatesOptions {
+                    output_fmt: FeatureFormat::Nchw,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .maps;
+        let count = (0..)
+            .take_while(|i| self.io.tensors.contains_key(&format!("intermediates.{i}")))
+            .count();
+        assert!(count > 0, "{}: the fixture has no intermediates", self.name);
+        assert_eq!(maps.len(), count, "{}: map count", self.name);
+        for (i, map) in maps.into_iter().enumerate() {
+            self.assert_close(
+                &format!("map {i}"),
+                map.into_data(),
+                &format!("intermediates.{i}"),
             );
         }
     }
