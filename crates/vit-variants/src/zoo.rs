@@ -134,6 +134,18 @@ impl ZooConfig {
         zoo_preset(name)
     }
 
+    /// The config built for `[height, width]` inputs (timm's `img_size`).
+    pub fn with_img_size(self, img_size: [usize; 2]) -> Self {
+        match self {
+            Self::Vit(c) => Self::Vit(c.with_img_size(img_size)),
+            Self::Swin(c) => Self::Swin(c.with_img_size(img_size)),
+            Self::Eva(c) => Self::Eva(c.with_img_size(img_size)),
+            Self::Naflex(c) => Self::Naflex(c.with_img_size(img_size)),
+            Self::Beit(c) => Self::Beit(c.with_img_size(img_size)),
+            Self::RelPos(c) => Self::RelPos(c.with_img_size(img_size)),
+        }
+    }
+
     /// The config with `num_classes` classifier outputs.
     pub fn with_num_classes(mut self, num_classes: usize) -> Self {
         self.set_num_classes(num_classes);

@@ -115,12 +115,9 @@ pub fn bench_config(name: &str) -> Result<ZooConfig, String> {
         let size: usize = size
             .parse()
             .map_err(|_| format!("`{name}`: expected PRESET@SIZE with a pixel count"))?;
-        return match ZooConfig::preset(preset).map_err(|e| e.to_string())? {
-            ZooConfig::Vit(c) => Ok(ZooConfig::Vit(c.with_img_size([size, size]))),
-            ZooConfig::Swin(c) => Ok(ZooConfig::Swin(c.with_img_size([size, size]))),
-            ZooConfig::Eva(c) => Ok(ZooConfig::Eva(c.with_img_size([size, size]))),
-            ZooConfig::Naflex(c) => Ok(ZooConfig::Naflex(c.with_img_size([size, size]))),
-        };
+        return Ok(ZooConfig::preset(preset)
+            .map_err(|e| e.to_string())?
+            .with_img_size([size, size]));
     }
     if name == SMALL_32 {
         return Ok(ZooConfig::Vit(

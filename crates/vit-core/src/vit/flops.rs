@@ -1,5 +1,6 @@
 //! Analytic compute cost of a ViT forward pass.
 
+use crate::layers::rel_pos::{RelPosKind, RelPosMlpMode};
 use crate::layers::block::{AttnLayer, BlockKind, aligned_hidden};
 use crate::layers::mlp::{MlpKind, mlp_hidden};
 use crate::layers::norm::NormKind;
@@ -179,6 +180,25 @@ impl VisionTransformerConfig {
             }
             _ => 0,
         };
+        // Relative position biases: a table (BEiT: offsets + 3 class rows) or an MLP (2 → hidden
+        // → heads), in every block or once.
+        let rel_pos = match &self.rel_pos {
+            None => 0,
+            Some(r) => {
+                let h = self.num_heads as u64;
+                let one = match r.kind {
+                    RelPosKind::Table => {
+                        let [gh, gw] = self.grid_size().unwrap_or([1, 1]).map(|g| g as u64);
+                        ((2 * gh - 1) * (2 * gw - 1) + 3) * h
+                    }
+                    RelPosKind::Mlp => {
+                        let hidden = r.hidden_dim as u64;
+                        linear(2, hidden, true) + linear(hidden, h, r.mode == RelPosMlpMode::Cr)
+                    }
+                };
+                if r.shared { one } else { self.depth as u64 * one }
+            }
+        };
         let heads = 1 + u64::from(self.distilled);
         let head = heads * linear(d, self.num_classes as u64, true);
         // Grouped-query attention: fewer key/value rows (and biases) in those blocks' qkv.
@@ -187,6 +207,7 @@ impl VisionTransformerConfig {
         patch_embed
             + pos
             + rope
+            + rel_pos
             + tokens
             + pre_norm
             + self.depth as u64 * per_block
