@@ -10,6 +10,7 @@ use vit_core::error::{Result, VitError};
 use vit_core::vit::VIT_ARCHITECTURES;
 
 use crate::beit::{BEIT_ARCHITECTURES, BEIT_FAMILY};
+use crate::cait::{CAIT_ARCHITECTURES, CAIT_FAMILY};
 use crate::eva::EVA_ARCHITECTURES;
 use crate::hub_names::{PretrainedTag, pretrained_tags, resolve_timm_name};
 use crate::naflex::NAFLEX_ARCHITECTURES;
@@ -23,8 +24,8 @@ use crate::zoo::{PretrainedModel, ZooConfig};
 pub struct CatalogueEntry {
     /// timm's architecture name.
     pub name: &'static str,
-    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `swinv2`, `eva`, `naflexvit`, `beit`
-    /// or `vit_relpos`.
+    /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `swinv2`, `eva`, `naflexvit`, `beit`,
+    /// `vit_relpos` or `cait`.
     pub family: &'static str,
     /// timm's parameter count (default head), where the catalogue records it.
     pub timm_params: Option<u64>,
@@ -42,7 +43,7 @@ impl CatalogueEntry {
 }
 
 /// Every architecture of the catalogue — timm's ViT family from the generated table, then
-/// Swin, then timm's `eva.py`, `naflexvit.py`, `beit.py` and `vision_transformer_relpos.py` —
+/// Swin, then timm's `eva.py`, `naflexvit.py`, `beit.py`, `vision_transformer_relpos.py` and `cait.py` —
 /// buildable or not.
 pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
     let vits = VIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
@@ -84,11 +85,18 @@ pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
         timm_params: Some(a.params),
         config: a.config().map(ZooConfig::RelPos),
     });
+    let caits = CAIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
+        name: a.name,
+        family: CAIT_FAMILY,
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::Cait),
+    });
     vits.chain(swins)
         .chain(evas)
         .chain(naflexes)
         .chain(beits)
         .chain(relpos)
+        .chain(caits)
 }
 
 /// What `name` points at, for vit-core's loader: a local file or folder as it is; a timm name

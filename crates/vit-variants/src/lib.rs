@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod beit;
+pub mod cait;
 pub mod catalogue;
 pub mod eva;
 pub mod hub_names;
@@ -24,6 +25,7 @@ mod timm_family;
 pub mod zoo;
 
 pub use beit::BeitConfig;
+pub use cait::CaitConfig;
 pub use catalogue::{catalogue, load_named, model_location};
 pub use eva::EvaConfig;
 pub use naflex::NaflexConfig;

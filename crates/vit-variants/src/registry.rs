@@ -6,6 +6,7 @@ use vit_core::error::{Result, VitError};
 use vit_core::vit::{vit_architecture, vit_presets};
 
 use crate::beit::{BEIT_ARCHITECTURES, beit_architecture};
+use crate::cait::{CAIT_ARCHITECTURES, cait_architecture};
 use crate::eva::{EVA_ARCHITECTURES, eva_architecture};
 use crate::naflex::{NAFLEX_ARCHITECTURES, naflex_architecture};
 use crate::relpos::{RELPOS_ARCHITECTURES, relpos_architecture};
@@ -13,7 +14,7 @@ use crate::swin::{swin_architecture, swin_architectures};
 use crate::zoo::ZooConfig;
 
 /// Every preset of the zoo by timm's architecture name, ViT family first, then Swin, then the
-/// Eva, NaFlexViT, BEiT and ViT-relpos architectures that build.
+/// Eva, NaFlexViT, BEiT, ViT-relpos and CaiT architectures that build.
 pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let vits = vit_presets().map(|(name, config)| (name, ZooConfig::Vit(config)));
     let swins =
@@ -30,11 +31,15 @@ pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let relpos = RELPOS_ARCHITECTURES
         .iter()
         .filter_map(|a| Some((a.name, ZooConfig::RelPos(a.config().ok()?))));
+    let caits = CAIT_ARCHITECTURES
+        .iter()
+        .filter_map(|a| Some((a.name, ZooConfig::Cait(a.config().ok()?))));
     vits.chain(swins)
         .chain(evas)
         .chain(naflexes)
         .chain(beits)
         .chain(relpos)
+        .chain(caits)
 }
 
 /// The preset named `name`; the error names the closest names, or for a catalogued
@@ -57,6 +62,9 @@ pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
     }
     if let Some(architecture) = relpos_architecture(name) {
         return architecture.config().map(ZooConfig::RelPos);
+    }
+    if let Some(architecture) = cait_architecture(name) {
+        return architecture.config().map(ZooConfig::Cait);
     }
     zoo_presets()
         .find(|(n, _)| *n == name)

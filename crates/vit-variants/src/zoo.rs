@@ -27,6 +27,7 @@ use vit_core::weights::timm_folder::TimmConfig;
 use vit_core::{VisionTransformer, VisionTransformerConfig};
 
 use crate::beit::{BEIT_FAMILY, BeitConfig};
+use crate::cait::{CAIT_FAMILY, Cait, CaitConfig};
 use crate::eva::{EVA_FAMILY, EvaConfig};
 use crate::naflex::{NAFLEX_FAMILY, NaflexConfig};
 use crate::registry::{zoo_preset, zoo_presets};
@@ -35,7 +36,7 @@ use crate::swin::{SwinTransformer, SwinTransformerConfig};
 use crate::timm_architecture::TimmArgs;
 
 /// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin" | "eva" |
-/// "naflexvit" | "beit" | "vit_relpos", "config": {…}}`,
+/// "naflexvit" | "beit" | "vit_relpos" | "cait", "config": {…}}`,
 /// read like a config file: fields left out keep the family's defaults, unknown fields are
 /// errors naming them.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -56,6 +57,8 @@ pub enum ZooConfig {
     /// timm's `VisionTransformerRelPos`: a ViT with a relative position MLP.
     #[serde(rename = "vit_relpos")]
     RelPos(VitRelPosConfig),
+    /// timm's `Cait`: talking-heads blocks, then class attention.
+    Cait(CaitConfig),
 }
 
 /// [`ZooConfig`] as written: `{"family": …, "config": {…}}`, read by the family's own reader —
@@ -76,7 +79,7 @@ impl TryFrom<TaggedConfig> for ZooConfig {
                     field: "family".into(),
                     reason: format!(
                         "expected a family name (vit, deit, swin, eva, naflexvit, beit, \
-                         vit_relpos), got {family}"
+                         vit_relpos, cait), got {family}"
                     ),
                 })?;
                 let empty = Value::Object(Default::default());
@@ -102,6 +105,8 @@ pub enum ZooModel<B: VitBackend> {
     Vit(VisionTransformer<B>),
     /// A Swin Transformer.
     Swin(SwinTransformer<B>),
+    /// A CaiT.
+    Cait(Cait<B>),
 }
 
 impl ZooConfig {
@@ -114,6 +119,7 @@ impl ZooConfig {
             Self::Naflex(c) => c,
             Self::Beit(c) => c,
             Self::RelPos(c) => c,
+            Self::Cait(c) => c,
         }
     }
 
@@ -126,6 +132,7 @@ impl ZooConfig {
             Self::Naflex(c) => c,
             Self::Beit(c) => c,
             Self::RelPos(c) => c,
+            Self::Cait(c) => c,
         }
     }
 
@@ -143,6 +150,7 @@ impl ZooConfig {
             Self::Naflex(c) => Self::Naflex(c.with_img_size(img_size)),
             Self::Beit(c) => Self::Beit(c.with_img_size(img_size)),
             Self::RelPos(c) => Self::RelPos(c.with_img_size(img_size)),
+            Self::Cait(c) => Self::Cait(c.with_img_size(img_size)),
         }
     }
 
@@ -161,6 +169,7 @@ impl ZooConfig {
             Self::Naflex(c) => ZooModel::Vit(c.try_init(device)?),
             Self::Beit(c) => ZooModel::Vit(c.try_init(device)?),
             Self::RelPos(c) => ZooModel::Vit(c.try_init(device)?),
+            Self::Cait(c) => ZooModel::Cait(c.try_init(device)?),
         })
     }
 
@@ -233,6 +242,7 @@ impl ModelFamily for ZooConfig {
             Self::Naflex(c) => c.timm_model_args(),
             Self::Beit(c) => c.timm_model_args(),
             Self::RelPos(c) => c.timm_model_args(),
+            Self::Cait(c) => c.timm_model_args(),
         }
     }
 
@@ -267,6 +277,7 @@ impl ModelFamily for ZooConfig {
             RELPOS_FAMILY => Ok(Self::RelPos(VitRelPosConfig::from_card(
                 family, config, path,
             )?)),
+            CAIT_FAMILY => Ok(Self::Cait(CaitConfig::from_card(family, config, path)?)),
             _ => Ok(Self::Vit(VisionTransformerConfig::from_card(
                 family, config, path,
             )?)),
@@ -290,6 +301,7 @@ impl ModelFamily for ZooConfig {
             Self::Naflex(c) => Self::Naflex(timm_args(&c, timm)?),
             Self::Beit(c) => Self::Beit(timm_args(&c, timm)?),
             Self::RelPos(c) => Self::RelPos(timm_args(&c, timm)?),
+            Self::Cait(c) => Self::Cait(timm_args(&c, timm)?),
         })
     }
 
@@ -327,6 +339,10 @@ impl ModelFamily for ZooConfig {
                 let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Vit(m), r)
             }
+            Self::Cait(c) => {
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
+                (ZooModel::Cait(m), r)
+            }
         })
     }
 }
@@ -337,6 +353,7 @@ impl<B: VitBackend> ZooModel<B> {
         match self {
             Self::Vit(m) => m,
             Self::Swin(m) => m,
+            Self::Cait(m) => m,
         }
     }
 
@@ -345,6 +362,7 @@ impl<B: VitBackend> ZooModel<B> {
         match self {
             Self::Vit(m) => m,
             Self::Swin(m) => m,
+            Self::Cait(m) => m,
         }
     }
 }

@@ -31,7 +31,7 @@ pub struct ModelRow {
 pub struct ListModels {
     /// Only names containing this text (`*` matches any run of characters: `'*dinov2*'`).
     pub filter: Option<String>,
-    /// Only this family: vit, deit, hybrid, swin, eva or naflexvit.
+    /// Only this family: vit, deit, hybrid, swin, swinv2, eva, naflexvit, beit or vit_relpos.
     #[arg(long)]
     pub family: Option<String>,
     /// List the pretrained weights timm publishes instead: `architecture.tag` (what `--model`

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod attention;
 pub mod batch_norm;
 pub mod block;
+pub mod class_attention;
 pub mod diff_attention;
 pub mod drop_path;
 pub mod group_norm;

@@ -1,11 +1,11 @@
 //! Analytic compute cost of a ViT forward pass.
 
-use crate::layers::rel_pos::{RelPosKind, RelPosMlpMode};
 use crate::layers::block::{AttnLayer, BlockKind, aligned_hidden};
 use crate::layers::mlp::{MlpKind, mlp_hidden};
 use crate::layers::norm::NormKind;
 use crate::layers::pooling::GlobalPool;
 use crate::layers::pos_embed::PosEmbedKind;
+use crate::layers::rel_pos::{RelPosKind, RelPosMlpMode};
 use crate::layers::rope::RopeKind;
 use crate::vit::VisionTransformerConfig;
 
@@ -196,7 +196,11 @@ impl VisionTransformerConfig {
                         linear(2, hidden, true) + linear(hidden, h, r.mode == RelPosMlpMode::Cr)
                     }
                 };
-                if r.shared { one } else { self.depth as u64 * one }
+                if r.shared {
+                    one
+                } else {
+                    self.depth as u64 * one
+                }
             }
         };
         let heads = 1 + u64::from(self.distilled);

@@ -2,6 +2,7 @@
 //! arithmetic, attention extraction. The backend is vit-testing's (ndarray, or flex/wgpu).
 
 mod backbone;
+mod class_attention;
 mod eva;
 mod hub_names;
 mod inspect;

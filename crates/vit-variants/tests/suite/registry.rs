@@ -114,6 +114,20 @@ fn shrunk(config: ZooConfig) -> ZooConfig {
                     .with_num_classes(classes),
             )
         }
+        // A CaiT keeps its talking heads and class-attention blocks, one of each.
+        ZooConfig::Cait(c) => {
+            let classes = c.num_classes.min(5);
+            ZooConfig::Cait(
+                c.with_architecture(String::new())
+                    .with_depth(1)
+                    .with_depth_token_only(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(4)
+                    .with_patch_size(4)
+                    .with_img_size([8, 8])
+                    .with_num_classes(classes),
+            )
+        }
         ZooConfig::Swin(c) => {
             let stages = c.depths.len();
             let side = c.patch_size << (stages - 1);
