@@ -11,9 +11,9 @@
       fields each entrypoint sets.
   crates/vit-variants/src/swin/architectures.rs, swin/v2_architectures.rs,
   crates/vit-variants/src/beit/architectures.rs, crates/vit-variants/src/relpos/architectures.rs
-  crates/vit-variants/src/cait/architectures.rs
+  crates/vit-variants/src/cait/architectures.rs, crates/vit-variants/src/xcit/architectures.rs
       the same for `swin_transformer.py` (V1, S3), `swin_transformer_v2.py`, `beit.py` (BEiT,
-      BEiT v2), `vision_transformer_relpos.py` and `cait.py`.
+      BEiT v2), `vision_transformer_relpos.py`, `cait.py` and `xcit.py`.
   crates/vit-variants/src/pretrained_tags.rs  every pretrained tag of those architectures: hub
       id (or the URL timm downloads from when the weights are not on the hub), whether it is timm's default tag, classes, input size, license and — where timm's
       benchmark table records it — the ImageNet-1k top-1 accuracy.
@@ -39,6 +39,7 @@ import torch
 import timm.models.deit as deit
 import timm.models.beit as beit
 import timm.models.cait as cait
+import timm.models.xcit as xcit
 import timm.models.eva as eva
 import timm.models.swin_transformer as swin
 import timm.models.swin_transformer_v2 as swinv2
@@ -231,6 +232,10 @@ FAMILIES = [
          capture=lambda n: capture_create_arguments(cait, "_create_cait", n),
          doc=["Every pretrained architecture of timm's `cait.py`: the arguments its entrypoint passes to",
               "`Cait` (timm's names and values) and timm's parameter count."]),
+    dict(module="xcit", rust="xcit", type="XcitArchitecture", const="XCIT_ARCHITECTURES",
+         capture=lambda n: capture_create_arguments(xcit, "_create_xcit", n),
+         doc=["Every pretrained architecture of timm's `xcit.py`: the arguments its entrypoint passes to",
+              "`Xcit` (timm's names and values) and timm's parameter count."]),
     dict(module="vision_transformer_relpos", rust="relpos", type="RelPosArchitecture",
          const="RELPOS_ARCHITECTURES",
          capture=lambda n: capture_create_arguments(relpos, "_create_vision_transformer_relpos", n),

@@ -18,24 +18,41 @@ from make_timm_fixtures import write_hub_config  # noqa: E402
 
 SMALL = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=4, num_classes=10)
 
-# name: (architecture, model_args)
+# name: (architecture, model_args[, another size to run at])
 CASES = {
     # CaiT: talking-heads attention (4 heads mixed before and after the softmax), LayerScale,
     # position embedding of the patches only, two class-attention blocks, class-token pooling.
     "cait_s24": ("cait_s24_224", SMALL),
+    # XCiT with 16-pixel patches (four stride-2 convolutions with BatchNorm and GELU), Fourier
+    # positions, cross-covariance attention, the local patch interaction, class attention that
+    # norms only the class token; and at another size (timm's XCiT takes any).
+    "xcit_p16": ("xcit_small_12_p16_224", dict(SMALL, img_size=64, patch_size=16), (48, 80)),
+    # 8-pixel patches (three convolutions) and class attention that norms every token.
+    "xcit_p8_tokens_norm": ("xcit_tiny_12_p8_224", SMALL),
 }
-INTERMEDIATES = {"cait_s24"}
+INTERMEDIATES = {"cait_s24", "xcit_p16"}
+
+
+def randomise_batch_norms(model, generator):
+    """Running statistics away from 0 and 1, so that a BatchNorm read wrongly shows."""
+    with torch.no_grad():
+        for name, buffer in model.named_buffers():
+            if name.endswith("running_mean"):
+                buffer.copy_(0.1 * torch.randn(buffer.shape, generator=generator))
+            elif name.endswith("running_var"):
+                buffer.copy_(0.5 + torch.rand(buffer.shape, generator=generator))
 
 
 def main() -> None:
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(2029)
-    for case, (arch, args) in CASES.items():
+    for case, (arch, args, *other) in CASES.items():
         model = timm.create_model(arch, pretrained=False, **args).eval()
         randomise(model, generator)
+        randomise_batch_norms(model, generator)
         folder = OUT / case
         out = write_case(folder, model, model.state_dict(), args["img_size"], generator,
-                         case in INTERMEDIATES)
+                         case in INTERMEDIATES, other[0] if other else None)
         write_hub_config(folder, arch, args, model.num_features, args["img_size"])
         print(f"{case}: logits |max| {out['logits'].abs().max():.3f}")
     print(f"timm {timm.__version__}, torch {torch.__version__} -> {OUT}")

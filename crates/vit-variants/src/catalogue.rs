@@ -17,6 +17,7 @@ use crate::naflex::NAFLEX_ARCHITECTURES;
 use crate::relpos::{RELPOS_ARCHITECTURES, RELPOS_FAMILY};
 use crate::swin::catalogue::version_of;
 use crate::swin::{SwinVersion, swin_architectures};
+use crate::xcit::{XCIT_ARCHITECTURES, XCIT_FAMILY};
 use crate::zoo::{PretrainedModel, ZooConfig};
 
 /// One architecture of the catalogue, whether vit-core can build it yet or not.
@@ -25,7 +26,7 @@ pub struct CatalogueEntry {
     /// timm's architecture name.
     pub name: &'static str,
     /// The zoo family: `vit`, `deit`, `hybrid`, `swin`, `swinv2`, `eva`, `naflexvit`, `beit`,
-    /// `vit_relpos` or `cait`.
+    /// `vit_relpos`, `cait` or `xcit`.
     pub family: &'static str,
     /// timm's parameter count (default head), where the catalogue records it.
     pub timm_params: Option<u64>,
@@ -43,7 +44,7 @@ impl CatalogueEntry {
 }
 
 /// Every architecture of the catalogue — timm's ViT family from the generated table, then
-/// Swin, then timm's `eva.py`, `naflexvit.py`, `beit.py`, `vision_transformer_relpos.py` and `cait.py` —
+/// Swin, then timm's `eva.py`, `naflexvit.py`, `beit.py`, `vision_transformer_relpos.py`, `cait.py` and `xcit.py` —
 /// buildable or not.
 pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
     let vits = VIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
@@ -91,12 +92,19 @@ pub fn catalogue() -> impl Iterator<Item = CatalogueEntry> {
         timm_params: Some(a.params),
         config: a.config().map(ZooConfig::Cait),
     });
+    let xcits = XCIT_ARCHITECTURES.iter().map(|a| CatalogueEntry {
+        name: a.name,
+        family: XCIT_FAMILY,
+        timm_params: Some(a.params),
+        config: a.config().map(ZooConfig::Xcit),
+    });
     vits.chain(swins)
         .chain(evas)
         .chain(naflexes)
         .chain(beits)
         .chain(relpos)
         .chain(caits)
+        .chain(xcits)
 }
 
 /// What `name` points at, for vit-core's loader: a local file or folder as it is; a timm name

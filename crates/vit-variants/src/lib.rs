@@ -4,7 +4,8 @@
 //! layers with timm's structure, parameter names and presets, timm's rotary `eva.py` family
 //! ([`eva`]: EVA-02, DINOv3, PE, RoPE-ViT as ViTs with rotary embeddings), NaFlexViT at fixed
 //! resolution ([`naflex`]: SigLIP2 NaFlex, C-RADIO), BEiT ([`beit`]) and ViT-relpos ([`relpos`])
-//! as ViTs with relative position biases, and the zoo itself ([`zoo`]:
+//! as ViTs with relative position biases, CaiT ([`cait`]) and XCiT ([`xcit`]) as models of
+//! their own, and the zoo itself ([`zoo`]:
 //! [`ZooConfig`] / [`ZooModel`], any family behind one type; [`registry`]: every preset by
 //! timm's name). DeiT, distilled or not, and DeiT III are ViT configurations in vit-core.
 
@@ -22,6 +23,7 @@ pub mod relpos;
 pub mod swin;
 pub mod timm_architecture;
 mod timm_family;
+pub mod xcit;
 pub mod zoo;
 
 pub use beit::BeitConfig;
@@ -32,4 +34,5 @@ pub use naflex::NaflexConfig;
 pub use registry::{zoo_preset, zoo_presets};
 pub use relpos::VitRelPosConfig;
 pub use swin::{SwinTransformer, SwinTransformerConfig};
+pub use xcit::XcitConfig;
 pub use zoo::{PretrainedModel, ZooConfig, ZooModel};

@@ -11,10 +11,11 @@ use crate::eva::{EVA_ARCHITECTURES, eva_architecture};
 use crate::naflex::{NAFLEX_ARCHITECTURES, naflex_architecture};
 use crate::relpos::{RELPOS_ARCHITECTURES, relpos_architecture};
 use crate::swin::{swin_architecture, swin_architectures};
+use crate::xcit::{XCIT_ARCHITECTURES, xcit_architecture};
 use crate::zoo::ZooConfig;
 
 /// Every preset of the zoo by timm's architecture name, ViT family first, then Swin, then the
-/// Eva, NaFlexViT, BEiT, ViT-relpos and CaiT architectures that build.
+/// Eva, NaFlexViT, BEiT, ViT-relpos, CaiT and XCiT architectures that build.
 pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let vits = vit_presets().map(|(name, config)| (name, ZooConfig::Vit(config)));
     let swins =
@@ -34,12 +35,16 @@ pub fn zoo_presets() -> impl Iterator<Item = (&'static str, ZooConfig)> {
     let caits = CAIT_ARCHITECTURES
         .iter()
         .filter_map(|a| Some((a.name, ZooConfig::Cait(a.config().ok()?))));
+    let xcits = XCIT_ARCHITECTURES
+        .iter()
+        .filter_map(|a| Some((a.name, ZooConfig::Xcit(a.config().ok()?))));
     vits.chain(swins)
         .chain(evas)
         .chain(naflexes)
         .chain(beits)
         .chain(relpos)
         .chain(caits)
+        .chain(xcits)
 }
 
 /// The preset named `name`; the error names the closest names, or for a catalogued
@@ -65,6 +70,9 @@ pub fn zoo_preset(name: &str) -> Result<ZooConfig> {
     }
     if let Some(architecture) = cait_architecture(name) {
         return architecture.config().map(ZooConfig::Cait);
+    }
+    if let Some(architecture) = xcit_architecture(name) {
+        return architecture.config().map(ZooConfig::Xcit);
     }
     zoo_presets()
         .find(|(n, _)| *n == name)

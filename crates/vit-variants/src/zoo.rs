@@ -1,5 +1,5 @@
 //! The whole zoo behind one type: any ViT (DeiT and DeiT III included), Swin, Eva, NaFlexViT,
-//! BEiT or ViT-relpos — built from a
+//! BEiT, ViT-relpos, CaiT or XCiT — built from a
 //! preset or a config file, loaded from a timm folder, a checkpoint or a saved folder, run, and
 //! saved. Every call goes to the family's [`VisionModel`] / [`ModelConfig`] implementation; the
 //! only matches over the families are the ones that hand those out.
@@ -34,9 +34,10 @@ use crate::registry::{zoo_preset, zoo_presets};
 use crate::relpos::{RELPOS_FAMILY, VitRelPosConfig};
 use crate::swin::{SwinTransformer, SwinTransformerConfig};
 use crate::timm_architecture::TimmArgs;
+use crate::xcit::{XCIT_FAMILY, Xcit, XcitConfig};
 
 /// The config of any zoo model; as JSON `{"family": "vit" | "deit" | "swin" | "eva" |
-/// "naflexvit" | "beit" | "vit_relpos" | "cait", "config": {…}}`,
+/// "naflexvit" | "beit" | "vit_relpos" | "cait" | "xcit", "config": {…}}`,
 /// read like a config file: fields left out keep the family's defaults, unknown fields are
 /// errors naming them.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -59,6 +60,8 @@ pub enum ZooConfig {
     RelPos(VitRelPosConfig),
     /// timm's `Cait`: talking-heads blocks, then class attention.
     Cait(CaitConfig),
+    /// timm's `Xcit`: cross-covariance blocks, then class attention.
+    Xcit(XcitConfig),
 }
 
 /// [`ZooConfig`] as written: `{"family": …, "config": {…}}`, read by the family's own reader —
@@ -79,7 +82,7 @@ impl TryFrom<TaggedConfig> for ZooConfig {
                     field: "family".into(),
                     reason: format!(
                         "expected a family name (vit, deit, swin, eva, naflexvit, beit, \
-                         vit_relpos, cait), got {family}"
+                         vit_relpos, cait, xcit), got {family}"
                     ),
                 })?;
                 let empty = Value::Object(Default::default());
@@ -107,6 +110,8 @@ pub enum ZooModel<B: VitBackend> {
     Swin(SwinTransformer<B>),
     /// A CaiT.
     Cait(Cait<B>),
+    /// An XCiT.
+    Xcit(Xcit<B>),
 }
 
 impl ZooConfig {
@@ -120,6 +125,7 @@ impl ZooConfig {
             Self::Beit(c) => c,
             Self::RelPos(c) => c,
             Self::Cait(c) => c,
+            Self::Xcit(c) => c,
         }
     }
 
@@ -133,6 +139,7 @@ impl ZooConfig {
             Self::Beit(c) => c,
             Self::RelPos(c) => c,
             Self::Cait(c) => c,
+            Self::Xcit(c) => c,
         }
     }
 
@@ -151,6 +158,7 @@ impl ZooConfig {
             Self::Beit(c) => Self::Beit(c.with_img_size(img_size)),
             Self::RelPos(c) => Self::RelPos(c.with_img_size(img_size)),
             Self::Cait(c) => Self::Cait(c.with_img_size(img_size)),
+            Self::Xcit(c) => Self::Xcit(c.with_img_size(img_size)),
         }
     }
 
@@ -170,6 +178,7 @@ impl ZooConfig {
             Self::Beit(c) => ZooModel::Vit(c.try_init(device)?),
             Self::RelPos(c) => ZooModel::Vit(c.try_init(device)?),
             Self::Cait(c) => ZooModel::Cait(c.try_init(device)?),
+            Self::Xcit(c) => ZooModel::Xcit(c.try_init(device)?),
         })
     }
 
@@ -243,13 +252,17 @@ impl ModelFamily for ZooConfig {
             Self::Beit(c) => c.timm_model_args(),
             Self::RelPos(c) => c.timm_model_args(),
             Self::Cait(c) => c.timm_model_args(),
+            Self::Xcit(c) => c.timm_model_args(),
         }
     }
 
     fn has_timm_layout(&self) -> bool {
         match self {
             Self::Swin(c) => c.has_timm_layout(),
-            other => matches!(other, Self::Eva(_) | Self::Naflex(_) | Self::Beit(_)),
+            other => matches!(
+                other,
+                Self::Eva(_) | Self::Naflex(_) | Self::Beit(_) | Self::Xcit(_)
+            ),
         }
     }
 
@@ -262,6 +275,7 @@ impl ModelFamily for ZooConfig {
             Self::Naflex(c) => c.to_timm_layout(tensors),
             Self::Beit(c) => c.to_timm_layout(tensors),
             Self::Swin(c) => c.to_timm_layout(tensors),
+            Self::Xcit(c) => c.to_timm_layout(tensors),
             _ => Ok(()),
         }
     }
@@ -278,6 +292,7 @@ impl ModelFamily for ZooConfig {
                 family, config, path,
             )?)),
             CAIT_FAMILY => Ok(Self::Cait(CaitConfig::from_card(family, config, path)?)),
+            XCIT_FAMILY => Ok(Self::Xcit(XcitConfig::from_card(family, config, path)?)),
             _ => Ok(Self::Vit(VisionTransformerConfig::from_card(
                 family, config, path,
             )?)),
@@ -302,6 +317,7 @@ impl ModelFamily for ZooConfig {
             Self::Beit(c) => Self::Beit(timm_args(&c, timm)?),
             Self::RelPos(c) => Self::RelPos(timm_args(&c, timm)?),
             Self::Cait(c) => Self::Cait(timm_args(&c, timm)?),
+            Self::Xcit(c) => Self::Xcit(timm_args(&c, timm)?),
         })
     }
 
@@ -343,6 +359,10 @@ impl ModelFamily for ZooConfig {
                 let (m, r) = c.load_checkpoint(checkpoint, device)?;
                 (ZooModel::Cait(m), r)
             }
+            Self::Xcit(c) => {
+                let (m, r) = c.load_checkpoint(checkpoint, device)?;
+                (ZooModel::Xcit(m), r)
+            }
         })
     }
 }
@@ -354,6 +374,7 @@ impl<B: VitBackend> ZooModel<B> {
             Self::Vit(m) => m,
             Self::Swin(m) => m,
             Self::Cait(m) => m,
+            Self::Xcit(m) => m,
         }
     }
 
@@ -363,6 +384,7 @@ impl<B: VitBackend> ZooModel<B> {
             Self::Vit(m) => m,
             Self::Swin(m) => m,
             Self::Cait(m) => m,
+            Self::Xcit(m) => m,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! timm's class-attention families against timm itself (fixtures from
 //! `scripts/make_class_attention_fixtures.py`): CaiT's talking heads and class-attention blocks,
-//! the blocks' maps as a backbone, its attention maps.
+//! XCiT's cross-covariance blocks, convolutional patch embedding and Fourier positions, the
+//! blocks' maps as a backbone, attention maps where there are token-to-token ones.
 
 use vit_core::model::VisionModel;
 use vit_variants::zoo::{ZooConfig, ZooModel};
@@ -12,6 +13,7 @@ fn case(name: &'static str, family: &str) -> Case {
     let c = crate::timm_case::case(name);
     let loaded = match &c.loaded.config {
         ZooConfig::Cait(_) => "cait",
+        ZooConfig::Xcit(_) => "xcit",
         other => panic!("{name}: loaded as {other:?}"),
     };
     assert_eq!(loaded, family, "{name}");
@@ -61,4 +63,38 @@ fn cait_without_its_head_mixing_is_not_timms() {
         diff > 1e-2,
         "identity head mixing is only {diff} away from timm"
     );
+}
+
+#[test]
+fn xcit_cross_covariance_blocks_and_class_attention_match_timm() {
+    let c = case("xcit_p16", "xcit");
+    c.check_intermediates();
+    // timm's XCiT runs any size of whole patches; ours once asked to.
+    let mut c = c;
+    c.loaded.model.enable_dynamic_img_size();
+    c.check();
+}
+
+#[test]
+fn xcit_with_8_pixel_patches_and_every_token_normed_matches_timm() {
+    case("xcit_p8_tokens_norm", "xcit").check();
+}
+
+#[test]
+fn xcit_refuses_token_attention_maps_and_other_sizes_unless_asked() {
+    let c = case("xcit_p16", "xcit");
+    let err = c
+        .loaded
+        .model
+        .attention_weights(c.input("input"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("across channels"), "{err}");
+    let err = c
+        .loaded
+        .model
+        .check_input(c.input("other.input").dims())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dynamic_img_size"), "{err}");
 }

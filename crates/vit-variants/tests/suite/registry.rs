@@ -128,6 +128,21 @@ fn shrunk(config: ZooConfig) -> ZooConfig {
                     .with_num_classes(classes),
             )
         }
+        // An XCiT keeps its convolutional patch embedding (16 or 8 pixels), one block of each
+        // kind, 32 channels in 4 heads.
+        ZooConfig::Xcit(c) => {
+            let classes = c.num_classes.min(5);
+            let side = 2 * c.patch_size;
+            ZooConfig::Xcit(
+                c.with_architecture(String::new())
+                    .with_depth(1)
+                    .with_cls_attn_layers(1)
+                    .with_embed_dim(32)
+                    .with_num_heads(4)
+                    .with_img_size([side, side])
+                    .with_num_classes(classes),
+            )
+        }
         ZooConfig::Swin(c) => {
             let stages = c.depths.len();
             let side = c.patch_size << (stages - 1);
