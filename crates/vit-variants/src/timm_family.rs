@@ -255,3 +255,36 @@ pub(crate) fn drop_buffers(
         report.ignored.push(key);
     }
 }
+
+/// Arguments timm's class takes as Python classes, not names (`act_layer`, `block_fn` of CaiT,
+/// XCiT, ViT-relpos): dropped from exported `model_args` when they are the catalogued
+/// architecture's own (timm's entrypoint supplies them), an error naming the field otherwise.
+pub(crate) fn drop_class_args<C: Serialize>(
+    args: &mut Value,
+    catalogued: Option<&C>,
+    family: &str,
+    architecture: &str,
+    names: &[&str],
+) -> Result<()> {
+    let catalogued = catalogued.map(|c| serde_json::to_value(c).expect("configs serialise"));
+    let Value::Object(map) = args else {
+        return Ok(());
+    };
+    for name in names {
+        let ours = map.remove(*name);
+        let theirs = catalogued.as_ref().and_then(|c| c.get(*name));
+        if ours.is_some() && ours.as_ref() != theirs {
+            return Err(VitError::Unsupported {
+                operation: format!("export as a timm folder (field `{name}`)"),
+                family: family.into(),
+                reason: format!(
+                    "timm takes `{name}` as a Python class, so it must be `{architecture}`'s own \
+                     ({}), not {}",
+                    theirs.map_or("none".into(), Value::to_string),
+                    ours.map_or("none".into(), |v| v.to_string())
+                ),
+            });
+        }
+    }
+    Ok(())
+}

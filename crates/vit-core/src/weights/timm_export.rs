@@ -64,7 +64,24 @@ pub fn timm_safetensors_with<B: VitBackend, M: Module<B> + Clone>(
         tensors.insert(snapshot.full_path(), data);
     }
     layout(&mut tensors).map_err(failed)?;
+    add_batch_norm_counters(&mut tensors);
     safetensors_bytes(&tensors).map_err(failed)
+}
+
+/// PyTorch's BatchNorm keeps a step counter beside its running statistics, and a strict
+/// `load_state_dict` wants it: a zero `num_batches_tracked` (an `int64` scalar) beside every
+/// `running_mean` (the count plays no part at inference, so none is kept while loading).
+pub fn add_batch_norm_counters(tensors: &mut BTreeMap<String, TensorData>) {
+    let counters: Vec<String> = tensors
+        .keys()
+        .filter_map(|k| k.strip_suffix(".running_mean"))
+        .map(|prefix| format!("{prefix}.num_batches_tracked"))
+        .collect();
+    for key in counters {
+        tensors
+            .entry(key)
+            .or_insert_with(|| TensorData::new(vec![0i64], Vec::<usize>::new()));
+    }
 }
 
 /// `tensors` in the safetensors format (header sorted by key, `format: pt` metadata).

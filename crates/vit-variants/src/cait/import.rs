@@ -18,7 +18,9 @@ use vit_core::weights::timm_folder::TimmConfig;
 use crate::cait::catalogue::{CAIT_ARCHITECTURES, cait_architecture};
 use crate::cait::config::{CAIT_FAMILY, CaitConfig};
 use crate::cait::model::Cait;
-use crate::timm_family::{card_config, catalogued, export_args, translate_shared_arg};
+use crate::timm_family::{
+    card_config, catalogued, drop_class_args, export_args, translate_shared_arg,
+};
 
 /// timm `Cait` arguments over `base`; `path` names where they come from in errors. Arguments
 /// this implementation cannot honour (another block or attention class) are errors naming them.
@@ -161,15 +163,20 @@ impl ModelFamily for CaitConfig {
 
     /// The architecture this config came from and every argument as timm names it.
     fn timm_model_args(&self) -> Result<(String, Value)> {
-        let catalogued_norm = cait_architecture(&self.architecture)
-            .and_then(|a| a.config().ok())
-            .map(|c| (c.norm_layer, c.norm_eps));
+        let catalogued = cait_architecture(&self.architecture).and_then(|a| a.config().ok());
         let (architecture, mut args) = export_args(
             self,
             "cait.py",
             &self.architecture,
-            catalogued_norm,
+            catalogued.as_ref().map(|c| (c.norm_layer, c.norm_eps)),
             (self.norm_layer, self.norm_eps),
+        )?;
+        drop_class_args(
+            &mut args,
+            catalogued.as_ref(),
+            CAIT_FAMILY,
+            &architecture,
+            &["act_layer"],
         )?;
         // timm's `Cait` has no `dynamic_img_size` argument.
         if let Value::Object(map) = &mut args {

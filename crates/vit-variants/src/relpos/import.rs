@@ -16,8 +16,8 @@ use vit_core::{VisionTransformer, VitBackend};
 use crate::relpos::catalogue::{RELPOS_ARCHITECTURES, relpos_architecture};
 use crate::relpos::config::{RELPOS_FAMILY, VitRelPosConfig};
 use crate::timm_family::{
-    card_config, catalogued, drop_buffers, export_args, finish_timm_args, load_in_vit_layout,
-    translate_shared_arg,
+    card_config, catalogued, drop_buffers, drop_class_args, export_args, finish_timm_args,
+    load_in_vit_layout, translate_shared_arg,
 };
 
 /// timm `VisionTransformerRelPos` arguments over `base`; `path` names where they come from in errors. Arguments
@@ -110,15 +110,21 @@ impl ModelFamily for VitRelPosConfig {
 
     /// The architecture this config came from and every argument as timm names it.
     fn timm_model_args(&self) -> Result<(String, Value)> {
-        let catalogued_norm = relpos_architecture(&self.architecture)
-            .and_then(|a| a.config().ok())
-            .map(|c| (c.norm_layer, c.norm_eps));
-        export_args(
+        let catalogued = relpos_architecture(&self.architecture).and_then(|a| a.config().ok());
+        let (architecture, mut args) = export_args(
             self,
             "vision_transformer_relpos.py",
             &self.architecture,
-            catalogued_norm,
+            catalogued.as_ref().map(|c| (c.norm_layer, c.norm_eps)),
             (self.norm_layer, self.norm_eps),
-        )
+        )?;
+        drop_class_args(
+            &mut args,
+            catalogued.as_ref(),
+            RELPOS_FAMILY,
+            &architecture,
+            &["act_layer", "block_fn"],
+        )?;
+        Ok((architecture, args))
     }
 }

@@ -17,7 +17,7 @@ use vit_core::weights::state_dict::{LoadReport, adapt_head, apply_state_dict};
 use vit_core::weights::timm_folder::TimmConfig;
 
 use crate::timm_family::{
-    card_config, catalogued, drop_buffers, export_args, translate_shared_arg,
+    card_config, catalogued, drop_buffers, drop_class_args, export_args, translate_shared_arg,
 };
 use crate::xcit::catalogue::{XCIT_ARCHITECTURES, xcit_architecture};
 use crate::xcit::config::{XCIT_FAMILY, XcitConfig};
@@ -219,15 +219,20 @@ impl ModelFamily for XcitConfig {
 
     /// The architecture this config came from and every argument as timm names it.
     fn timm_model_args(&self) -> Result<(String, Value)> {
-        let catalogued_norm = xcit_architecture(&self.architecture)
-            .and_then(|a| a.config().ok())
-            .map(|c| (c.norm_layer, c.norm_eps));
+        let catalogued = xcit_architecture(&self.architecture).and_then(|a| a.config().ok());
         let (architecture, mut args) = export_args(
             self,
             "xcit.py",
             &self.architecture,
-            catalogued_norm,
+            catalogued.as_ref().map(|c| (c.norm_layer, c.norm_eps)),
             (self.norm_layer, self.norm_eps),
+        )?;
+        drop_class_args(
+            &mut args,
+            catalogued.as_ref(),
+            XCIT_FAMILY,
+            &architecture,
+            &["act_layer"],
         )?;
         // timm's `Xcit` has no `dynamic_img_size` argument.
         if let Value::Object(map) = &mut args {

@@ -50,6 +50,21 @@ fn exported_timm_folders_hold_timms_state_dict_and_reload_with_its_logits() {
         "naflex_parfac_gap",
         "naflex_siglip",
         "naflex_radio_v3",
+        // Catalogue part 3: BEiT's tables and layout (per block, shared), ViT-relpos' MLPs,
+        // Swin V2's `cpb_mlp` Sequential, Swin-S3's windows, CaiT, XCiT's patch-embedding
+        // Sequential and BatchNorm counters.
+        "beit_v1",
+        "beit_shared",
+        "relpos_gap",
+        "relpos_shared",
+        "relpos_cls",
+        "relpos_res_post",
+        "swinv2_2stage",
+        "swinv2_pretrained_window",
+        "swin_s3",
+        "cait_s24",
+        "xcit_p16",
+        "xcit_p8_tokens_norm",
     ] {
         let loaded =
             PretrainedModel::<B>::load(&fixture(case), None, None, &Default::default()).unwrap();
