@@ -522,17 +522,21 @@ pub fn cosine_qkv<B: VitBackend>(
 ) -> Tensor<B, 3> {
     let [b, n, width] = qkv.dims();
     let d = width / (3 * heads);
+    let device = qkv.device();
     let x = qkv.reshape([b, n, 3, heads, d]);
-    let unit = |t: Tensor<B, 5>| {
-        let norm = t.clone().powi_scalar(2).sum_dim(4).sqrt().clamp_min(1e-12);
-        t / norm
-    };
+    // Each (token, part, head) divided by its norm (the values by 1) — `F.normalize`'s own
+    // rounding — then the queries multiplied by their head's scale: two passes over the buffer
+    // (the values' norms are computed and discarded: cheaper than cutting the buffer apart and
+    // joining it again).
+    let norms = x.clone().powi_scalar(2).sum_dim(4).sqrt().clamp_min(1e-12);
+    let ones = Tensor::<B, 5>::ones([1, 1, 1, heads, 1], &device);
+    let not_values = Tensor::cat(vec![ones.clone(), ones.clone(), ones.zeros_like()], 2);
+    let values = Tensor::cat(vec![ones.zeros_like(), ones.zeros_like(), ones.clone()], 2);
+    let divisor = norms * not_values + values;
     let scale = logit_scale
         .clamp_max(100f64.ln())
         .exp()
         .reshape([1, 1, 1, heads, 1]);
-    let q = unit(x.clone().narrow(2, 0, 1)) * scale;
-    let k = unit(x.clone().narrow(2, 1, 1));
-    let v = x.narrow(2, 2, 1);
-    Tensor::cat(vec![q, k, v], 2).reshape([b, n, width])
+    let multiplier = Tensor::cat(vec![scale, ones.clone(), ones], 2);
+    (x / divisor * multiplier).reshape([b, n, width])
 }

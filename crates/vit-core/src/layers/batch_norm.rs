@@ -60,14 +60,22 @@ impl BatchNormActConfig {
 }
 
 impl<B: VitBackend> BatchNormAct<B> {
-    /// Normalises `x [batch, channels, height, width]` per channel.
+    /// The per-channel scale `weight/√(running_var + eps)` and shift `bias − running_mean·scale`
+    /// the normalisation amounts to.
+    pub fn scale_shift(&self) -> (Tensor<B, 1>, Tensor<B, 1>) {
+        let scale = self.weight.val() / (self.running_var.val() + self.eps).sqrt();
+        let shift = self.bias.val() - self.running_mean.val() * scale.clone();
+        (scale, shift)
+    }
+
+    /// Normalises `x [batch, channels, height, width]` per channel: one scale and one shift per
+    /// channel (`weight/√(var + eps)`, `bias − mean·scale`), computed on the channel vectors, so
+    /// the map takes two passes.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let (scale, shift) = self.scale_shift();
         let c = x.dims()[1];
         let shape = [1, c, 1, 1];
-        let mean = self.running_mean.val().reshape(shape);
-        let std = (self.running_var.val() + self.eps).sqrt().reshape(shape);
-        let y =
-            (x - mean) / std * self.weight.val().reshape(shape) + self.bias.val().reshape(shape);
+        let y = x * scale.reshape(shape) + shift.reshape(shape);
         match self.act {
             Some(act) => act.forward(y),
             None => y,

@@ -14,6 +14,19 @@ pub fn linear<B: VitBackend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>)
     linear_parts(x, layer.weight.val(), layer.bias.as_ref().map(Param::val))
 }
 
+/// `gamma · layer(x)` (a LayerScale `gamma [d_out]` after the layer) as one product: the scale
+/// folded into the weight's columns and the bias (`d_in·d_out` multiplies instead of a pass over
+/// every token), differentiable in `gamma` as in the weights.
+pub fn linear_scaled<B: VitBackend, const D: usize>(
+    layer: &Linear<B>,
+    x: Tensor<B, D>,
+    gamma: Tensor<B, 1>,
+) -> Tensor<B, D> {
+    let weight = layer.weight.val() * gamma.clone().unsqueeze_dim::<2>(0);
+    let bias = layer.bias.as_ref().map(|b| b.val() * gamma);
+    linear_parts(x, weight, bias)
+}
+
 /// `x·W + b` for `x [..., d_in]`, `weight [d_in, d_out]`, `bias [d_out]` (a projection whose
 /// weights are not a `Linear`, e.g. the patch embedding's convolution kernel), autocast-aware.
 pub fn linear_parts<B: VitBackend, const D: usize>(

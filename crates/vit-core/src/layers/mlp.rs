@@ -10,7 +10,7 @@ use vit_ops::VitBackend;
 
 use crate::layers::activation::Activation;
 use crate::layers::init::timm_linear;
-use crate::layers::linear::linear;
+use crate::layers::linear::{linear, linear_scaled};
 use crate::layers::norm::{Norm, NormKind, maybe_norm};
 
 /// Which feed-forward network a block uses (timm's `mlp_layer`).
@@ -131,6 +131,16 @@ impl MlpConfig {
 impl<B: VitBackend> Mlp<B> {
     /// Applies the MLP to `x [..., dim]`.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        self.forward_scaled(x, None)
+    }
+
+    /// [`Self::forward`] followed by a LayerScale `gamma [dim]`, folded into `fc2`
+    /// ([`linear_scaled`]: no pass over the tokens for the scale).
+    pub fn forward_scaled<const D: usize>(
+        &self,
+        x: Tensor<B, D>,
+        gamma: Option<Tensor<B, 1>>,
+    ) -> Tensor<B, D> {
         let hidden = match (&self.fc1, &self.fc1_g, &self.fc1_x) {
             (Some(fc1), _, _) if self.kind == MlpKind::SwigluPacked => {
                 let packed = linear(fc1, x);
@@ -146,6 +156,10 @@ impl<B: VitBackend> Mlp<B> {
             _ => unreachable!("an Mlp holds either fc1 or both fc1_g and fc1_x"),
         };
         let hidden = maybe_norm(&self.norm, self.drop.forward(hidden));
-        self.drop.forward(linear(&self.fc2, hidden))
+        let out = match gamma {
+            Some(gamma) => linear_scaled(&self.fc2, hidden, gamma),
+            None => linear(&self.fc2, hidden),
+        };
+        self.drop.forward(out)
     }
 }

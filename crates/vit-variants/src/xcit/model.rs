@@ -5,6 +5,7 @@
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::ops::ConvOptions;
 use burn::nn::{Dropout, DropoutConfig, Linear, PaddingConfig2d};
 use burn::tensor::{Tensor, TensorData};
 use vit_core::VitBackend;
@@ -18,7 +19,7 @@ use vit_core::layers::batch_norm::{BatchNormAct, BatchNormActConfig};
 use vit_core::layers::class_attention::{ClassAttn, ClassAttnConfig};
 use vit_core::layers::drop_path::DropPath;
 use vit_core::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
-use vit_core::layers::linear::linear;
+use vit_core::layers::linear::{linear, linear_scaled};
 use vit_core::layers::mlp::{Mlp, MlpConfig};
 use vit_core::layers::norm::{Norm, maybe_norm};
 use vit_core::layers::pooling::{GlobalPool, pool_tokens};
@@ -98,15 +99,15 @@ pub struct Xca<B: VitBackend> {
     pub num_heads: usize,
 }
 
-/// `x / max(‖x‖, 1e-12)` over the last axis (`F.normalize`).
-fn l2_normalize<B: VitBackend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let norm = x.clone().powi_scalar(2).sum_dim(3).sqrt().clamp_min(1e-12);
-    x / norm
+/// `max(‖x‖, 1e-12)` over the last axis (`F.normalize`'s divisor), `[..., 1]`.
+fn l2_norm<B: VitBackend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    x.powi_scalar(2).sum_dim(3).sqrt().clamp_min(1e-12)
 }
 
 impl<B: VitBackend> Xca<B> {
-    /// `x [batch, tokens, dim]` → same shape.
-    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    /// `x [batch, tokens, dim]` → same shape, times the LayerScale `gamma` when given (folded
+    /// into the output projection).
+    pub fn forward(&self, x: Tensor<B, 3>, gamma: Option<Tensor<B, 1>>) -> Tensor<B, 3> {
         let [b, n, c] = x.dims();
         let h = self.num_heads;
         let qkv = linear(&self.qkv, x).reshape([b, n, 3, h, c / h]);
@@ -117,12 +118,19 @@ impl<B: VitBackend> Xca<B> {
                 .reshape([b, n, h, c / h])
                 .permute([0, 2, 3, 1])
         };
-        let (q, k, v) = (l2_normalize(part(0)), l2_normalize(part(1)), part(2));
+        let (q, k, v) = (part(0), part(1), part(2));
+        // normalize(q)·normalize(k)ᵀ = (q·kᵀ) / (‖qᵢ‖·‖kⱼ‖): the norms divide the small
+        // `head_dim × head_dim` product instead of every token's queries and keys.
+        let norms = l2_norm(q.clone()) * l2_norm(k.clone()).swap_dims(2, 3);
         let temperature = self.temperature.val().reshape([1, h, 1, 1]);
-        let scores = q.matmul(k.swap_dims(2, 3)) * temperature;
+        let scores = q.matmul(k.swap_dims(2, 3)) / norms * temperature;
         let weights = self.attn_drop.forward(vit_core::ops::softmax_last(scores));
         let out = weights.matmul(v).permute([0, 3, 1, 2]).reshape([b, n, c]);
-        self.proj_drop.forward(linear(&self.proj, out))
+        let out = match gamma {
+            Some(gamma) => linear_scaled(&self.proj, out, gamma),
+            None => linear(&self.proj, out),
+        };
+        self.proj_drop.forward(out)
     }
 }
 
@@ -141,12 +149,27 @@ pub struct Lpi<B: VitBackend> {
 }
 
 impl<B: VitBackend> Lpi<B> {
-    /// `x [batch, tokens, dim]` on a `grid` → same shape.
-    pub fn forward(&self, x: Tensor<B, 3>, grid: [usize; 2]) -> Tensor<B, 3> {
+    /// `x [batch, tokens, dim]` on a `grid` → same shape, times the LayerScale `gamma` when
+    /// given (folded into the second convolution's kernels and bias).
+    pub fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        grid: [usize; 2],
+        gamma: Option<Tensor<B, 1>>,
+    ) -> Tensor<B, 3> {
         let [b, n, c] = x.dims();
         let map = x.swap_dims(1, 2).reshape([b, c, grid[0], grid[1]]);
-        let map = self.conv1.forward(map);
-        let map = self.conv2.forward(self.bn.forward(self.act.forward(map)));
+        let map = self.bn.forward(self.act.forward(self.conv1.forward(map)));
+        let map = match gamma {
+            Some(gamma) => {
+                let conv = &self.conv2;
+                let weight = conv.weight.val() * gamma.clone().reshape([c, 1, 1, 1]);
+                let bias = conv.bias.as_ref().map(|bias| bias.val() * gamma);
+                let options = ConvOptions::new(conv.stride, [1, 1], conv.dilation, conv.groups);
+                burn::tensor::module::conv2d(map, weight, bias, options)
+            }
+            None => self.conv2.forward(map),
+        };
         map.reshape([b, c, n]).swap_dims(1, 2)
     }
 }
@@ -178,14 +201,23 @@ pub struct XcaBlock<B: VitBackend> {
 }
 
 impl<B: VitBackend> XcaBlock<B> {
-    /// `x [batch, patches, dim]` on a `grid` → same shape.
+    /// `x [batch, patches, dim]` on a `grid` → same shape. Each LayerScale is folded into the
+    /// last layer of its branch.
     pub fn forward(&self, x: Tensor<B, 3>, grid: [usize; 2]) -> Tensor<B, 3> {
-        let attn = self.attn.forward(self.norm1.forward(x.clone()));
-        let x = x + self.drop_path.forward(scaled(&self.gamma1, attn));
-        let local = self.local_mp.forward(self.norm3.forward(x.clone()), grid);
-        let x = x + self.drop_path.forward(scaled(&self.gamma3, local));
-        let mlp = self.mlp.forward(self.norm2.forward(x.clone()));
-        x + self.drop_path.forward(scaled(&self.gamma2, mlp))
+        let attn = self
+            .attn
+            .forward(self.norm1.forward(x.clone()), Some(self.gamma1.val()));
+        let x = x + self.drop_path.forward(attn);
+        let local = self.local_mp.forward(
+            self.norm3.forward(x.clone()),
+            grid,
+            Some(self.gamma3.val()),
+        );
+        let x = x + self.drop_path.forward(local);
+        let mlp = self
+            .mlp
+            .forward_scaled(self.norm2.forward(x.clone()), Some(self.gamma2.val()));
+        x + self.drop_path.forward(mlp)
     }
 }
 
