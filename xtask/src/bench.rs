@@ -139,6 +139,10 @@ fn rows(o: &Options) -> Vec<Vec<String>> {
         // (rotate-half RoPE, registers) at 224.
         "eva02_small_patch14_224",
         "vit_small_patch16_dinov3@224",
+        // Catalogue part 3: Swin V2 (cosine attention, bias MLP) and XCiT (cross-covariance
+        // attention, convolutions).
+        "swinv2_tiny_window8_256",
+        "xcit_small_12_p16_224",
     ] {
         for batch in &o.batches {
             rows.push(s(&["--model", model, "--batch", &batch.to_string()]));

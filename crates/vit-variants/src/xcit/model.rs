@@ -5,8 +5,8 @@
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::tensor::ops::ConvOptions;
 use burn::nn::{Dropout, DropoutConfig, Linear, PaddingConfig2d};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
@@ -159,17 +159,31 @@ impl<B: VitBackend> Lpi<B> {
     ) -> Tensor<B, 3> {
         let [b, n, c] = x.dims();
         let map = x.swap_dims(1, 2).reshape([b, c, grid[0], grid[1]]);
-        let map = self.bn.forward(self.act.forward(self.conv1.forward(map)));
-        let map = match gamma {
-            Some(gamma) => {
-                let conv = &self.conv2;
-                let weight = conv.weight.val() * gamma.clone().reshape([c, 1, 1, 1]);
-                let bias = conv.bias.as_ref().map(|bias| bias.val() * gamma);
-                let options = ConvOptions::new(conv.stride, [1, 1], conv.dilation, conv.groups);
-                burn::tensor::module::conv2d(map, weight, bias, options)
-            }
-            None => self.conv2.forward(map),
+        let map = self.act.forward(self.conv1.forward(map));
+        // conv2(bn(y))·γ = conv2'(y) + conv2'(t) with conv2' = conv2's kernels times s·γ: the
+        // norm's scale s folds into the kernels, its shift t becomes a map of one image (the
+        // zero padding makes it smaller at the borders) added with conv2's bias — one pass over
+        // the batch instead of four.
+        let (scale, shift) = self.bn.scale_shift();
+        let scale = match &gamma {
+            Some(gamma) => scale * gamma.clone(),
+            None => scale,
         };
+        let conv = &self.conv2;
+        let kernels = conv.weight.val();
+        let options = || ConvOptions::new(conv.stride, [1, 1], conv.dilation, conv.groups);
+        let folded = kernels.clone() * scale.reshape([c, 1, 1, 1]);
+        let shift_map = shift.reshape([1, c, 1, 1]).expand([1, c, grid[0], grid[1]]);
+        let kernels = match &gamma {
+            Some(gamma) => kernels * gamma.clone().reshape([c, 1, 1, 1]),
+            None => kernels,
+        };
+        let bias = conv.bias.as_ref().map(|bias| match &gamma {
+            Some(gamma) => bias.val() * gamma.clone(),
+            None => bias.val(),
+        });
+        let constant = burn::tensor::module::conv2d(shift_map, kernels, bias, options());
+        let map = burn::tensor::module::conv2d(map, folded, None, options()) + constant;
         map.reshape([b, c, n]).swap_dims(1, 2)
     }
 }
@@ -208,11 +222,9 @@ impl<B: VitBackend> XcaBlock<B> {
             .attn
             .forward(self.norm1.forward(x.clone()), Some(self.gamma1.val()));
         let x = x + self.drop_path.forward(attn);
-        let local = self.local_mp.forward(
-            self.norm3.forward(x.clone()),
-            grid,
-            Some(self.gamma3.val()),
-        );
+        let local =
+            self.local_mp
+                .forward(self.norm3.forward(x.clone()), grid, Some(self.gamma3.val()));
         let x = x + self.drop_path.forward(local);
         let mlp = self
             .mlp

@@ -7,6 +7,7 @@ use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::Tensor;
+use burn::tensor::ops::ConvOptions;
 use vit_ops::VitBackend;
 
 use crate::layers::activation::Activation;
@@ -35,13 +36,43 @@ pub struct ConvNormAct<B: VitBackend> {
 }
 
 impl<B: VitBackend> ConvNormAct<B> {
-    /// Runs the convolution, then the norm and activation when present.
+    /// Runs the convolution, then the norm and activation when present. The norm is folded into
+    /// the convolution (kernels times the norm's per-channel scale, its shift as the bias): one
+    /// pass over the output instead of three.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.conv.forward(x);
-        match &self.bn {
-            Some(bn) => bn.forward(x),
-            None => x,
+        let conv = &self.conv;
+        let (Some(bn), Some(padding)) = (&self.bn, symmetric_padding(&conv.padding)) else {
+            let y = conv.forward(x);
+            return match &self.bn {
+                Some(bn) => bn.forward(y),
+                None => y,
+            };
+        };
+        let (scale, shift) = bn.scale_shift();
+        let cout = scale.dims()[0];
+        let weight = conv.weight.val() * scale.clone().reshape([cout, 1, 1, 1]);
+        let bias = match &conv.bias {
+            Some(bias) => bias.val() * scale + shift,
+            None => shift,
+        };
+        let options = ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups);
+        let y = burn::tensor::module::conv2d(x, weight, Some(bias), options);
+        match bn.act {
+            Some(act) => act.forward(y),
+            None => y,
         }
+    }
+}
+
+/// `[rows, cols]` of a padding that is the same on both sides of each axis (`None` for `Same`
+/// or an asymmetric one: those run unfused).
+fn symmetric_padding(padding: &PaddingConfig2d) -> Option<[usize; 2]> {
+    match *padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            Some([top, left])
+        }
+        _ => None,
     }
 }
 
