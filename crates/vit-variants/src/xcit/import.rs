@@ -76,7 +76,8 @@ fn patch_embed_key(key: &str, to_ours: bool) -> Option<String> {
             "1" => "bn",
             _ => return None,
         };
-        (i % 2 == 0).then(|| format!("patch_embed.{}.{part}.{tail}", i / 2))
+        i.is_multiple_of(2)
+            .then(|| format!("patch_embed.{}.{part}.{tail}", i / 2))
     } else {
         let rest = key.strip_prefix("patch_embed.")?;
         let (index, rest) = rest.split_once('.')?;
@@ -113,7 +114,7 @@ fn split_class_qkv(
             };
             let shape = w.shape().to_vec();
             let rows = shape.first().copied().unwrap_or(0);
-            if rows % 3 != 0 {
+            if !rows.is_multiple_of(3) {
                 return Err(format!(
                     "{prefix}.qkv.{kind}: {rows} rows are not three parts"
                 ));
