@@ -16,6 +16,7 @@ pub mod cait;
 pub mod catalogue;
 pub mod eva;
 pub mod hub_names;
+mod late_class_token;
 pub mod naflex;
 pub mod pretrained_tags;
 pub mod registry;

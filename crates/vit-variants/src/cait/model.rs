@@ -8,22 +8,24 @@ use burn::tensor::{Tensor, TensorData};
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::features::{
-    FeatureFormat, FeatureIndices, FeatureInfo, FeatureMap, Intermediates, IntermediatesOptions,
+    FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
 use vit_core::inspect::{AttentionWeights, PatchFilters, PatchPositions};
 use vit_core::layers::class_attention::{ClassAttn, ClassAttnConfig};
 use vit_core::layers::drop_path::DropPath;
 use vit_core::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_normal_timm};
-use vit_core::layers::linear::linear;
 use vit_core::layers::mlp::{Mlp, MlpConfig};
 use vit_core::layers::norm::{Norm, maybe_norm};
 use vit_core::layers::patch_embed::{PatchEmbed, PatchEmbedConfig};
-use vit_core::layers::pooling::{GlobalPool, pool_tokens};
+use vit_core::layers::pooling::GlobalPool;
 use vit_core::layers::resample::resample_abs_pos_embed;
 use vit_core::model::VisionModel;
 
 use crate::cait::config::{CAIT_FAMILY, CaitConfig};
 use crate::cait::talking_heads::{TalkingHeadAttn, TalkingHeadAttnConfig};
+use crate::late_class_token::{
+    block_feature_info, default_feature_maps, patch_block_intermediates, pooled_head,
+};
 
 /// A LayerScale vector `[dim]` at `value` (CaiT's and XCiT's `gamma_*`, parameters of the
 /// block itself).
@@ -259,14 +261,14 @@ impl<B: VitBackend> Cait<B> {
 
     /// Pools the features (the class token, or the patches' mean) and applies the head.
     pub fn forward_head(&self, features: Tensor<B, 3>, pre_logits: bool) -> Tensor<B, 2> {
-        let prefix = usize::from(self.cls_token.is_some());
-        let pooled = self
-            .head_drop
-            .forward(pool_tokens(features, self.global_pool, prefix));
-        match (&self.head, pre_logits) {
-            (Some(head), false) => linear(head, pooled),
-            _ => pooled,
-        }
+        pooled_head(
+            features,
+            self.global_pool,
+            self.cls_token.is_some(),
+            &self.head_drop,
+            &self.head,
+            pre_logits,
+        )
     }
 
     fn unsupported(operation: &str, reason: &str) -> VitError {
@@ -370,44 +372,24 @@ impl<B: VitBackend> VisionModel<B> for Cait<B> {
         options: &IntermediatesOptions,
     ) -> Result<Intermediates<B>> {
         self.check_input(images.dims())?;
-        let (take, max) = options.indices.resolve(self.blocks.len())?;
-        let last = if options.stop_early {
-            max
-        } else {
-            self.blocks.len() - 1
-        };
-        let (mut x, grid) = self.embed(images);
-        let mut maps = Vec::with_capacity(take.len());
-        for (i, block) in self.blocks[..=last].iter().enumerate() {
-            x = block.forward(x, false).0;
-            if take.contains(&i) {
-                let y = if options.norm {
-                    maybe_norm(&self.norm, x.clone())
-                } else {
-                    x.clone()
-                };
-                let [b, _, d] = y.dims();
-                maps.push(FeatureMap::from_nhwc(
-                    y.reshape([b, grid[0], grid[1], d]),
-                    options.output_fmt,
-                ));
-            }
-        }
-        Ok(Intermediates {
-            maps,
-            prefix_tokens: Vec::new(),
-            features: FeatureMap::Tokens(maybe_norm(&self.norm, self.with_class_token(x))),
-        })
+        let (x, grid) = self.embed(images);
+        patch_block_intermediates(
+            x,
+            grid,
+            self.blocks.len(),
+            options,
+            &self.norm,
+            |i, x| self.blocks[i].forward(x, false).0,
+            |x| self.with_class_token(x),
+        )
     }
 
     fn feature_info(&self) -> Vec<FeatureInfo> {
-        (0..self.blocks.len())
-            .map(|i| FeatureInfo {
-                num_chs: self.patch_embed.embed_dim(),
-                reduction: self.patch_embed.pixel_stride(),
-                module: format!("blocks.{i}"),
-            })
-            .collect()
+        block_feature_info(
+            self.blocks.len(),
+            self.patch_embed.embed_dim(),
+            self.patch_embed.pixel_stride(),
+        )
     }
 
     /// Drops the blocks after the last of `indices`; with `prune_head` the class token, its
@@ -433,9 +415,6 @@ impl<B: VitBackend> VisionModel<B> for Cait<B> {
     }
 
     fn default_feature_maps(&self) -> (FeatureIndices, FeatureFormat) {
-        (
-            FeatureIndices::Last(3.min(self.blocks.len().max(1))),
-            FeatureFormat::Nchw,
-        )
+        default_feature_maps(self.blocks.len())
     }
 }

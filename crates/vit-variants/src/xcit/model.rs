@@ -11,7 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::features::{
-    FeatureFormat, FeatureIndices, FeatureInfo, FeatureMap, Intermediates, IntermediatesOptions,
+    FeatureFormat, FeatureIndices, FeatureInfo, Intermediates, IntermediatesOptions,
 };
 use vit_core::inspect::{AttentionWeights, PatchFilters, PatchPositions};
 use vit_core::layers::activation::Activation;
@@ -22,11 +22,14 @@ use vit_core::layers::init::{TIMM_INIT_STD, lazy_param, timm_linear, trunc_norma
 use vit_core::layers::linear::{linear, linear_scaled};
 use vit_core::layers::mlp::{Mlp, MlpConfig};
 use vit_core::layers::norm::{Norm, maybe_norm};
-use vit_core::layers::pooling::{GlobalPool, pool_tokens};
+use vit_core::layers::pooling::GlobalPool;
 use vit_core::layers::stems::conv_stem::ConvNormAct;
 use vit_core::model::VisionModel;
 
 use crate::cait::model::{layer_scale, scaled};
+use crate::late_class_token::{
+    block_feature_info, default_feature_maps, patch_block_intermediates, pooled_head,
+};
 use crate::xcit::config::{FOURIER_CHANNELS, XCIT_FAMILY, XcitConfig};
 
 /// XCiT's Fourier position features of a `[rows, cols]` grid, `[1, 64, rows, cols]`, computed in
@@ -477,14 +480,14 @@ impl<B: VitBackend> Xcit<B> {
 
     /// Pools the features (the class token, or the patches' mean) and applies the head.
     pub fn forward_head(&self, features: Tensor<B, 3>, pre_logits: bool) -> Tensor<B, 2> {
-        let prefix = usize::from(self.cls_token.is_some());
-        let pooled = self
-            .head_drop
-            .forward(pool_tokens(features, self.global_pool, prefix));
-        match (&self.head, pre_logits) {
-            (Some(head), false) => linear(head, pooled),
-            _ => pooled,
-        }
+        pooled_head(
+            features,
+            self.global_pool,
+            self.cls_token.is_some(),
+            &self.head_drop,
+            &self.head,
+            pre_logits,
+        )
     }
 }
 
@@ -597,44 +600,20 @@ impl<B: VitBackend> VisionModel<B> for Xcit<B> {
         options: &IntermediatesOptions,
     ) -> Result<Intermediates<B>> {
         self.check_input(images.dims())?;
-        let (take, max) = options.indices.resolve(self.blocks.len())?;
-        let last = if options.stop_early {
-            max
-        } else {
-            self.blocks.len() - 1
-        };
-        let (mut x, grid) = self.embed(images);
-        let mut maps = Vec::with_capacity(take.len());
-        for (i, block) in self.blocks[..=last].iter().enumerate() {
-            x = block.forward(x, grid);
-            if take.contains(&i) {
-                let y = if options.norm {
-                    maybe_norm(&self.norm, x.clone())
-                } else {
-                    x.clone()
-                };
-                let [b, _, d] = y.dims();
-                maps.push(FeatureMap::from_nhwc(
-                    y.reshape([b, grid[0], grid[1], d]),
-                    options.output_fmt,
-                ));
-            }
-        }
-        Ok(Intermediates {
-            maps,
-            prefix_tokens: Vec::new(),
-            features: FeatureMap::Tokens(maybe_norm(&self.norm, self.with_class_token(x))),
-        })
+        let (x, grid) = self.embed(images);
+        patch_block_intermediates(
+            x,
+            grid,
+            self.blocks.len(),
+            options,
+            &self.norm,
+            |i, x| self.blocks[i].forward(x, grid),
+            |x| self.with_class_token(x),
+        )
     }
 
     fn feature_info(&self) -> Vec<FeatureInfo> {
-        (0..self.blocks.len())
-            .map(|i| FeatureInfo {
-                num_chs: self.embed_dim,
-                reduction: self.patch_size,
-                module: format!("blocks.{i}"),
-            })
-            .collect()
+        block_feature_info(self.blocks.len(), self.embed_dim, self.patch_size)
     }
 
     /// Drops the blocks after the last of `indices`; with `prune_head` the class token, its
@@ -660,9 +639,6 @@ impl<B: VitBackend> VisionModel<B> for Xcit<B> {
     }
 
     fn default_feature_maps(&self) -> (FeatureIndices, FeatureFormat) {
-        (
-            FeatureIndices::Last(3.min(self.blocks.len().max(1))),
-            FeatureFormat::Nchw,
-        )
+        default_feature_maps(self.blocks.len())
     }
 }
