@@ -120,3 +120,20 @@ pub fn rope_qkv<B: VitBackend>(
         rotate_half,
     ))
 }
+
+/// Depthwise 3×3 convolution, stride 1, zero padding 1, on channels-last tokens `x [b, h·w, c]`
+/// of a `[h, w]` grid, `weight [c, 9]` (taps row-major: Burn's `[c, 1, 3, 3]` kernel reshaped),
+/// `bias [c]`; `[b, h·w, c]` out. Differentiable in all three.
+pub fn depthwise_conv3x3<B: VitBackend>(
+    x: Tensor<B, 3>,
+    grid: [usize; 2],
+    weight: Tensor<B, 2>,
+    bias: Option<Tensor<B, 1>>,
+) -> Tensor<B, 3> {
+    tensor(B::vit_depthwise_conv3x3(
+        float(x),
+        grid,
+        float(weight),
+        bias.map(float),
+    ))
+}

@@ -200,4 +200,27 @@ pub trait VitBackend: Backend {
     ) -> FloatTensor<Self> {
         composed::rope_qkv::<Self>(qkv, sin, cos, heads, prefix, rotate_half)
     }
+
+    /// Depthwise 3×3 convolution, stride 1, zero padding 1, on channels-last tokens
+    /// `x [b, h·w, c]` of a `[h, w]` grid: `y[p] = bias + Σ_t weight[·, t] ⊙ x[p + offset(t)]`,
+    /// `weight [c, 9]` (taps row-major), `bias [c]` — XCiT's local patch interaction without
+    /// layout copies.
+    fn vit_depthwise_conv3x3(
+        x: FloatTensor<Self>,
+        grid: [usize; 2],
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        composed::depthwise_conv3x3::<Self>(x, grid, weight, bias)
+    }
+
+    /// Gradients of [`Self::vit_depthwise_conv3x3`]: `(dx, dweight, dbias)`.
+    fn vit_depthwise_conv3x3_backward(
+        x: FloatTensor<Self>,
+        grid: [usize; 2],
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        composed::depthwise_conv3x3_backward::<Self>(x, grid, weight, grad)
+    }
 }

@@ -441,3 +441,80 @@ pub fn rope_qkv_table_grads<B: Backend>(
     let dsin = reduce(g * rope_rotate(x, rotate_half));
     (dsin, dcos)
 }
+
+/// Tokens `[b, h·w, c]` as the map `[b, c, h, w]` (a copy).
+fn tokens_to_map<B: Backend>(x: FloatTensor<B>, [h, w]: [usize; 2]) -> Tensor<B, 4> {
+    let x = tensor::<B, 3>(x);
+    let [b, _, c] = x.dims();
+    x.swap_dims(1, 2).reshape([b, c, h, w])
+}
+
+/// A map `[b, c, h, w]` back as tokens `[b, h·w, c]`.
+fn map_to_tokens<B: Backend>(x: Tensor<B, 4>) -> FloatTensor<B> {
+    let [b, c, h, w] = x.dims();
+    primitive(x.reshape([b, c, h * w]).swap_dims(1, 2))
+}
+
+/// Depthwise 3×3 convolution, stride 1, zero padding 1, on channels-last tokens `[b, h·w, c]`
+/// (`weight [c, 9]`, `bias [c]`): Burn's grouped convolution between two layout copies.
+pub fn depthwise_conv3x3<B: Backend>(
+    x: FloatTensor<B>,
+    grid: [usize; 2],
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let map = tokens_to_map::<B>(x, grid);
+    let c = map.dims()[1];
+    let weight = tensor::<B, 2>(weight).reshape([c, 1, 3, 3]);
+    let options = burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], c);
+    let out = burn::tensor::module::conv2d(map, weight, bias.map(tensor::<B, 1>), options);
+    map_to_tokens(out)
+}
+
+/// Gradients of [`depthwise_conv3x3`]: `(dx, dweight [c, 9], dbias [c])` — `dx` the same
+/// convolution with the taps reversed, `dweight` each tap's neighbours times the gradient.
+pub fn depthwise_conv3x3_backward<B: Backend>(
+    x: FloatTensor<B>,
+    grid: [usize; 2],
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let weight = tensor::<B, 2>(weight);
+    let c = weight.dims()[0];
+    let reversed = weight.flip([1]);
+    let dx = depthwise_conv3x3::<B>(grad.clone(), grid, primitive(reversed), None);
+    let g = tokens_to_map::<B>(grad, grid);
+    let [b, _, h, w] = g.dims();
+    let x = tokens_to_map::<B>(x, grid);
+    let device = x.device();
+    let padded = Tensor::cat(
+        vec![
+            Tensor::zeros([b, c, 1, w], &device),
+            x,
+            Tensor::zeros([b, c, 1, w], &device),
+        ],
+        2,
+    );
+    let padded = Tensor::cat(
+        vec![
+            Tensor::zeros([b, c, h + 2, 1], &device),
+            padded,
+            Tensor::zeros([b, c, h + 2, 1], &device),
+        ],
+        3,
+    );
+    let taps: Vec<Tensor<B, 2>> = (0..9)
+        .map(|t| {
+            let (dy, dx) = (t / 3, t % 3);
+            let shifted = padded.clone().slice([0..b, 0..c, dy..dy + h, dx..dx + w]);
+            (shifted * g.clone())
+                .sum_dim(3)
+                .sum_dim(2)
+                .sum_dim(0)
+                .reshape([c, 1])
+        })
+        .collect();
+    let dweight = Tensor::cat(taps, 1);
+    let dbias = g.sum_dim(3).sum_dim(2).sum_dim(0).reshape([c]);
+    (dx, primitive(dweight), primitive(dbias))
+}

@@ -40,8 +40,8 @@ mod switch;
 
 pub use activation::Activation;
 pub use api::{
-    activation, attention, gelu, glu, layer_norm, linear, rms_norm, rope_qkv, round_to,
-    softmax_last,
+    activation, attention, depthwise_conv3x3, gelu, glu, layer_norm, linear, rms_norm, rope_qkv,
+    round_to, softmax_last,
 };
 pub use backend::VitBackend;
 pub use switch::{ENV_VAR, fast_path_enabled, set_fast_path};

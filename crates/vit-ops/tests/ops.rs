@@ -536,6 +536,87 @@ const ROPE: [[usize; 6]; 4] = [
     [2, 197, 6, 64, 1, 6],
 ];
 
+/// `[b, h, w, c]` shapes for the depthwise convolution: one token, odd sides, a channel count
+/// below and above a vector, XCiT's.
+const DEPTHWISE: [[usize; 4]; 4] = [[1, 1, 1, 3], [2, 3, 5, 7], [2, 6, 4, 33], [2, 14, 14, 64]];
+
+/// The depthwise convolution as Burn's grouped `conv2d` on the channels-first map (f64).
+fn depthwise_reference(
+    x: Tensor<AutodiffR, 3>,
+    [h, w]: [usize; 2],
+    weight: Tensor<AutodiffR, 2>,
+    bias: Tensor<AutodiffR, 1>,
+) -> Tensor<AutodiffR, 3> {
+    let [b, n, c] = x.dims();
+    let map = x.swap_dims(1, 2).reshape([b, c, h, w]);
+    let options = burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], c);
+    let out = burn::tensor::module::conv2d(map, weight.reshape([c, 1, 3, 3]), Some(bias), options);
+    out.reshape([b, c, n]).swap_dims(1, 2)
+}
+
+type AutodiffR = Autodiff<R>;
+
+fn depthwise_matches_burn<B: VitBackend>()
+where
+    Autodiff<B>: VitBackend,
+{
+    for (i, [b, h, w, c]) in DEPTHWISE.into_iter().enumerate() {
+        let seed = 900 + 10 * i as u64;
+        let what = format!("depthwise {b}x{h}x{w}x{c}");
+        let x = random::<B, 3>([b, h * w, c], 2.0, seed);
+        let weight = random::<B, 2>([c, 9], 1.0, seed + 1);
+        let bias = random::<B, 1>([c], 1.0, seed + 2);
+        let r = random::<B, 3>([b, h * w, c], 1.0, seed + 3);
+        let ad2 = |t: &Tensor<B, 2>| Tensor::<Autodiff<B>, 2>::from_inner(t.clone()).require_grad();
+        let (xa, wa, ba) = (
+            Tensor::<Autodiff<B>, 3>::from_inner(x.clone()).require_grad(),
+            ad2(&weight),
+            Tensor::<Autodiff<B>, 1>::from_inner(bias.clone()).require_grad(),
+        );
+        let out = vit_ops::depthwise_conv3x3(xa.clone(), [h, w], wa.clone(), Some(ba.clone()));
+        let g = (out.clone() * Tensor::from_inner(r.clone()))
+            .sum()
+            .backward();
+
+        let xr = Tensor::<AutodiffR, 3>::from_inner(f64_exact(&x)).require_grad();
+        let wr = Tensor::<AutodiffR, 2>::from_inner(f64_exact(&weight)).require_grad();
+        let br = Tensor::<AutodiffR, 1>::from_inner(f64_exact(&bias)).require_grad();
+        let want = depthwise_reference(xr.clone(), [h, w], wr.clone(), br.clone());
+        let gr = (want.clone() * Tensor::from_inner(f64_exact(&r)))
+            .sum()
+            .backward();
+
+        assert_close(out.inner(), want.inner(), 1e-5, &what);
+        assert_close(
+            xa.grad(&g).unwrap(),
+            xr.grad(&gr).unwrap(),
+            1e-5,
+            &format!("{what} dx"),
+        );
+        assert_close(
+            wa.grad(&g).unwrap(),
+            wr.grad(&gr).unwrap(),
+            1e-4,
+            &format!("{what} dw"),
+        );
+        assert_close(
+            ba.grad(&g).unwrap(),
+            br.grad(&gr).unwrap(),
+            1e-4,
+            &format!("{what} db"),
+        );
+        // Without a bias: the same numbers less the bias.
+        let plain = vit_ops::depthwise_conv3x3(x.clone(), [h, w], weight.clone(), None);
+        let biased = vit_ops::depthwise_conv3x3(x, [h, w], weight, Some(bias.clone()));
+        assert_close(
+            plain + bias.unsqueeze::<3>(),
+            f64_exact(&biased),
+            1e-5,
+            &format!("{what} without bias"),
+        );
+    }
+}
+
 fn rope_matches_burn<B: VitBackend>()
 where
     Autodiff<B>: VitBackend,
@@ -697,6 +778,10 @@ macro_rules! backend_tests {
             #[test]
             fn rope_matches_burn() {
                 super::rope_matches_burn::<$backend>();
+            }
+            #[test]
+            fn depthwise_matches_burn() {
+                super::depthwise_matches_burn::<$backend>();
             }
             #[test]
             fn large_linear_matches_burn() {

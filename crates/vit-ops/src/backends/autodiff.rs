@@ -117,6 +117,28 @@ impl<B: VitBackend> Backward<B, 3> for LayerNormBackward {
 }
 
 #[derive(Debug)]
+struct DepthwiseBackward {
+    grid: [usize; 2],
+}
+
+impl<B: VitBackend> Backward<B, 3> for DepthwiseBackward {
+    /// The input and the kernels.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight) = ops.state;
+        let (dx, dweight, dbias) = B::vit_depthwise_conv3x3_backward(x, self.grid, weight, grad);
+        let [x_node, weight_node, bias_node] = ops.parents;
+        for (node, value) in [(x_node, dx), (weight_node, dweight), (bias_node, dbias)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 struct RmsNormBackward {
     eps: f64,
 }
@@ -373,6 +395,41 @@ impl<B: VitBackend, C: CheckpointStrategy> VitBackend for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::vit_layer_norm(x.primitive, gamma.primitive, beta, eps))
             }
+        }
+    }
+
+    fn vit_depthwise_conv3x3(
+        x: FloatTensor<Self>,
+        grid: [usize; 2],
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+    ) -> FloatTensor<Self> {
+        if !fused::<B>() {
+            return composed::depthwise_conv3x3::<Self>(x, grid, weight, bias);
+        }
+        let bias_node = bias.clone().unwrap_or_else(|| absent::<B, C>(&x));
+        let nodes = [x.node.clone(), weight.node.clone(), bias_node.node.clone()];
+        let bias = bias.map(|b| b.primitive);
+        match (DepthwiseBackward { grid })
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::vit_depthwise_conv3x3(
+                    x.primitive.clone(),
+                    grid,
+                    weight.primitive.clone(),
+                    bias,
+                );
+                prep.finish((x.primitive, weight.primitive), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::vit_depthwise_conv3x3(
+                x.primitive,
+                grid,
+                weight.primitive,
+                bias,
+            )),
         }
     }
 

@@ -598,6 +598,94 @@ pub(crate) fn rope_qkv<B: HostTensors>(
     B::wrap(shape, data, &B::float_device(&qkv))
 }
 
+/// The kernel's dimensions for `x [b, h·w, c]` on `grid` with `weight [c, 9]`, if they agree.
+fn depthwise_dims(
+    x: &Shape,
+    grid: [usize; 2],
+    weight: &Shape,
+) -> Option<kernels::depthwise::DepthwiseDims> {
+    match (&x[..], &weight[..]) {
+        (&[batch, tokens, channels], &[wc, 9]) if wc == channels && tokens == grid[0] * grid[1] => {
+            Some(kernels::depthwise::DepthwiseDims {
+                batch,
+                height: grid[0],
+                width: grid[1],
+                channels,
+            })
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn depthwise_conv3x3<B: HostTensors>(
+    x: FloatTensor<B>,
+    grid: [usize; 2],
+    weight: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+) -> FloatTensor<B> {
+    let dims = depthwise_dims(&x.shape(), grid, &weight.shape()).filter(|d| {
+        bias.as_ref()
+            .is_none_or(|b| b.shape().num_elements() == d.channels)
+    });
+    let tensors: Vec<&FloatTensor<B>> = [Some(&x), Some(&weight), bias.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let Some(dims) = dims.filter(|_| fast::<B>(&tensors)) else {
+        return composed::depthwise_conv3x3::<B>(x, grid, weight, bias);
+    };
+    let shape = x.shape();
+    let data = B::read(&x, |x| {
+        B::read(&weight, |w| {
+            let run = |b: &[f32]| {
+                output(x.len(), |out| {
+                    kernels::depthwise::depthwise_conv3x3(x, w, b, dims, out)
+                })
+            };
+            match &bias {
+                Some(bias) => B::read(bias, run),
+                None => run(&[]),
+            }
+        })
+    });
+    B::wrap(shape, data, &B::float_device(&x))
+}
+
+pub(crate) fn depthwise_conv3x3_backward<B: HostTensors>(
+    x: FloatTensor<B>,
+    grid: [usize; 2],
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let dims =
+        depthwise_dims(&x.shape(), grid, &weight.shape()).filter(|_| x.shape() == grad.shape());
+    let Some(dims) = dims.filter(|_| fast::<B>(&[&x, &weight, &grad])) else {
+        return composed::depthwise_conv3x3_backward::<B>(x, grid, weight, grad);
+    };
+    let shape = x.shape();
+    let c = dims.channels;
+    let device = B::float_device(&x);
+    let (dx, dw, db) = B::read(&x, |x| {
+        B::read(&weight, |w| {
+            B::read(&grad, |g| {
+                let mut grads = None;
+                let dx = output(x.len(), |dx| {
+                    grads = Some(kernels::depthwise::depthwise_conv3x3_backward(
+                        x, w, g, dims, dx,
+                    ))
+                });
+                let (dw, db) = grads.expect("the kernel ran");
+                (dx, dw, db)
+            })
+        })
+    });
+    (
+        B::wrap(shape, dx, &device),
+        B::wrap(Shape::new([c, 9]), dw, &device),
+        B::wrap(Shape::new([c]), db, &device),
+    )
+}
+
 /// Implements [`VitBackend`](crate::VitBackend) for a [`HostTensors`] backend with the kernels.
 macro_rules! host_vit_backend {
     ([$($generics:tt)*] $backend:ty $(where $($bounds:tt)*)?) => {
@@ -729,6 +817,22 @@ macro_rules! host_vit_backend {
                 rotate_half: bool,
             ) -> FloatTensor<Self> {
                 host::rope_qkv::<Self>(qkv, sin, cos, heads, prefix, rotate_half)
+            }
+            fn vit_depthwise_conv3x3(
+                x: FloatTensor<Self>,
+                grid: [usize; 2],
+                weight: FloatTensor<Self>,
+                bias: Option<FloatTensor<Self>>,
+            ) -> FloatTensor<Self> {
+                host::depthwise_conv3x3::<Self>(x, grid, weight, bias)
+            }
+            fn vit_depthwise_conv3x3_backward(
+                x: FloatTensor<Self>,
+                grid: [usize; 2],
+                weight: FloatTensor<Self>,
+                grad: FloatTensor<Self>,
+            ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+                host::depthwise_conv3x3_backward::<Self>(x, grid, weight, grad)
             }
         }
     };

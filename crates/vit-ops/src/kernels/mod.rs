@@ -2,6 +2,7 @@
 //! Outputs are `MaybeUninit` buffers that each kernel overwrites completely (no zero-fill).
 
 pub mod attention;
+pub mod depthwise;
 pub mod elementwise;
 pub mod gemm;
 pub mod layer_norm;

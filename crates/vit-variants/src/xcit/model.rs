@@ -6,7 +6,6 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, PaddingConfig2d};
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Tensor, TensorData};
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
@@ -25,6 +24,7 @@ use vit_core::layers::norm::{Norm, maybe_norm};
 use vit_core::layers::pooling::GlobalPool;
 use vit_core::layers::stems::conv_stem::ConvNormAct;
 use vit_core::model::VisionModel;
+use vit_core::ops::depthwise_conv3x3;
 
 use crate::cait::model::{layer_scale, scaled};
 use crate::late_class_token::{
@@ -160,34 +160,37 @@ impl<B: VitBackend> Lpi<B> {
         grid: [usize; 2],
         gamma: Option<Tensor<B, 1>>,
     ) -> Tensor<B, 3> {
-        let [b, n, c] = x.dims();
-        let map = x.swap_dims(1, 2).reshape([b, c, grid[0], grid[1]]);
-        let map = self.act.forward(self.conv1.forward(map));
-        // conv2(bn(y))·γ = conv2'(y) + conv2'(t) with conv2' = conv2's kernels times s·γ: the
-        // norm's scale s folds into the kernels, its shift t becomes a map of one image (the
-        // zero padding makes it smaller at the borders) added with conv2's bias — one pass over
-        // the batch instead of four.
+        let c = x.dims()[2];
+        // Both depthwise convolutions run on the tokens as they are (vit-ops' channels-last
+        // kernel: no layout copies). conv2(bn(y))·γ = conv2'(y) + conv2'(t), conv2' = conv2's
+        // kernels times s·γ: the norm's scale s folds into the kernels, its shift t becomes a
+        // map of one image (smaller at the borders, where the zero padding has no shift) added
+        // with conv2's bias.
+        let kernels = |conv: &Conv2d<B>| conv.weight.val().reshape([c, 9]);
+        let hidden = depthwise_conv3x3(
+            x,
+            grid,
+            kernels(&self.conv1),
+            self.conv1.bias.as_ref().map(|b| b.val()),
+        );
+        let hidden = self.act.forward(hidden);
         let (scale, shift) = self.bn.scale_shift();
-        let scale = match &gamma {
-            Some(gamma) => scale * gamma.clone(),
-            None => scale,
+        let (scale, kernels2, bias2) = match &gamma {
+            Some(gamma) => (
+                scale * gamma.clone(),
+                kernels(&self.conv2) * gamma.clone().unsqueeze_dim::<2>(1),
+                self.conv2.bias.as_ref().map(|b| b.val() * gamma.clone()),
+            ),
+            None => (
+                scale,
+                kernels(&self.conv2),
+                self.conv2.bias.as_ref().map(|b| b.val()),
+            ),
         };
-        let conv = &self.conv2;
-        let kernels = conv.weight.val();
-        let options = || ConvOptions::new(conv.stride, [1, 1], conv.dilation, conv.groups);
-        let folded = kernels.clone() * scale.reshape([c, 1, 1, 1]);
-        let shift_map = shift.reshape([1, c, 1, 1]).expand([1, c, grid[0], grid[1]]);
-        let kernels = match &gamma {
-            Some(gamma) => kernels * gamma.clone().reshape([c, 1, 1, 1]),
-            None => kernels,
-        };
-        let bias = conv.bias.as_ref().map(|bias| match &gamma {
-            Some(gamma) => bias.val() * gamma.clone(),
-            None => bias.val(),
-        });
-        let constant = burn::tensor::module::conv2d(shift_map, kernels, bias, options());
-        let map = burn::tensor::module::conv2d(map, folded, None, options()) + constant;
-        map.reshape([b, c, n]).swap_dims(1, 2)
+        let folded = kernels(&self.conv2) * scale.unsqueeze_dim::<2>(1);
+        let shift_map = shift.reshape([1, 1, c]).expand([1, grid[0] * grid[1], c]);
+        let constant = depthwise_conv3x3(shift_map, grid, kernels2, bias2);
+        depthwise_conv3x3(hidden, grid, folded, None) + constant
     }
 }
 
