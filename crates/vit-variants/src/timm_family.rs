@@ -188,20 +188,21 @@ pub(crate) fn translate_shared_arg(
 }
 
 /// `ours` (timm arguments already translated, `num_classes` from the folder's config added when
-/// the arguments lack it) read over `base`, then checked by building the ViT it makes with `vit`:
-/// an invalid field becomes an error naming the timm argument and `path`.
-pub(crate) fn finish_timm_args<C: Config>(
+/// the arguments lack it) read over `base`, then checked with `check` (the family's validation,
+/// or building the ViT it makes): an invalid field becomes an error naming the timm argument and
+/// `path`.
+pub(crate) fn finish_timm_args<C: Config, R>(
     mut ours: serde_json::Map<String, Value>,
     num_classes: Option<usize>,
     path: &Path,
     base: &C,
-    vit: impl FnOnce(&C) -> Result<VisionTransformerConfig>,
+    check: impl FnOnce(&C) -> Result<R>,
 ) -> Result<C> {
     if let Some(n) = num_classes {
         ours.entry("num_classes").or_insert(serde_json::json!(n));
     }
     let config: C = config_from_json(&Value::Object(ours).to_string(), path, base)?;
-    vit(&config).map_err(|e| match e {
+    check(&config).map_err(|e| match e {
         VitError::InvalidConfig { field, reason } => VitError::ModelArg {
             path: path.to_path_buf(),
             arg: field,
@@ -211,6 +212,10 @@ pub(crate) fn finish_timm_args<C: Config>(
     })?;
     Ok(config)
 }
+
+/// timm's per-block LayerScale names (`Eva`, `Beit`) → the ViT's.
+pub(crate) const LAYER_SCALE_KEYS: [(&str, &str); 2] =
+    [("gamma_1", "ls1.gamma"), ("gamma_2", "ls2.gamma")];
 
 /// Renames entries of every block `blocks.{i}.{from}` → `blocks.{i}.{to}` for each pair, in a
 /// state dict of any tensor type; returns how many were renamed.

@@ -285,12 +285,12 @@ impl<B: VitBackend> RelPosMlp<B> {
     /// The bias `[heads, P+N, P+N]` of a `grid` of `N` patches after `P` prefix tokens (zero
     /// wherever a prefix token is involved).
     pub fn bias(&self, grid: [usize; 2]) -> Tensor<B, 3> {
-        self.window_bias(grid).pad_prefix(self.prefix_tokens)
+        pad_prefix(self.window_bias(grid), self.prefix_tokens)
     }
 
     /// `[heads, N, N]` for a window of `N` positions (no prefix tokens): Swin V2's windows. The
     /// window built for reads its stored offsets; another computes them.
-    pub fn window_bias(&self, window: [usize; 2]) -> PatchBias<B> {
+    pub fn window_bias(&self, window: [usize; 2]) -> Tensor<B, 3> {
         let (coords, index) = if window == self.window {
             (self.coords.clone(), self.relative_position_index.clone())
         } else {
@@ -305,10 +305,10 @@ impl<B: VitBackend> RelPosMlp<B> {
             .select(0, index)
             .reshape([n, n, heads])
             .permute([2, 0, 1]);
-        PatchBias(match self.mode {
+        match self.mode {
             RelPosMlpMode::Cr => bias,
             RelPosMlpMode::Swin => sigmoid(bias).mul_scalar(16.0),
-        })
+        }
     }
 
     /// Moves to another window (Swin V2's `set_window_size`): the MLP is unchanged, the offsets
@@ -323,23 +323,17 @@ impl<B: VitBackend> RelPosMlp<B> {
     }
 }
 
-/// A bias `[heads, N, N]` over patches only.
-#[derive(Debug, Clone)]
-pub struct PatchBias<B: VitBackend>(pub Tensor<B, 3>);
-
-impl<B: VitBackend> PatchBias<B> {
-    /// Zero rows and columns for `prefix` tokens in front (timm pads the MLP's bias so).
-    pub fn pad_prefix(self, prefix: usize) -> Tensor<B, 3> {
-        let bias = self.0;
-        if prefix == 0 {
-            return bias;
-        }
-        let [h, n, _] = bias.dims();
-        let device = bias.device();
-        let rows = Tensor::cat(vec![Tensor::zeros([h, prefix, n], &device), bias], 1);
-        Tensor::cat(
-            vec![Tensor::zeros([h, n + prefix, prefix], &device), rows],
-            2,
-        )
+/// A bias `[heads, N, N]` over patches with zero rows and columns for `prefix` tokens in front
+/// (timm pads the MLP's bias so).
+fn pad_prefix<B: VitBackend>(bias: Tensor<B, 3>, prefix: usize) -> Tensor<B, 3> {
+    if prefix == 0 {
+        return bias;
     }
+    let [h, n, _] = bias.dims();
+    let device = bias.device();
+    let rows = Tensor::cat(vec![Tensor::zeros([h, prefix, n], &device), bias], 1);
+    Tensor::cat(
+        vec![Tensor::zeros([h, n + prefix, prefix], &device), rows],
+        2,
+    )
 }

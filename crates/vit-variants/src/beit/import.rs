@@ -18,8 +18,8 @@ use vit_core::{VisionTransformer, VitBackend};
 use crate::beit::catalogue::{BEIT_ARCHITECTURES, beit_architecture};
 use crate::beit::config::{BEIT_FAMILY, BeitConfig};
 use crate::timm_family::{
-    card_config, catalogued, drop_buffers, export_args, finish_timm_args, load_in_vit_layout,
-    rename_block_keys, rename_key, translate_shared_arg,
+    LAYER_SCALE_KEYS, card_config, catalogued, drop_buffers, export_args, finish_timm_args,
+    load_in_vit_layout, rename_block_keys, rename_key, translate_shared_arg,
 };
 
 /// timm `Beit` arguments over `base`; `path` names where they come from in errors. Arguments
@@ -54,14 +54,10 @@ pub fn apply_timm_beit_args(
 }
 
 /// BEiT's keys → the ViT's, per block and shared.
-const BLOCK_KEYS: [(&str, &str); 3] = [
-    ("gamma_1", "ls1.gamma"),
-    ("gamma_2", "ls2.gamma"),
-    (
-        "attn.relative_position_bias_table",
-        "attn.rel_pos.relative_position_bias_table",
-    ),
-];
+const BLOCK_TABLE: (&str, &str) = (
+    "attn.relative_position_bias_table",
+    "attn.rel_pos.relative_position_bias_table",
+);
 const SHARED_TABLE: (&str, &str) = (
     "rel_pos_bias.relative_position_bias_table",
     "shared_rel_pos.relative_position_bias_table",
@@ -79,7 +75,8 @@ pub fn load_beit_checkpoint<B: VitBackend>(
         drop_buffers(tensors, report, |k| {
             k.ends_with(".k_bias") || k.ends_with("relative_position_index")
         });
-        let mut renamed = rename_block_keys(tensors, config.depth, &BLOCK_KEYS);
+        let mut renamed = rename_block_keys(tensors, config.depth, &LAYER_SCALE_KEYS);
+        renamed += rename_block_keys(tensors, config.depth, &[BLOCK_TABLE]);
         renamed += usize::from(rename_key(tensors, SHARED_TABLE.0, SHARED_TABLE.1));
         if renamed > 0 {
             report.adapted.push(format!(
@@ -93,7 +90,11 @@ pub fn load_beit_checkpoint<B: VitBackend>(
 
 /// The ViT's keys back to BEiT's (the inverse of loading).
 pub fn vit_to_beit_keys<V>(config: &BeitConfig, tensors: &mut BTreeMap<String, V>) {
-    let back: Vec<(&str, &str)> = BLOCK_KEYS.iter().map(|&(a, b)| (b, a)).collect();
+    let back: Vec<(&str, &str)> = LAYER_SCALE_KEYS
+        .iter()
+        .chain([&BLOCK_TABLE])
+        .map(|&(timm, ours)| (ours, timm))
+        .collect();
     rename_block_keys(tensors, config.depth, &back);
     rename_key(tensors, SHARED_TABLE.1, SHARED_TABLE.0);
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::tensor::Tensor;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::layers::resample::resample_abs_pos_embed;
@@ -19,7 +19,7 @@ use crate::cait::catalogue::{CAIT_ARCHITECTURES, cait_architecture};
 use crate::cait::config::{CAIT_FAMILY, CaitConfig};
 use crate::cait::model::Cait;
 use crate::timm_family::{
-    card_config, catalogued, drop_class_args, export_args, translate_shared_arg,
+    card_config, catalogued, drop_class_args, export_args, finish_timm_args, translate_shared_arg,
 };
 
 /// timm `Cait` arguments over `base`; `path` names where they come from in errors. Arguments
@@ -48,19 +48,7 @@ pub fn apply_timm_cait_args(
             }
         }
     }
-    if let Some(n) = num_classes {
-        ours.entry("num_classes").or_insert(json!(n));
-    }
-    let config: CaitConfig = config_from_json(&Value::Object(ours).to_string(), path, base)?;
-    config.validate().map_err(|e| match e {
-        VitError::InvalidConfig { field, reason } => VitError::ModelArg {
-            path: path.to_path_buf(),
-            arg: field,
-            reason,
-        },
-        other => other,
-    })?;
-    Ok(config)
+    finish_timm_args(ours, num_classes, path, base, CaitConfig::validate)
 }
 
 /// A position embedding `[1, n, dim]` for another square grid resampled to the model's `grid`

@@ -18,7 +18,10 @@ use vit_core::weights::timm_folder::TimmConfig;
 
 use crate::eva::catalogue::{EVA_ARCHITECTURES, EvaArchitecture, eva_architecture};
 use crate::eva::config::{EVA_FAMILY, EvaAttnType, EvaConfig};
-use crate::timm_family::{card_config, catalogued, export_args, load_in_vit_layout};
+use crate::timm_family::{
+    LAYER_SCALE_KEYS, card_config, catalogued, drop_buffers, export_args, finish_timm_args,
+    load_in_vit_layout, rename_block_keys,
+};
 
 /// timm `Eva` arguments (as a timm `config.json` or the catalogue holds them) over `base`;
 /// `path` names where they come from in errors. Arguments this implementation cannot honour
@@ -112,19 +115,7 @@ pub fn apply_timm_eva_args(
             }
         }
     }
-    if let Some(n) = num_classes {
-        ours.entry("num_classes").or_insert(json!(n));
-    }
-    let config: EvaConfig = config_from_json(&Value::Object(ours).to_string(), path, base)?;
-    config.vit().map_err(|e| match e {
-        VitError::InvalidConfig { field, reason } => VitError::ModelArg {
-            path: path.to_path_buf(),
-            arg: field,
-            reason,
-        },
-        other => other,
-    })?;
-    Ok(config)
+    finish_timm_args(ours, num_classes, path, base, EvaConfig::vit)
 }
 
 /// Renames timm Eva keys to the ViT's in place: `gamma_1`/`gamma_2` → `ls1.gamma`/`ls2.gamma`;
@@ -136,15 +127,9 @@ pub fn eva_to_vit_keys(
     tensors: &mut BTreeMap<String, Weight>,
     report: &mut LoadReport,
 ) -> std::result::Result<(), String> {
-    let mut renamed = 0usize;
+    let mut renamed = rename_block_keys(tensors, config.depth, &LAYER_SCALE_KEYS);
     for i in 0..config.depth {
         let block = format!("blocks.{i}");
-        for (from, to) in [("gamma_1", "ls1.gamma"), ("gamma_2", "ls2.gamma")] {
-            if let Some(w) = tensors.remove(&format!("{block}.{from}")) {
-                tensors.insert(format!("{block}.{to}"), w);
-                renamed += 1;
-            }
-        }
         let attn = format!("{block}.attn");
         // Separate projections: stack their rows.
         let projections: Vec<Option<Weight>> = ["q_proj", "k_proj", "v_proj"]
@@ -237,15 +222,9 @@ pub fn load_eva_checkpoint<B: VitBackend>(
 ) -> Result<(VisionTransformer<B>, LoadReport)> {
     load_in_vit_layout(&config.vit()?, checkpoint, device, |tensors, report| {
         // timm's non-persistent buffers, computed here.
-        let buffers: Vec<String> = tensors
-            .keys()
-            .filter(|k| k.ends_with(".k_bias") || k.starts_with("rope.") && !k.ends_with("freqs"))
-            .cloned()
-            .collect();
-        for key in buffers {
-            tensors.remove(&key);
-            report.ignored.push(key);
-        }
+        drop_buffers(tensors, report, |k| {
+            k.ends_with(".k_bias") || k.starts_with("rope.") && !k.ends_with("freqs")
+        });
         eva_to_vit_keys(config, tensors, report)
     })
 }
@@ -324,13 +303,10 @@ pub fn vit_to_eva_keys(
     config: &EvaConfig,
     tensors: &mut BTreeMap<String, TensorData>,
 ) -> std::result::Result<(), String> {
+    let back = LAYER_SCALE_KEYS.map(|(timm, ours)| (ours, timm));
+    rename_block_keys(tensors, config.depth, &back);
     for i in 0..config.depth {
         let block = format!("blocks.{i}");
-        for (from, to) in [("ls1.gamma", "gamma_1"), ("ls2.gamma", "gamma_2")] {
-            if let Some(t) = tensors.remove(&format!("{block}.{from}")) {
-                tensors.insert(format!("{block}.{to}"), t);
-            }
-        }
         if config.qkv_fused {
             continue;
         }

@@ -19,7 +19,9 @@ use vit_core::weights::timm_folder::TimmConfig;
 
 use crate::naflex::catalogue::{NAFLEX_ARCHITECTURES, NaflexArchitecture, naflex_architecture};
 use crate::naflex::config::{NAFLEX_FAMILY, NaflexConfig};
-use crate::timm_family::{card_config, catalogued, export_args, load_in_vit_layout};
+use crate::timm_family::{
+    card_config, catalogued, export_args, finish_timm_args, load_in_vit_layout,
+};
 
 /// timm NaFlexViT arguments over `base`; `path` names where they come from in errors.
 /// Arguments this implementation cannot honour are errors naming them.
@@ -131,19 +133,7 @@ pub fn apply_timm_naflex_args(
             }
         }
     }
-    if let Some(n) = num_classes {
-        ours.entry("num_classes").or_insert(json!(n));
-    }
-    let config: NaflexConfig = config_from_json(&Value::Object(ours).to_string(), path, base)?;
-    config.vit().map_err(|e| match e {
-        VitError::InvalidConfig { field, reason } => VitError::ModelArg {
-            path: path.to_path_buf(),
-            arg: field,
-            reason,
-        },
-        other => other,
-    })?;
-    Ok(config)
+    finish_timm_args(ours, num_classes, path, base, NaflexConfig::vit)
 }
 
 /// NaFlexViT's keys to the ViT's in place: `embeds.{cls_token, reg_token, pos_embed_y,

@@ -21,6 +21,7 @@ use vit_core::weights::ModelFamily;
 use crate::swin::catalogue::{swin_architecture, swin_architectures};
 use crate::swin::model::SwinVersion;
 use crate::swin::model::{SWIN_FAMILY, SwinTransformer, SwinTransformerConfig};
+use crate::timm_family::finish_timm_args;
 
 /// Loads a Swin state dict in timm's layout or the original Microsoft one (where each stage's
 /// patch merging belongs to the stage before and the classifier is `head`). Computed buffers
@@ -237,16 +238,13 @@ pub fn apply_timm_swin_args(
             }
         }
     }
-    if let Some(n) = num_classes {
-        ours.entry("num_classes").or_insert(json!(n));
-    }
-    let config: SwinTransformerConfig =
-        config_from_json(&Value::Object(ours).to_string(), path, base)?;
-    config.validate().map_err(|e| match e {
-        VitError::InvalidConfig { field, reason } => unsupported(&field, reason),
-        other => other,
-    })?;
-    Ok(config)
+    finish_timm_args(
+        ours,
+        num_classes,
+        path,
+        base,
+        SwinTransformerConfig::validate,
+    )
 }
 
 /// Swin V2's `cpb_mlp` (a `Sequential`: `0` Linear, `2` Linear) → vit-core's `RelPosMlp` keys.

@@ -167,7 +167,7 @@ impl<B: VitBackend> WindowAttention<B> {
     /// The relative position bias `[heads, N, N]` of one window.
     pub fn relative_position_bias(&self) -> Tensor<B, 3> {
         if let Some(mlp) = &self.cpb_mlp {
-            return mlp.window_bias(self.window).0;
+            return mlp.window_bias(self.window);
         }
         let n = self.window[0] * self.window[1];
         let (Some(table), Some(index)) = (

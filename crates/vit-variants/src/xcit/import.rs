@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::tensor::TensorData;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use vit_core::VitBackend;
 use vit_core::error::{Result, VitError};
 use vit_core::weights::ModelFamily;
@@ -17,7 +17,8 @@ use vit_core::weights::state_dict::{LoadReport, adapt_head, apply_state_dict};
 use vit_core::weights::timm_folder::TimmConfig;
 
 use crate::timm_family::{
-    card_config, catalogued, drop_buffers, drop_class_args, export_args, translate_shared_arg,
+    card_config, catalogued, drop_buffers, drop_class_args, export_args, finish_timm_args,
+    translate_shared_arg,
 };
 use crate::xcit::catalogue::{XCIT_ARCHITECTURES, xcit_architecture};
 use crate::xcit::config::{XCIT_FAMILY, XcitConfig};
@@ -49,19 +50,7 @@ pub fn apply_timm_xcit_args(
             }
         }
     }
-    if let Some(n) = num_classes {
-        ours.entry("num_classes").or_insert(json!(n));
-    }
-    let config: XcitConfig = config_from_json(&Value::Object(ours).to_string(), path, base)?;
-    config.validate().map_err(|e| match e {
-        VitError::InvalidConfig { field, reason } => VitError::ModelArg {
-            path: path.to_path_buf(),
-            arg: field,
-            reason,
-        },
-        other => other,
-    })?;
-    Ok(config)
+    finish_timm_args(ours, num_classes, path, base, XcitConfig::validate)
 }
 
 /// timm's `patch_embed.proj.{2i}.{0|1}.` ↔ our `patch_embed.{i}.{conv|bn}.`.
